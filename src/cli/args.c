@@ -1,0 +1,241 @@
+/*
+ * args.c - flag parsing shared by the commands: one table per command gives
+ * the flags, their types, ranges, defaults and help.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("omptrain: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(const char *context)
+{
+    if (context)
+        cli_error("%s: %s", context, ot_last_error());
+    else
+        cli_error("%s", ot_last_error());
+    return CLI_FAILED;
+}
+
+static void default_text(const cli_opt *o, char *buf, size_t size)
+{
+    if (o->default_text) {
+        snprintf(buf, size, "%s", o->default_text);
+        return;
+    }
+    switch (o->kind) {
+    case CLI_STRING: {
+        const char *s = *(const char **)o->dest;
+        snprintf(buf, size, "%s", s ? s : "none");
+        break;
+    }
+    case CLI_SIZE: snprintf(buf, size, "%zu", *(size_t *)o->dest); break;
+    case CLI_INT: snprintf(buf, size, "%d", *(int *)o->dest); break;
+    case CLI_U64:
+        snprintf(buf, size, "%llu", (unsigned long long)*(uint64_t *)o->dest);
+        break;
+    case CLI_DOUBLE: snprintf(buf, size, "%g", *(double *)o->dest); break;
+    case CLI_FLOAT: {
+        float f = *(float *)o->dest;
+        if (isnan(f))
+            snprintf(buf, size, "auto");
+        else
+            snprintf(buf, size, "%g", (double)f);
+        break;
+    }
+    case CLI_BOOL: snprintf(buf, size, "%s", *(int *)o->dest ? "on" : "off"); break;
+    }
+}
+
+static void help(const char *command, const char *summary, const cli_opt *opts,
+                 size_t n)
+{
+    printf("usage: omptrain %s [FLAGS]\n\n%s\n\nflags:\n", command, summary);
+    for (size_t i = 0; i < n; i++) {
+        char lhs[64], def[128];
+        if (opts[i].kind == CLI_BOOL)
+            snprintf(lhs, sizeof lhs, "%s", opts[i].name);
+        else
+            snprintf(lhs, sizeof lhs, "%s %s", opts[i].name, opts[i].metavar);
+        default_text(&opts[i], def, sizeof def);
+        printf("  %-26s %s (default: %s)\n", lhs, opts[i].help, def);
+    }
+    printf("  %-26s %s\n", "--help", "show this help");
+}
+
+static int parse_value(const cli_opt *o, const char *v)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case CLI_STRING:
+        if (v[0] == '\0') {
+            cli_error("%s: empty value", o->name);
+            return 0;
+        }
+        *(const char **)o->dest = v;
+        return 1;
+    case CLI_SIZE:
+    case CLI_INT:
+    case CLI_U64: {
+        if (v[0] == '-' || v[0] == '+' || v[0] == '\0') {
+            cli_error("%s: '%s' is not a whole number >= %g", o->name, v, o->min);
+            return 0;
+        }
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno || *end != '\0') {
+            cli_error("%s: '%s' is not a whole number", o->name, v);
+            return 0;
+        }
+        if (o->kind != CLI_U64 && ((double)x < o->min || (double)x > o->max)) {
+            cli_error("%s: %s is out of range %g..%g", o->name, v, o->min, o->max);
+            return 0;
+        }
+        if (o->kind == CLI_SIZE)
+            *(size_t *)o->dest = (size_t)x;
+        else if (o->kind == CLI_INT)
+            *(int *)o->dest = (int)x;
+        else
+            *(uint64_t *)o->dest = (uint64_t)x;
+        return 1;
+    }
+    case CLI_DOUBLE:
+    case CLI_FLOAT: {
+        double x = strtod(v, &end);
+        if (errno || end == v || *end != '\0' || !isfinite(x)) {
+            cli_error("%s: '%s' is not a number", o->name, v);
+            return 0;
+        }
+        if (x < o->min || x > o->max) {
+            cli_error("%s: %s is out of range [%g, %g]", o->name, v, o->min,
+                      o->max);
+            return 0;
+        }
+        if (o->kind == CLI_DOUBLE)
+            *(double *)o->dest = x;
+        else
+            *(float *)o->dest = (float)x;
+        return 1;
+    }
+    case CLI_BOOL:
+        *(int *)o->dest = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_parse(const char *command, const char *summary, const cli_opt *opts,
+              size_t n, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            help(command, summary, opts, n);
+            return CLI_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            cli_error("%s: unexpected argument '%s' (flags start with --; see "
+                      "omptrain %s --help)", command, arg, command);
+            return CLI_USAGE;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const cli_opt *o = NULL;
+        for (size_t j = 0; j < n; j++)
+            if (strlen(opts[j].name) == name_len &&
+                strncmp(opts[j].name, arg, name_len) == 0)
+                o = &opts[j];
+        if (o == NULL) {
+            cli_error("%s: unknown flag '%.*s' (see omptrain %s --help)",
+                      command, (int)name_len, arg, command);
+            return CLI_USAGE;
+        }
+        const char *value;
+        if (o->kind == CLI_BOOL) {
+            if (eq) {
+                cli_error("%s takes no value", o->name);
+                return CLI_USAGE;
+            }
+            value = "";
+        } else if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            cli_error("%s needs a value (%s)", o->name, o->metavar);
+            return CLI_USAGE;
+        }
+        if (!parse_value(o, value))
+            return CLI_USAGE;
+    }
+    return -1;
+}
+
+int cli_parse_layers(const char *spec, ot_layer *layers, size_t max, size_t *n)
+{
+    size_t count = 0;
+    const char *p = spec;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[64];
+        if (len == 0 || len >= sizeof item) {
+            cli_error("--layers: bad item '%.*s' in '%s' (expected UNITS:ACTIVATION, "
+                      "e.g. 100:relu,10:softmax)", (int)len, p, spec);
+            return 0;
+        }
+        if (count == max) {
+            cli_error("--layers: more than %zu layers", max);
+            return 0;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *colon = strchr(item, ':');
+        const char *act = "linear";
+        if (colon) {
+            *colon = '\0';
+            act = colon + 1;
+        }
+        char *e = NULL;
+        errno = 0;
+        unsigned long long units = strtoull(item, &e, 10);
+        if (item[0] < '0' || item[0] > '9' || errno || *e != '\0' || units == 0 ||
+            units > (1u << 24)) {
+            cli_error("--layers: '%s' is not a number of units in 1..%u",
+                      item, 1u << 24);
+            return 0;
+        }
+        if (ot_activation_parse(act, &layers[count].activation) != OT_OK) {
+            cli_error("--layers: %s", ot_last_error());
+            return 0;
+        }
+        layers[count].units = (size_t)units;
+        count++;
+        p += len;
+        if (*p == ',')
+            p++;
+        if (end && *p == '\0') {
+            cli_error("--layers: trailing ',' in '%s'", spec);
+            return 0;
+        }
+    }
+    if (count == 0) {
+        cli_error("--layers: no layers in '%s'", spec);
+        return 0;
+    }
+    *n = count;
+    return 1;
+}

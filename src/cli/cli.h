@@ -1,0 +1,68 @@
+/*
+ * cli.h - the omptrain command line: shared pieces of its commands. It uses
+ * the public API only.
+ */
+#ifndef OT_CLI_H
+#define OT_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "omptrain.h"
+
+/* Exit statuses. */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+typedef enum cli_kind {
+    CLI_STRING, /* const char * */
+    CLI_SIZE,   /* size_t, within [min, max] */
+    CLI_INT,    /* int, within [min, max] */
+    CLI_U64,    /* uint64_t */
+    CLI_DOUBLE, /* double, within [min, max] */
+    CLI_FLOAT,  /* float, within [min, max]; NaN default shows as "auto" */
+    CLI_BOOL    /* int set to 1, no value */
+} cli_kind;
+
+typedef struct cli_opt {
+    const char *name; /* "--epochs" */
+    cli_kind kind;
+    void *dest;       /* holds the default before parsing */
+    const char *metavar;
+    const char *help;
+    double min, max;
+    const char *default_text; /* shown instead of the value, when set */
+} cli_opt;
+
+/* Parses argv[0..argc) against opts. Returns -1 to go on, or an exit status
+ * (CLI_OK after --help, CLI_USAGE after an error, already printed). */
+int cli_parse(const char *command, const char *summary, const cli_opt *opts,
+              size_t n_opts, int argc, char **argv);
+
+/* Prints "omptrain: error: <formatted>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the library's last error and returns CLI_FAILED. */
+int cli_fail(const char *context);
+
+/* Loads `spec` ("fashion-mnist" or "idx:DIR"), split "train" or "t10k". */
+int cli_load_data(const char *spec, const char *split, ot_dataset **out);
+
+/* Parses "100:relu,10:softmax" into layers (at most `max`). */
+int cli_parse_layers(const char *spec, ot_layer *layers, size_t max,
+                     size_t *n);
+
+/* Per-step and per-epoch progress printing (Keras-like). */
+typedef struct cli_progress {
+    int tty, quiet;
+    size_t epochs;
+    double last_draw;
+} cli_progress;
+
+int cli_progress_step(const ot_step_metrics *s, void *user);
+int cli_progress_epoch(const ot_epoch_metrics *e, void *user);
+
+int cli_train(int argc, char **argv);
+int cli_evaluate(int argc, char **argv);
+int cli_summary(int argc, char **argv);
+
+#endif

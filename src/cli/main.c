@@ -1,0 +1,51 @@
+/*
+ * main.c - `omptrain COMMAND [FLAGS]`: dispatch and top-level help.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: omptrain COMMAND [FLAGS]\n"
+            "\n"
+            "Data-parallel training of multilayer perceptrons on every core.\n"
+            "\n"
+            "commands:\n"
+            "  train      train a model (defaults: the textbook Fashion-MNIST run)\n"
+            "  evaluate   loss and accuracy of a saved model on a test set\n"
+            "  summary    the Keras-style table of a model\n"
+            "\n"
+            "`omptrain COMMAND --help` lists a command's flags with their defaults.\n"
+            "omptrain %s\n",
+            ot_version());
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("omptrain %s\n", ot_version());
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "train") == 0)
+        return cli_train(argc - 2, argv + 2);
+    if (strcmp(cmd, "evaluate") == 0)
+        return cli_evaluate(argc - 2, argv + 2);
+    if (strcmp(cmd, "summary") == 0)
+        return cli_summary(argc - 2, argv + 2);
+    cli_error("unknown command '%s' (expected train, evaluate or summary; "
+              "see omptrain --help)", cmd);
+    return CLI_USAGE;
+}

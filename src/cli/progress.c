@@ -1,0 +1,72 @@
+/*
+ * progress.c - what a person sees while training: Keras' progress line. On
+ * a terminal a live bar redrawn at most 10 times a second; into a file or a
+ * pipe one line per epoch, with no carriage returns.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cli.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t last_steps; /* steps of the epoch being drawn */
+
+static void bar(size_t step, size_t steps)
+{
+    const int width = 30;
+    int done = (int)((double)width * (double)step / (double)steps);
+    printf("%zu/%zu [", step, steps);
+    for (int i = 0; i < width; i++)
+        putchar(i < done ? '=' : (i == done && step < steps ? '>' : '.'));
+    putchar(']');
+}
+
+int cli_progress_step(const ot_step_metrics *s, void *user)
+{
+    cli_progress *p = user;
+    last_steps = s->steps;
+    if (p->quiet || !p->tty)
+        return 0;
+    double t = now();
+    if (s->step != 1 && s->step != s->steps && t - p->last_draw < 0.1)
+        return 0;
+    p->last_draw = t;
+    if (s->step == 1)
+        printf("Epoch %zu/%zu\n", s->epoch, p->epochs);
+    double eta = s->seconds / (double)s->step * (double)(s->steps - s->step);
+    printf("\r");
+    bar(s->step, s->steps);
+    printf(" - ETA: %.0fs - loss: %.4f - accuracy: %.4f\033[K", eta, s->loss,
+           s->accuracy);
+    fflush(stdout);
+    return 0;
+}
+
+int cli_progress_epoch(const ot_epoch_metrics *e, void *user)
+{
+    cli_progress *p = user;
+    if (p->quiet)
+        return 0;
+    if (p->tty)
+        printf("\r");
+    else
+        printf("Epoch %zu/%zu\n", e->epoch, p->epochs);
+    size_t steps = last_steps;
+    bar(steps, steps);
+    printf(" - %.0fs %.0fms/step - loss: %.4f - accuracy: %.4f", e->seconds,
+           steps ? 1000.0 * e->seconds / (double)steps : 0.0, e->loss,
+           e->accuracy);
+    if (!isnan(e->val_loss))
+        printf(" - val_loss: %.4f - val_accuracy: %.4f", e->val_loss,
+               e->val_accuracy);
+    printf(" - %.0f samples/s%s\n", e->samples_per_second, p->tty ? "\033[K" : "");
+    fflush(stdout);
+    return 0;
+}

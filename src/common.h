@@ -1,0 +1,72 @@
+/*
+ * common.h - internals shared by every library file: error reporting, the
+ * allocation hook, and the check macros. Not installed.
+ */
+#ifndef OT_COMMON_H
+#define OT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "omptrain.h"
+
+#if defined(__GNUC__)
+#define OT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define OT__PRINTF(f, a)
+#endif
+
+/* Records a formatted message for ot_last_error() on this thread and returns
+ * `status`, so that `return ot__fail(OT_IO_ERROR, "...")` reads naturally. */
+ot_status ot__fail(ot_status status, const char *fmt, ...) OT__PRINTF(2, 3);
+
+/* Copies the calling thread's last error message into buf (for handing a
+ * worker thread's message back to the caller's thread). */
+void ot__error_copy(char *buf, size_t size);
+
+/* Sets the calling thread's message verbatim. */
+void ot__error_restore(const char *message);
+
+/* Turns a oneDNN status into an omptrain status naming the call. */
+ot_status ot__dnnl_fail(dnnl_status_t st, const char *call, const char *file,
+                        int line);
+
+/* Every oneDNN call goes through this: on failure it records the call's text
+ * and jumps to the function's `fail` label with `status` set. */
+#define OT_DNNL(call)                                                         \
+    do {                                                                      \
+        dnnl_status_t ot_dnnl_st_ = (call);                                   \
+        if (ot_dnnl_st_ != dnnl_success) {                                    \
+            status = ot__dnnl_fail(ot_dnnl_st_, #call, __FILE__, __LINE__);   \
+            goto fail;                                                        \
+        }                                                                     \
+    } while (0)
+
+/* Propagates a failing ot_status to the `fail` label. */
+#define OT_TRY(expr)                                                          \
+    do {                                                                      \
+        status = (expr);                                                      \
+        if (status != OT_OK)                                                  \
+            goto fail;                                                        \
+    } while (0)
+
+/* ---- allocation: every library allocation goes through these ---------- */
+
+/* 64-byte aligned, uninitialised; NULL on failure (with the message set,
+ * naming `what`). `count * size` overflow is a failure. */
+void *ot__alloc(size_t count, size_t size, const char *what);
+/* Same, zero-filled. */
+void *ot__calloc(size_t count, size_t size, const char *what);
+void ot__free(void *p);
+
+/* Test hooks: the number of ot__alloc/ot__calloc calls so far, and making
+ * the n-th call from now fail (0 disables). */
+uint64_t ot__alloc_count(void);
+void ot__alloc_fail_after(uint64_t n);
+
+/* Rounds n floats up to a whole number of 64-byte lines. */
+static inline size_t ot__round_floats(size_t n) { return (n + 15) & ~(size_t)15; }
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * fileio.c - whole-file reads and atomic writes (temporary file, fsync,
+ * rename, fsync of the folder), so that nothing is ever half-written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+
+static atomic_size_t write_fail_after = SIZE_MAX;
+
+void ot__write_fail_after(size_t bytes) { atomic_store(&write_fail_after, bytes); }
+
+static ot_status write_all(int fd, const char *path, const unsigned char *p,
+                           size_t len)
+{
+    size_t limit = atomic_exchange(&write_fail_after, SIZE_MAX);
+    size_t done = 0;
+    while (done < len) {
+        size_t chunk = len - done;
+        if (limit != SIZE_MAX && done + chunk > limit) {
+            chunk = limit > done ? limit - done : 0;
+            if (chunk == 0) {
+                errno = ENOSPC;
+                return ot__fail(OT_IO_ERROR, "%s: write failed: %s", path,
+                                strerror(errno));
+            }
+        }
+        ssize_t w = write(fd, p + done, chunk);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return ot__fail(OT_IO_ERROR, "%s: write failed: %s", path,
+                            strerror(errno));
+        }
+        done += (size_t)w;
+    }
+    return OT_OK;
+}
+
+ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
+{
+    if (path == NULL || path[0] == '\0')
+        return ot__fail(OT_INVALID_ARGUMENT, "save: empty path");
+    size_t plen = strlen(path);
+    char *tmp = ot__alloc(plen + 16, 1, "temporary file name");
+    if (tmp == NULL)
+        return OT_OUT_OF_MEMORY;
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        ot_status st = ot__fail(OT_IO_ERROR, "%s: cannot create a file there: %s",
+                                path, strerror(errno));
+        ot__free(tmp);
+        return st;
+    }
+    ot_status status = write_all(fd, path, data, len);
+    if (status == OT_OK && fchmod(fd, 0644) != 0)
+        status = ot__fail(OT_IO_ERROR, "%s: chmod failed: %s", path,
+                          strerror(errno));
+    if (status == OT_OK && fsync(fd) != 0)
+        status = ot__fail(OT_IO_ERROR, "%s: fsync failed: %s", path,
+                          strerror(errno));
+    if (close(fd) != 0 && status == OT_OK)
+        status = ot__fail(OT_IO_ERROR, "%s: close failed: %s", path,
+                          strerror(errno));
+    if (status == OT_OK && rename(tmp, path) != 0)
+        status = ot__fail(OT_IO_ERROR, "%s: rename failed: %s", path,
+                          strerror(errno));
+    if (status != OT_OK) {
+        unlink(tmp);
+        ot__free(tmp);
+        return status;
+    }
+    ot__free(tmp);
+    /* Make the rename itself durable. */
+    char *dir = ot__alloc(plen + 1, 1, "folder name");
+    if (dir == NULL)
+        return OT_OK; /* the file is written; only the folder sync is skipped */
+    memcpy(dir, path, plen + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    ot__free(dir);
+    return OT_OK;
+}
+
+ot_status ot__read_file(const char *path, size_t max_len, unsigned char **data,
+                        size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", path,
+                        strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        ot_status s = ot__fail(OT_IO_ERROR, "%s: cannot stat: %s", path,
+                               strerror(errno));
+        close(fd);
+        return s;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return ot__fail(OT_IO_ERROR, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)st.st_size > max_len) {
+        close(fd);
+        return ot__fail(OT_BAD_FORMAT, "%s: %lld bytes: larger than any valid "
+                        "file of this kind (%zu)", path,
+                        (long long)st.st_size, max_len);
+    }
+    size_t size = (size_t)st.st_size;
+    unsigned char *buf = ot__alloc(size, 1, path);
+    if (buf == NULL) {
+        close(fd);
+        return OT_OUT_OF_MEMORY;
+    }
+    size_t done = 0;
+    while (done < size) {
+        ssize_t r = read(fd, buf + done, size - done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            ot_status s = ot__fail(OT_IO_ERROR, "%s: read failed: %s", path,
+                                   r < 0 ? strerror(errno) : "file shrank");
+            ot__free(buf);
+            close(fd);
+            return s;
+        }
+        done += (size_t)r;
+    }
+    close(fd);
+    *data = buf;
+    *len = size;
+    return OT_OK;
+}

@@ -1,0 +1,23 @@
+/*
+ * fileio.h - whole-file reads and atomic writes. Not installed.
+ */
+#ifndef OT_FILEIO_H
+#define OT_FILEIO_H
+
+#include "common.h"
+
+/* Writes len bytes to path atomically: a temporary file in the same folder,
+ * fsync, rename over path, fsync of the folder. On failure the temporary is
+ * removed and any previous file at path is untouched. */
+ot_status ot__write_file_atomic(const char *path, const void *data, size_t len);
+
+/* Reads the whole of path (at most max_len bytes, else BAD_FORMAT) into a
+ * new buffer. */
+ot_status ot__read_file(const char *path, size_t max_len, unsigned char **data,
+                        size_t *len);
+
+/* Test hook: the next atomic write fails after writing this many bytes, as a
+ * full disk would (SIZE_MAX disables). */
+void ot__write_fail_after(size_t bytes);
+
+#endif

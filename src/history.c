@@ -1,0 +1,71 @@
+/*
+ * history.c - per-epoch metrics and their CSV file.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "history.h"
+
+ot_status ot__history_new(ot_history **out, size_t cap)
+{
+    ot_history *h = ot__calloc(1, sizeof *h, "history");
+    if (h == NULL)
+        return OT_OUT_OF_MEMORY;
+    h->epochs = ot__calloc(cap, sizeof *h->epochs, "history");
+    if (h->epochs == NULL) {
+        ot__free(h);
+        return OT_OUT_OF_MEMORY;
+    }
+    h->cap = cap;
+    *out = h;
+    return OT_OK;
+}
+
+size_t ot_history_length(const ot_history *h) { return h ? h->len : 0; }
+
+const ot_epoch_metrics *ot_history_epoch(const ot_history *h, size_t i)
+{
+    return h && i < h->len ? &h->epochs[i] : NULL;
+}
+
+void ot_history_destroy(ot_history *h)
+{
+    if (h == NULL)
+        return;
+    ot__free(h->epochs);
+    ot__free(h);
+}
+
+/* A metric, or an empty field when it was not measured (NaN). */
+static int field(char *buf, size_t size, double v)
+{
+    return isnan(v) ? snprintf(buf, size, ",") : snprintf(buf, size, ",%.17g", v);
+}
+
+ot_status ot_history_write_csv(const ot_history *h, const char *path)
+{
+    if (h == NULL || path == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "history: NULL argument");
+    static const char header[] =
+        "epoch,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second\n";
+    const size_t line_max = 8 * 32;
+    size_t cap = sizeof header + h->len * line_max;
+    char *buf = ot__alloc(cap, 1, "history CSV");
+    if (buf == NULL)
+        return OT_OUT_OF_MEMORY;
+    size_t len = (size_t)snprintf(buf, cap, "%s", header);
+    for (size_t i = 0; i < h->len; i++) {
+        const ot_epoch_metrics *e = &h->epochs[i];
+        double v[6] = {e->loss, e->accuracy, e->val_loss, e->val_accuracy,
+                       e->seconds, e->samples_per_second};
+        len += (size_t)snprintf(buf + len, cap - len, "%zu", e->epoch);
+        for (int j = 0; j < 6; j++)
+            len += (size_t)field(buf + len, cap - len, v[j]);
+        len += (size_t)snprintf(buf + len, cap - len, "\n");
+    }
+    ot_status status = ot__write_file_atomic(path, buf, len);
+    ot__free(buf);
+    return status;
+}

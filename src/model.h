@@ -1,0 +1,46 @@
+/*
+ * model.h - the model's internals: layers, the parameter arena and the
+ * optimizer state. Not installed.
+ *
+ * Arena layout: for each layer, its weights (units x inputs, oneDNN "oi",
+ * row-major) then its bias (units), each starting on a 64-byte line. The
+ * padding between tensors is zero in the parameters, in every gradient and
+ * in the optimizer state, and stays zero.
+ */
+#ifndef OT_MODEL_H
+#define OT_MODEL_H
+
+#include "common.h"
+#include "optimizer.h"
+
+typedef struct ot__layer {
+    size_t in, out;       /* inputs and units */
+    ot_activation act;
+    size_t w_off, b_off;  /* offsets of weights and bias in the arena */
+} ot__layer;
+
+struct ot_model {
+    size_t input_dim;
+    size_t n_layers;
+    ot__layer *layers;
+    size_t n_params;  /* trainable parameters */
+    size_t arena_len; /* floats in the arena, padding included */
+    float *params;    /* arena_len floats */
+
+    int compiled;
+    ot_loss loss;
+    ot__optimizer opt; /* config, step count and state over the arena */
+};
+
+/* Widest layer (units), for sizing per-row buffers. */
+size_t ot__model_max_units(const ot_model *model);
+
+/* Copies `src` arena (params or a state slot) to plain packed order, and back. */
+void ot__arena_pack(const ot_model *model, const float *arena, float *out);
+void ot__arena_unpack(const ot_model *model, const float *in, float *arena);
+
+/* Creates the model's structure with zeroed parameters (no initialisation). */
+ot_status ot__model_alloc(ot_model **out, size_t input_dim,
+                          const ot_layer *layers, size_t n_layers);
+
+#endif

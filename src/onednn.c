@@ -1,0 +1,95 @@
+/*
+ * onednn.c - shared oneDNN helpers (2.6 C API): descriptors, primitives
+ * with user-mode scratchpads, checked execution.
+ */
+#include <string.h>
+
+#include "onednn.h"
+
+ot_status ot__md_2d(dnnl_memory_desc_t *md, size_t rows, size_t cols)
+{
+    ot_status status = OT_OK;
+    if (cols == 0) {
+        dnnl_dims_t d = {(dnnl_dim_t)rows};
+        OT_DNNL(dnnl_memory_desc_init_by_tag(md, 1, d, dnnl_f32, dnnl_a));
+    } else {
+        dnnl_dims_t d = {(dnnl_dim_t)rows, (dnnl_dim_t)cols};
+        OT_DNNL(dnnl_memory_desc_init_by_tag(md, 2, d, dnnl_f32, dnnl_ab));
+    }
+fail:
+    return status;
+}
+
+ot_status ot__memory(dnnl_memory_t *mem, const dnnl_memory_desc_t *md,
+                     dnnl_engine_t engine, void *data)
+{
+    ot_status status = OT_OK;
+    *mem = NULL;
+    OT_DNNL(dnnl_memory_create(mem, md, engine, data ? data : DNNL_MEMORY_NONE));
+fail:
+    return status;
+}
+
+ot_status ot__pd_create(dnnl_primitive_desc_t *pd, const_dnnl_op_desc_t desc,
+                        dnnl_engine_t engine,
+                        const_dnnl_primitive_desc_t hint, const char *what)
+{
+    ot_status status = OT_OK;
+    dnnl_primitive_attr_t attr = NULL;
+    *pd = NULL;
+    OT_DNNL(dnnl_primitive_attr_create(&attr));
+    OT_DNNL(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    OT_DNNL(dnnl_primitive_desc_create(pd, desc, attr, engine, hint));
+    dnnl_primitive_attr_destroy(attr);
+    return OT_OK;
+fail:
+    if (attr)
+        dnnl_primitive_attr_destroy(attr);
+    /* Name the layer as well as the call. */
+    char msg[512];
+    ot__error_copy(msg, sizeof msg);
+    return ot__fail(status, "%s: %s", what, msg);
+}
+
+ot_status ot__prim_create(ot__prim *p, const_dnnl_primitive_desc_t pd,
+                          dnnl_engine_t engine, const char *what)
+{
+    ot_status status = OT_OK;
+    memset(p, 0, sizeof *p);
+    OT_DNNL(dnnl_primitive_create(&p->prim, pd));
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (smd != NULL && dnnl_memory_desc_get_size(smd) > 0) {
+        OT_DNNL(dnnl_memory_create(&p->scratch, smd, engine, DNNL_MEMORY_ALLOCATE));
+        ot__prim_arg(p, DNNL_ARG_SCRATCHPAD, p->scratch);
+    }
+    return OT_OK;
+fail:
+    ot__prim_destroy(p);
+    char msg[512];
+    ot__error_copy(msg, sizeof msg);
+    return ot__fail(status, "%s: %s", what, msg);
+}
+
+void ot__prim_arg(ot__prim *p, int arg, dnnl_memory_t mem)
+{
+    p->args[p->nargs].arg = arg;
+    p->args[p->nargs].memory = mem;
+    p->nargs++;
+}
+
+ot_status ot__prim_run(const ot__prim *p, dnnl_stream_t stream)
+{
+    ot_status status = OT_OK;
+    OT_DNNL(dnnl_primitive_execute(p->prim, stream, p->nargs, p->args));
+fail:
+    return status;
+}
+
+void ot__prim_destroy(ot__prim *p)
+{
+    if (p->prim)
+        dnnl_primitive_destroy(p->prim);
+    if (p->scratch)
+        dnnl_memory_destroy(p->scratch);
+    memset(p, 0, sizeof *p);
+}

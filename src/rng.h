@@ -1,0 +1,25 @@
+/*
+ * rng.h - the one seeded generator behind initialisation, splits and
+ * shuffles (xoshiro256** seeded through splitmix64). Not thread-safe: each
+ * user owns its generator.
+ */
+#ifndef OT_RNG_H
+#define OT_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ot__rng {
+    uint64_t s[4];
+} ot__rng;
+
+void ot__rng_seed(ot__rng *rng, uint64_t seed);
+uint64_t ot__rng_next(ot__rng *rng);
+/* Uniform in [0, 1) with 24 random bits, as float. */
+float ot__rng_uniformf(ot__rng *rng);
+/* Uniform integer in [0, bound), unbiased; bound > 0. */
+uint64_t ot__rng_below(ot__rng *rng, uint64_t bound);
+/* Fisher-Yates shuffle of n indices. */
+void ot__rng_shuffle(ot__rng *rng, uint32_t *idx, size_t n);
+
+#endif

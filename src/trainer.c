@@ -1,0 +1,740 @@
+/*
+ * trainer.c - fit, evaluate and predict: epochs, batches, shards -> threads,
+ * and the fused reduce + update. The only file with OpenMP pragmas.
+ *
+ * One parallel region per call. Per training step (batch of B rows, S
+ * shards, T threads; thread t owns the contiguous shards [tS/T, (t+1)S/T)):
+ *
+ *   each thread: for its shards s: gather, forward, loss, backward -> grad[s]
+ *   barrier A
+ *   each thread: for its slice of the arena: g = grad[0] + ... + grad[S-1]
+ *                (always this order), optimizer(param, state, g)
+ *   barrier B
+ *
+ * oneDNN primitives run on the calling worker only: inside the region each
+ * thread sets the thread count of its own nested level to 1 (an ICV of its
+ * implicit task: the caller's setting is untouched) before it creates or runs
+ * any primitive. Weights therefore depend on (seed, batch, shards, data,
+ * hyper-parameters), never on T.
+ *
+ * Nothing is allocated and no primitive is created after the setup phase.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "rng.h"
+#include "shard.h"
+#include "trainer.h"
+
+#define OT_MAX_THREADS 1024
+#define CHUNK 1024 /* floats reduced and updated at a time, to stay in L1 */
+
+
+/* What one call (fit, evaluate, predict, gradient) shares between threads. */
+typedef struct run {
+    ot_model *m;
+    int threads;
+    size_t shards, batch;
+    int training;
+    size_t lens[4]; /* the batch lengths this run will cut into shards */
+    size_t n_lens;
+    dnnl_engine_t engine;
+    ot__worker *workers;     /* [threads] */
+    float **grads;           /* [shards], arena layout; training only */
+    double *shard_loss;      /* [shards] */
+    size_t *shard_correct;   /* [shards] */
+    ot_status *setup_status; /* [threads] */
+    ot_status *step_status;  /* [threads] */
+    char (*msg)[256];        /* [threads] */
+} run;
+
+void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
+                     size_t *rows)
+{
+    size_t q = batch / shards, r = batch % shards;
+    *first = s * q + (s < r ? s : r);
+    *rows = q + (s < r);
+}
+
+static void my_shards(const run *r, int tid, size_t *lo, size_t *hi)
+{
+    *lo = (size_t)tid * r->shards / (size_t)r->threads;
+    *hi = (size_t)(tid + 1) * r->shards / (size_t)r->threads;
+}
+
+static ot_status resolve_parallelism(int threads, size_t shards, int *t_out,
+                                     size_t *s_out)
+{
+    if (threads < 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "threads %d must be >= 1 (or 0 for "
+                        "all: %d)", threads, omp_get_max_threads());
+    int t = threads == 0 ? omp_get_max_threads() : threads;
+    if (t > OT_MAX_THREADS)
+        return ot__fail(OT_INVALID_ARGUMENT, "threads %d: at most %d", t,
+                        OT_MAX_THREADS);
+    size_t s = shards == 0 ? (size_t)t : shards;
+    if (s > 65536)
+        return ot__fail(OT_INVALID_ARGUMENT, "shards %zu: at most 65536", s);
+    *t_out = t;
+    *s_out = s;
+    return OT_OK;
+}
+
+static void run_close(run *r)
+{
+    if (r->workers)
+        for (int t = 0; t < r->threads; t++)
+            ot__worker_destroy(&r->workers[t]);
+    if (r->grads)
+        for (size_t s = 0; s < r->shards; s++)
+            ot__free(r->grads[s]);
+    ot__free(r->workers);
+    ot__free(r->grads);
+    ot__free(r->shard_loss);
+    ot__free(r->shard_correct);
+    ot__free(r->setup_status);
+    ot__free(r->step_status);
+    ot__free(r->msg);
+    if (r->engine)
+        dnnl_engine_destroy(r->engine);
+    memset(r, 0, sizeof *r);
+}
+
+static ot_status run_open(run *r, ot_model *m, int threads, size_t shards,
+                          size_t batch, int training)
+{
+    ot_status status = OT_OK;
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    r->threads = threads;
+    r->shards = shards;
+    r->batch = batch;
+    r->training = training;
+    size_t T = (size_t)threads, S = shards;
+    r->workers = ot__calloc(T, sizeof *r->workers, "workers");
+    r->shard_loss = ot__calloc(S, sizeof *r->shard_loss, "shard losses");
+    r->shard_correct = ot__calloc(S, sizeof *r->shard_correct, "shard counts");
+    r->setup_status = ot__calloc(T, sizeof *r->setup_status, "thread statuses");
+    r->step_status = ot__calloc(T, sizeof *r->step_status, "thread statuses");
+    r->msg = ot__calloc(T, sizeof *r->msg, "thread messages");
+    if (training)
+        r->grads = ot__calloc(S, sizeof *r->grads, "shard gradients");
+    if (!r->workers || !r->shard_loss || !r->shard_correct ||
+        !r->setup_status || !r->step_status || !r->msg ||
+        (training && !r->grads)) {
+        status = OT_OUT_OF_MEMORY;
+        goto fail;
+    }
+    OT_DNNL(dnnl_engine_create(&r->engine, dnnl_cpu, 0));
+    return OT_OK;
+fail:
+    run_close(r);
+    return status;
+}
+
+static void run_add_length(run *r, size_t len)
+{
+    if (len == 0)
+        return;
+    for (size_t i = 0; i < r->n_lens; i++)
+        if (r->lens[i] == len)
+            return;
+    r->lens[r->n_lens++] = len;
+}
+
+/* Records a thread's failure with its message. */
+static void thread_fail(run *r, ot_status *slot, int tid, ot_status st)
+{
+    ot__error_copy(r->msg[tid], sizeof r->msg[tid]);
+    *slot = st;
+}
+
+/* In the region, before anything else: make this thread's oneDNN calls run
+ * on it alone, check the team, build its worker, plans and gradients. */
+static void thread_setup(run *r, int tid)
+{
+    omp_set_num_threads(1);
+    ot_status st = OT_OK;
+    if (omp_get_num_threads() != r->threads) {
+        st = ot__fail(OT_INVALID_STATE,
+                      "asked OpenMP for %d threads and got %d (nested call, "
+                      "OMP_THREAD_LIMIT or OMP_DYNAMIC?)",
+                      r->threads, omp_get_num_threads());
+        goto done;
+    }
+    size_t lo, hi, max_rows = 0;
+    my_shards(r, tid, &lo, &hi);
+    for (size_t i = 0; i < r->n_lens; i++)
+        for (size_t s = lo; s < hi; s++) {
+            size_t first, rows;
+            ot__shard_range(r->lens[i], r->shards, s, &first, &rows);
+            if (rows > max_rows)
+                max_rows = rows;
+        }
+    if (max_rows == 0)
+        goto done; /* more threads than shards: this one only reduces */
+    ot__worker *w = &r->workers[tid];
+    if ((st = ot__worker_init(w, r->m, r->engine, max_rows, r->training)) != OT_OK)
+        goto done;
+    for (size_t i = 0; i < r->n_lens; i++)
+        for (size_t s = lo; s < hi; s++) {
+            size_t first, rows;
+            ot__shard_range(r->lens[i], r->shards, s, &first, &rows);
+            if (rows > 0 && (st = ot__worker_plan(w, rows)) != OT_OK)
+                goto done;
+        }
+    if (r->training)
+        for (size_t s = lo; s < hi; s++) {
+            r->grads[s] = ot__calloc(r->m->arena_len, sizeof(float),
+                                     "shard gradient");
+            if (r->grads[s] == NULL) {
+                st = OT_OUT_OF_MEMORY;
+                goto done;
+            }
+        }
+done:
+    if (st != OT_OK)
+        thread_fail(r, &r->setup_status[tid], tid, st);
+}
+
+/* First failure in thread order, with its message on the calling thread. */
+static ot_status first_failure(const run *r, const ot_status *slots)
+{
+    for (int t = 0; t < r->threads; t++)
+        if (slots[t] != OT_OK) {
+            ot__error_restore(r->msg[t]);
+            return slots[t];
+        }
+    return OT_OK;
+}
+
+static int any_failure(const run *r, const ot_status *slots)
+{
+    for (int t = 0; t < r->threads; t++)
+        if (slots[t] != OT_OK)
+            return 1;
+    return 0;
+}
+
+/* This thread's shards of every batch of a forward-only pass over n rows
+ * (idx[0..n) of d, or rows 0..n when idx is NULL). No barrier inside: each
+ * shard's sums depend only on its own rows, in batch order. */
+static ot_status forward_pass(run *r, int tid, const ot_dataset *d,
+                              const uint32_t *idx, size_t n, float *out)
+{
+    size_t lo, hi;
+    my_shards(r, tid, &lo, &hi);
+    const size_t classes = ot_model_output_dim(r->m);
+    for (size_t s = lo; s < hi; s++) {
+        r->shard_loss[s] = 0.0;
+        r->shard_correct[s] = 0;
+    }
+    for (size_t b0 = 0; b0 < n; b0 += r->batch) {
+        size_t bn = n - b0 < r->batch ? n - b0 : r->batch;
+        for (size_t s = lo; s < hi; s++) {
+            size_t first, rows;
+            ot__shard_range(bn, r->shards, s, &first, &rows);
+            if (rows == 0)
+                continue;
+            ot_status st = ot__worker_eval(
+                &r->workers[tid], d, idx, b0 + first, rows,
+                &r->shard_loss[s], &r->shard_correct[s],
+                out ? out + (b0 + first) * classes : NULL);
+            if (st != OT_OK)
+                return st;
+        }
+    }
+    return OT_OK;
+}
+
+/* Sums of the per-shard loss and correct counts, in shard order. */
+static void shard_totals(const run *r, double *loss, size_t *correct)
+{
+    double l = 0.0;
+    size_t c = 0;
+    for (size_t s = 0; s < r->shards; s++) {
+        l += r->shard_loss[s];
+        c += r->shard_correct[s];
+    }
+    *loss = l;
+    *correct = c;
+}
+
+/* The arena lines [lo, hi) * 16 floats that thread tid reduces. */
+static void my_slice(const run *r, int tid, size_t *lo, size_t *hi)
+{
+    size_t lines = r->m->arena_len / 16;
+    *lo = (size_t)tid * lines / (size_t)r->threads * 16;
+    *hi = (size_t)(tid + 1) * lines / (size_t)r->threads * 16;
+}
+
+/* g0[c..c+n) += grads[1][..] + ... + grads[ns-1][..], in shard order. */
+static void reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n)
+{
+    float *restrict g0 = grads[0] + c;
+    for (size_t s = 1; s < ns; s++) {
+        const float *restrict gs = grads[s] + c;
+        for (size_t i = 0; i < n; i++)
+            g0[i] += gs[i];
+    }
+}
+
+/* ---------------------------------------------------------------------- */
+
+ot_fit_config ot_fit_config_default(void)
+{
+    ot_fit_config c;
+    memset(&c, 0, sizeof c);
+    c.batch_size = 32;
+    c.epochs = 5;
+    c.validation_split = 0.0;
+    c.validation_data = NULL;
+    c.shuffle = 1;
+    c.threads = 0;
+    c.shards = 0;
+    c.seed = 42;
+    return c;
+}
+
+ot_eval_config ot_eval_config_default(void)
+{
+    ot_eval_config c = {32, 0, 0};
+    return c;
+}
+
+/* Labels in range for the model, dims matching. */
+static ot_status check_data(const ot_model *m, const ot_dataset *d,
+                            const char *what, int need_labels)
+{
+    if (d->dim != m->input_dim)
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "%s: %zu features per sample, the model takes %zu",
+                        what, d->dim, m->input_dim);
+    if (!need_labels)
+        return OT_OK;
+    if (d->y == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: the data has no labels", what);
+    size_t classes = ot_model_output_dim(m);
+    for (size_t i = 0; i < d->n; i++)
+        if (d->y[i] < 0 || (size_t)d->y[i] >= classes)
+            return ot__fail(OT_INVALID_ARGUMENT,
+                            "%s: label %d of sample %zu is outside the "
+                            "model's %zu classes",
+                            what, (int)d->y[i], i, classes);
+    return OT_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* State of one fit that the master thread keeps between barriers. */
+typedef struct fit_state {
+    const ot_fit_config *cfg;
+    const ot_dataset *train, *val;
+    uint32_t *train_idx, *val_idx;
+    size_t n_train, n_val, steps;
+    ot__rng rng;
+    ot_history *hist;
+    int stop;           /* written by the master between A and B (or V and E) */
+    ot_status fail;     /* the master's own failure (non-finite loss) */
+    size_t fail_epoch, fail_step;
+    double t_epoch, t_train;
+    double loss_sum;
+    size_t correct, seen;
+} fit_state;
+
+static void fit_region(run *r, fit_state *f)
+{
+    ot_model *m = r->m;
+    const ot_fit_config *cfg = f->cfg;
+    const int tid = omp_get_thread_num();
+    thread_setup(r, tid);
+#pragma omp barrier
+    if (any_failure(r, r->setup_status))
+        return;
+
+    size_t s_lo, s_hi, a_lo, a_hi;
+    my_shards(r, tid, &s_lo, &s_hi);
+    my_slice(r, tid, &a_lo, &a_hi);
+    const size_t arena_len = m->arena_len;
+    float *s0 = m->opt.slots > 0 ? m->opt.state : NULL;
+    float *s1 = m->opt.slots > 1 ? m->opt.state + arena_len : NULL;
+    uint64_t iteration = m->opt.iterations; /* every thread counts alike */
+
+    for (size_t epoch = 1; epoch <= cfg->epochs; epoch++) {
+#pragma omp master
+        {
+            if (cfg->shuffle)
+                ot__rng_shuffle(&f->rng, f->train_idx, f->n_train);
+            f->loss_sum = 0.0;
+            f->correct = f->seen = 0;
+            f->t_epoch = omp_get_wtime();
+        }
+#pragma omp barrier
+        int bad = 0;
+        for (size_t step = 0; step < f->steps; step++) {
+            size_t b0 = step * r->batch;
+            size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
+            float scale = 1.0f / (float)bn;
+            for (size_t s = s_lo; s < s_hi; s++) {
+                size_t first, rows;
+                ot__shard_range(bn, r->shards, s, &first, &rows);
+                r->shard_loss[s] = 0.0;
+                r->shard_correct[s] = 0;
+                if (rows == 0)
+                    continue;
+                ot_status st = ot__worker_train(
+                    &r->workers[tid], f->train, f->train_idx, b0 + first, rows,
+                    scale, r->grads[s], &r->shard_loss[s], &r->shard_correct[s]);
+                if (st != OT_OK) {
+                    thread_fail(r, &r->step_status[tid], tid, st);
+                    break;
+                }
+            }
+#pragma omp barrier /* A */
+            /* Every thread reaches the same verdict from the same data. */
+            bad = any_failure(r, r->step_status);
+            for (size_t s = 0; s < r->shards && !bad; s++)
+                bad = !isfinite(r->shard_loss[s]);
+            if (!bad) {
+                size_t ns = bn < r->shards ? bn : r->shards;
+                ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++iteration);
+                for (size_t c = a_lo; c < a_hi; c += CHUNK) {
+                    size_t n = a_hi - c < CHUNK ? a_hi - c : CHUNK;
+                    reduce_chunk(r->grads, ns, c, n);
+                    ot__optimizer_update(&m->opt.cfg, &k, m->params + c,
+                                         r->grads[0] + c, s0 ? s0 + c : NULL,
+                                         s1 ? s1 + c : NULL, n);
+                }
+            }
+#pragma omp master
+            {
+                if (bad && !any_failure(r, r->step_status)) {
+                    f->fail = OT_NON_FINITE;
+                    f->fail_epoch = epoch;
+                    f->fail_step = step + 1;
+                }
+                if (!bad) {
+                    double l;
+                    size_t c;
+                    shard_totals(r, &l, &c);
+                    f->loss_sum += l;
+                    f->correct += c;
+                    f->seen += bn;
+                    m->opt.iterations = iteration;
+                    if (cfg->on_step) {
+                        ot_step_metrics sm = {epoch, step + 1, f->steps,
+                                              f->loss_sum / (double)f->seen,
+                                              (double)f->correct / (double)f->seen,
+                                              omp_get_wtime() - f->t_epoch};
+                        if (cfg->on_step(&sm, cfg->user))
+                            f->stop = 1;
+                    }
+                }
+            }
+#pragma omp barrier /* B */
+            if (bad || f->stop)
+                break;
+        }
+        if (bad || f->stop)
+            break;
+
+        /* Validation: each thread its shards of every batch, then one barrier. */
+#pragma omp master
+        f->t_train = omp_get_wtime() - f->t_epoch;
+        if (f->n_val > 0) {
+            ot_status st = forward_pass(r, tid, f->val, f->val_idx, f->n_val, NULL);
+            if (st != OT_OK)
+                thread_fail(r, &r->step_status[tid], tid, st);
+        }
+#pragma omp barrier /* V */
+        if (any_failure(r, r->step_status))
+            break;
+#pragma omp master
+        {
+            ot_epoch_metrics *e = &f->hist->epochs[f->hist->len++];
+            e->epoch = epoch;
+            e->loss = f->loss_sum / (double)f->seen;
+            e->accuracy = (double)f->correct / (double)f->seen;
+            e->val_loss = e->val_accuracy = NAN;
+            if (f->n_val > 0) {
+                double l;
+                size_t c;
+                shard_totals(r, &l, &c);
+                e->val_loss = l / (double)f->n_val;
+                e->val_accuracy = (double)c / (double)f->n_val;
+            }
+            e->seconds = omp_get_wtime() - f->t_epoch;
+            e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
+            if (cfg->on_epoch && cfg->on_epoch(e, cfg->user))
+                f->stop = 1;
+        }
+#pragma omp barrier /* E */
+        if (f->stop)
+            break;
+    }
+}
+
+ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
+                       const ot_fit_config *cfg, ot_history **history)
+{
+    ot_status status;
+    if (history)
+        *history = NULL;
+    if (m == NULL || train == NULL || cfg == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: model, data and config must "
+                        "not be NULL");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "fit: the model is not compiled "
+                        "(call ot_model_compile first)");
+    if ((status = check_data(m, train, "fit: training data", 1)) != OT_OK)
+        return status;
+    if (cfg->batch_size == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: batch_size must be >= 1");
+    if (cfg->epochs == 0 || cfg->epochs > 1000000)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: epochs %zu must be in "
+                        "1..1000000", cfg->epochs);
+    if (!(cfg->validation_split >= 0.0 && cfg->validation_split < 1.0))
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g must be "
+                        "in [0, 1)", cfg->validation_split);
+    if (cfg->validation_data != NULL && cfg->validation_split > 0.0)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: give validation_data or "
+                        "validation_split, not both");
+    if (cfg->validation_data != NULL &&
+        (status = check_data(m, cfg->validation_data, "fit: validation data",
+                             1)) != OT_OK)
+        return status;
+    int T;
+    size_t S;
+    if ((status = resolve_parallelism(cfg->threads, cfg->shards, &T, &S)) != OT_OK)
+        return status;
+
+    fit_state f;
+    memset(&f, 0, sizeof f);
+    f.cfg = cfg;
+    f.train = train;
+    size_t N = train->n;
+    size_t n_val = 0;
+    if (cfg->validation_split > 0.0)
+        n_val = (size_t)ceil(cfg->validation_split * (double)N);
+    if (n_val >= N)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g of %zu "
+                        "samples leaves none to train on",
+                        cfg->validation_split, N);
+    f.n_train = N - n_val;
+    if (cfg->batch_size > f.n_train)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: batch_size %zu is larger "
+                        "than the %zu training samples", cfg->batch_size,
+                        f.n_train);
+    if (S > cfg->batch_size)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards for a batch of "
+                        "%zu: at most one shard per sample", S,
+                        cfg->batch_size);
+    f.steps = (f.n_train + cfg->batch_size - 1) / cfg->batch_size;
+
+    /* The seeded split (like train_test_split's shuffle), then the training
+     * part's order. */
+    uint32_t *perm = ot__alloc(N, sizeof *perm, "sample order");
+    if (perm == NULL)
+        return OT_OUT_OF_MEMORY;
+    for (size_t i = 0; i < N; i++)
+        perm[i] = (uint32_t)i;
+    ot__rng_seed(&f.rng, cfg->seed);
+    if (n_val > 0) {
+        ot__rng_shuffle(&f.rng, perm, N);
+        f.val = train;
+        f.val_idx = perm;
+        f.n_val = n_val;
+        if (!cfg->shuffle)
+            qsort(perm + n_val, f.n_train, sizeof *perm, cmp_u32);
+    } else if (cfg->validation_data != NULL) {
+        f.val = cfg->validation_data;
+        f.val_idx = NULL;
+        f.n_val = f.val->n;
+    }
+    f.train_idx = perm + n_val;
+
+    run r;
+    ot_history *hist = NULL;
+    if ((status = ot__history_new(&hist, cfg->epochs)) != OT_OK)
+        goto done_perm;
+    f.hist = hist;
+    if ((status = run_open(&r, m, T, S, cfg->batch_size, 1)) != OT_OK)
+        goto done_hist;
+    run_add_length(&r, cfg->batch_size);
+    run_add_length(&r, f.n_train % cfg->batch_size);
+    if (f.n_val >= cfg->batch_size)
+        run_add_length(&r, cfg->batch_size);
+    run_add_length(&r, f.n_val % cfg->batch_size);
+
+#pragma omp parallel num_threads(T)
+    fit_region(&r, &f);
+
+    status = first_failure(&r, r.setup_status);
+    if (status == OT_OK)
+        status = first_failure(&r, r.step_status);
+    if (status == OT_OK && f.fail != OT_OK) {
+        status = ot__fail(f.fail, "epoch %zu, step %zu: the loss is not finite; "
+                          "the weights of the last good step are kept",
+                          f.fail_epoch, f.fail_step);
+    }
+    run_close(&r);
+done_hist:
+    if (history != NULL)
+        *history = hist; /* on failure: the epochs finished before it */
+    else
+        ot_history_destroy(hist);
+done_perm:
+    ot__free(perm);
+    return status;
+}
+
+/* Forward-only passes: evaluate and predict. */
+static ot_status forward_call(ot_model *m, const ot_dataset *d,
+                              const ot_eval_config *cfg, double *loss,
+                              size_t *correct, float *out)
+{
+    ot_status status;
+    ot_eval_config c = cfg ? *cfg : ot_eval_config_default();
+    if (c.batch_size == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "batch_size must be >= 1");
+    int T;
+    size_t S;
+    if ((status = resolve_parallelism(c.threads, c.shards, &T, &S)) != OT_OK)
+        return status;
+    size_t B = c.batch_size < d->n ? c.batch_size : d->n;
+    if (S > B)
+        S = B; /* more shards than rows would only be empty */
+    run r;
+    if ((status = run_open(&r, m, T, S, B, 0)) != OT_OK)
+        return status;
+    run_add_length(&r, B);
+    run_add_length(&r, d->n % B);
+#pragma omp parallel num_threads(T)
+    {
+        int tid = omp_get_thread_num();
+        thread_setup(&r, tid);
+#pragma omp barrier
+        if (!any_failure(&r, r.setup_status)) {
+            ot_status st = forward_pass(&r, tid, d, NULL, d->n, out);
+            if (st != OT_OK)
+                thread_fail(&r, &r.step_status[tid], tid, st);
+        }
+    }
+    status = first_failure(&r, r.setup_status);
+    if (status == OT_OK)
+        status = first_failure(&r, r.step_status);
+    if (status == OT_OK && loss != NULL)
+        shard_totals(&r, loss, correct);
+    run_close(&r);
+    return status;
+}
+
+ot_status ot_model_evaluate(ot_model *m, const ot_dataset *d,
+                            const ot_eval_config *cfg, double *loss,
+                            double *accuracy)
+{
+    ot_status status;
+    if (m == NULL || d == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "evaluate: model and data must "
+                        "not be NULL");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "evaluate: the model is not compiled "
+                        "(its loss is unknown)");
+    if ((status = check_data(m, d, "evaluate", 1)) != OT_OK)
+        return status;
+    double l = 0.0;
+    size_t c = 0;
+    if ((status = forward_call(m, d, cfg, &l, &c, NULL)) != OT_OK)
+        return status;
+    if (loss)
+        *loss = l / (double)d->n;
+    if (accuracy)
+        *accuracy = (double)c / (double)d->n;
+    return OT_OK;
+}
+
+ot_status ot_model_predict(ot_model *m, const float *x, size_t n, float *out,
+                           size_t out_count, const ot_eval_config *cfg)
+{
+    if (m == NULL || x == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "predict: NULL argument");
+    if (n == 0 || n > OT_MAX_SAMPLES)
+        return ot__fail(OT_INVALID_ARGUMENT, "predict: %zu rows: must be in "
+                        "1..%zu", n, OT_MAX_SAMPLES);
+    size_t classes = ot_model_output_dim(m);
+    if (out_count / classes < n)
+        return ot__fail(OT_INVALID_ARGUMENT, "predict: output holds %zu floats, "
+                        "%zu rows x %zu outputs need more", out_count, n,
+                        classes);
+    /* A view of the caller's rows: no copy, no labels. */
+    ot_dataset view = {n, m->input_dim, (float *)x, NULL, 0};
+    return forward_call(m, &view, cfg, NULL, NULL, out);
+}
+
+ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
+                               int threads, float *grad, double *loss)
+{
+    ot_status status;
+    int T;
+    size_t S;
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "gradient: the model is not compiled");
+    if ((status = check_data(m, d, "gradient", 1)) != OT_OK)
+        return status;
+    if ((status = resolve_parallelism(threads, shards, &T, &S)) != OT_OK)
+        return status;
+    if (S > d->n)
+        return ot__fail(OT_INVALID_ARGUMENT, "gradient: more shards than rows");
+    run r;
+    if ((status = run_open(&r, m, T, S, d->n, 1)) != OT_OK)
+        return status;
+    run_add_length(&r, d->n);
+    float scale = 1.0f / (float)d->n;
+#pragma omp parallel num_threads(T)
+    {
+        int tid = omp_get_thread_num();
+        thread_setup(&r, tid);
+#pragma omp barrier
+        if (!any_failure(&r, r.setup_status)) {
+            size_t lo, hi, a_lo, a_hi;
+            my_shards(&r, tid, &lo, &hi);
+            for (size_t s = lo; s < hi; s++) {
+                size_t first, rows;
+                ot__shard_range(d->n, S, s, &first, &rows);
+                r.shard_loss[s] = 0.0;
+                r.shard_correct[s] = 0;
+                ot_status st = ot__worker_train(&r.workers[tid], d, NULL, first,
+                                                rows, scale, r.grads[s],
+                                                &r.shard_loss[s],
+                                                &r.shard_correct[s]);
+                if (st != OT_OK) {
+                    thread_fail(&r, &r.step_status[tid], tid, st);
+                    break;
+                }
+            }
+#pragma omp barrier
+            my_slice(&r, tid, &a_lo, &a_hi);
+            for (size_t c = a_lo; c < a_hi; c += CHUNK)
+                reduce_chunk(r.grads, S, c, a_hi - c < CHUNK ? a_hi - c : CHUNK);
+        }
+    }
+    status = first_failure(&r, r.setup_status);
+    if (status == OT_OK)
+        status = first_failure(&r, r.step_status);
+    if (status == OT_OK) {
+        size_t c;
+        ot__arena_pack(m, r.grads[0], grad);
+        shard_totals(&r, loss, &c);
+        *loss /= (double)d->n;
+    }
+    run_close(&r);
+    return status;
+}
+

@@ -1,0 +1,21 @@
+/*
+ * trainer.h - internals of the trainer exposed for the tests. Not installed.
+ */
+#ifndef OT_TRAINER_H
+#define OT_TRAINER_H
+
+#include "model.h"
+
+/* Rows of shard s when a batch of `batch` rows is cut into `shards`:
+ * sizes differ by at most one, the larger ones first. */
+void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
+                     size_t *rows);
+
+/* The gradient of the mean loss over rows [0, n) of `data` (one batch of n,
+ * cut into `shards` shards run by `threads` threads, reduced as in fit),
+ * packed like ot_model_get_weights, and the mean loss. Changes nothing. */
+ot_status ot__trainer_gradient(ot_model *model, const ot_dataset *data,
+                               size_t shards, int threads, float *grad,
+                               double *loss);
+
+#endif
