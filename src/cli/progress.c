@@ -60,9 +60,12 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user)
         printf("Epoch %zu/%zu\n", e->epoch, p->epochs);
     size_t steps = last_steps;
     bar(steps, steps);
-    printf(" - %.0fs %.0fms/step - loss: %.4f - accuracy: %.4f", e->seconds,
-           steps ? 1000.0 * e->seconds / (double)steps : 0.0, e->loss,
-           e->accuracy);
+    double per_step = steps ? e->seconds / (double)steps : 0.0;
+    if (per_step >= 1e-3)
+        printf(" - %.0fs %.0fms/step", e->seconds, 1e3 * per_step);
+    else
+        printf(" - %.0fs %.0fus/step", e->seconds, 1e6 * per_step);
+    printf(" - loss: %.4f - accuracy: %.4f", e->loss, e->accuracy);
     if (!isnan(e->val_loss))
         printf(" - val_loss: %.4f - val_accuracy: %.4f", e->val_loss,
                e->val_accuracy);

@@ -1,0 +1,216 @@
+/*
+ * helpers.h - small helpers shared by the Criterion tests: temporary
+ * folders, IDX fixtures, synthetic datasets and a double-precision reference
+ * MLP (forward, loss and backward) for checking the library's numbers.
+ */
+#ifndef OT_TEST_HELPERS_H
+#define OT_TEST_HELPERS_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "omptrain.h"
+
+/* A fresh folder under $TMPDIR or /tmp; the path is written into buf. */
+static inline void th_tmpdir(char *buf, size_t size)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, size, "%s/omptrain-test-XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(buf) == NULL) {
+        perror("mkdtemp");
+        abort();
+    }
+}
+
+static inline void th_write(const char *path, const void *data, size_t len, int gz)
+{
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        if (!f || gzwrite(f, data, (unsigned)len) != (int)len || gzclose(f) != Z_OK)
+            abort();
+    } else {
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+            abort();
+    }
+}
+
+static inline size_t th_read(const char *path, unsigned char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+static inline void th_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* IDX images: magic, n, rows, cols, then `payload` bytes of pixels (pixel i
+ * = i * 7 % 256) - pass payload != n*rows*cols to make broken files. */
+static inline void th_idx_images(const char *path, uint32_t magic, uint32_t n,
+                                 uint32_t rows, uint32_t cols, size_t payload,
+                                 int gz)
+{
+    size_t len = 16 + payload;
+    unsigned char *b = malloc(len);
+    th_be32(b, magic);
+    th_be32(b + 4, n);
+    th_be32(b + 8, rows);
+    th_be32(b + 12, cols);
+    for (size_t i = 0; i < payload; i++)
+        b[16 + i] = (unsigned char)(i * 7 % 256);
+    th_write(path, b, len, gz);
+    free(b);
+}
+
+/* IDX labels: magic, n, then `payload` labels (label i = i % classes). */
+static inline void th_idx_labels(const char *path, uint32_t magic, uint32_t n,
+                                 size_t payload, unsigned classes, int gz)
+{
+    size_t len = 8 + payload;
+    unsigned char *b = malloc(len);
+    th_be32(b, magic);
+    th_be32(b + 4, n);
+    for (size_t i = 0; i < payload; i++)
+        b[8 + i] = (unsigned char)(i % classes);
+    th_write(path, b, len, gz);
+    free(b);
+}
+
+/* A learnable synthetic classification problem: class c has its mean on
+ * feature c, plus uniform noise. Deterministic in `seed`. */
+static inline ot_dataset *th_blobs(size_t n, size_t dim, size_t classes,
+                                   unsigned seed)
+{
+    float *x = malloc(n * dim * sizeof(float));
+    int32_t *y = malloc(n * sizeof(int32_t));
+    uint64_t s = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int32_t)(i % classes);
+        for (size_t j = 0; j < dim; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            float u = (float)(s >> 40) / (float)(1 << 24);
+            x[i * dim + j] = (u - 0.5f) + (j % classes == (size_t)y[i] ? 1.5f : 0.0f);
+        }
+    }
+    ot_dataset *d = NULL;
+    if (ot_dataset_create(&d, n, dim, x, y) != OT_OK)
+        abort();
+    free(x);
+    free(y);
+    return d;
+}
+
+/* ---- double-precision reference MLP ---------------------------------- */
+
+static inline double th_act(ot_activation a, double z)
+{
+    switch (a) {
+    case OT_ACTIVATION_RELU: return z > 0 ? z : 0;
+    case OT_ACTIVATION_SIGMOID: return 1.0 / (1.0 + exp(-z));
+    default: return z;
+    }
+}
+
+/* derivative from the output y = f(z) */
+static inline double th_dact(ot_activation a, double y)
+{
+    switch (a) {
+    case OT_ACTIVATION_RELU: return y > 0 ? 1.0 : 0.0;
+    case OT_ACTIVATION_SIGMOID: return y * (1.0 - y);
+    default: return 1.0;
+    }
+}
+
+/* Mean sparse categorical cross-entropy of the packed parameters `w` (the
+ * ot_model_get_weights order) over n rows; the gradient into g (may be
+ * NULL). Layers as given; the last is softmax. */
+static inline double th_ref_loss(const ot_layer *layers, size_t L, size_t in,
+                                 const double *w, const float *x,
+                                 const int32_t *y, size_t n, double *g)
+{
+    size_t maxu = in;
+    for (size_t l = 0; l < L; l++)
+        if (layers[l].units > maxu)
+            maxu = layers[l].units;
+    double *acts = calloc((L + 1) * maxu, sizeof(double));
+    double *delta = calloc(maxu, sizeof(double));
+    double *nd = calloc(maxu, sizeof(double));
+    size_t P = 0, dims[65];
+    dims[0] = in;
+    for (size_t l = 0; l < L; l++) {
+        dims[l + 1] = layers[l].units;
+        P += dims[l] * dims[l + 1] + dims[l + 1];
+    }
+    if (g)
+        memset(g, 0, P * sizeof(double));
+    double total = 0.0;
+    for (size_t r = 0; r < n; r++) {
+        for (size_t j = 0; j < in; j++)
+            acts[j] = x[r * in + j];
+        size_t off = 0;
+        for (size_t l = 0; l < L; l++) {
+            const double *W = w + off, *b = w + off + dims[l] * dims[l + 1];
+            double *src = acts + l * maxu, *dst = acts + (l + 1) * maxu;
+            for (size_t o = 0; o < dims[l + 1]; o++) {
+                double z = b[o];
+                for (size_t i = 0; i < dims[l]; i++)
+                    z += W[o * dims[l] + i] * src[i];
+                dst[o] = l + 1 == L ? z : th_act(layers[l].activation, z);
+            }
+            off += dims[l] * dims[l + 1] + dims[l + 1];
+        }
+        double *z = acts + L * maxu, m = z[0], sum = 0.0;
+        size_t C = dims[L];
+        for (size_t j = 1; j < C; j++)
+            m = z[j] > m ? z[j] : m;
+        for (size_t j = 0; j < C; j++)
+            sum += exp(z[j] - m);
+        double lse = m + log(sum);
+        total += lse - z[y[r]];
+        if (!g)
+            continue;
+        for (size_t j = 0; j < C; j++)
+            delta[j] = (exp(z[j] - lse) - (j == (size_t)y[r])) / (double)n;
+        for (size_t l = L; l-- > 0;) {
+            off -= dims[l] * dims[l + 1] + dims[l + 1];
+            const double *W = w + off;
+            double *gW = g + off, *gb = g + off + dims[l] * dims[l + 1];
+            const double *src = acts + l * maxu;
+            for (size_t o = 0; o < dims[l + 1]; o++) {
+                gb[o] += delta[o];
+                for (size_t i = 0; i < dims[l]; i++)
+                    gW[o * dims[l] + i] += delta[o] * src[i];
+            }
+            if (l == 0)
+                break;
+            for (size_t i = 0; i < dims[l]; i++) {
+                double s = 0.0;
+                for (size_t o = 0; o < dims[l + 1]; o++)
+                    s += W[o * dims[l] + i] * delta[o];
+                nd[i] = s * th_dact(layers[l - 1].activation, src[i]);
+            }
+            memcpy(delta, nd, dims[l] * sizeof(double));
+        }
+    }
+    free(acts);
+    free(delta);
+    free(nd);
+    return total / (double)n;
+}
+
+#endif
