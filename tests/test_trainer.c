@@ -1,0 +1,402 @@
+/*
+ * test_trainer.c - the data-parallel engine: bit-identical weights whatever
+ * the thread count, sharded == unsharded, the last partial batch, callbacks,
+ * the non-finite guard, learning XOR, and a step loop that allocates nothing.
+ */
+#ifdef OT_COUNT_MALLOC
+#define _GNU_SOURCE 1 /* dladdr */
+#endif
+#include <criterion/criterion.h>
+#include <stdatomic.h>
+
+#include "helpers.h"
+#include "src/common.h"
+#include "src/trainer.h"
+
+#ifdef OT_COUNT_MALLOC
+/* Every heap allocation of the process (oneDNN's, libstdc++'s and libgomp's
+ * included) is counted here, and attributed: oneDNN 2.6's own
+ * dnnl_primitive_execute builds a std::unordered_map of the arguments on
+ * each call, which no caller of its API can avoid, so allocations made under
+ * that function are counted apart from all others. Not built under the
+ * sanitizers, which own malloc; there the library's own hook is counted. */
+#include <dlfcn.h>
+#include <execinfo.h>
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+static atomic_ulong mallocs, in_execute;
+static atomic_int attribute; /* look at the callers while set */
+static _Thread_local int inside;
+
+static void count(void)
+{
+    atomic_fetch_add(&mallocs, 1);
+    if (!atomic_load(&attribute) || inside)
+        return;
+    inside = 1;
+    void *frames[48];
+    int n = backtrace(frames, 48);
+    for (int i = 0; i < n; i++) {
+        Dl_info info;
+        if (dladdr(frames[i], &info) && info.dli_sname &&
+            strcmp(info.dli_sname, "dnnl_primitive_execute") == 0) {
+            atomic_fetch_add(&in_execute, 1);
+            break;
+        }
+    }
+    inside = 0;
+}
+void *malloc(size_t n) { count(); return __libc_malloc(n); }
+void *calloc(size_t n, size_t s) { count(); return __libc_calloc(n, s); }
+void *realloc(void *p, size_t n) { count(); return __libc_realloc(p, n); }
+void *aligned_alloc(size_t a, size_t n) { count(); return __libc_memalign(a, n); }
+void *memalign(size_t a, size_t n) { count(); return __libc_memalign(a, n); }
+int posix_memalign(void **p, size_t a, size_t n)
+{
+    count();
+    *p = __libc_memalign(a, n);
+    return *p ? 0 : 12;
+}
+void free(void *p) { __libc_free(p); }
+/* Allocations other than oneDNN's execute bookkeeping. */
+static unsigned long heap_allocations(void)
+{
+    return atomic_load(&mallocs) - atomic_load(&in_execute);
+}
+static void attribute_allocations(int on)
+{
+    void *warm[4];
+    backtrace(warm, 4); /* loads libgcc_s before the window opens */
+    atomic_store(&attribute, on);
+}
+#else
+static unsigned long heap_allocations(void) { return 0; }
+static void attribute_allocations(int on) { (void)on; }
+#endif
+
+static ot_model *small_model(unsigned seed, ot_optimizer_kind kind)
+{
+    ot_layer l[] = {{16, OT_ACTIVATION_RELU}, {8, OT_ACTIVATION_SIGMOID},
+                    {4, OT_ACTIVATION_SOFTMAX}};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 20, l, 3, seed), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(kind);
+    if (kind == OT_OPTIMIZER_SGD) {
+        oc.momentum = 0.9f;
+        oc.nesterov = 1;
+    }
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    return m;
+}
+
+static float *weights_after(int threads, size_t shards, ot_optimizer_kind kind,
+                            size_t *count)
+{
+    ot_dataset *d = th_blobs(613, 20, 4, 3); /* 613: a partial last batch */
+    ot_model *m = small_model(11, kind);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 50;
+    fc.epochs = 3;
+    fc.validation_split = 0.2;
+    fc.threads = threads;
+    fc.shards = shards;
+    fc.seed = 5;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_history_length(h), 3);
+    *count = ot_model_param_count(m);
+    float *w = malloc(*count * sizeof(float));
+    cr_assert_eq(ot_model_get_weights(m, w, *count), OT_OK);
+    ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+    return w;
+}
+
+static void bit_identical_across_threads(ot_optimizer_kind kind)
+{
+    size_t n, n2;
+    float *ref = weights_after(1, 8, kind, &n);
+    const int threads[] = {2, 3, 4, 8};
+    for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
+        float *w = weights_after(threads[i], 8, kind, &n2);
+        cr_assert_eq(n, n2);
+        cr_assert(memcmp(ref, w, n * sizeof(float)) == 0,
+                  "%s: weights with %d threads differ from 1 thread (8 shards)",
+                  ot_optimizer_name(kind), threads[i]);
+        free(w);
+    }
+    free(ref);
+}
+
+Test(trainer, bit_identical_across_thread_counts_adam)
+{
+    bit_identical_across_threads(OT_OPTIMIZER_ADAM);
+}
+
+Test(trainer, bit_identical_across_thread_counts_sgd_nesterov)
+{
+    bit_identical_across_threads(OT_OPTIMIZER_SGD);
+}
+
+Test(trainer, shard_count_changes_only_rounding)
+{
+    size_t n;
+    float *a = weights_after(2, 1, OT_OPTIMIZER_SGD, &n);
+    float *b = weights_after(2, 7, OT_OPTIMIZER_SGD, &n);
+    int differ = 0;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(fabsf(a[i] - b[i]) <= 1e-4f * (1.0f + fabsf(a[i])),
+                  "param %zu: %.9g unsharded, %.9g with 7 shards", i, (double)a[i],
+                  (double)b[i]);
+        differ |= a[i] != b[i];
+    }
+    free(a);
+    free(b);
+    (void)differ; /* equal or not, both are right: the sum order differs */
+}
+
+Test(trainer, sharded_gradient_equals_unsharded)
+{
+    ot_dataset *d = th_blobs(97, 20, 4, 9);
+    ot_model *m = small_model(2, OT_OPTIMIZER_ADAM);
+    size_t P = ot_model_param_count(m);
+    float *g1 = malloc(P * sizeof(float)), *gs = malloc(P * sizeof(float));
+    double l1, ls;
+    cr_assert_eq(ot__trainer_gradient(m, d, 1, 1, g1, &l1), OT_OK, "%s", ot_last_error());
+    const size_t shards[] = {2, 5, 16, 97};
+    for (size_t k = 0; k < 4; k++) {
+        cr_assert_eq(ot__trainer_gradient(m, d, shards[k], 2, gs, &ls), OT_OK);
+        cr_assert(fabs(l1 - ls) <= 1e-6 * fabs(l1), "loss %g vs %g", l1, ls);
+        for (size_t i = 0; i < P; i++)
+            cr_assert(fabsf(g1[i] - gs[i]) <= 1e-6f + 1e-4f * fabsf(g1[i]),
+                      "%zu shards, param %zu: %.9g vs %.9g", shards[k], i,
+                      (double)gs[i], (double)g1[i]);
+    }
+    free(g1);
+    free(gs);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, shard_ranges_are_balanced)
+{
+    size_t first, rows, next = 0;
+    for (size_t s = 0; s < 4; s++) {
+        ot__shard_range(10, 4, s, &first, &rows);
+        cr_assert_eq(first, next);
+        cr_assert_eq(rows, s < 2 ? 3u : 2u);
+        next = first + rows;
+    }
+    ot__shard_range(3, 8, 5, &first, &rows);
+    cr_assert_eq(rows, 0);
+}
+
+typedef struct counts {
+    size_t steps, epochs, last_steps, stop_after;
+    unsigned long heap_at_first, heap_at_end;
+    uint64_t lib_at_first, lib_at_end;
+} counts;
+
+static int on_step(const ot_step_metrics *s, void *user)
+{
+    counts *c = user;
+    c->steps++;
+    c->last_steps = s->steps;
+    cr_assert(s->step >= 1 && s->step <= s->steps);
+    if (c->steps == 1) {
+        c->heap_at_first = heap_allocations();
+        c->lib_at_first = ot__alloc_count();
+    }
+    return c->stop_after && c->steps == c->stop_after;
+}
+
+static int on_epoch(const ot_epoch_metrics *e, void *user)
+{
+    counts *c = user;
+    c->epochs++;
+    cr_assert_eq(e->epoch, c->epochs);
+    c->heap_at_end = heap_allocations();
+    c->lib_at_end = ot__alloc_count();
+    return 0;
+}
+
+Test(trainer, last_partial_batch_is_trained)
+{
+    ot_dataset *d = th_blobs(10, 20, 4, 1);
+    ot_model *m = small_model(1, OT_OPTIMIZER_SGD);
+    counts c = {0};
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 4; /* 4 + 4 + 2 */
+    fc.epochs = 2;
+    fc.threads = 2;
+    fc.shards = 3;
+    fc.on_step = on_step;
+    fc.on_epoch = on_epoch;
+    fc.user = &c;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(c.last_steps, 3);
+    cr_assert_eq(c.steps, 6);
+    cr_assert_eq(c.epochs, 2);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, callback_stops_training)
+{
+    ot_dataset *d = th_blobs(100, 20, 4, 1);
+    ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
+    counts c = {0};
+    c.stop_after = 5;
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 10;
+    fc.epochs = 3;
+    fc.on_step = on_step;
+    fc.on_epoch = on_epoch;
+    fc.user = &c;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK);
+    cr_assert_eq(c.steps, 5);
+    cr_assert_eq(c.epochs, 0);
+    cr_assert_eq(ot_history_length(h), 0);
+    ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, step_loop_allocates_nothing)
+{
+    ot_dataset *d = th_blobs(613, 20, 4, 3);
+    ot_model *m = small_model(11, OT_OPTIMIZER_ADAM);
+    counts c = {0};
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 50;
+    fc.epochs = 3;
+    fc.validation_split = 0.2; /* validation passes are inside the loop too */
+    fc.threads = 2;
+    fc.shards = 3;
+    fc.on_step = on_step;
+    fc.on_epoch = on_epoch;
+    fc.user = &c;
+    attribute_allocations(1);
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    attribute_allocations(0);
+    cr_assert_eq(c.epochs, 3);
+    /* From the end of the first step to the end of the last epoch. */
+    cr_assert_eq(c.lib_at_end, c.lib_at_first, "library allocations in the loop: %llu",
+                 (unsigned long long)(c.lib_at_end - c.lib_at_first));
+    cr_assert_eq(c.heap_at_end, c.heap_at_first, "heap allocations in the loop: %lu",
+                 c.heap_at_end - c.heap_at_first);
+#ifdef OT_COUNT_MALLOC
+    cr_assert(c.heap_at_first > 0, "the malloc counter counts nothing");
+    cr_log_info("oneDNN's dnnl_primitive_execute made %lu allocations of its own",
+                atomic_load(&in_execute));
+#endif
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, non_finite_loss_stops_and_keeps_last_good_weights)
+{
+    ot_dataset *d = th_blobs(64, 20, 4, 1);
+    ot_model *m = small_model(1, OT_OPTIMIZER_SGD);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+    oc.learning_rate = 1e30f; /* diverges within a few steps */
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 8;
+    fc.epochs = 50;
+    ot_status st = ot_model_fit(m, d, &fc, NULL);
+    cr_assert_eq(st, OT_NON_FINITE, "status %s", ot_status_str(st));
+    cr_assert(strstr(ot_last_error(), "epoch") && strstr(ot_last_error(), "step"),
+              "%s", ot_last_error());
+    size_t P = ot_model_param_count(m);
+    float *w = malloc(P * sizeof(float));
+    cr_assert_eq(ot_model_get_weights(m, w, P), OT_OK);
+    for (size_t i = 0; i < P; i++)
+        cr_assert(!isnan(w[i]), "param %zu is NaN", i);
+    free(w);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, learns_xor)
+{
+    const float x[] = {0, 0, 0, 1, 1, 0, 1, 1};
+    const int32_t y[] = {0, 1, 1, 0};
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_create(&d, 4, 2, x, y), OT_OK);
+    ot_layer l[] = {{8, OT_ACTIVATION_RELU}, {2, OT_ACTIVATION_SOFTMAX}};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 2, l, 2, 42), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    oc.learning_rate = 0.05f;
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 4;
+    fc.epochs = 300;
+    fc.threads = 2;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    double loss, acc;
+    cr_assert_eq(ot_model_evaluate(m, d, NULL, &loss, &acc), OT_OK);
+    cr_assert_eq(acc, 1.0, "XOR accuracy %g (loss %g)", acc, loss);
+    float p[8];
+    cr_assert_eq(ot_model_predict(m, x, 4, p, 8, NULL), OT_OK);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_float_eq(p[2 * i] + p[2 * i + 1], 1.0f, 1e-5f);
+        cr_assert_gt(p[2 * i + y[i]], 0.9f, "sample %d: p = %g", i, (double)p[2 * i + y[i]]);
+    }
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, evaluate_same_whatever_the_threads)
+{
+    ot_dataset *d = th_blobs(333, 20, 4, 8);
+    ot_model *m = small_model(4, OT_OPTIMIZER_ADAM);
+    ot_eval_config ec = ot_eval_config_default();
+    ec.shards = 4;
+    double l1, a1, l2, a2;
+    ec.threads = 1;
+    cr_assert_eq(ot_model_evaluate(m, d, &ec, &l1, &a1), OT_OK);
+    ec.threads = 3;
+    cr_assert_eq(ot_model_evaluate(m, d, &ec, &l2, &a2), OT_OK);
+    cr_assert(l1 == l2 && a1 == a2, "loss %.17g vs %.17g", l1, l2);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, history_csv)
+{
+    ot_dataset *d = th_blobs(200, 20, 4, 1);
+    ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 2;
+    fc.validation_split = 0.25;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK);
+    cr_assert_eq(ot_history_length(h), 2);
+    const ot_epoch_metrics *e = ot_history_epoch(h, 1);
+    cr_assert(e && e->epoch == 2 && e->val_accuracy >= 0 && e->val_accuracy <= 1);
+    cr_assert(e->samples_per_second > 0 && e->seconds > 0);
+    cr_assert_null(ot_history_epoch(h, 2));
+    char dir[256], path[300];
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/h.csv", dir);
+    cr_assert_eq(ot_history_write_csv(h, path), OT_OK);
+    unsigned char buf[4096];
+    size_t n = th_read(path, buf, sizeof buf - 1);
+    buf[n] = 0;
+    cr_assert(strncmp((char *)buf, "epoch,loss,accuracy,val_loss,val_accuracy,seconds,"
+                                   "samples_per_second\n1,", 70) == 0, "%s", buf);
+    int lines = 0;
+    for (size_t i = 0; i < n; i++)
+        lines += buf[i] == '\n';
+    cr_assert_eq(lines, 3);
+    ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
