@@ -1,0 +1,165 @@
+/*
+ * test_checkpoint.c - save and load: exact round trip (weights, optimizer
+ * state, step count), the same bytes for the same model, atomic writes that
+ * leave the previous file intact on failure, and refusal of corrupted,
+ * truncated, foreign and future files.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+
+#include "helpers.h"
+#include "src/fileio.h"
+#include "src/model.h"
+
+static char dir[256], path[300];
+
+static void setup(void)
+{
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.otm", dir);
+}
+
+TestSuite(checkpoint, .init = setup);
+
+static ot_model *trained(void)
+{
+    ot_layer l[] = {{12, OT_ACTIVATION_RELU}, {3, OT_ACTIVATION_SOFTMAX}};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 10, l, 2, 3), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    ot_dataset *d = th_blobs(90, 10, 3, 2);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 2;
+    fc.batch_size = 16;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    ot_dataset_destroy(d);
+    return m;
+}
+
+static size_t file_bytes(const char *p, unsigned char *buf, size_t cap)
+{
+    return th_read(p, buf, cap);
+}
+
+static int count_files(void)
+{
+    DIR *dd = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dd)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(dd);
+    return n;
+}
+
+Test(checkpoint, round_trip_is_exact)
+{
+    ot_model *m = trained();
+    cr_assert_eq(ot_model_save(m, path), OT_OK, "%s", ot_last_error());
+    ot_model *k = NULL;
+    cr_assert_eq(ot_model_load(&k, path), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_model_param_count(k), ot_model_param_count(m));
+    cr_assert_eq(ot_model_layer_count(k), 2);
+    ot_layer l;
+    cr_assert_eq(ot_model_layer(k, 0, &l), OT_OK);
+    cr_assert(l.units == 12 && l.activation == OT_ACTIVATION_RELU);
+    cr_assert(memcmp(m->params, k->params, m->arena_len * sizeof(float)) == 0);
+    cr_assert(k->compiled && k->opt.cfg.kind == OT_OPTIMIZER_ADAM);
+    cr_assert_eq(k->opt.iterations, m->opt.iterations);
+    cr_assert_eq(k->opt.iterations, 12); /* 2 epochs x ceil(90 / 16) */
+    cr_assert(memcmp(m->opt.state, k->opt.state, 2 * m->arena_len * sizeof(float)) == 0);
+    ot_model_destroy(m);
+    ot_model_destroy(k);
+}
+
+Test(checkpoint, same_model_same_bytes)
+{
+    ot_model *m = trained();
+    char other[320];
+    snprintf(other, sizeof other, "%s/again.otm", dir);
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    cr_assert_eq(ot_model_save(m, other), OT_OK);
+    static unsigned char a[1 << 16], b[1 << 16];
+    size_t na = file_bytes(path, a, sizeof a), nb = file_bytes(other, b, sizeof b);
+    cr_assert(na > 0 && na == nb && memcmp(a, b, na) == 0);
+    /* and a trained-again model (same seed, same everything) too */
+    ot_model *m2 = trained();
+    cr_assert_eq(ot_model_save(m2, other), OT_OK);
+    nb = file_bytes(other, b, sizeof b);
+    cr_assert(na == nb && memcmp(a, b, na) == 0);
+    ot_model_destroy(m);
+    ot_model_destroy(m2);
+}
+
+static void expect_refused(const unsigned char *bytes, size_t n, const char *needle)
+{
+    th_write(path, bytes, n, 0);
+    ot_model *k = (ot_model *)1;
+    ot_status st = ot_model_load(&k, path);
+    cr_assert_eq(st, OT_BAD_FORMAT, "status %s: %s", ot_status_str(st), ot_last_error());
+    cr_assert_null(k);
+    cr_assert(strstr(ot_last_error(), needle) != NULL, "'%s' lacks '%s'", ot_last_error(),
+              needle);
+}
+
+Test(checkpoint, corrupted_truncated_foreign_future)
+{
+    ot_model *m = trained();
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    static unsigned char buf[1 << 16];
+    size_t n = file_bytes(path, buf, sizeof buf);
+    buf[n / 2] ^= 0x10;
+    expect_refused(buf, n, "checksum mismatch");
+    buf[n / 2] ^= 0x10;
+    expect_refused(buf, n - 9, "checksum mismatch");
+    expect_refused(buf, 20, "truncated");
+    expect_refused((const unsigned char *)"hello, world\n", 13, "not an omptrain model");
+    expect_refused(buf, 0, "not an omptrain model");
+    buf[8] = 9; /* version */
+    expect_refused(buf, n, "format version 9");
+    ot_model_destroy(m);
+    ot_model *k = NULL;
+    cr_assert_eq(ot_model_load(&k, "/nonexistent/model.otm"), OT_IO_ERROR);
+    cr_assert(strstr(ot_last_error(), "No such file") != NULL);
+}
+
+Test(checkpoint, failed_save_leaves_previous_file_intact)
+{
+    ot_model *m = trained();
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    static unsigned char before[1 << 16], after[1 << 16];
+    size_t nb = file_bytes(path, before, sizeof before);
+    /* a different model, whose save dies half-way as on a full disk */
+    ot_layer l[] = {{3, OT_ACTIVATION_SOFTMAX}};
+    ot_model *other = NULL;
+    cr_assert_eq(ot_model_create(&other, 10, l, 1, 9), OT_OK);
+    ot__write_fail_after(50);
+    ot_status st = ot_model_save(other, path);
+    cr_assert_eq(st, OT_IO_ERROR, "%s", ot_status_str(st));
+    cr_assert(strstr(ot_last_error(), "No space left") != NULL, "%s", ot_last_error());
+    size_t na = file_bytes(path, after, sizeof after);
+    cr_assert(na == nb && memcmp(before, after, nb) == 0, "the previous file changed");
+    cr_assert_eq(count_files(), 1, "a temporary file was left behind");
+    /* a folder that does not exist */
+    char bad[400];
+    snprintf(bad, sizeof bad, "%s/no/such/folder/m.otm", dir);
+    cr_assert_eq(ot_model_save(m, bad), OT_IO_ERROR);
+    cr_assert(strstr(ot_last_error(), bad) != NULL);
+    ot_model_destroy(m);
+    ot_model_destroy(other);
+}
+
+Test(checkpoint, uncompiled_model_round_trips)
+{
+    ot_layer l[] = {{4, OT_ACTIVATION_SIGMOID}, {2, OT_ACTIVATION_SOFTMAX}};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 3, l, 2, 1), OT_OK);
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    ot_model *k = NULL;
+    cr_assert_eq(ot_model_load(&k, path), OT_OK);
+    cr_assert(!k->compiled);
+    cr_assert(memcmp(m->params, k->params, m->arena_len * sizeof(float)) == 0);
+    ot_model_destroy(m);
+    ot_model_destroy(k);
+}

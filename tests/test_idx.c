@@ -1,0 +1,172 @@
+/*
+ * test_idx.c - the IDX reader on good files and on every kind of bad one:
+ * missing, bad magic, truncated header or data, a header that claims more
+ * than the file holds (no huge allocation), trailing data, a cut gzip
+ * stream, label and image counts that differ, zero dimensions.
+ */
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+#include "src/dataset.h"
+
+static char dir[256];
+static char img[300], lab[300];
+
+static void setup(void)
+{
+    th_tmpdir(dir, sizeof dir);
+    snprintf(img, sizeof img, "%s/train-images-idx3-ubyte", dir);
+    snprintf(lab, sizeof lab, "%s/train-labels-idx1-ubyte", dir);
+}
+
+TestSuite(idx, .init = setup);
+
+static ot_status load(ot_dataset **d) { return ot_dataset_load_idx(d, img, lab); }
+
+static void expect_error(ot_status want, const char *needle)
+{
+    ot_dataset *d = (ot_dataset *)1;
+    ot_status st = load(&d);
+    cr_assert_eq(st, want, "status %s (%s)", ot_status_str(st), ot_last_error());
+    cr_assert_null(d);
+    cr_assert(strstr(ot_last_error(), needle) != NULL, "message '%s' lacks '%s'",
+              ot_last_error(), needle);
+}
+
+static void good_pair(int gz_images, int gz_labels)
+{
+    th_idx_images(img, 0x803, 6, 3, 4, 6 * 12, gz_images);
+    th_idx_labels(lab, 0x801, 6, 6, 10, gz_labels);
+    ot_dataset *d = NULL;
+    cr_assert_eq(load(&d), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_size(d), 6);
+    cr_assert_eq(ot_dataset_dim(d), 12);
+    cr_assert_eq(ot_dataset_classes(d), 6);
+    ot_dataset_destroy(d);
+}
+
+Test(idx, raw_and_gzip_in_any_mix)
+{
+    good_pair(0, 0);
+    good_pair(1, 0);
+    good_pair(0, 1);
+    good_pair(1, 1);
+}
+
+Test(idx, pixels_are_scaled_like_the_textbook)
+{
+    th_idx_images(img, 0x803, 2, 6, 6, 72, 0); /* pixel i = i * 7 % 256 */
+    th_idx_labels(lab, 0x801, 2, 2, 10, 0);
+    ot_dataset *d = NULL;
+    cr_assert_eq(load(&d), OT_OK);
+    for (size_t i = 0; i < 72; i++)
+        cr_assert_eq(d->x[i], (float)((double)(i * 7 % 256) / 255.0), "pixel %zu", i);
+    cr_assert_eq(d->y[0], 0);
+    cr_assert_eq(d->y[1], 1);
+    ot_dataset_destroy(d);
+}
+
+Test(idx, missing_file)
+{
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_IO_ERROR, "No such file");
+    expect_error(OT_IO_ERROR, img);
+}
+
+Test(idx, labels_file_given_as_images)
+{
+    th_idx_labels(img, 0x801, 6, 6, 10, 0);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "bad magic 0x00000801, expected 0x00000803");
+}
+
+Test(idx, zero_magic)
+{
+    th_idx_images(img, 0, 6, 3, 4, 72, 1);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "bad magic 0x00000000");
+}
+
+Test(idx, truncated_header)
+{
+    unsigned char h[6] = {0, 0, 8, 3, 0, 0};
+    th_write(img, h, sizeof h, 0);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "truncated header");
+}
+
+Test(idx, truncated_data)
+{
+    th_idx_images(img, 0x803, 6, 3, 4, 70, 0);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "truncated");
+    expect_error(OT_BAD_FORMAT, "declares 72 data bytes, the file holds 70");
+}
+
+Test(idx, header_claiming_terabytes_allocates_little)
+{
+    /* 4e9 x 1000 x 1000 would be 3.6 PiB: refused as absurd, or truncated
+     * after reading what is there; under ASan a huge malloc would abort. */
+    th_idx_images(img, 0x803, 4000000000u, 1000, 1000, 100, 0);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, img);
+    th_idx_images(img, 0x803, 60000000u, 28, 28, 1000, 1); /* 47 GB, gzip */
+    expect_error(OT_BAD_FORMAT, "truncated");
+    th_idx_images(img, 0x803, 6, 3, 4, 72, 0);
+    th_idx_labels(lab, 0x801, 4000000000u, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "truncated");
+}
+
+Test(idx, trailing_data)
+{
+    th_idx_images(img, 0x803, 6, 3, 4, 80, 0);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "more data than the header declares");
+}
+
+Test(idx, zero_dimension)
+{
+    th_idx_images(img, 0x803, 6, 0, 4, 0, 0);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "dimension 2 is 0");
+}
+
+Test(idx, cut_gzip_stream)
+{
+    char full[300];
+    snprintf(full, sizeof full, "%s/full.gz", dir);
+    th_idx_images(full, 0x803, 600, 28, 28, 600 * 784, 1);
+    unsigned char *buf = malloc(1 << 20);
+    size_t n = th_read(full, buf, 1 << 20);
+    cr_assert_gt(n, 100);
+    th_write(img, buf, n / 2, 0); /* half a gzip stream */
+    free(buf);
+    th_idx_labels(lab, 0x801, 600, 600, 10, 0);
+    ot_dataset *d = NULL;
+    ot_status st = load(&d);
+    cr_assert_eq(st, OT_BAD_FORMAT, "%s", ot_last_error());
+    cr_assert_null(d);
+}
+
+Test(idx, label_count_differs)
+{
+    th_idx_images(img, 0x803, 6, 3, 4, 72, 0);
+    th_idx_labels(lab, 0x801, 5, 5, 10, 0);
+    expect_error(OT_BAD_FORMAT, "5 labels for the 6 images");
+}
+
+Test(idx, directory_lookup_finds_gzip_names)
+{
+    char gzimg[320], gzlab[320];
+    snprintf(gzimg, sizeof gzimg, "%s/t10k-images-idx3-ubyte.gz", dir);
+    snprintf(gzlab, sizeof gzlab, "%s/t10k-labels-idx1-ubyte.gz", dir);
+    th_idx_images(gzimg, 0x803, 3, 2, 2, 12, 1);
+    th_idx_labels(gzlab, 0x801, 3, 3, 10, 1);
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_load_idx_dir(&d, dir, "t10k"), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_size(d), 3);
+    ot_dataset_destroy(d);
+    cr_assert_eq(ot_dataset_load_idx_dir(&d, dir, "train"), OT_IO_ERROR);
+    cr_assert(strstr(ot_last_error(), "train-images-idx3-ubyte") != NULL, "%s",
+              ot_last_error());
+}
