@@ -66,7 +66,17 @@ int cli_train(int argc, char **argv)
     oc.beta1 = beta1;
     oc.beta2 = beta2;
     oc.epsilon = epsilon;
-    if (kind == OT_OPTIMIZER_SGD && nesterov && momentum == 0.0f) {
+    if (kind != OT_OPTIMIZER_SGD && (nesterov || momentum != 0.0f)) {
+        cli_error("%s applies to --optimizer sgd, not %s",
+                  nesterov ? "--nesterov" : "--momentum", optimizer);
+        return CLI_USAGE;
+    }
+    if (kind != OT_OPTIMIZER_ADAM && (beta1 != 0.9f || beta2 != 0.999f || epsilon != 1e-7f)) {
+        cli_error("--beta1, --beta2 and --epsilon apply to --optimizer adam, not %s",
+                  optimizer);
+        return CLI_USAGE;
+    }
+    if (nesterov && momentum == 0.0f) {
         cli_error("--nesterov needs --momentum > 0");
         return CLI_USAGE;
     }

@@ -1,0 +1,197 @@
+/*
+ * test_cli.c - the omptrain command end to end: help, bad flags and values
+ * (named in the error, exit 2), bad data (exit 1, never a crash), and a
+ * small train -> history -> save -> evaluate -> summary run on IDX files
+ * written by the test.
+ */
+#include <criterion/criterion.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+
+static char dir[256];
+static char out[1 << 16];
+
+static void setup(void) { th_tmpdir(dir, sizeof dir); }
+
+TestSuite(cli, .init = setup, .timeout = 300);
+
+/* Runs `omptrain ARGS` through the shell; stdout+stderr into out. */
+static int run(const char *args)
+{
+    const char *bin = getenv("OMPTRAIN_BIN");
+    cr_assert(bin != NULL, "OMPTRAIN_BIN is not set (run through meson test)");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "OMPTRAIN_DATA= %s %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p != NULL);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    cr_assert(WIFEXITED(st), "'%s' did not exit normally (signal?)\n%s", args, out);
+    return WEXITSTATUS(st);
+}
+
+#define EXPECT_RUN(args, code, needle)                                         \
+    do {                                                                       \
+        int rc_ = run(args);                                                   \
+        cr_assert_eq(rc_, code, "'%s' exited %d, expected %d:\n%s", args, rc_, \
+                     code, out);                                               \
+        cr_assert(strstr(out, needle) != NULL, "'%s' output lacks '%s':\n%s",  \
+                  args, needle, out);                                          \
+    } while (0)
+
+/* A small learnable IDX dataset: 8x8 images whose bright row is the label. */
+static void write_idx(const char *sub, const char *split, uint32_t n)
+{
+    char d[400], img[512], lab[512];
+    snprintf(d, sizeof d, "%s/%s", dir, sub);
+    mkdir(d, 0755);
+    snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", d, split);
+    snprintf(lab, sizeof lab, "%s/%s-labels-idx1-ubyte", d, split);
+    unsigned char *b = malloc(16 + (size_t)n * 64), *l = malloc(8 + n);
+    th_be32(b, 0x803);
+    th_be32(b + 4, n);
+    th_be32(b + 8, 8);
+    th_be32(b + 12, 8);
+    th_be32(l, 0x801);
+    th_be32(l + 4, n);
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned label = (i * 7 + i / 3) % 4;
+        l[8 + i] = (unsigned char)label;
+        for (int p = 0; p < 64; p++)
+            b[16 + (size_t)i * 64 + p] =
+                (unsigned char)((p / 8 == (int)label ? 200 : 0) + (i * 31 + (unsigned)p * 17) % 50);
+    }
+    th_write(img, b, 16 + (size_t)n * 64, 1);
+    th_write(lab, l, 8 + n, 0);
+    free(b);
+    free(l);
+}
+
+Test(cli, help_documents_every_flag_with_defaults)
+{
+    EXPECT_RUN("--help", 0, "train");
+    EXPECT_RUN("train --help", 0, "--validation-split F");
+    cr_assert(strstr(out, "(default: 0.2)") && strstr(out, "(default: 32)") &&
+              strstr(out, "(default: 100:relu,10:softmax)") && strstr(out, "--shards") &&
+              strstr(out, "--history") && strstr(out, "--nesterov"), "%s", out);
+    EXPECT_RUN("evaluate --help", 0, "--model FILE");
+    EXPECT_RUN("summary --help", 0, "--layers");
+}
+
+Test(cli, bad_flags_and_values_name_themselves)
+{
+    EXPECT_RUN("", 2, "usage");
+    EXPECT_RUN("frobnicate", 2, "unknown command 'frobnicate'");
+    EXPECT_RUN("train --bogus 3", 2, "unknown flag '--bogus'");
+    EXPECT_RUN("train --epochs", 2, "--epochs needs a value");
+    EXPECT_RUN("train --epochs x", 2, "--epochs: 'x' is not a whole number");
+    EXPECT_RUN("train --epochs 0", 2, "--epochs: 0 is out of range");
+    EXPECT_RUN("train --batch -5", 2, "--batch: '-5'");
+    EXPECT_RUN("train --threads 0", 2, "--threads: 0 is out of range");
+    EXPECT_RUN("train --validation-split 1.5", 2, "--validation-split: 1.5 is out of range");
+    EXPECT_RUN("train --validation-split nan", 2, "--validation-split: 'nan' is not a number");
+    EXPECT_RUN("train --lr=abc", 2, "--lr: 'abc' is not a number");
+    EXPECT_RUN("train --optimizer adamw", 2, "unknown optimizer 'adamw'");
+    EXPECT_RUN("train --layers 100:swish,10:softmax", 2, "unknown activation 'swish'");
+    EXPECT_RUN("train --layers 0:relu,10:softmax", 2, "'0' is not a number of units");
+    EXPECT_RUN("train --layers 100:relu,", 2, "trailing ','");
+    EXPECT_RUN("train --optimizer sgd --nesterov", 2, "--nesterov needs --momentum");
+    EXPECT_RUN("train --nesterov", 2, "--nesterov applies to --optimizer sgd, not adam");
+    EXPECT_RUN("train --optimizer sgd --beta1 0.8", 2, "apply to --optimizer adam");
+    EXPECT_RUN("train --data mnist", 2, "unknown data 'mnist'");
+    EXPECT_RUN("train --quiet=1", 2, "--quiet takes no value");
+    EXPECT_RUN("evaluate", 2, "--model FILE is required");
+    EXPECT_RUN("train stray", 2, "unexpected argument 'stray'");
+}
+
+Test(cli, bad_data_fails_cleanly)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "train --data idx:%s/none --epochs 1", dir);
+    EXPECT_RUN(args, 1, "cannot open");
+    /* bad magic */
+    char sub[400], p[512];
+    snprintf(sub, sizeof sub, "%s/magic", dir);
+    mkdir(sub, 0755);
+    snprintf(p, sizeof p, "%s/train-images-idx3-ubyte", sub);
+    th_idx_images(p, 0x1234, 10, 8, 8, 640, 0);
+    snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte", sub);
+    th_idx_labels(p, 0x801, 10, 10, 4, 0);
+    snprintf(args, sizeof args, "train --data idx:%s --epochs 1", sub);
+    EXPECT_RUN(args, 1, "bad magic 0x00001234, expected 0x00000803");
+    /* truncated images */
+    snprintf(p, sizeof p, "%s/train-images-idx3-ubyte", sub);
+    th_idx_images(p, 0x803, 10, 8, 8, 600, 0);
+    EXPECT_RUN(args, 1, "truncated");
+    /* counts differ */
+    th_idx_images(p, 0x803, 10, 8, 8, 640, 0);
+    snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte", sub);
+    th_idx_labels(p, 0x801, 9, 9, 4, 0);
+    EXPECT_RUN(args, 1, "9 labels for the 10 images");
+    /* labels beyond the model's classes: the last one is 11 */
+    unsigned char lab[18] = {0, 0, 8, 1, 0, 0, 0, 10, 0, 1, 2, 3, 0, 1, 2, 3, 0, 11};
+    th_write(p, lab, sizeof lab, 0);
+    snprintf(args, sizeof args, "train --data idx:%s --epochs 1 --batch 4", sub);
+    EXPECT_RUN(args, 1, "outside the model's 10 classes");
+    /* a corrupt model file */
+    snprintf(p, sizeof p, "%s/junk.otm", dir);
+    th_write(p, "junk", 4, 0);
+    snprintf(args, sizeof args, "evaluate --model %s --data idx:%s", p, sub);
+    EXPECT_RUN(args, 1, "not an omptrain model file");
+}
+
+Test(cli, train_history_save_evaluate_summary)
+{
+    write_idx("small", "train", 400);
+    write_idx("small", "t10k", 100);
+    char args[2048], hist[400], model[400];
+    snprintf(hist, sizeof hist, "%s/h.csv", dir);
+    snprintf(model, sizeof model, "%s/m.otm", dir);
+    snprintf(args, sizeof args,
+             "train --data idx:%s/small --layers 16:relu,4:softmax --epochs 3 "
+             "--batch 16 --threads 2 --shards 4 --history %s --save %s",
+             dir, hist, model);
+    EXPECT_RUN(args, 0, "Epoch 3/3");
+    cr_assert(strstr(out, "val_accuracy") && strstr(out, "samples/s") &&
+              strstr(out, "2 threads, 4 shards"), "%s", out);
+    cr_assert(strchr(out, '\r') == NULL, "carriage returns in piped output");
+    unsigned char buf[4096];
+    size_t n = th_read(hist, buf, sizeof buf - 1);
+    buf[n] = 0;
+    const char *header = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second\n";
+    cr_assert(strncmp((char *)buf, header, strlen(header)) == 0, "%s", buf);
+    snprintf(args, sizeof args, "evaluate --model %s --data idx:%s/small", model, dir);
+    EXPECT_RUN(args, 0, "100 samples - loss: ");
+    double acc = 0;
+    const char *a = strstr(out, "accuracy: ");
+    cr_assert(a && sscanf(a, "accuracy: %lf", &acc) == 1);
+    cr_assert_geq(acc, 0.9, "the small problem was not learnt: %s", out);
+    snprintf(args, sizeof args, "summary --model %s", model);
+    EXPECT_RUN(args, 0, "Total params: 1,108");
+    EXPECT_RUN("summary", 0, "Total params: 79,510");
+    /* --quiet prints nothing on success */
+    snprintf(args, sizeof args,
+             "train --data idx:%s/small --layers 4:softmax --epochs 1 --quiet", dir);
+    EXPECT_RUN(args, 0, "");
+    cr_assert_eq(out[0], '\0', "quiet printed: %s", out);
+}
+
+Test(cli, same_weights_whatever_the_threads)
+{
+    write_idx("det", "train", 300);
+    char args[2048], a[400], b[400];
+    snprintf(a, sizeof a, "%s/a.otm", dir);
+    snprintf(b, sizeof b, "%s/b.otm", dir);
+    snprintf(args, sizeof args, "train --data idx:%s/det --layers 8:sigmoid,4:softmax "
+             "--epochs 2 --batch 20 --shards 4 --threads 1 --quiet --save %s", dir, a);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data idx:%s/det --layers 8:sigmoid,4:softmax "
+             "--epochs 2 --batch 20 --shards 4 --threads 3 --quiet --save %s", dir, b);
+    EXPECT_RUN(args, 0, "");
+    static unsigned char ba[1 << 16], bb[1 << 16];
+    size_t na = th_read(a, ba, sizeof ba), nb = th_read(b, bb, sizeof bb);
+    cr_assert(na > 0 && na == nb && memcmp(ba, bb, na) == 0,
+              "model files differ between 1 and 3 threads");
+}
