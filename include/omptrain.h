@@ -300,8 +300,10 @@ typedef struct ot_history ot_history;
  * and one optimizer step updates the weights: for a given seed, batch size
  * and shard count the weights come out bit-identical whatever the number of
  * threads. The last partial batch of an epoch is trained. When `history` is
- * not NULL it receives the per-epoch metrics (also on a stop requested by a
- * callback). Since 0.1.
+ * not NULL it receives the per-epoch metrics of the epochs completed, also
+ * when a callback stops training or training fails (NULL if the arguments
+ * were refused). A non-finite loss stops training with OT_NON_FINITE before
+ * that step's update, keeping the last good weights. Since 0.1.
  */
 OT_API ot_status ot_model_fit(ot_model *model, const ot_dataset *train,
                               const ot_fit_config *config,

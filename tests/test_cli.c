@@ -17,12 +17,12 @@ static void setup(void) { th_tmpdir(dir, sizeof dir); }
 TestSuite(cli, .init = setup, .timeout = 300);
 
 /* Runs `omptrain ARGS` through the shell; stdout+stderr into out. */
-static int run(const char *args)
+static int run_env(const char *env, const char *args)
 {
     const char *bin = getenv("OMPTRAIN_BIN");
     cr_assert(bin != NULL, "OMPTRAIN_BIN is not set (run through meson test)");
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "OMPTRAIN_DATA= %s %s 2>&1", bin, args);
+    snprintf(cmd, sizeof cmd, "OMPTRAIN_DATA= %s %s %s 2>&1", env, bin, args);
     FILE *p = popen(cmd, "r");
     cr_assert(p != NULL);
     size_t n = fread(out, 1, sizeof out - 1, p);
@@ -31,6 +31,8 @@ static int run(const char *args)
     cr_assert(WIFEXITED(st), "'%s' did not exit normally (signal?)\n%s", args, out);
     return WEXITSTATUS(st);
 }
+
+static int run(const char *args) { return run_env("", args); }
 
 #define EXPECT_RUN(args, code, needle)                                         \
     do {                                                                       \
@@ -176,6 +178,17 @@ Test(cli, train_history_save_evaluate_summary)
              "train --data idx:%s/small --layers 4:softmax --epochs 1 --quiet", dir);
     EXPECT_RUN(args, 0, "");
     cr_assert_eq(out[0], '\0', "quiet printed: %s", out);
+}
+
+Test(cli, threads_are_honoured_exactly)
+{
+    write_idx("lim", "train", 100);
+    char args[1024];
+    snprintf(args, sizeof args, "train --data idx:%s/lim --layers 4:softmax --epochs 1 "
+             "--threads 2 --quiet", dir);
+    int rc = run_env("OMP_THREAD_LIMIT=1", args);
+    cr_assert_eq(rc, 1, "exit %d:\n%s", rc, out);
+    cr_assert(strstr(out, "asked OpenMP for 2 threads and got 1") != NULL, "%s", out);
 }
 
 Test(cli, same_weights_whatever_the_threads)

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE 1 /* dladdr */
 #endif
 #include <criterion/criterion.h>
+#include <omp.h>
 #include <stdatomic.h>
 
 #include "helpers.h"
@@ -140,6 +141,25 @@ Test(trainer, bit_identical_across_thread_counts_adam)
 Test(trainer, bit_identical_across_thread_counts_sgd_nesterov)
 {
     bit_identical_across_threads(OT_OPTIMIZER_SGD);
+}
+
+Test(trainer, more_threads_than_shards)
+{
+    size_t n;
+    float *a = weights_after(1, 2, OT_OPTIMIZER_ADAM, &n);
+    float *b = weights_after(5, 2, OT_OPTIMIZER_ADAM, &n);
+    cr_assert(memcmp(a, b, n * sizeof(float)) == 0,
+              "5 threads on 2 shards differ from 1 thread");
+    free(a);
+    free(b);
+}
+
+Test(trainer, caller_openmp_settings_untouched)
+{
+    int before = omp_get_max_threads();
+    size_t n;
+    free(weights_after(2, 4, OT_OPTIMIZER_SGD, &n));
+    cr_assert_eq(omp_get_max_threads(), before);
 }
 
 Test(trainer, shard_count_changes_only_rounding)
