@@ -23,7 +23,7 @@ static int print_epoch(const ot_epoch_metrics *e, void *user)
     (void)user;
     printf("epoch %zu - loss: %.4f - accuracy: %.4f - val_loss: %.4f - "
            "val_accuracy: %.4f - %.1fs\n",
-           e->epoch, e->loss, e->accuracy, e->val_loss, e->val_accuracy, e->seconds);
+           e->epoch, e->loss, e->metric, e->val_loss, e->val_metric, e->seconds);
     return 0;
 }
 
@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 
     CHECK(ot_dataset_load_idx_dir(&train, dir, "train"));
     CHECK(ot_dataset_load_idx_dir(&test, dir, "t10k"));
-    const ot_layer layers[] = {{100, OT_ACTIVATION_RELU}, {10, OT_ACTIVATION_SOFTMAX}};
+    const ot_layer layers[] = {OT_DENSE(100, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
     CHECK(ot_model_create(&model, ot_dataset_dim(train), layers, 2, 42));
     ot_model_summary(model, stdout);
     ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);

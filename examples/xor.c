@@ -23,7 +23,7 @@ int main(void)
     ot_model *model = NULL;
     CHECK(ot_dataset_create(&data, 4, 2, x, y));
 
-    const ot_layer layers[] = {{8, OT_ACTIVATION_RELU}, {2, OT_ACTIVATION_SOFTMAX}};
+    const ot_layer layers[] = {OT_DENSE(8, OT_ACTIVATION_RELU), OT_DENSE(2, OT_ACTIVATION_SOFTMAX)};
     CHECK(ot_model_create(&model, 2, layers, 2, 42));
     ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     adam.learning_rate = 0.05f;

@@ -79,28 +79,77 @@ OT_API const char *ot_version(void);
 /* ------------------------------------------------------------------------ */
 /* Layers and models                                                        */
 
-/** Activation of a Dense layer. */
+/** Activation of a Dense layer (Keras 3 definitions). */
 typedef enum ot_activation {
-    OT_ACTIVATION_LINEAR = 0, /**< none: y = x */
-    OT_ACTIVATION_RELU = 1,
-    OT_ACTIVATION_SIGMOID = 2,
-    OT_ACTIVATION_SOFTMAX = 3 /**< last layer only, with a cross-entropy loss */
+    OT_ACTIVATION_LINEAR = 0,  /**< none: y = x */
+    OT_ACTIVATION_RELU = 1,    /**< max(x, 0) */
+    OT_ACTIVATION_SIGMOID = 2, /**< 1 / (1 + e^-x) */
+    OT_ACTIVATION_SOFTMAX = 3, /**< e^x_i / sum_j e^x_j over the units */
+    OT_ACTIVATION_TANH = 4,
+    OT_ACTIVATION_SELU = 5,    /**< 1.0507 * elu(x, 1.6733) */
+    OT_ACTIVATION_ELU = 6,     /**< x > 0 ? x : e^x - 1 */
+    OT_ACTIVATION_SOFTPLUS = 7, /**< log(1 + e^x) */
+    OT_ACTIVATION_GELU = 8,    /**< x * Phi(x), the exact (erf) form */
+    OT_ACTIVATION_LEAKY_RELU = 9 /**< x > 0 ? x : 0.2 x (Keras 3's default slope) */
 } ot_activation;
+
+/** Kernel initialisers (biases always start at zero). */
+typedef enum ot_initializer {
+    OT_INIT_AUTO = 0,           /**< lecun_normal for selu, glorot_uniform otherwise */
+    OT_INIT_GLOROT_UNIFORM = 1, /**< U(-l, l), l = sqrt(6 / (fan_in + fan_out)) */
+    OT_INIT_GLOROT_NORMAL = 2,  /**< truncated normal, stddev sqrt(2 / (fan_in + fan_out)) */
+    OT_INIT_HE_UNIFORM = 3,     /**< U(-l, l), l = sqrt(6 / fan_in) */
+    OT_INIT_HE_NORMAL = 4,      /**< truncated normal, stddev sqrt(2 / fan_in) */
+    OT_INIT_LECUN_UNIFORM = 5,  /**< U(-l, l), l = sqrt(3 / fan_in) */
+    OT_INIT_LECUN_NORMAL = 6,   /**< truncated normal, stddev sqrt(1 / fan_in) */
+    OT_INIT_ZEROS = 7
+} ot_initializer;
+
+/** Kinds of layer. */
+typedef enum ot_layer_kind {
+    OT_LAYER_DENSE = 0,
+    /** Flatten: first layer only; the input is already a flat row of
+     *  input_dim features (28x28 images are 784), so it only shows in the
+     *  summary, with 0 parameters. */
+    OT_LAYER_FLATTEN = 1
+} ot_layer_kind;
 
 /** Keras' name of an activation ("relu"); NULL if out of range. Since 0.1. */
 OT_API const char *ot_activation_name(ot_activation activation);
 
 /**
  * Parses a Keras activation name ("linear" or "none", "relu", "sigmoid",
- * "softmax") into *out. Since 0.1.
+ * "softmax", "tanh", "selu", "elu", "softplus", "gelu", "leaky_relu") into
+ * *out. Since 0.1.
  */
 OT_API ot_status ot_activation_parse(const char *name, ot_activation *out);
 
-/** One Dense layer: `units` outputs followed by `activation`. */
+/** Keras' name of an initialiser ("he_normal"); NULL if out of range. Since 0.1. */
+OT_API const char *ot_initializer_name(ot_initializer init);
+
+/** Parses a Keras initialiser name into *out. Since 0.1. */
+OT_API ot_status ot_initializer_parse(const char *name, ot_initializer *out);
+
+/**
+ * One layer. A zero-initialised ot_layer with units and activation set is a
+ * Dense layer with the default initialiser; write it with the initialiser
+ * macros below: {OT_DENSE(100, OT_ACTIVATION_RELU), OT_DENSE(10,
+ * OT_ACTIVATION_SOFTMAX)}.
+ */
 typedef struct ot_layer {
-    size_t units;
-    ot_activation activation;
+    size_t units;                /**< Dense: outputs; Flatten: ignored */
+    ot_activation activation;    /**< Dense only */
+    ot_initializer initializer;  /**< Dense only; OT_INIT_AUTO by default */
+    ot_layer_kind kind;          /**< OT_LAYER_DENSE by default */
 } ot_layer;
+
+/** Initialiser of a Dense layer with the default kernel initialiser. */
+#define OT_DENSE(units_, activation_) {.units = (units_), .activation = (activation_)}
+/** Initialiser of a Dense layer with a chosen kernel initialiser. */
+#define OT_DENSE_INIT(units_, activation_, init_)                             \
+    {.units = (units_), .activation = (activation_), .initializer = (init_)}
+/** Initialiser of a Flatten layer (first only). */
+#define OT_FLATTEN {.kind = OT_LAYER_FLATTEN}
 
 /** A Sequential stack of Dense layers with its weights and, once compiled,
  *  its loss, optimizer and optimizer state. */
@@ -152,10 +201,28 @@ OT_API ot_status ot_model_summary(const ot_model *model, FILE *out);
 /* ------------------------------------------------------------------------ */
 /* Loss and optimizers                                                      */
 
-/** Loss functions. */
+/**
+ * Loss functions (Keras 3 definitions, mean over the outputs of a sample and
+ * then over the batch). The cross-entropies are computed from the logits of
+ * the last layer, whose softmax (or sigmoid) is fused into the loss: stable
+ * log-sum-exp instead of Keras' log of probabilities clipped to
+ * [1e-7, 1 - 1e-7], so the loss is exact where Keras' saturates at
+ * -log(1e-7) = 16.1, and the gradient is probabilities minus targets.
+ */
 typedef enum ot_loss {
-    /** Integer labels against a softmax last layer. */
-    OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 0
+    /** Integer labels against a softmax last layer. Metric: accuracy. */
+    OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 0,
+    /** One-hot (or soft) targets against a softmax last layer. Metric: accuracy. */
+    OT_LOSS_CATEGORICAL_CROSSENTROPY = 1,
+    /** Targets in [0, 1], one or more per sample (multi-label), against a
+     *  sigmoid last layer. Metric: binary accuracy at threshold 0.5. */
+    OT_LOSS_BINARY_CROSSENTROPY = 2,
+    /** Mean squared error. Metric: mae. */
+    OT_LOSS_MSE = 3,
+    /** Mean absolute error. Metric: mae. */
+    OT_LOSS_MAE = 4,
+    /** Huber, delta 1: 0.5 e^2 if |e| <= 1, else |e| - 0.5. Metric: mae. */
+    OT_LOSS_HUBER = 5
 } ot_loss;
 
 /** Keras' name of a loss; NULL if out of range. Since 0.1. */
@@ -164,44 +231,89 @@ OT_API const char *ot_loss_name(ot_loss loss);
 /** Parses a Keras loss name into *out. Since 0.1. */
 OT_API ot_status ot_loss_parse(const char *name, ot_loss *out);
 
+/** The metric reported with a loss: "accuracy" for the cross-entropies,
+ *  "mae" for the regression losses. Since 0.1. */
+OT_API const char *ot_loss_metric_name(ot_loss loss);
+
 /** Optimizers. */
 typedef enum ot_optimizer_kind {
     OT_OPTIMIZER_SGD = 0,
-    OT_OPTIMIZER_ADAM = 1
+    OT_OPTIMIZER_ADAM = 1,
+    OT_OPTIMIZER_ADAGRAD = 2,
+    OT_OPTIMIZER_RMSPROP = 3,
+    OT_OPTIMIZER_ADADELTA = 4
 } ot_optimizer_kind;
 
-/** Keras' name of an optimizer ("sgd", "adam"); NULL if out of range. Since 0.1. */
+/** Keras' name of an optimizer ("sgd", "adam", "adagrad", "rmsprop",
+ *  "adadelta"); NULL if out of range. Since 0.1. */
 OT_API const char *ot_optimizer_name(ot_optimizer_kind kind);
 
 /** Parses an optimizer name into *out. Since 0.1. */
 OT_API ot_status ot_optimizer_parse(const char *name, ot_optimizer_kind *out);
 
-/** Optimizer hyper-parameters. Fields not used by `kind` are ignored. */
+/** Learning-rate schedules, applied to the optimizer's learning_rate. */
+typedef enum ot_schedule_kind {
+    OT_SCHEDULE_CONSTANT = 0,
+    /** lr * decay_rate ^ (step / decay_steps), steps counted from the first
+     *  optimizer step; floor of the exponent when staircase (Keras'
+     *  ExponentialDecay). */
+    OT_SCHEDULE_EXPONENTIAL = 1,
+    /** lr * decay_rate ^ floor(epoch / decay_epochs), epochs counted from 0
+     *  (the step decay of the textbooks' LearningRateScheduler). */
+    OT_SCHEDULE_STEP = 2
+} ot_schedule_kind;
+
+typedef struct ot_schedule {
+    ot_schedule_kind kind; /**< constant */
+    double decay_rate;     /**< 0.96 for exponential, 0.5 for step */
+    size_t decay_steps;    /**< exponential: 10000 */
+    size_t decay_epochs;   /**< step: 10 */
+    int staircase;         /**< exponential: 0 */
+} ot_schedule;
+
+/**
+ * Optimizer hyper-parameters, Keras 3's names and defaults. Fields that
+ * `kind` does not use are ignored.
+ */
 typedef struct ot_optimizer_config {
     ot_optimizer_kind kind;
-    float learning_rate; /**< sgd 0.01, adam 0.001 */
-    float momentum;      /**< sgd: 0 */
+    float learning_rate; /**< sgd 0.01, adam/adagrad/rmsprop/adadelta 0.001 */
+    float momentum;      /**< sgd, rmsprop: 0 */
     int nesterov;        /**< sgd: 0 */
     float beta1;         /**< adam: 0.9 */
     float beta2;         /**< adam: 0.999 */
-    float epsilon;       /**< adam: 1e-7 */
+    float epsilon;       /**< adam, adagrad, rmsprop, adadelta: 1e-7 */
+    int amsgrad;         /**< adam: 0 */
+    float rho;           /**< rmsprop 0.9, adadelta 0.95 */
+    int centered;        /**< rmsprop: 0 */
+    float initial_accumulator; /**< adagrad: 0.1 */
+    ot_schedule schedule; /**< constant */
 } ot_optimizer_config;
 
 /** Keras' defaults for `kind`. Since 0.1. */
 OT_API ot_optimizer_config ot_optimizer_config_default(ot_optimizer_kind kind);
 
 /**
- * Sets the loss and the optimizer, and resets the optimizer state. The loss
- * must fit the last layer (sparse categorical cross-entropy needs softmax).
- * Since 0.1.
+ * Sets the loss and the optimizer, and resets the optimizer state and the
+ * epoch count. The loss must fit the last layer: the categorical
+ * cross-entropies need softmax, binary cross-entropy needs sigmoid; the
+ * regression losses take any last activation. Since 0.1.
  */
 OT_API ot_status ot_model_compile(ot_model *model, ot_loss loss,
                                   const ot_optimizer_config *optimizer);
 
+/** The loss a model was compiled with; OT_INVALID_STATE if it was not. Since 0.1. */
+OT_API ot_status ot_model_loss(const ot_model *model, ot_loss *out);
+
+/** Epochs trained so far (restored by ot_model_load). Since 0.1. */
+OT_API size_t ot_model_epochs_trained(const ot_model *model);
+
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                 */
 
-/** Samples in memory: n rows of dim float features, and int32 labels. */
+/** Samples in memory: n rows of dim float features, and either int32
+ *  labels (classification) or n x targets float targets (one-hot, multi-label
+ *  or regression), or neither (data to predict). */
 typedef struct ot_dataset ot_dataset;
 
 /**
@@ -211,6 +323,59 @@ typedef struct ot_dataset ot_dataset;
  */
 OT_API ot_status ot_dataset_create(ot_dataset **out, size_t n, size_t dim,
                                    const float *x, const int32_t *labels);
+
+/**
+ * Creates a dataset with float targets, copying the arrays: `targets` is
+ * n x n_targets floats (one-hot rows, multi-label 0/1 rows, or regression
+ * values). Non-finite values are refused. Since 0.1.
+ */
+OT_API ot_status ot_dataset_create_targets(ot_dataset **out, size_t n,
+                                           size_t dim, const float *x,
+                                           size_t n_targets,
+                                           const float *targets);
+
+/**
+ * Keras' to_categorical: writes n x classes one-hot rows for `labels` into
+ * `out` (n * classes floats). Labels must be in [0, classes). Since 0.1.
+ */
+OT_API ot_status ot_to_categorical(const int32_t *labels, size_t n,
+                                   size_t classes, float *out);
+
+/** Feature scaling, with statistics taken from the training part only and
+ *  stored in the model so that evaluate and predict apply them. */
+typedef enum ot_scaling {
+    OT_SCALING_NONE = 0,
+    OT_SCALING_STANDARD = 1, /**< (x - mean) / std (std 0: 1) */
+    OT_SCALING_MINMAX = 2    /**< (x - min) / (max - min) (range 0: 1) */
+} ot_scaling;
+
+/** How a CSV file is read. */
+typedef struct ot_csv_options {
+    /** Target columns, 0-based; negative counts from the end (-1: last).
+     *  Several columns for several regression targets or one-hot rows. */
+    int target_columns[16]; /**< {-1} */
+    size_t n_target_columns; /**< 1; 0 reads features only (to predict) */
+    /** Read the targets as integer class labels (1 column) rather than
+     *  floats. */
+    int integer_labels;     /**< 1 */
+    /** First line: 1 a header, 0 data, -1 detect (a header has a field
+     *  that is not a number). */
+    int header;             /**< -1 */
+    char delimiter;         /**< ',' */
+} ot_csv_options;
+
+/** Defaults: last column as integer label, header detected, commas. Since 0.1. */
+OT_API ot_csv_options ot_csv_options_default(void);
+
+/**
+ * Loads numeric CSV. Every row must have the same number of fields; a field
+ * that is not a finite number is refused with its line and column. Since 0.1.
+ */
+OT_API ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
+                                     const ot_csv_options *options);
+
+/** The four XOR samples (2 features, labels 0 1 1 0), Since 0.1. */
+OT_API ot_status ot_dataset_xor(ot_dataset **out);
 
 /**
  * Loads an IDX image file (magic 0x00000803) and its IDX label file (magic
@@ -238,19 +403,29 @@ OT_API size_t ot_dataset_size(const ot_dataset *dataset);
 /** Number of features per sample. Since 0.1. */
 OT_API size_t ot_dataset_dim(const ot_dataset *dataset);
 
-/** Largest label plus one (0 for unlabelled data). Since 0.1. */
+/** Largest label plus one (0 for unlabelled data or float targets). Since 0.1. */
 OT_API size_t ot_dataset_classes(const ot_dataset *dataset);
+
+/** Number of float target columns (0 for labels or unlabelled data). Since 0.1. */
+OT_API size_t ot_dataset_targets(const ot_dataset *dataset);
+
+/** Copies the features (size x dim floats, as loaded: unscaled) into out.
+ *  Since 0.1. */
+OT_API ot_status ot_dataset_features(const ot_dataset *dataset, float *out,
+                                     size_t count);
 
 /* ------------------------------------------------------------------------ */
 /* Training                                                                 */
 
-/** Metrics of one finished epoch. val_* are NaN when there is no validation. */
+/** Metrics of one finished epoch. `metric` is the loss's metric (accuracy
+ *  or mae: ot_loss_metric_name). val_* are NaN when there is no validation. */
 typedef struct ot_epoch_metrics {
-    size_t epoch; /**< 1-based */
+    size_t epoch; /**< 1-based, counted over the model's whole training */
     double loss;
-    double accuracy;
+    double metric;
     double val_loss;
-    double val_accuracy;
+    double val_metric;
+    double learning_rate;      /**< at the epoch's last step */
     double seconds;            /**< wall time of the epoch, validation included */
     double samples_per_second; /**< training samples / training time */
 } ot_epoch_metrics;
@@ -261,7 +436,7 @@ typedef struct ot_step_metrics {
     size_t step;     /**< 1-based, within the epoch */
     size_t steps;    /**< steps in this epoch */
     double loss;     /**< mean over the epoch's samples so far */
-    double accuracy; /**< idem */
+    double metric;   /**< idem */
     double seconds;  /**< since the epoch started */
 } ot_step_metrics;
 
@@ -273,6 +448,26 @@ typedef struct ot_step_metrics {
 typedef int (*ot_epoch_callback)(const ot_epoch_metrics *metrics, void *user);
 typedef int (*ot_step_callback)(const ot_step_metrics *metrics, void *user);
 
+/** What early stopping and best-model saving watch. */
+typedef enum ot_monitor {
+    OT_MONITOR_VAL_LOSS = 0, /**< lower is better */
+    OT_MONITOR_VAL_METRIC = 1, /**< higher is better for accuracy, lower for mae */
+    OT_MONITOR_LOSS = 2,
+    OT_MONITOR_METRIC = 3
+} ot_monitor;
+
+/** Parses "val_loss", "val_accuracy", "val_mae", "loss", "accuracy", "mae". Since 0.1. */
+OT_API ot_status ot_monitor_parse(const char *name, ot_monitor *out);
+
+/** Keras' EarlyStopping. */
+typedef struct ot_early_stopping {
+    int enabled;          /**< 0 */
+    ot_monitor monitor;   /**< val_loss */
+    size_t patience;      /**< epochs without improvement before stopping: 0 */
+    double min_delta;     /**< smallest change that counts as improvement: 0 */
+    int restore_best_weights; /**< 1 (Keras' default is 0; ours keeps the best) */
+} ot_early_stopping;
+
 /** How ot_model_fit trains. */
 typedef struct ot_fit_config {
     size_t batch_size;       /**< global batch: 32 */
@@ -283,6 +478,16 @@ typedef struct ot_fit_config {
     int threads;             /**< OpenMP threads; 0 = omp_get_max_threads(): 0 */
     size_t shards;           /**< shards per batch; 0 = the thread count: 0 */
     uint64_t seed;           /**< split and shuffle generator: 42 */
+    size_t initial_epoch;    /**< epochs already trained; the fit trains
+                                  epochs initial_epoch + 1 .. epochs, as
+                                  Keras does. SIZE_MAX: the model's own count
+                                  (ot_model_epochs_trained): SIZE_MAX */
+    ot_scaling scaling;      /**< fit feature scaling on the training part
+                                  when the model has none yet: none */
+    ot_early_stopping early_stopping;
+    const char *best_model_path; /**< save the model here whenever the
+                                      monitored value improves: NULL */
+    ot_monitor best_monitor; /**< val_loss */
     ot_epoch_callback on_epoch; /**< NULL */
     ot_step_callback on_step;   /**< NULL */
     void *user;              /**< passed to the callbacks: NULL */
@@ -316,12 +521,27 @@ OT_API size_t ot_history_length(const ot_history *history);
 OT_API const ot_epoch_metrics *ot_history_epoch(const ot_history *history,
                                                 size_t i);
 
+/** Name of the history's metric ("accuracy" or "mae"). Since 0.1. */
+OT_API const char *ot_history_metric_name(const ot_history *history);
+
+/** Epoch (1-based) with the best monitored value of an early stopping, or 0.
+ *  Since 0.1. */
+OT_API size_t ot_history_best_epoch(const ot_history *history);
+
 /**
  * Writes the history as CSV with the header
- * epoch,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second
- * (atomically: a failed write leaves any previous file intact). Since 0.1.
+ * epoch,loss,METRIC,val_loss,val_METRIC,seconds,samples_per_second
+ * where METRIC is accuracy or mae (atomically: a failed write leaves any
+ * previous file intact). Since 0.1.
  */
 OT_API ot_status ot_history_write_csv(const ot_history *history,
+                                      const char *path);
+
+/**
+ * Draws the loss and metric curves, training and validation, per epoch, as a
+ * standalone SVG file (atomically). Since 0.1.
+ */
+OT_API ot_status ot_history_write_svg(const ot_history *history,
                                       const char *path);
 
 /** Destroys a history; NULL is accepted. Since 0.1. */
@@ -338,28 +558,51 @@ typedef struct ot_eval_config {
 OT_API ot_eval_config ot_eval_config_default(void);
 
 /**
- * Mean loss and accuracy of a compiled model over a labelled dataset.
- * `config` may be NULL for the defaults. Since 0.1.
+ * Mean loss and metric (accuracy or mae) of a compiled model over a dataset
+ * with labels or targets. `config` may be NULL for the defaults. Since 0.1.
  */
 OT_API ot_status ot_model_evaluate(ot_model *model, const ot_dataset *data,
                                    const ot_eval_config *config, double *loss,
-                                   double *accuracy);
+                                   double *metric);
+
+/**
+ * Confusion matrix of a classifier over a labelled dataset: `counts` gets
+ * classes x classes entries, row = true class, column = predicted class
+ * (argmax). classes must be the model's output count. Since 0.1.
+ */
+OT_API ot_status ot_model_confusion_matrix(ot_model *model,
+                                           const ot_dataset *data,
+                                           const ot_eval_config *config,
+                                           size_t *counts, size_t classes);
 
 /**
  * Writes the model's outputs for n rows of `x` (n x input_dim floats) into
  * `out` (n x output_dim floats, row-major): class probabilities for a softmax
- * last layer. `config` may be NULL. Since 0.1.
+ * last layer, values for a regression. The model's feature scaling is
+ * applied to x first. `config` may be NULL. Since 0.1.
  */
 OT_API ot_status ot_model_predict(ot_model *model, const float *x, size_t n,
                                   float *out, size_t out_count,
                                   const ot_eval_config *config);
 
+/**
+ * Predicted classes (argmax of the outputs; for one sigmoid output, 1 when
+ * above 0.5) of n rows of x into `classes`. Since 0.1.
+ */
+OT_API ot_status ot_model_predict_classes(ot_model *model, const float *x,
+                                          size_t n, int32_t *classes,
+                                          const ot_eval_config *config);
+
+/** Scaling the model applies to its inputs (after a fit with scaling, or a
+ *  load). Since 0.1. */
+OT_API ot_scaling ot_model_scaling(const ot_model *model);
+
 /* ------------------------------------------------------------------------ */
 /* Saving                                                                   */
 
 /**
- * Saves the architecture, weights, loss, optimizer and optimizer state to
- * `path`, atomically (temporary file, fsync, rename): a failed save leaves
+ * Saves the architecture, weights, feature scaling, loss, optimizer,
+ * optimizer state and epoch count to `path`, atomically (temporary file, fsync, rename): a failed save leaves
  * the previous file intact. The same model always gives the same bytes.
  * Since 0.1.
  */

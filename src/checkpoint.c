@@ -3,11 +3,15 @@
  *
  * Format (version 1), every integer and float little-endian:
  *   "OMPTRAIN"  u32 version  u32 0
- *   u64 input_dim  u32 n_layers  u32 0
- *   n_layers x { u64 units  u32 activation  u32 0 }
- *   u32 compiled  u32 loss  u32 optimizer  u32 nesterov
- *   f32 learning_rate momentum beta1 beta2 epsilon  u32 0
- *   u64 iterations  u32 state_slots  u32 0
+ *   u64 input_dim  u32 dense_layers  u32 flatten
+ *   dense_layers x { u64 units  u32 activation  u32 initializer }
+ *   u32 scaling  [input_dim x f32 shift, input_dim x f32 mult when scaling]
+ *   u32 compiled  u32 loss  u32 optimizer  u32 flags (1 nesterov, 2 amsgrad,
+ *                                                     4 centered)
+ *   f32 learning_rate momentum beta1 beta2 epsilon rho initial_accumulator
+ *   u32 schedule  u32 staircase  f64 decay_rate  u64 decay_steps
+ *   u64 decay_epochs
+ *   u64 iterations  u64 epochs  u32 state_slots  u32 0
  *   u64 n_params
  *   n_params x f32 parameters (layer by layer: weights "oi", then bias)
  *   state_slots x n_params x f32 optimizer state (same order)
@@ -48,6 +52,13 @@ static void put_f32(writer *w, float f)
     put_u32(w, v);
 }
 
+static void put_f64(writer *w, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    put_u64(w, v);
+}
+
 static void put_floats(writer *w, const float *f, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -84,10 +95,22 @@ static float get_f32(reader *r)
     return f;
 }
 
-static size_t header_size(size_t n_layers)
+static double get_f64(reader *r)
 {
-    return 8 + 4 + 4 + 8 + 4 + 4 + n_layers * 16 + 4 * 4 + 5 * 4 + 4 + 8 + 4 +
-           4 + 8;
+    uint64_t v = get_u64(r);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+/* Bytes of the fixed part after the layer table and the scaling arrays. */
+#define TAIL_FIXED (4 * 4 + 7 * 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 8)
+
+static size_t file_size(const ot_model *m, size_t slots)
+{
+    size_t scaling = m->scaling != OT_SCALING_NONE ? 2 * m->input_dim * 4 : 0;
+    return 8 + 4 + 4 + 8 + 4 + 4 + m->n_layers * 16 + 4 + scaling + TAIL_FIXED +
+           (1 + slots) * m->n_params * 4 + 4;
 }
 
 ot_status ot_model_save(const ot_model *m, const char *path)
@@ -95,7 +118,7 @@ ot_status ot_model_save(const ot_model *m, const char *path)
     if (m == NULL || path == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "save: NULL argument");
     size_t slots = m->compiled ? m->opt.slots : 0;
-    size_t len = header_size(m->n_layers) + (1 + slots) * m->n_params * 4 + 4;
+    size_t len = file_size(m, slots);
     unsigned char *buf = ot__alloc(len, 1, "model file");
     float *packed = ot__alloc(m->n_params, sizeof(float), "model file");
     if (buf == NULL || packed == NULL) {
@@ -110,24 +133,32 @@ ot_status ot_model_save(const ot_model *m, const char *path)
     put_u32(&w, 0);
     put_u64(&w, m->input_dim);
     put_u32(&w, (uint32_t)m->n_layers);
-    put_u32(&w, 0);
+    put_u32(&w, (uint32_t)m->flatten);
     for (size_t i = 0; i < m->n_layers; i++) {
         put_u64(&w, m->layers[i].out);
         put_u32(&w, (uint32_t)m->layers[i].act);
-        put_u32(&w, 0);
+        put_u32(&w, (uint32_t)m->layers[i].init);
     }
-    const ot_optimizer_config *c = &m->opt.cfg;
+    put_u32(&w, (uint32_t)m->scaling);
+    if (m->scaling != OT_SCALING_NONE) {
+        put_floats(&w, m->shift, m->input_dim);
+        put_floats(&w, m->mult, m->input_dim);
+    }
+    ot_optimizer_config c = m->compiled ? m->opt.cfg : ot_optimizer_config_default(OT_OPTIMIZER_SGD);
     put_u32(&w, (uint32_t)m->compiled);
     put_u32(&w, m->compiled ? (uint32_t)m->loss : 0);
-    put_u32(&w, m->compiled ? (uint32_t)c->kind : 0);
-    put_u32(&w, m->compiled ? (uint32_t)(c->nesterov != 0) : 0);
-    put_f32(&w, m->compiled ? c->learning_rate : 0.0f);
-    put_f32(&w, m->compiled ? c->momentum : 0.0f);
-    put_f32(&w, m->compiled ? c->beta1 : 0.0f);
-    put_f32(&w, m->compiled ? c->beta2 : 0.0f);
-    put_f32(&w, m->compiled ? c->epsilon : 0.0f);
-    put_u32(&w, 0);
+    put_u32(&w, (uint32_t)c.kind);
+    put_u32(&w, (uint32_t)((c.nesterov != 0) | (c.amsgrad != 0) << 1 | (c.centered != 0) << 2));
+    float hp[7] = {c.learning_rate, c.momentum, c.beta1, c.beta2, c.epsilon, c.rho,
+                   c.initial_accumulator};
+    put_floats(&w, hp, 7);
+    put_u32(&w, (uint32_t)c.schedule.kind);
+    put_u32(&w, (uint32_t)(c.schedule.staircase != 0));
+    put_f64(&w, c.schedule.decay_rate);
+    put_u64(&w, c.schedule.decay_steps);
+    put_u64(&w, c.schedule.decay_epochs);
     put_u64(&w, m->compiled ? m->opt.iterations : 0);
+    put_u64(&w, m->epochs);
     put_u32(&w, (uint32_t)slots);
     put_u32(&w, 0);
     put_u64(&w, m->n_params);
@@ -149,13 +180,34 @@ static ot_status bad(const char *path, const char *what)
     return ot__fail(OT_BAD_FORMAT, "%s: %s", path, what);
 }
 
+/* Reads n finite floats; names the first that is not. */
+static ot_status get_finite(reader *r, float *out, size_t n, const char *path,
+                            const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = get_f32(r);
+        if (!isfinite(out[i]))
+            return ot__fail(OT_BAD_FORMAT, "%s: %s value %zu is not finite",
+                            path, what, i);
+    }
+    return OT_OK;
+}
+
+/* Re-words a failure of a library call on the file's contents. */
+static ot_status invalid(const char *path)
+{
+    char msg[400];
+    ot__error_copy(msg, sizeof msg);
+    return ot__fail(OT_BAD_FORMAT, "%s: %s", path, msg);
+}
+
 static ot_status parse(ot_model **out, const char *path,
                        const unsigned char *buf, size_t len)
 {
     ot_status status;
     if (len < 8 || memcmp(buf, MAGIC, 8) != 0)
         return bad(path, "not an omptrain model file (bad magic)");
-    if (len < header_size(0) + 4)
+    if (len < 8 + 4 + 4 + 8 + 4 + 4 + 4)
         return bad(path, "truncated model file");
     reader r = {buf + 8, buf + len - 4};
     uint32_t version = get_u32(&r);
@@ -171,58 +223,83 @@ static ot_status parse(ot_model **out, const char *path,
                         path, stored, actual);
     get_u32(&r);
     uint64_t input_dim = get_u64(&r);
-    uint32_t n_layers = get_u32(&r);
-    get_u32(&r);
-    if (n_layers == 0 || n_layers > 64)
+    uint32_t n_layers = get_u32(&r), flatten = get_u32(&r);
+    if (n_layers == 0 || n_layers + (flatten != 0) > OT_MAX_LAYERS || flatten > 1)
         return ot__fail(OT_BAD_FORMAT, "%s: %u layers", path, n_layers);
-    if (!has(&r, (size_t)n_layers * 16))
-        return bad(path, "truncated layer table");
-    ot_layer layers[64];
-    for (uint32_t i = 0; i < n_layers; i++) {
-        uint64_t units = get_u64(&r);
-        uint32_t act = get_u32(&r);
-        get_u32(&r);
-        if (units > ((uint64_t)1 << 24) || ot_activation_name((ot_activation)act) == NULL)
-            return ot__fail(OT_BAD_FORMAT, "%s: layer %u is invalid (units %llu, "
-                            "activation %u)", path, i + 1,
-                            (unsigned long long)units, act);
-        layers[i].units = (size_t)units;
-        layers[i].activation = (ot_activation)act;
-    }
-    if (input_dim > ((uint64_t)1 << 24))
+    if (input_dim == 0 || input_dim > ((uint64_t)1 << 24))
         return ot__fail(OT_BAD_FORMAT, "%s: input dimension %llu is absurd",
                         path, (unsigned long long)input_dim);
-    if (!has(&r, 4 * 4 + 5 * 4 + 4 + 8 + 4 + 4 + 8))
-        return bad(path, "truncated header");
+    if (!has(&r, (size_t)n_layers * 16 + 4))
+        return bad(path, "truncated layer table");
+    ot_layer layers[OT_MAX_LAYERS];
+    memset(layers, 0, sizeof layers);
+    layers[0].kind = OT_LAYER_FLATTEN;
+    for (uint32_t i = 0; i < n_layers; i++) {
+        ot_layer *l = &layers[i + flatten];
+        uint64_t units = get_u64(&r);
+        l->activation = (ot_activation)get_u32(&r);
+        l->initializer = (ot_initializer)get_u32(&r);
+        l->kind = OT_LAYER_DENSE;
+        l->units = units > ((uint64_t)1 << 24) ? 0 : (size_t)units;
+    }
+    uint32_t scaling = get_u32(&r);
+    if (scaling > OT_SCALING_MINMAX)
+        return ot__fail(OT_BAD_FORMAT, "%s: scaling %u is unknown", path, scaling);
+    ot_model *m = NULL;
+    float *packed = NULL;
+    if (ot__model_alloc(&m, (size_t)input_dim, layers, n_layers + flatten) != OT_OK)
+        return invalid(path);
+    if (scaling != OT_SCALING_NONE) {
+        size_t d = m->input_dim;
+        packed = ot__alloc(2 * d, sizeof(float), "model file");
+        if (packed == NULL) {
+            status = OT_OUT_OF_MEMORY;
+            goto fail;
+        }
+        if (!has(&r, 2 * d * 4)) {
+            status = bad(path, "truncated scaling section");
+            goto fail;
+        }
+        OT_TRY(get_finite(&r, packed, 2 * d, path, "scaling"));
+        OT_TRY(ot__model_set_scaling(m, (ot_scaling)scaling, packed, packed + d));
+        ot__free(packed);
+        packed = NULL;
+    }
+    if (!has(&r, TAIL_FIXED)) {
+        status = bad(path, "truncated header");
+        goto fail;
+    }
     uint32_t compiled = get_u32(&r), loss = get_u32(&r);
     ot_optimizer_config c = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
     c.kind = (ot_optimizer_kind)get_u32(&r);
-    c.nesterov = (int)get_u32(&r);
+    uint32_t flags = get_u32(&r);
+    c.nesterov = flags & 1;
+    c.amsgrad = (flags >> 1) & 1;
+    c.centered = (flags >> 2) & 1;
     c.learning_rate = get_f32(&r);
     c.momentum = get_f32(&r);
     c.beta1 = get_f32(&r);
     c.beta2 = get_f32(&r);
     c.epsilon = get_f32(&r);
-    get_u32(&r);
-    uint64_t iterations = get_u64(&r);
+    c.rho = get_f32(&r);
+    c.initial_accumulator = get_f32(&r);
+    c.schedule.kind = (ot_schedule_kind)get_u32(&r);
+    c.schedule.staircase = (int)get_u32(&r);
+    c.schedule.decay_rate = get_f64(&r);
+    c.schedule.decay_steps = (size_t)get_u64(&r);
+    c.schedule.decay_epochs = (size_t)get_u64(&r);
+    uint64_t iterations = get_u64(&r), epochs = get_u64(&r);
     uint32_t slots = get_u32(&r);
     get_u32(&r);
     uint64_t n_params = get_u64(&r);
-
-    ot_model *m = NULL;
-    if ((status = ot__model_alloc(&m, (size_t)input_dim, layers, n_layers)) != OT_OK) {
-        char msg[400];
-        ot__error_copy(msg, sizeof msg);
-        return ot__fail(OT_BAD_FORMAT, "%s: %s", path, msg);
-    }
-    float *packed = NULL;
     if (n_params != m->n_params) {
         status = ot__fail(OT_BAD_FORMAT, "%s: %llu parameters stored, the "
                           "architecture has %zu", path,
                           (unsigned long long)n_params, m->n_params);
         goto fail;
     }
-    if (compiled > 1 || slots > 2) {
+    if (compiled > 1 || slots > OT__MAX_SLOTS || (flags >> 3) != 0 ||
+        epochs > 1000000) {
         status = bad(path, "invalid optimizer section");
         goto fail;
     }
@@ -233,10 +310,8 @@ static ot_status parse(ot_model **out, const char *path,
         goto fail;
     }
     if (compiled) {
-        if ((status = ot_model_compile(m, (ot_loss)loss, &c)) != OT_OK) {
-            char msg[400];
-            ot__error_copy(msg, sizeof msg);
-            status = ot__fail(OT_BAD_FORMAT, "%s: %s", path, msg);
+        if (ot_model_compile(m, (ot_loss)loss, &c) != OT_OK) {
+            status = invalid(path);
             goto fail;
         }
         if (m->opt.slots != slots) {
@@ -248,20 +323,15 @@ static ot_status parse(ot_model **out, const char *path,
         status = bad(path, "optimizer state without an optimizer");
         goto fail;
     }
+    m->epochs = (size_t)epochs;
     packed = ot__alloc(m->n_params, sizeof(float), "model file");
     if (packed == NULL) {
         status = OT_OUT_OF_MEMORY;
         goto fail;
     }
     for (size_t s = 0; s <= slots; s++) {
-        for (size_t i = 0; i < m->n_params; i++) {
-            packed[i] = get_f32(&r);
-            if (!isfinite(packed[i])) {
-                status = ot__fail(OT_BAD_FORMAT, "%s: %s value %zu is not finite",
-                                  path, s == 0 ? "parameter" : "optimizer state", i);
-                goto fail;
-            }
-        }
+        OT_TRY(get_finite(&r, packed, m->n_params, path,
+                          s == 0 ? "parameter" : "optimizer state"));
         ot__arena_unpack(m, packed, s == 0 ? m->params
                                            : m->opt.state + (s - 1) * m->arena_len);
     }

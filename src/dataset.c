@@ -8,18 +8,21 @@
 #include "dataset.h"
 
 ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
-                           int32_t *y)
+                           int32_t *y, float *t, size_t n_targets)
 {
     ot_dataset *d = ot__calloc(1, sizeof *d, "dataset");
     if (d == NULL) {
         ot__free(x);
         ot__free(y);
+        ot__free(t);
         return OT_OUT_OF_MEMORY;
     }
     d->n = n;
     d->dim = dim;
     d->x = x;
     d->y = y;
+    d->t = t;
+    d->n_targets = t ? n_targets : 0;
     int32_t max = -1;
     if (y != NULL)
         for (size_t i = 0; i < n; i++)
@@ -30,8 +33,9 @@ ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
     return OT_OK;
 }
 
-ot_status ot_dataset_create(ot_dataset **out, size_t n, size_t dim,
-                            const float *x, const int32_t *labels)
+/* Checks shapes and features; names the first bad value. */
+static ot_status check_features(ot_dataset **out, size_t n, size_t dim,
+                                const float *x)
 {
     if (out == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "dataset: NULL output pointer");
@@ -53,26 +57,92 @@ ot_status ot_dataset_create(ot_dataset **out, size_t n, size_t dim,
             return ot__fail(OT_NON_FINITE,
                             "dataset: feature %zu of sample %zu is not finite",
                             i % dim, i / dim);
+    return OT_OK;
+}
+
+/* A copy of count values of size bytes each, or NULL (message set). */
+static void *copy(const void *src, size_t count, size_t size, const char *what)
+{
+    void *p = ot__alloc(count, size, what);
+    if (p != NULL)
+        memcpy(p, src, count * size);
+    return p;
+}
+
+ot_status ot_dataset_create(ot_dataset **out, size_t n, size_t dim,
+                            const float *x, const int32_t *labels)
+{
+    ot_status status = check_features(out, n, dim, x);
+    if (status != OT_OK)
+        return status;
     if (labels != NULL)
         for (size_t i = 0; i < n; i++)
             if (labels[i] < 0)
                 return ot__fail(OT_INVALID_ARGUMENT,
                                 "dataset: label %d of sample %zu is negative",
                                 (int)labels[i], i);
-    float *xc = ot__alloc(n * dim, sizeof(float), "dataset features");
-    int32_t *yc = NULL;
-    if (xc == NULL)
+    float *xc = copy(x, n * dim, sizeof(float), "dataset features");
+    int32_t *yc = labels ? copy(labels, n, sizeof(int32_t), "dataset labels") : NULL;
+    if (xc == NULL || (labels != NULL && yc == NULL)) {
+        ot__free(xc);
+        ot__free(yc);
         return OT_OUT_OF_MEMORY;
-    if (labels != NULL) {
-        yc = ot__alloc(n, sizeof(int32_t), "dataset labels");
-        if (yc == NULL) {
-            ot__free(xc);
-            return OT_OUT_OF_MEMORY;
-        }
-        memcpy(yc, labels, n * sizeof(int32_t));
     }
-    memcpy(xc, x, n * dim * sizeof(float));
-    return ot__dataset_wrap(out, n, dim, xc, yc);
+    return ot__dataset_wrap(out, n, dim, xc, yc, NULL, 0);
+}
+
+ot_status ot_dataset_create_targets(ot_dataset **out, size_t n, size_t dim,
+                                    const float *x, size_t n_targets,
+                                    const float *targets)
+{
+    ot_status status = check_features(out, n, dim, x);
+    if (status != OT_OK)
+        return status;
+    if (targets == NULL || n_targets == 0 || n_targets > ((size_t)1 << 24))
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "dataset: targets must be given, 1..%zu per sample",
+                        (size_t)1 << 24);
+    if (n_targets > SIZE_MAX / sizeof(float) / n)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset: targets overflow");
+    for (size_t i = 0; i < n * n_targets; i++)
+        if (!isfinite(targets[i]))
+            return ot__fail(OT_NON_FINITE,
+                            "dataset: target %zu of sample %zu is not finite",
+                            i % n_targets, i / n_targets);
+    float *xc = copy(x, n * dim, sizeof(float), "dataset features");
+    float *tc = copy(targets, n * n_targets, sizeof(float), "dataset targets");
+    if (xc == NULL || tc == NULL) {
+        ot__free(xc);
+        ot__free(tc);
+        return OT_OUT_OF_MEMORY;
+    }
+    return ot__dataset_wrap(out, n, dim, xc, NULL, tc, n_targets);
+}
+
+ot_status ot_to_categorical(const int32_t *labels, size_t n, size_t classes,
+                            float *out)
+{
+    if (labels == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "to_categorical: NULL argument");
+    if (classes == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "to_categorical: 0 classes");
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= classes)
+            return ot__fail(OT_INVALID_ARGUMENT,
+                            "to_categorical: label %d of sample %zu is outside "
+                            "0..%zu",
+                            (int)labels[i], i, classes - 1);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < classes; j++)
+            out[i * classes + j] = (size_t)labels[i] == j ? 1.0f : 0.0f;
+    return OT_OK;
+}
+
+ot_status ot_dataset_xor(ot_dataset **out)
+{
+    static const float x[] = {0, 0, 0, 1, 1, 0, 1, 1};
+    static const int32_t y[] = {0, 1, 1, 0};
+    return ot_dataset_create(out, 4, 2, x, y);
 }
 
 void ot_dataset_destroy(ot_dataset *d)
@@ -81,21 +151,81 @@ void ot_dataset_destroy(ot_dataset *d)
         return;
     ot__free(d->x);
     ot__free(d->y);
+    ot__free(d->t);
     ot__free(d);
 }
 
 size_t ot_dataset_size(const ot_dataset *d) { return d ? d->n : 0; }
 size_t ot_dataset_dim(const ot_dataset *d) { return d ? d->dim : 0; }
 size_t ot_dataset_classes(const ot_dataset *d) { return d ? d->classes : 0; }
+size_t ot_dataset_targets(const ot_dataset *d) { return d ? d->n_targets : 0; }
 
-void ot__dataset_gather(const ot_dataset *d, const uint32_t *idx, size_t first,
-                        size_t rows, float *out, int32_t *labels)
+ot_status ot_dataset_features(const ot_dataset *d, float *out, size_t count)
 {
-    const size_t dim = d->dim;
+    if (d == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset features: NULL argument");
+    if (count != d->n * d->dim)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset features: buffer of %zu "
+                        "floats, the dataset has %zu x %zu", count, d->n, d->dim);
+    memcpy(out, d->x, count * sizeof(float));
+    return OT_OK;
+}
+
+void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
+                        const uint32_t *idx, size_t first, size_t rows,
+                        float *out, int32_t *labels, float *targets)
+{
+    const size_t dim = d->dim, nt = d->n_targets;
     for (size_t r = 0; r < rows; r++) {
         size_t i = idx ? idx[first + r] : first + r;
-        memcpy(out + r * dim, d->x + i * dim, dim * sizeof(float));
-        if (labels != NULL)
+        float *o = out + r * dim;
+        const float *x = d->x + i * dim;
+        if (sc != NULL && sc->shift != NULL) {
+            const float *restrict shift = sc->shift, *restrict mult = sc->mult;
+            for (size_t j = 0; j < dim; j++)
+                o[j] = (x[j] - shift[j]) * mult[j];
+        } else {
+            memcpy(o, x, dim * sizeof(float));
+        }
+        if (labels != NULL && d->y != NULL)
             labels[r] = d->y[i];
+        if (targets != NULL && d->t != NULL)
+            memcpy(targets + r * nt, d->t + i * nt, nt * sizeof(float));
+    }
+}
+
+void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
+                             size_t n, ot_scaling kind, float *shift,
+                             float *mult)
+{
+    const size_t dim = d->dim;
+    for (size_t j = 0; j < dim; j++) {
+        double a = 0.0, b = 0.0; /* standard: sum, sum of squares; minmax: min, max */
+        if (kind == OT_SCALING_MINMAX) {
+            a = INFINITY;
+            b = -INFINITY;
+        }
+        for (size_t r = 0; r < n; r++) {
+            double v = d->x[(idx ? idx[r] : r) * dim + j];
+            if (kind == OT_SCALING_MINMAX) {
+                a = v < a ? v : a;
+                b = v > b ? v : b;
+            } else {
+                a += v;
+            }
+        }
+        if (kind == OT_SCALING_STANDARD) {
+            double mean = a / (double)n;
+            for (size_t r = 0; r < n; r++) {
+                double v = d->x[(idx ? idx[r] : r) * dim + j] - mean;
+                b += v * v;
+            }
+            double sd = sqrt(b / (double)n);
+            shift[j] = (float)mean;
+            mult[j] = sd > 0.0 ? (float)(1.0 / sd) : 1.0f;
+        } else {
+            shift[j] = (float)a;
+            mult[j] = b > a ? (float)(1.0 / (b - a)) : 1.0f;
+        }
     }
 }

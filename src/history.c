@@ -8,7 +8,7 @@
 #include "fileio.h"
 #include "history.h"
 
-ot_status ot__history_new(ot_history **out, size_t cap)
+ot_status ot__history_new(ot_history **out, size_t cap, const char *metric)
 {
     ot_history *h = ot__calloc(1, sizeof *h, "history");
     if (h == NULL)
@@ -19,11 +19,19 @@ ot_status ot__history_new(ot_history **out, size_t cap)
         return OT_OUT_OF_MEMORY;
     }
     h->cap = cap;
+    h->metric = metric;
     *out = h;
     return OT_OK;
 }
 
 size_t ot_history_length(const ot_history *h) { return h ? h->len : 0; }
+
+const char *ot_history_metric_name(const ot_history *h)
+{
+    return h ? h->metric : NULL;
+}
+
+size_t ot_history_best_epoch(const ot_history *h) { return h ? h->best_epoch : 0; }
 
 const ot_epoch_metrics *ot_history_epoch(const ot_history *h, size_t i)
 {
@@ -48,17 +56,18 @@ ot_status ot_history_write_csv(const ot_history *h, const char *path)
 {
     if (h == NULL || path == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "history: NULL argument");
-    static const char header[] =
-        "epoch,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second\n";
     const size_t line_max = 8 * 32;
-    size_t cap = sizeof header + h->len * line_max;
+    size_t cap = 128 + h->len * line_max;
     char *buf = ot__alloc(cap, 1, "history CSV");
     if (buf == NULL)
         return OT_OUT_OF_MEMORY;
-    size_t len = (size_t)snprintf(buf, cap, "%s", header);
+    size_t len = (size_t)snprintf(buf, cap,
+                                  "epoch,loss,%s,val_loss,val_%s,seconds,"
+                                  "samples_per_second\n",
+                                  h->metric, h->metric);
     for (size_t i = 0; i < h->len; i++) {
         const ot_epoch_metrics *e = &h->epochs[i];
-        double v[6] = {e->loss, e->accuracy, e->val_loss, e->val_accuracy,
+        double v[6] = {e->loss, e->metric, e->val_loss, e->val_metric,
                        e->seconds, e->samples_per_second};
         len += (size_t)snprintf(buf + len, cap - len, "%zu", e->epoch);
         for (int j = 0; j < 6; j++)

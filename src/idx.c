@@ -236,7 +236,7 @@ ot_status ot_dataset_load_idx(ot_dataset **out, const char *images_path,
         return ot__fail(OT_BAD_FORMAT, "%s: %zu labels for the %zu images of %s",
                         labels_path, nl, n, images_path);
     }
-    return ot__dataset_wrap(out, n, dim, x, y);
+    return ot__dataset_wrap(out, n, dim, x, y, NULL, 0);
 }
 
 /* Finds `<dir>/<split>-<kind>-idx?-ubyte[.gz]` or the ".idx?-ubyte" spelling. */

@@ -1,64 +1,160 @@
 /*
- * loss.c - the softmax last layer and sparse categorical cross-entropy,
- * fused: the loss from log-sum-exp of the logits (no log of a rounded
- * probability), the gradient as probabilities minus one-hot.
+ * loss.c - Keras 3's losses and metrics, per sample the mean over the
+ * outputs, with their gradients.
+ *
+ * The cross-entropies are computed from the logits z, the last layer's
+ * softmax or sigmoid being fused here:
+ *   categorical:  loss = sum_j t_j (lse(z) - z_j)        d/dz_j = p_j sum(t) - t_j
+ *   binary:       loss = mean_j max(z,0) - z t + log(1 + e^-|z|)
+ *                                                         d/dz_j = (s(z_j) - t_j) / C
+ * so no log is taken of a rounded probability: where Keras clips p to
+ * [1e-7, 1 - 1e-7] (its loss saturates at 16.1 and its gradient vanishes
+ * there), these stay exact and finite.
  */
 #include <math.h>
 
 #include "loss.h"
 
-static float row_max(const float *z, size_t n)
+static inline float target(const ot__loss_batch *b, size_t r, size_t j)
 {
-    float m = z[0];
-    for (size_t j = 1; j < n; j++)
-        m = z[j] > m ? z[j] : m;
-    return m;
+    if (b->targets != NULL)
+        return b->targets[r * b->C + j];
+    if (b->C == 1)
+        return (float)b->labels[r];
+    return (size_t)b->labels[r] == j ? 1.0f : 0.0f;
 }
 
-void ot__softmax_rows(const float *logits, size_t rows, size_t classes,
-                      float *probs)
+/* index of the first maximum, as numpy's argmax */
+static size_t argmax(const float *v, size_t n)
+{
+    size_t best = 0;
+    for (size_t j = 1; j < n; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
+static float log_sum_exp(const float *z, size_t n, float max)
+{
+    float sum = 0.0f;
+    for (size_t j = 0; j < n; j++)
+        sum += expf(z[j] - max);
+    return max + logf(sum);
+}
+
+void ot__softmax_rows(float *x, size_t rows, size_t classes)
 {
     for (size_t r = 0; r < rows; r++) {
-        const float *z = logits + r * classes;
-        float *p = probs + r * classes;
-        float m = row_max(z, classes), sum = 0.0f;
-        for (size_t j = 0; j < classes; j++) {
-            p[j] = expf(z[j] - m);
-            sum += p[j];
-        }
-        float inv = 1.0f / sum;
+        float *z = x + r * classes;
+        float lse = log_sum_exp(z, classes, z[argmax(z, classes)]);
         for (size_t j = 0; j < classes; j++)
-            p[j] *= inv;
+            z[j] = expf(z[j] - lse);
     }
 }
 
-void ot__scce(const float *logits, const int32_t *y, size_t rows,
-              size_t classes, float scale, float *diff, double *loss_sum,
-              size_t *correct)
+static void categorical(const ot__loss_batch *b, int sparse, float scale,
+                        float *diff, double *loss_sum, double *metric_sum)
 {
-    double total = 0.0;
-    size_t hits = 0;
-    for (size_t r = 0; r < rows; r++) {
-        const float *z = logits + r * classes;
-        size_t label = (size_t)y[r];
-        /* argmax: the first of equal maxima, as numpy's argmax */
-        size_t best = 0;
-        for (size_t j = 1; j < classes; j++)
-            if (z[j] > z[best])
-                best = j;
-        hits += best == label;
-        float m = z[best], sum = 0.0f;
-        for (size_t j = 0; j < classes; j++)
-            sum += expf(z[j] - m);
-        float lse = m + logf(sum);
-        total += (double)(lse - z[label]);
+    const size_t C = b->C;
+    double total = 0.0, hits = 0.0;
+    for (size_t r = 0; r < b->rows; r++) {
+        const float *z = b->out + r * C;
+        size_t best = argmax(z, C);
+        float lse = log_sum_exp(z, C, z[best]);
+        if (sparse) {
+            size_t label = (size_t)b->labels[r];
+            hits += best == label;
+            total += (double)(lse - z[label]);
+            if (diff != NULL) {
+                float *d = diff + r * C;
+                for (size_t j = 0; j < C; j++)
+                    d[j] = scale * expf(z[j] - lse);
+                d[label] -= scale;
+            }
+            continue;
+        }
+        float tsum = 0.0f, l = 0.0f, tbest = target(b, r, 0);
+        size_t true_class = 0;
+        for (size_t j = 0; j < C; j++) {
+            float t = target(b, r, j);
+            tsum += t;
+            l += t * (lse - z[j]);
+            if (t > tbest) {
+                tbest = t;
+                true_class = j;
+            }
+        }
+        hits += best == true_class;
+        total += (double)l;
         if (diff != NULL) {
-            float *d = diff + r * classes;
-            for (size_t j = 0; j < classes; j++)
-                d[j] = scale * expf(z[j] - lse);
-            d[label] -= scale;
+            float *d = diff + r * C;
+            for (size_t j = 0; j < C; j++) {
+                float t = target(b, r, j); /* before d overwrites z */
+                d[j] = scale * (expf(z[j] - lse) * tsum - t);
+            }
         }
     }
     *loss_sum += total;
-    *correct += hits;
+    *metric_sum += hits;
+}
+
+/* Element-wise losses: binary cross-entropy on logits, mse, mae, huber. */
+static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
+                        float *diff, double *loss_sum, double *metric_sum)
+{
+    const size_t C = b->C;
+    const float inv_c = 1.0f / (float)C, g = scale * inv_c;
+    double total = 0.0, metric = 0.0;
+    for (size_t r = 0; r < b->rows; r++) {
+        const float *y = b->out + r * C;
+        float *d = diff ? diff + r * C : NULL;
+        float l = 0.0f, m = 0.0f;
+        for (size_t j = 0; j < C; j++) {
+            float t = target(b, r, j), v = y[j], e = v - t, dv;
+            switch (loss) {
+            case OT_LOSS_BINARY_CROSSENTROPY: /* v is the logit */
+                l += fmaxf(v, 0.0f) - v * t + log1pf(expf(-fabsf(v)));
+                m += (v > 0.0f ? 1.0f : 0.0f) == t;
+                dv = 1.0f / (1.0f + expf(-v)) - t;
+                break;
+            case OT_LOSS_MSE:
+                l += e * e;
+                m += fabsf(e);
+                dv = 2.0f * e;
+                break;
+            case OT_LOSS_MAE:
+                l += fabsf(e);
+                m += fabsf(e);
+                dv = (float)((e > 0.0f) - (e < 0.0f));
+                break;
+            default: /* huber, delta 1 */
+                l += fabsf(e) <= 1.0f ? 0.5f * e * e : fabsf(e) - 0.5f;
+                m += fabsf(e);
+                dv = fminf(fmaxf(e, -1.0f), 1.0f);
+                break;
+            }
+            if (d != NULL)
+                d[j] = g * dv;
+        }
+        total += (double)(l * inv_c);
+        metric += (double)(m * inv_c);
+    }
+    *loss_sum += total;
+    *metric_sum += metric;
+}
+
+void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
+              double *loss_sum, double *metric_sum)
+{
+    switch (loss) {
+    case OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
+        categorical(b, 1, scale, diff, loss_sum, metric_sum);
+        break;
+    case OT_LOSS_CATEGORICAL_CROSSENTROPY:
+        categorical(b, 0, scale, diff, loss_sum, metric_sum);
+        break;
+    default:
+        elementwise(loss, b, scale, diff, loss_sum, metric_sum);
+        break;
+    }
 }

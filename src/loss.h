@@ -1,24 +1,31 @@
 /*
- * loss.h - softmax and sparse categorical cross-entropy over one shard's
- * logits, computed stably with log-sum-exp. Plain C. Not installed.
+ * loss.h - the losses and their metrics over one shard's outputs. Plain C.
+ * Not installed.
+ *
+ * Targets come either as float rows (rows x C) or as integer labels, read
+ * as one-hot rows when C > 1 and as the value itself when C == 1.
  */
 #ifndef OT_LOSS_H
 #define OT_LOSS_H
 
 #include "common.h"
 
-/* logits, probs: rows x classes. probs may alias logits. */
-void ot__softmax_rows(const float *logits, size_t rows, size_t classes,
-                      float *probs);
+typedef struct ot__loss_batch {
+    const float *out;      /* rows x C: logits when fused, else outputs */
+    const int32_t *labels; /* rows, or NULL */
+    const float *targets;  /* rows x C, or NULL */
+    size_t rows, C;
+} ot__loss_batch;
 
-/* For each row r with label y[r] (0 <= y[r] < classes):
- *   loss_r = log(sum_j exp(z_rj)) - z_r,y[r]
- * adds sum_r loss_r (in double) to *loss_sum and the rows whose argmax is
- * the label to *correct. When diff is not NULL it receives the gradient of
- * scale * sum_r loss_r with respect to the logits, softmax - onehot fused:
- *   diff_rj = scale * (p_rj - [j == y[r]]). diff may alias logits. */
-void ot__scce(const float *logits, const int32_t *y, size_t rows,
-              size_t classes, float scale, float *diff, double *loss_sum,
-              size_t *correct);
+/* Adds the sum over rows of the per-sample loss (mean over the outputs) to
+ * *loss_sum and of the per-sample metric (accuracy: 0 or 1; binary accuracy
+ * and mae: mean over the outputs) to *metric_sum. When diff is not NULL it
+ * receives the gradient of scale * sum_r loss_r with respect to `out`
+ * (the logits when fused). diff may alias out. */
+void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
+              double *loss_sum, double *metric_sum);
+
+/* Softmax of each row of logits, in place (rows x classes). */
+void ot__softmax_rows(float *x, size_t rows, size_t classes);
 
 #endif

@@ -11,59 +11,108 @@
 #include "rng.h"
 
 /* Limits that no real MLP reaches; they keep sizes far from overflow. */
-#define OT_MAX_LAYERS 64
 #define OT_MAX_UNITS ((size_t)1 << 24)
 #define OT_MAX_PARAMS ((size_t)1 << 31)
 
-static const char *const activation_names[] = {"linear", "relu", "sigmoid",
-                                               "softmax"};
+static const char *const activation_names[] = {
+    "linear", "relu", "sigmoid", "softmax", "tanh",
+    "selu", "elu", "softplus", "gelu", "leaky_relu"};
+
+static const char *const initializer_names[] = {
+    "auto", "glorot_uniform", "glorot_normal", "he_uniform",
+    "he_normal", "lecun_uniform", "lecun_normal", "zeros"};
+
+static const char *const loss_names[] = {
+    "sparse_categorical_crossentropy", "categorical_crossentropy",
+    "binary_crossentropy", "mse", "mae", "huber"};
+
+#define COUNT(a) (sizeof(a) / sizeof *(a))
+
+/* Index of `name` in `names`, or -1. */
+static int lookup(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
 
 const char *ot_activation_name(ot_activation a)
 {
-    if ((unsigned)a >= sizeof activation_names / sizeof *activation_names)
-        return NULL;
-    return activation_names[a];
+    return (unsigned)a < COUNT(activation_names) ? activation_names[a] : NULL;
 }
 
 ot_status ot_activation_parse(const char *name, ot_activation *out)
 {
     if (name == NULL || out == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "activation name: NULL argument");
-    if (strcasecmp(name, "none") == 0) {
-        *out = OT_ACTIVATION_LINEAR;
-        return OT_OK;
-    }
-    for (size_t i = 0; i < sizeof activation_names / sizeof *activation_names; i++) {
-        if (strcasecmp(name, activation_names[i]) == 0) {
-            *out = (ot_activation)i;
-            return OT_OK;
-        }
-    }
-    return ot__fail(OT_INVALID_ARGUMENT,
-                    "unknown activation '%s' (expected linear, relu, sigmoid "
-                    "or softmax)",
-                    name);
+    int i = strcasecmp(name, "none") == 0 ? 0 : lookup(name, activation_names, COUNT(activation_names));
+    if (i < 0)
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "unknown activation '%s' (expected linear, relu, "
+                        "sigmoid, softmax, tanh, selu, elu, softplus, gelu or "
+                        "leaky_relu)",
+                        name);
+    *out = (ot_activation)i;
+    return OT_OK;
+}
+
+const char *ot_initializer_name(ot_initializer i)
+{
+    return (unsigned)i < COUNT(initializer_names) ? initializer_names[i] : NULL;
+}
+
+ot_status ot_initializer_parse(const char *name, ot_initializer *out)
+{
+    if (name == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "initializer name: NULL argument");
+    int i = lookup(name, initializer_names, COUNT(initializer_names));
+    if (i < 0)
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "unknown initializer '%s' (expected glorot_uniform, "
+                        "glorot_normal, he_uniform, he_normal, lecun_uniform, "
+                        "lecun_normal or zeros)",
+                        name);
+    *out = (ot_initializer)i;
+    return OT_OK;
 }
 
 const char *ot_loss_name(ot_loss loss)
 {
-    return loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
-               ? "sparse_categorical_crossentropy"
-               : NULL;
+    return (unsigned)loss < COUNT(loss_names) ? loss_names[loss] : NULL;
 }
 
 ot_status ot_loss_parse(const char *name, ot_loss *out)
 {
     if (name == NULL || out == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "loss name: NULL argument");
-    if (strcasecmp(name, "sparse_categorical_crossentropy") == 0) {
-        *out = OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-        return OT_OK;
-    }
-    return ot__fail(OT_INVALID_ARGUMENT,
-                    "unknown loss '%s' (expected "
-                    "sparse_categorical_crossentropy)",
-                    name);
+    int i = lookup(name, loss_names, COUNT(loss_names));
+    if (i < 0 && strcasecmp(name, "mean_squared_error") == 0)
+        i = OT_LOSS_MSE;
+    if (i < 0 && strcasecmp(name, "mean_absolute_error") == 0)
+        i = OT_LOSS_MAE;
+    if (i < 0)
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "unknown loss '%s' (expected "
+                        "sparse_categorical_crossentropy, "
+                        "categorical_crossentropy, binary_crossentropy, mse, "
+                        "mae or huber)",
+                        name);
+    *out = (ot_loss)i;
+    return OT_OK;
+}
+
+const char *ot_loss_metric_name(ot_loss loss)
+{
+    return loss <= OT_LOSS_BINARY_CROSSENTROPY ? "accuracy" : "mae";
+}
+
+int ot__loss_fuses(ot_loss loss, ot_activation last)
+{
+    return ((loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+             loss == OT_LOSS_CATEGORICAL_CROSSENTROPY) &&
+            last == OT_ACTIVATION_SOFTMAX) ||
+           (loss == OT_LOSS_BINARY_CROSSENTROPY && last == OT_ACTIVATION_SIGMOID);
 }
 
 static ot_status check_layers(size_t input_dim, const ot_layer *layers,
@@ -78,9 +127,19 @@ static ot_status check_layers(size_t input_dim, const ot_layer *layers,
     if (n_layers > OT_MAX_LAYERS)
         return ot__fail(OT_INVALID_ARGUMENT, "%zu layers: at most %d", n_layers,
                         OT_MAX_LAYERS);
-    size_t in = input_dim, params = 0;
+    size_t in = input_dim, params = 0, dense = 0;
     for (size_t i = 0; i < n_layers; i++) {
         const ot_layer *l = &layers[i];
+        if (l->kind == OT_LAYER_FLATTEN) {
+            if (i != 0)
+                return ot__fail(OT_INVALID_ARGUMENT,
+                                "layer %zu: Flatten must be the first layer", i + 1);
+            continue;
+        }
+        if (l->kind != OT_LAYER_DENSE)
+            return ot__fail(OT_INVALID_ARGUMENT, "layer %zu: kind %d is unknown",
+                            i + 1, (int)l->kind);
+        dense++;
         if (l->units == 0 || l->units > OT_MAX_UNITS)
             return ot__fail(OT_INVALID_ARGUMENT,
                             "layer %zu: units %zu must be in 1..%zu", i + 1,
@@ -89,11 +148,10 @@ static ot_status check_layers(size_t input_dim, const ot_layer *layers,
             return ot__fail(OT_INVALID_ARGUMENT,
                             "layer %zu: activation %d is unknown", i + 1,
                             (int)l->activation);
-        if (l->activation == OT_ACTIVATION_SOFTMAX && i + 1 != n_layers)
+        if (ot_initializer_name(l->initializer) == NULL)
             return ot__fail(OT_INVALID_ARGUMENT,
-                            "layer %zu: softmax is supported on the last "
-                            "layer only",
-                            i + 1);
+                            "layer %zu: initializer %d is unknown", i + 1,
+                            (int)l->initializer);
         /* in, units <= 2^24, so in * units + units cannot overflow. */
         params += in * l->units + l->units;
         if (params > OT_MAX_PARAMS)
@@ -102,6 +160,8 @@ static ot_status check_layers(size_t input_dim, const ot_layer *layers,
                             OT_MAX_PARAMS);
         in = l->units;
     }
+    if (dense == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "a model needs at least one Dense layer");
     return OT_OK;
 }
 
@@ -119,16 +179,22 @@ ot_status ot__model_alloc(ot_model **out, size_t input_dim,
     if (m == NULL)
         return OT_OUT_OF_MEMORY;
     m->input_dim = input_dim;
-    m->n_layers = n_layers;
-    m->layers = ot__calloc(n_layers, sizeof *m->layers, "model layers");
+    m->flatten = layers[0].kind == OT_LAYER_FLATTEN;
+    m->n_layers = n_layers - (size_t)m->flatten;
+    layers += m->flatten;
+    m->layers = ot__calloc(m->n_layers, sizeof *m->layers, "model layers");
     if (m->layers == NULL)
         goto oom;
     size_t in = input_dim, off = 0;
-    for (size_t i = 0; i < n_layers; i++) {
+    for (size_t i = 0; i < m->n_layers; i++) {
         ot__layer *l = &m->layers[i];
         l->in = in;
         l->out = layers[i].units;
         l->act = layers[i].activation;
+        l->init = layers[i].initializer;
+        if (l->init == OT_INIT_AUTO)
+            l->init = l->act == OT_ACTIVATION_SELU ? OT_INIT_LECUN_NORMAL
+                                                   : OT_INIT_GLOROT_UNIFORM;
         l->w_off = off;
         off += ot__round_floats(l->in * l->out);
         l->b_off = off;
@@ -147,6 +213,51 @@ oom:
     return OT_OUT_OF_MEMORY;
 }
 
+/* Standard normal truncated to [-2, 2], as Keras' TruncatedNormal. */
+static double truncated_normal(ot__rng *rng)
+{
+    for (;;) {
+        /* Box-Muller, one value per pair of uniforms */
+        double u1 = ((double)(ot__rng_next(rng) >> 11) + 1.0) * 0x1.0p-53;
+        double u2 = (double)(ot__rng_next(rng) >> 11) * 0x1.0p-53;
+        double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+        if (fabs(z) <= 2.0)
+            return z;
+    }
+}
+
+/* Keras' VarianceScaling: uniform limit sqrt(3 s / n), or a normal truncated
+ * at 2 standard deviations with stddev sqrt(s / n) / 0.8796 (the stddev of
+ * the truncated unit normal), n = fan_in or (fan_in + fan_out) / 2. */
+static void init_kernel(const ot__layer *l, float *w, ot__rng *rng)
+{
+    const size_t n = l->in * l->out;
+    double fan_in = (double)l->in, fan_avg = (double)(l->in + l->out) / 2.0;
+    double scale = 1.0, fan = fan_in;
+    int normal = 0;
+    switch (l->init) {
+    case OT_INIT_GLOROT_UNIFORM: fan = fan_avg; break;
+    case OT_INIT_GLOROT_NORMAL: fan = fan_avg; normal = 1; break;
+    case OT_INIT_HE_UNIFORM: scale = 2.0; break;
+    case OT_INIT_HE_NORMAL: scale = 2.0; normal = 1; break;
+    case OT_INIT_LECUN_UNIFORM: break;
+    case OT_INIT_LECUN_NORMAL: normal = 1; break;
+    case OT_INIT_ZEROS:
+    case OT_INIT_AUTO:
+        memset(w, 0, n * sizeof(float));
+        return;
+    }
+    if (normal) {
+        double stddev = sqrt(scale / fan) / 0.87962566103423978;
+        for (size_t j = 0; j < n; j++)
+            w[j] = (float)(stddev * truncated_normal(rng));
+    } else {
+        float limit = (float)sqrt(3.0 * scale / fan);
+        for (size_t j = 0; j < n; j++)
+            w[j] = (2.0f * ot__rng_uniformf(rng) - 1.0f) * limit;
+    }
+}
+
 ot_status ot_model_create(ot_model **out, size_t input_dim,
                           const ot_layer *layers, size_t n_layers,
                           uint64_t seed)
@@ -155,17 +266,11 @@ ot_status ot_model_create(ot_model **out, size_t input_dim,
     if (status != OT_OK)
         return status;
     ot_model *m = *out;
-    /* glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out));
-     * biases zero. Drawn layer by layer in oi order. */
+    /* Kernels drawn layer by layer in oi order; biases zero. */
     ot__rng rng;
     ot__rng_seed(&rng, seed);
-    for (size_t i = 0; i < m->n_layers; i++) {
-        const ot__layer *l = &m->layers[i];
-        float limit = (float)sqrt(6.0 / (double)(l->in + l->out));
-        float *w = m->params + l->w_off;
-        for (size_t j = 0; j < l->in * l->out; j++)
-            w[j] = (2.0f * ot__rng_uniformf(&rng) - 1.0f) * limit;
-    }
+    for (size_t i = 0; i < m->n_layers; i++)
+        init_kernel(&m->layers[i], m->params + m->layers[i].w_off, &rng);
     return OT_OK;
 }
 
@@ -174,6 +279,8 @@ void ot_model_destroy(ot_model *m)
     if (m == NULL)
         return;
     ot__free(m->opt.state);
+    ot__free(m->shift);
+    ot__free(m->mult);
     ot__free(m->params);
     ot__free(m->layers);
     ot__free(m);
@@ -186,7 +293,50 @@ size_t ot_model_output_dim(const ot_model *m)
     return m ? m->layers[m->n_layers - 1].out : 0;
 }
 
-size_t ot_model_layer_count(const ot_model *m) { return m ? m->n_layers : 0; }
+size_t ot_model_layer_count(const ot_model *m)
+{
+    return m ? m->n_layers + (size_t)m->flatten : 0;
+}
+
+size_t ot_model_epochs_trained(const ot_model *m) { return m ? m->epochs : 0; }
+
+ot_status ot_model_loss(const ot_model *m, ot_loss *out)
+{
+    if (m == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "model loss: NULL argument");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "the model is not compiled");
+    *out = m->loss;
+    return OT_OK;
+}
+
+ot_scaling ot_model_scaling(const ot_model *m)
+{
+    return m ? m->scaling : OT_SCALING_NONE;
+}
+
+ot_status ot__model_set_scaling(ot_model *m, ot_scaling kind, const float *shift,
+                                const float *mult)
+{
+    float *s = NULL, *k = NULL;
+    if (kind != OT_SCALING_NONE) {
+        s = ot__alloc(m->input_dim, sizeof(float), "feature scaling");
+        k = ot__alloc(m->input_dim, sizeof(float), "feature scaling");
+        if (s == NULL || k == NULL) {
+            ot__free(s);
+            ot__free(k);
+            return OT_OUT_OF_MEMORY;
+        }
+        memcpy(s, shift, m->input_dim * sizeof(float));
+        memcpy(k, mult, m->input_dim * sizeof(float));
+    }
+    ot__free(m->shift);
+    ot__free(m->mult);
+    m->scaling = kind;
+    m->shift = s;
+    m->mult = k;
+    return OT_OK;
+}
 
 size_t ot_model_param_count(const ot_model *m) { return m ? m->n_params : 0; }
 
@@ -203,11 +353,21 @@ ot_status ot_model_layer(const ot_model *m, size_t i, ot_layer *out)
 {
     if (m == NULL || out == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "model layer: NULL argument");
-    if (i >= m->n_layers)
+    size_t count = m->n_layers + (size_t)m->flatten;
+    if (i >= count)
         return ot__fail(OT_INVALID_ARGUMENT, "layer index %zu: the model has %zu",
-                        i, m->n_layers);
-    out->units = m->layers[i].out;
-    out->activation = m->layers[i].act;
+                        i, count);
+    memset(out, 0, sizeof *out);
+    if (m->flatten && i == 0) {
+        out->kind = OT_LAYER_FLATTEN;
+        out->units = m->input_dim;
+        return OT_OK;
+    }
+    const ot__layer *l = &m->layers[i - (size_t)m->flatten];
+    out->kind = OT_LAYER_DENSE;
+    out->units = l->out;
+    out->activation = l->act;
+    out->initializer = l->init;
     return OT_OK;
 }
 
@@ -275,24 +435,37 @@ ot_status ot_model_compile(ot_model *m, ot_loss loss,
     if ((status = ot__optimizer_check(opt)) != OT_OK)
         return status;
     const ot__layer *last = &m->layers[m->n_layers - 1];
-    if (loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY &&
-        last->act != OT_ACTIVATION_SOFTMAX)
-        return ot__fail(OT_INVALID_ARGUMENT,
-                        "compile: sparse_categorical_crossentropy needs a "
-                        "softmax last layer, not %s",
-                        ot_activation_name(last->act));
-    if (loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && last->out < 2)
-        return ot__fail(OT_INVALID_ARGUMENT,
-                        "compile: sparse_categorical_crossentropy needs at "
-                        "least 2 output units, the last layer has %zu",
-                        last->out);
+    const char *act = ot_activation_name(last->act);
+    switch (loss) {
+    case OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
+    case OT_LOSS_CATEGORICAL_CROSSENTROPY:
+        if (last->act != OT_ACTIVATION_SOFTMAX)
+            return ot__fail(OT_INVALID_ARGUMENT,
+                            "compile: %s needs a softmax last layer, not %s",
+                            ot_loss_name(loss), act);
+        if (last->out < 2)
+            return ot__fail(OT_INVALID_ARGUMENT,
+                            "compile: %s needs at least 2 output units, the "
+                            "last layer has %zu",
+                            ot_loss_name(loss), last->out);
+        break;
+    case OT_LOSS_BINARY_CROSSENTROPY:
+        if (last->act != OT_ACTIVATION_SIGMOID)
+            return ot__fail(OT_INVALID_ARGUMENT,
+                            "compile: binary_crossentropy needs a sigmoid last "
+                            "layer, not %s",
+                            act);
+        break;
+    default:
+        break;
+    }
     size_t slots = ot__optimizer_slots(opt);
     float *state = NULL;
     if (slots > 0) {
-        state = ot__calloc(slots * m->arena_len, sizeof(float),
-                           "optimizer state");
+        state = ot__alloc(slots * m->arena_len, sizeof(float), "optimizer state");
         if (state == NULL)
             return OT_OUT_OF_MEMORY;
+        ot__optimizer_init_state(opt, state, m->arena_len);
     }
     ot__free(m->opt.state);
     m->opt.cfg = *opt;
@@ -300,6 +473,8 @@ ot_status ot_model_compile(ot_model *m, ot_loss loss,
     m->opt.slots = slots;
     m->opt.state = state;
     m->loss = loss;
+    m->fused = ot__loss_fuses(loss, last->act);
+    m->epochs = 0;
     m->compiled = 1;
     return OT_OK;
 }
@@ -327,6 +502,11 @@ ot_status ot_model_summary(const ot_model *m, FILE *out)
     fprintf(out, "Model: \"sequential\"\n%s\n", rule);
     fprintf(out, " %-28s%-26s%-10s\n", "Layer (type)", "Output Shape", "Param #");
     fprintf(out, "%s\n", dbl);
+    if (m->flatten) {
+        char shape[64];
+        snprintf(shape, sizeof shape, "(None, %zu)", m->input_dim);
+        fprintf(out, " %-28s%-26s%-10s\n\n", "flatten (Flatten)", shape, "0");
+    }
     for (size_t i = 0; i < m->n_layers; i++) {
         const ot__layer *l = &m->layers[i];
         char name[64], shape[64], params[32];

@@ -1,11 +1,11 @@
 /*
- * model.h - the model's internals: layers, the parameter arena and the
- * optimizer state. Not installed.
+ * model.h - the model's internals: layers, the parameter arena, feature
+ * scaling and the optimizer state. Not installed.
  *
- * Arena layout: for each layer, its weights (units x inputs, oneDNN "oi",
- * row-major) then its bias (units), each starting on a 64-byte line. The
- * padding between tensors is zero in the parameters, in every gradient and
- * in the optimizer state, and stays zero.
+ * Arena layout: for each Dense layer, its weights (units x inputs, oneDNN
+ * "oi", row-major) then its bias (units), each starting on a 64-byte line.
+ * The padding between tensors is zero in the parameters, in every gradient
+ * and in the optimizer state, and stays zero.
  */
 #ifndef OT_MODEL_H
 #define OT_MODEL_H
@@ -13,23 +13,33 @@
 #include "common.h"
 #include "optimizer.h"
 
+#define OT_MAX_LAYERS 64
+
 typedef struct ot__layer {
     size_t in, out;       /* inputs and units */
     ot_activation act;
+    ot_initializer init;
     size_t w_off, b_off;  /* offsets of weights and bias in the arena */
 } ot__layer;
 
 struct ot_model {
     size_t input_dim;
-    size_t n_layers;
+    int flatten;      /* a Flatten layer stands first (summary only) */
+    size_t n_layers;  /* Dense layers */
     ot__layer *layers;
     size_t n_params;  /* trainable parameters */
     size_t arena_len; /* floats in the arena, padding included */
     float *params;    /* arena_len floats */
 
+    /* Feature scaling, x' = (x - shift) * mult, fitted on training data. */
+    ot_scaling scaling;
+    float *shift, *mult; /* input_dim each, or NULL */
+
     int compiled;
     ot_loss loss;
+    int fused;         /* the last activation is computed inside the loss */
     ot__optimizer opt; /* config, step count and state over the arena */
+    size_t epochs;     /* epochs trained */
 };
 
 /* Widest layer (units), for sizing per-row buffers. */
@@ -42,5 +52,13 @@ void ot__arena_unpack(const ot_model *model, const float *in, float *arena);
 /* Creates the model's structure with zeroed parameters (no initialisation). */
 ot_status ot__model_alloc(ot_model **out, size_t input_dim,
                           const ot_layer *layers, size_t n_layers);
+
+/* Sets the scaling arrays (copied); NULL arrays for none. */
+ot_status ot__model_set_scaling(ot_model *model, ot_scaling kind,
+                                const float *shift, const float *mult);
+
+/* Whether the loss computes the last layer's activation itself (softmax with
+ * the categorical cross-entropies, sigmoid with binary cross-entropy). */
+int ot__loss_fuses(ot_loss loss, ot_activation last);
 
 #endif

@@ -1,12 +1,15 @@
 /*
- * optimizer.c - SGD (momentum, Nesterov) and Adam, written as Keras 3
- * writes them (keras/src/optimizers/sgd.py, adam.py), element-wise over a
- * slice of the arena so that every thread updates its own slice.
+ * optimizer.c - SGD (momentum, Nesterov), Adam (amsgrad), Adagrad, RMSprop
+ * (momentum, centered) and Adadelta, written as Keras 3 writes them
+ * (the files of keras/src/optimizers/), element-wise over a slice of the arena so
+ * that every thread updates its own slice; and the learning-rate schedules.
  */
 #include <math.h>
 #include <strings.h>
 
 #include "optimizer.h"
+
+static const char *const names[] = {"sgd", "adam", "adagrad", "rmsprop", "adadelta"};
 
 ot_optimizer_config ot_optimizer_config_default(ot_optimizer_kind kind)
 {
@@ -18,127 +21,295 @@ ot_optimizer_config ot_optimizer_config_default(ot_optimizer_kind kind)
     c.beta1 = 0.9f;
     c.beta2 = 0.999f;
     c.epsilon = 1e-7f;
+    c.amsgrad = 0;
+    c.rho = kind == OT_OPTIMIZER_ADADELTA ? 0.95f : 0.9f;
+    c.centered = 0;
+    c.initial_accumulator = 0.1f;
+    c.schedule.kind = OT_SCHEDULE_CONSTANT;
+    c.schedule.decay_rate = 0.96;
+    c.schedule.decay_steps = 10000;
+    c.schedule.decay_epochs = 10;
+    c.schedule.staircase = 0;
     return c;
 }
 
 const char *ot_optimizer_name(ot_optimizer_kind kind)
 {
-    switch (kind) {
-    case OT_OPTIMIZER_SGD: return "sgd";
-    case OT_OPTIMIZER_ADAM: return "adam";
-    }
-    return NULL;
+    return (unsigned)kind < sizeof names / sizeof *names ? names[kind] : NULL;
 }
 
 ot_status ot_optimizer_parse(const char *name, ot_optimizer_kind *out)
 {
     if (name == NULL || out == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "optimizer name: NULL argument");
-    for (int k = OT_OPTIMIZER_SGD; k <= OT_OPTIMIZER_ADAM; k++) {
-        if (strcasecmp(name, ot_optimizer_name((ot_optimizer_kind)k)) == 0) {
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        if (strcasecmp(name, names[k]) == 0) {
             *out = (ot_optimizer_kind)k;
             return OT_OK;
         }
     }
     return ot__fail(OT_INVALID_ARGUMENT,
-                    "unknown optimizer '%s' (expected sgd or adam)", name);
+                    "unknown optimizer '%s' (expected sgd, adam, adagrad, "
+                    "rmsprop or adadelta)", name);
 }
+
+static int in_unit(float v) { return v >= 0.0f && v < 1.0f; }
 
 ot_status ot__optimizer_check(const ot_optimizer_config *c)
 {
     if (c == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "optimizer config is NULL");
-    if (c->kind != OT_OPTIMIZER_SGD && c->kind != OT_OPTIMIZER_ADAM)
+    const char *name = ot_optimizer_name(c->kind);
+    if (name == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "optimizer kind %d is unknown",
                         (int)c->kind);
     if (!(isfinite(c->learning_rate) && c->learning_rate > 0.0f))
         return ot__fail(OT_INVALID_ARGUMENT,
-                        "learning_rate %g must be a finite number > 0",
-                        (double)c->learning_rate);
-    if (c->kind == OT_OPTIMIZER_SGD) {
-        if (!(c->momentum >= 0.0f && c->momentum < 1.0f))
-            return ot__fail(OT_INVALID_ARGUMENT,
-                            "momentum %g must be in [0, 1)",
-                            (double)c->momentum);
-        if (c->nesterov && c->momentum == 0.0f)
-            return ot__fail(OT_INVALID_ARGUMENT,
-                            "nesterov needs a momentum > 0");
-    } else {
-        if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f))
-            return ot__fail(OT_INVALID_ARGUMENT, "beta1 %g must be in [0, 1)",
+                        "%s: learning_rate %g must be a finite number > 0",
+                        name, (double)c->learning_rate);
+    if (c->kind != OT_OPTIMIZER_SGD &&
+        !(isfinite(c->epsilon) && c->epsilon > 0.0f))
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "%s: epsilon %g must be a finite number > 0", name,
+                        (double)c->epsilon);
+    switch (c->kind) {
+    case OT_OPTIMIZER_SGD:
+    case OT_OPTIMIZER_RMSPROP:
+        if (!in_unit(c->momentum))
+            return ot__fail(OT_INVALID_ARGUMENT, "%s: momentum %g must be in [0, 1)",
+                            name, (double)c->momentum);
+        if (c->kind == OT_OPTIMIZER_SGD && c->nesterov && c->momentum == 0.0f)
+            return ot__fail(OT_INVALID_ARGUMENT, "sgd: nesterov needs a momentum > 0");
+        if (c->kind == OT_OPTIMIZER_RMSPROP && !in_unit(c->rho))
+            return ot__fail(OT_INVALID_ARGUMENT, "rmsprop: rho %g must be in [0, 1)",
+                            (double)c->rho);
+        break;
+    case OT_OPTIMIZER_ADAM:
+        if (!in_unit(c->beta1))
+            return ot__fail(OT_INVALID_ARGUMENT, "adam: beta1 %g must be in [0, 1)",
                             (double)c->beta1);
-        if (!(c->beta2 >= 0.0f && c->beta2 < 1.0f))
-            return ot__fail(OT_INVALID_ARGUMENT, "beta2 %g must be in [0, 1)",
+        if (!in_unit(c->beta2))
+            return ot__fail(OT_INVALID_ARGUMENT, "adam: beta2 %g must be in [0, 1)",
                             (double)c->beta2);
-        if (!(isfinite(c->epsilon) && c->epsilon > 0.0f))
+        break;
+    case OT_OPTIMIZER_ADAGRAD:
+        if (!(isfinite(c->initial_accumulator) && c->initial_accumulator >= 0.0f))
             return ot__fail(OT_INVALID_ARGUMENT,
-                            "epsilon %g must be a finite number > 0",
-                            (double)c->epsilon);
+                            "adagrad: initial_accumulator %g must be >= 0",
+                            (double)c->initial_accumulator);
+        break;
+    case OT_OPTIMIZER_ADADELTA:
+        if (!in_unit(c->rho))
+            return ot__fail(OT_INVALID_ARGUMENT, "adadelta: rho %g must be in [0, 1)",
+                            (double)c->rho);
+        break;
+    }
+    const ot_schedule *s = &c->schedule;
+    switch (s->kind) {
+    case OT_SCHEDULE_CONSTANT:
+        break;
+    case OT_SCHEDULE_EXPONENTIAL:
+    case OT_SCHEDULE_STEP:
+        if (!(isfinite(s->decay_rate) && s->decay_rate > 0.0))
+            return ot__fail(OT_INVALID_ARGUMENT,
+                            "schedule: decay_rate %g must be a finite number > 0",
+                            s->decay_rate);
+        if (s->kind == OT_SCHEDULE_EXPONENTIAL && s->decay_steps == 0)
+            return ot__fail(OT_INVALID_ARGUMENT, "schedule: decay_steps must be >= 1");
+        if (s->kind == OT_SCHEDULE_STEP && s->decay_epochs == 0)
+            return ot__fail(OT_INVALID_ARGUMENT, "schedule: decay_epochs must be >= 1");
+        break;
+    default:
+        return ot__fail(OT_INVALID_ARGUMENT, "schedule kind %d is unknown",
+                        (int)s->kind);
     }
     return OT_OK;
 }
 
 size_t ot__optimizer_slots(const ot_optimizer_config *c)
 {
-    if (c->kind == OT_OPTIMIZER_ADAM)
-        return 2;
-    return c->momentum != 0.0f ? 1 : 0;
+    switch (c->kind) {
+    case OT_OPTIMIZER_SGD: return c->momentum != 0.0f ? 1 : 0;
+    case OT_OPTIMIZER_ADAM: return c->amsgrad ? 3 : 2;
+    case OT_OPTIMIZER_ADAGRAD: return 1;
+    case OT_OPTIMIZER_RMSPROP:
+        return 1 + (c->centered != 0) + (c->momentum != 0.0f);
+    case OT_OPTIMIZER_ADADELTA: return 2;
+    }
+    return 0;
 }
 
-ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *c, uint64_t t)
+void ot__optimizer_init_state(const ot_optimizer_config *c, float *state,
+                              size_t arena_len)
 {
-    ot__opt_step k = {c->learning_rate, 0.0f, 0.0f, 0.0f};
+    size_t n = ot__optimizer_slots(c) * arena_len;
+    float v = c->kind == OT_OPTIMIZER_ADAGRAD ? c->initial_accumulator : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        state[i] = v;
+}
+
+double ot__optimizer_lr(const ot_optimizer_config *c, uint64_t t, size_t epoch)
+{
+    const ot_schedule *s = &c->schedule;
+    double lr = c->learning_rate;
+    if (s->kind == OT_SCHEDULE_EXPONENTIAL) {
+        /* Keras' ExponentialDecay at step = iterations before this step */
+        double p = (double)(t - 1) / (double)s->decay_steps;
+        if (s->staircase)
+            p = floor(p);
+        lr *= pow(s->decay_rate, p);
+    } else if (s->kind == OT_SCHEDULE_STEP) {
+        lr *= pow(s->decay_rate, floor((double)epoch / (double)s->decay_epochs));
+    }
+    return lr;
+}
+
+ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *c, uint64_t t,
+                                   size_t epoch)
+{
+    double lr = ot__optimizer_lr(c, t, epoch);
     if (c->kind == OT_OPTIMIZER_ADAM) {
-        /* alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t), in double. */
+        /* alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t), in double */
         double b1t = pow((double)c->beta1, (double)t);
         double b2t = pow((double)c->beta2, (double)t);
-        k.lr = (float)((double)c->learning_rate * sqrt(1.0 - b2t) / (1.0 - b1t));
-        k.a = 1.0f - c->beta1;
-        k.b = 1.0f - c->beta2;
-        k.c = c->epsilon;
-    } else {
-        k.a = c->momentum;
+        lr = lr * sqrt(1.0 - b2t) / (1.0 - b1t);
     }
+    ot__opt_step k = {(float)lr};
     return k;
+}
+
+static void sgd(const ot_optimizer_config *c, float lr, float *restrict w,
+                const float *restrict g, float *restrict m, size_t n)
+{
+    if (m == NULL) {
+        /* w -= lr * g */
+        for (size_t i = 0; i < n; i++)
+            w[i] -= lr * g[i];
+        return;
+    }
+    /* m = -g * lr + m * momentum; w += m (Nesterov: w += -g * lr + m * momentum) */
+    const float mom = c->momentum;
+    if (c->nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            float v = -g[i] * lr + m[i] * mom;
+            m[i] = v;
+            w[i] += -g[i] * lr + v * mom;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float v = -g[i] * lr + m[i] * mom;
+            m[i] = v;
+            w[i] += v;
+        }
+    }
+}
+
+static void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
+                 const float *restrict g, float *restrict m,
+                 float *restrict v, float *restrict vhat, size_t n)
+{
+    /* m += (g - m) * (1 - beta1); v += (g^2 - v) * (1 - beta2);
+     * amsgrad: vhat = max(vhat, v), used in place of v;
+     * w -= m * alpha / (sqrt(v) + epsilon) */
+    const float one_b1 = 1.0f - c->beta1, one_b2 = 1.0f - c->beta2, eps = c->epsilon;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = m[i] + (gi - m[i]) * one_b1;
+        float vi = v[i] + (gi * gi - v[i]) * one_b2;
+        m[i] = mi;
+        v[i] = vi;
+        if (vhat != NULL) {
+            vi = fmaxf(vhat[i], vi);
+            vhat[i] = vi;
+        }
+        w[i] -= (mi * alpha) / (sqrtf(vi) + eps);
+    }
+}
+
+static void adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
+                    const float *restrict g, float *restrict acc, size_t n)
+{
+    /* acc += g^2; w -= lr * g / sqrt(acc + epsilon) */
+    const float eps = c->epsilon;
+    for (size_t i = 0; i < n; i++) {
+        float a = acc[i] + g[i] * g[i];
+        acc[i] = a;
+        w[i] -= lr * g[i] / sqrtf(a + eps);
+    }
+}
+
+static void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
+                    const float *restrict g, float *restrict vel,
+                    float *restrict avg, float *restrict mom, size_t n)
+{
+    /* vel = rho vel + (1 - rho) g^2;
+     * centered: avg = rho avg + (1 - rho) g, denominator = vel - avg^2 + eps,
+     * else denominator = vel + eps;
+     * increment = lr * g / sqrt(denominator);
+     * momentum: mom = momentum * mom + increment, w -= mom; else w -= increment */
+    const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon, mu = c->momentum;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float v = rho * vel[i] + one_rho * gi * gi;
+        vel[i] = v;
+        float den = v + eps;
+        if (avg != NULL) {
+            float a = rho * avg[i] + one_rho * gi;
+            avg[i] = a;
+            den = v - a * a + eps;
+        }
+        float inc = lr * gi / sqrtf(den);
+        if (mom != NULL) {
+            float mm = mu * mom[i] + inc;
+            mom[i] = mm;
+            w[i] -= mm;
+        } else {
+            w[i] -= inc;
+        }
+    }
+}
+
+static void adadelta(const ot_optimizer_config *c, float lr, float *restrict w,
+                     const float *restrict g, float *restrict acc_g,
+                     float *restrict acc_d, size_t n)
+{
+    /* acc_g = rho acc_g + (1 - rho) g^2;
+     * delta = -sqrt(acc_d + eps) * g / sqrt(acc_g + eps);
+     * acc_d = rho acc_d + (1 - rho) delta^2; w += lr * delta */
+    const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float ag = rho * acc_g[i] + one_rho * gi * gi;
+        acc_g[i] = ag;
+        float delta = -sqrtf(acc_d[i] + eps) * gi / sqrtf(ag + eps);
+        acc_d[i] = rho * acc_d[i] + one_rho * delta * delta;
+        w[i] += lr * delta;
+    }
 }
 
 void ot__optimizer_update(const ot_optimizer_config *c, const ot__opt_step *k,
                           float *restrict w, const float *restrict g,
-                          float *restrict s0, float *restrict s1, size_t n)
+                          float *const s[OT__MAX_SLOTS], size_t n)
 {
-    const float lr = k->lr;
-    if (c->kind == OT_OPTIMIZER_ADAM) {
-        /* m += (g - m) * (1 - beta1); v += (g^2 - v) * (1 - beta2);
-         * w -= m * alpha / (sqrt(v) + epsilon) */
-        const float one_b1 = k->a, one_b2 = k->b, eps = k->c;
-        for (size_t i = 0; i < n; i++) {
-            float gi = g[i];
-            float m = s0[i] + (gi - s0[i]) * one_b1;
-            float v = s1[i] + (gi * gi - s1[i]) * one_b2;
-            s0[i] = m;
-            s1[i] = v;
-            w[i] -= (m * lr) / (sqrtf(v) + eps);
-        }
-    } else if (s0 == NULL) {
-        /* w -= lr * g */
-        for (size_t i = 0; i < n; i++)
-            w[i] -= lr * g[i];
-    } else {
-        /* m = -g * lr + m * momentum;
-         * w += m (or, Nesterov: w += -g * lr + m * momentum) */
-        const float mom = k->a;
-        if (c->nesterov) {
-            for (size_t i = 0; i < n; i++) {
-                float m = -g[i] * lr + s0[i] * mom;
-                s0[i] = m;
-                w[i] += -g[i] * lr + m * mom;
-            }
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                float m = -g[i] * lr + s0[i] * mom;
-                s0[i] = m;
-                w[i] += m;
-            }
-        }
+    switch (c->kind) {
+    case OT_OPTIMIZER_SGD:
+        sgd(c, k->lr, w, g, s[0], n);
+        break;
+    case OT_OPTIMIZER_ADAM:
+        adam(c, k->lr, w, g, s[0], s[1], c->amsgrad ? s[2] : NULL, n);
+        break;
+    case OT_OPTIMIZER_ADAGRAD:
+        adagrad(c, k->lr, w, g, s[0], n);
+        break;
+    case OT_OPTIMIZER_RMSPROP: {
+        /* slots: velocity, then average gradient (centered), then momentum */
+        float *avg = c->centered ? s[1] : NULL;
+        float *mom = c->momentum != 0.0f ? s[c->centered ? 2 : 1] : NULL;
+        rmsprop(c, k->lr, w, g, s[0], avg, mom, n);
+        break;
+    }
+    case OT_OPTIMIZER_ADADELTA:
+        adadelta(c, k->lr, w, g, s[0], s[1], n);
+        break;
     }
 }

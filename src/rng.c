@@ -11,6 +11,12 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+uint64_t ot__rng_derive(uint64_t seed, uint64_t stream)
+{
+    uint64_t x = stream * 0xd1b54a32d192ed03ULL;
+    return splitmix64(&x) ^ seed;
+}
+
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 void ot__rng_seed(ot__rng *rng, uint64_t seed)

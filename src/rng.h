@@ -14,6 +14,8 @@ typedef struct ot__rng {
 } ot__rng;
 
 void ot__rng_seed(ot__rng *rng, uint64_t seed);
+/* A seed derived from (seed, stream): independent generators per epoch. */
+uint64_t ot__rng_derive(uint64_t seed, uint64_t stream);
 uint64_t ot__rng_next(ot__rng *rng);
 /* Uniform in [0, 1) with 24 random bits, as float. */
 float ot__rng_uniformf(ot__rng *rng);

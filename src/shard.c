@@ -3,40 +3,60 @@
  * on the worker's prebuilt primitives.
  *
  * Data flow for L layers, shard of n rows (buffers are n x units):
- *   x -> dense_0 -> a_0 (in place: f_0) -> ... -> dense_{L-1} -> a_{L-1}
- *   loss(a_{L-1}, y) -> d_{L-1}
- *   for l = L-1 .. 0: f_l backward (d_l in place), dense_l backward-weights
- *                     into grad, backward-data into d_{l-1} (l > 0)
+ *   x -> dense_0 -> z_0 -> f_0 -> a_0 -> ... -> dense_{L-1} -> z_{L-1} -> a_{L-1}
+ *   loss(a_{L-1} or, fused, z_{L-1}; targets) -> d_{L-1}
+ *   for l = L-1 .. 0: f_l backward (d_l: from d/da to d/dz, in place),
+ *                     dense_l backward-weights into grad,
+ *                     backward-data into d_{l-1} (l > 0)
  */
 #include <string.h>
 
 #include "loss.h"
 #include "shard.h"
 
+/* Whether layer l's activation runs as primitives (not linear, not fused). */
+static int has_primitive(const ot__worker *w, size_t l)
+{
+    const ot_model *m = w->model;
+    return m->layers[l].act != OT_ACTIVATION_LINEAR &&
+           !(w->fused && l + 1 == m->n_layers);
+}
+
 ot_status ot__worker_init(ot__worker *w, const ot_model *m,
-                          dnnl_engine_t engine, size_t max_rows, int training)
+                          dnnl_engine_t engine, size_t max_rows,
+                          size_t n_targets, int training)
 {
     ot_status status = OT_OK;
     memset(w, 0, sizeof *w);
     w->model = m;
     w->engine = engine;
     w->training = training;
+    w->fused = m->compiled && m->fused;
     w->max_rows = max_rows;
     size_t L = m->n_layers;
     OT_DNNL(dnnl_stream_create(&w->stream, engine, dnnl_stream_default_flags));
     w->x = ot__calloc(max_rows * m->input_dim, sizeof(float), "shard inputs");
     w->y = ot__calloc(max_rows, sizeof(int32_t), "shard labels");
-    w->a = ot__calloc(L, sizeof(float *), "shard outputs");
-    w->d = ot__calloc(L, sizeof(float *), "shard gradients");
-    if (!w->x || !w->y || !w->a || !w->d)
+    if (n_targets > 0)
+        w->t = ot__calloc(max_rows * n_targets, sizeof(float), "shard targets");
+    w->z = ot__calloc(L, sizeof(float *), "shard buffers");
+    w->a = ot__calloc(L, sizeof(float *), "shard buffers");
+    w->d = ot__calloc(L, sizeof(float *), "shard buffers");
+    if (!w->x || !w->y || (n_targets > 0 && !w->t) || !w->z || !w->a || !w->d)
         goto oom;
     for (size_t l = 0; l < L; l++) {
-        size_t units = m->layers[l].out;
-        w->a[l] = ot__calloc(max_rows * units, sizeof(float), "shard outputs");
-        if (w->a[l] == NULL)
+        size_t n = max_rows * m->layers[l].out;
+        w->z[l] = ot__calloc(n, sizeof(float), "shard outputs");
+        if (w->z[l] == NULL)
             goto oom;
+        w->a[l] = w->z[l];
+        if (has_primitive(w, l) && ot__activation_needs_src(m->layers[l].act)) {
+            w->a[l] = ot__calloc(n, sizeof(float), "shard activations");
+            if (w->a[l] == NULL)
+                goto oom;
+        }
         if (training) {
-            w->d[l] = ot__calloc(max_rows * units, sizeof(float), "shard gradients");
+            w->d[l] = ot__calloc(n, sizeof(float), "shard gradients");
             if (w->d[l] == NULL)
                 goto oom;
         }
@@ -90,14 +110,16 @@ ot_status ot__worker_plan(ot__worker *w, size_t rows)
             .src = l == 0 ? w->x : w->a[l - 1],
             .w = m->params + ly->w_off,
             .b = m->params + ly->b_off,
-            .dst = w->a[l],
+            .dst = w->z[l],
             .ddst = w->d[l],
             .dsrc = (w->training && l > 0) ? w->d[l - 1] : NULL,
         };
         OT_TRY(ot__dense_init(&p->dense[l], w->engine, rows, ly->in, ly->out,
                               &io, w->training, l));
-        OT_TRY(ot__activation_init(&p->act[l], w->engine, ly->act, rows,
-                                   ly->out, w->a[l], w->d[l], w->training, l));
+        if (has_primitive(w, l))
+            OT_TRY(ot__activation_init(&p->act[l], w->engine, ly->act, rows,
+                                       ly->out, w->z[l], w->a[l], w->d[l],
+                                       w->training, l));
     }
     w->n_plans++;
     return OT_OK;
@@ -113,14 +135,20 @@ void ot__worker_destroy(ot__worker *w)
     size_t L = w->model->n_layers;
     for (size_t i = 0; i < OT__MAX_PLANS; i++)
         plan_destroy(&w->plans[i], L);
-    for (size_t l = 0; w->a && l < L; l++)
-        ot__free(w->a[l]);
-    for (size_t l = 0; w->d && l < L; l++)
-        ot__free(w->d[l]);
+    for (size_t l = 0; l < L; l++) {
+        if (w->a && w->z && w->a[l] != w->z[l])
+            ot__free(w->a[l]);
+        if (w->z)
+            ot__free(w->z[l]);
+        if (w->d)
+            ot__free(w->d[l]);
+    }
+    ot__free(w->z);
     ot__free(w->a);
     ot__free(w->d);
     ot__free(w->x);
     ot__free(w->y);
+    ot__free(w->t);
     if (w->stream)
         dnnl_stream_destroy(w->stream);
     memset(w, 0, sizeof *w);
@@ -145,27 +173,42 @@ fail:
     return status;
 }
 
+/* Gathers the rows, runs the forward pass, and describes the outputs. */
+static ot_status gather_forward(ot__worker *w, ot__plan *p, const ot__rows *r,
+                                ot__loss_batch *b)
+{
+    const ot_model *m = w->model;
+    const size_t L = m->n_layers;
+    ot__scaling sc = {m->shift, m->mult};
+    ot__dataset_gather(r->data, &sc, r->idx, r->first, r->rows, w->x,
+                       r->data->y ? w->y : NULL, r->data->t ? w->t : NULL);
+    ot_status status = forward(w, p);
+    b->out = w->fused ? w->z[L - 1] : w->a[L - 1];
+    b->labels = r->data->y ? w->y : NULL;
+    b->targets = r->data->t ? w->t : NULL;
+    b->rows = r->rows;
+    b->C = m->layers[L - 1].out;
+    return status;
+}
+
 static ot_status no_plan(size_t rows)
 {
     return ot__fail(OT_INVALID_STATE, "no primitives were built for shards "
                     "of %zu rows", rows);
 }
 
-ot_status ot__worker_train(ot__worker *w, const ot_dataset *d,
-                           const uint32_t *idx, size_t first, size_t rows,
-                           float scale, float *grad, double *loss,
-                           size_t *correct)
+ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
+                           float *grad, double *loss, double *metric)
 {
     ot_status status = OT_OK;
-    ot__plan *p = find_plan(w, rows);
+    ot__plan *p = find_plan(w, r->rows);
     if (p == NULL || !w->training)
-        return no_plan(rows);
+        return no_plan(r->rows);
     const ot_model *m = w->model;
     const size_t L = m->n_layers;
-    ot__dataset_gather(d, idx, first, rows, w->x, w->y);
-    OT_TRY(forward(w, p));
-    ot__scce(w->a[L - 1], w->y, rows, m->layers[L - 1].out, scale, w->d[L - 1],
-             loss, correct);
+    ot__loss_batch b;
+    OT_TRY(gather_forward(w, p, r, &b));
+    ot__loss(m->loss, &b, scale, w->d[L - 1], loss, metric);
     for (size_t l = L; l-- > 0;) {
         const ot__layer *ly = &m->layers[l];
         OT_TRY(ot__activation_backward(&p->act[l], w->stream));
@@ -177,27 +220,25 @@ fail:
     return status;
 }
 
-ot_status ot__worker_eval(ot__worker *w, const ot_dataset *d,
-                          const uint32_t *idx, size_t first, size_t rows,
-                          double *loss, size_t *correct, float *out)
+ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, double *loss,
+                          double *metric, float *out)
 {
     ot_status status = OT_OK;
-    ot__plan *p = find_plan(w, rows);
+    ot__plan *p = find_plan(w, r->rows);
     if (p == NULL)
-        return no_plan(rows);
+        return no_plan(r->rows);
     const ot_model *m = w->model;
-    const size_t L = m->n_layers;
-    const size_t classes = m->layers[L - 1].out;
-    ot__dataset_gather(d, idx, first, rows, w->x, d->y ? w->y : NULL);
-    OT_TRY(forward(w, p));
+    ot__loss_batch b;
+    OT_TRY(gather_forward(w, p, r, &b));
     OT_DNNL(dnnl_stream_wait(w->stream));
-    if (d->y != NULL && loss != NULL)
-        ot__scce(w->a[L - 1], w->y, rows, classes, 0.0f, NULL, loss, correct);
+    if (loss != NULL && (b.labels != NULL || b.targets != NULL))
+        ot__loss(m->loss, &b, 0.0f, NULL, loss, metric);
     if (out != NULL) {
-        if (m->layers[L - 1].act == OT_ACTIVATION_SOFTMAX)
-            ot__softmax_rows(w->a[L - 1], rows, classes, out);
-        else
-            memcpy(out, w->a[L - 1], rows * classes * sizeof(float));
+        memcpy(out, b.out, r->rows * b.C * sizeof(float));
+        if (w->fused && m->layers[m->n_layers - 1].act == OT_ACTIVATION_SOFTMAX)
+            ot__softmax_rows(out, r->rows, b.C);
+        else if (w->fused)
+            ot__sigmoid(out, r->rows * b.C);
     }
 fail:
     return status;

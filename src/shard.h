@@ -1,8 +1,8 @@
 /*
- * shard.h - one worker thread's state: its stream, its activation buffers,
- * and the primitives of every shard shape (rows) it will see, built once
- * before the step loop. Running a shard allocates nothing and creates
- * nothing. Serial code: the trainer calls it from inside its parallel region.
+ * shard.h - one worker thread's state: its stream, its buffers, and the
+ * primitives of every shard shape (rows) it will see, built once before the
+ * step loop. Running a shard allocates nothing and creates nothing. Serial
+ * code: the trainer calls it from inside its parallel region.
  * Not installed.
  */
 #ifndef OT_SHARD_H
@@ -27,38 +27,46 @@ typedef struct ot__worker {
     dnnl_engine_t engine; /* borrowed */
     dnnl_stream_t stream;
     int training;
+    int fused;          /* the loss computes the last activation */
     size_t max_rows;
-    float *x;   /* max_rows x input_dim: the gathered shard */
+    float *x;   /* max_rows x input_dim: the gathered, scaled shard */
     int32_t *y; /* max_rows labels */
-    float **a;  /* per layer, max_rows x units: outputs (in place: f(x)) */
-    float **d;  /* per layer, max_rows x units: gradients of the outputs */
+    float *t;   /* max_rows x targets, when the data has float targets */
+    float **z;  /* per layer, max_rows x units: Dense outputs */
+    float **a;  /* per layer: activations (== z when computed in place) */
+    float **d;  /* per layer: gradients of a, then (in place) of z */
     ot__plan plans[OT__MAX_PLANS];
     size_t n_plans;
 } ot__worker;
 
 /* Allocates the buffers for up to max_rows rows (first touch: call from the
- * thread that will run the worker). */
+ * thread that will run the worker); n_targets: float targets per row. */
 ot_status ot__worker_init(ot__worker *w, const ot_model *model,
-                          dnnl_engine_t engine, size_t max_rows, int training);
+                          dnnl_engine_t engine, size_t max_rows,
+                          size_t n_targets, int training);
 
 /* Builds the primitives for shards of `rows` rows, once per distinct size. */
 ot_status ot__worker_plan(ot__worker *w, size_t rows);
 
 void ot__worker_destroy(ot__worker *w);
 
-/* One training shard: rows idx[first..first+rows) of d (or rows first.. when
- * idx is NULL). Forward, loss (scaled by `scale` = 1 / global batch) and
- * backward; the gradient goes to `grad` (arena layout). Adds the shard's
- * summed loss and correct count. */
-ot_status ot__worker_train(ot__worker *w, const ot_dataset *d,
-                           const uint32_t *idx, size_t first, size_t rows,
-                           float scale, float *grad, double *loss,
-                           size_t *correct);
+/* Rows idx[first..first+rows) of a dataset (rows first.. when idx is NULL). */
+typedef struct ot__rows {
+    const ot_dataset *data;
+    const uint32_t *idx;
+    size_t first, rows;
+} ot__rows;
 
-/* One forward-only shard: adds loss and correct count when d has labels;
- * writes the outputs (probabilities for softmax) to `out` when not NULL. */
-ot_status ot__worker_eval(ot__worker *w, const ot_dataset *d,
-                          const uint32_t *idx, size_t first, size_t rows,
-                          double *loss, size_t *correct, float *out);
+/* One training shard: forward, loss (scaled by `scale` = 1 / global batch)
+ * and backward; the gradient goes to `grad` (arena layout). Adds the shard's
+ * summed loss and metric. */
+ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
+                           float *grad, double *loss, double *metric);
+
+/* One forward-only shard: adds loss and metric when the data has labels or
+ * targets and `loss` is not NULL; writes the outputs (probabilities for a
+ * softmax or sigmoid last layer) to `out` when not NULL. */
+ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, double *loss,
+                          double *metric, float *out);
 
 #endif

@@ -32,20 +32,20 @@
 #define OT_MAX_THREADS 1024
 #define CHUNK 1024 /* floats reduced and updated at a time, to stay in L1 */
 
-
 /* What one call (fit, evaluate, predict, gradient) shares between threads. */
 typedef struct run {
     ot_model *m;
     int threads;
     size_t shards, batch;
     int training;
-    size_t lens[4]; /* the batch lengths this run will cut into shards */
+    size_t n_targets; /* float targets per row in any dataset of the run */
+    size_t lens[4];   /* the batch lengths this run will cut into shards */
     size_t n_lens;
     dnnl_engine_t engine;
     ot__worker *workers;     /* [threads] */
     float **grads;           /* [shards], arena layout; training only */
     double *shard_loss;      /* [shards] */
-    size_t *shard_correct;   /* [shards] */
+    double *shard_metric;    /* [shards] */
     ot_status *setup_status; /* [threads] */
     ot_status *step_status;  /* [threads] */
     char (*msg)[256];        /* [threads] */
@@ -94,7 +94,7 @@ static void run_close(run *r)
     ot__free(r->workers);
     ot__free(r->grads);
     ot__free(r->shard_loss);
-    ot__free(r->shard_correct);
+    ot__free(r->shard_metric);
     ot__free(r->setup_status);
     ot__free(r->step_status);
     ot__free(r->msg);
@@ -116,13 +116,13 @@ static ot_status run_open(run *r, ot_model *m, int threads, size_t shards,
     size_t T = (size_t)threads, S = shards;
     r->workers = ot__calloc(T, sizeof *r->workers, "workers");
     r->shard_loss = ot__calloc(S, sizeof *r->shard_loss, "shard losses");
-    r->shard_correct = ot__calloc(S, sizeof *r->shard_correct, "shard counts");
+    r->shard_metric = ot__calloc(S, sizeof *r->shard_metric, "shard metrics");
     r->setup_status = ot__calloc(T, sizeof *r->setup_status, "thread statuses");
     r->step_status = ot__calloc(T, sizeof *r->step_status, "thread statuses");
     r->msg = ot__calloc(T, sizeof *r->msg, "thread messages");
     if (training)
         r->grads = ot__calloc(S, sizeof *r->grads, "shard gradients");
-    if (!r->workers || !r->shard_loss || !r->shard_correct ||
+    if (!r->workers || !r->shard_loss || !r->shard_metric ||
         !r->setup_status || !r->step_status || !r->msg ||
         (training && !r->grads)) {
         status = OT_OUT_OF_MEMORY;
@@ -143,6 +143,12 @@ static void run_add_length(run *r, size_t len)
         if (r->lens[i] == len)
             return;
     r->lens[r->n_lens++] = len;
+}
+
+static void run_add_data(run *r, const ot_dataset *d)
+{
+    if (d != NULL && d->n_targets > r->n_targets)
+        r->n_targets = d->n_targets;
 }
 
 /* Records a thread's failure with its message. */
@@ -177,7 +183,8 @@ static void thread_setup(run *r, int tid)
     if (max_rows == 0)
         goto done; /* more threads than shards: this one only reduces */
     ot__worker *w = &r->workers[tid];
-    if ((st = ot__worker_init(w, r->m, r->engine, max_rows, r->training)) != OT_OK)
+    if ((st = ot__worker_init(w, r->m, r->engine, max_rows, r->n_targets,
+                              r->training)) != OT_OK)
         goto done;
     for (size_t i = 0; i < r->n_lens; i++)
         for (size_t s = lo; s < hi; s++) {
@@ -223,14 +230,15 @@ static int any_failure(const run *r, const ot_status *slots)
  * (idx[0..n) of d, or rows 0..n when idx is NULL). No barrier inside: each
  * shard's sums depend only on its own rows, in batch order. */
 static ot_status forward_pass(run *r, int tid, const ot_dataset *d,
-                              const uint32_t *idx, size_t n, float *out)
+                              const uint32_t *idx, size_t n, int with_loss,
+                              float *out)
 {
     size_t lo, hi;
     my_shards(r, tid, &lo, &hi);
-    const size_t classes = ot_model_output_dim(r->m);
+    const size_t C = ot_model_output_dim(r->m);
     for (size_t s = lo; s < hi; s++) {
         r->shard_loss[s] = 0.0;
-        r->shard_correct[s] = 0;
+        r->shard_metric[s] = 0.0;
     }
     for (size_t b0 = 0; b0 < n; b0 += r->batch) {
         size_t bn = n - b0 < r->batch ? n - b0 : r->batch;
@@ -239,10 +247,10 @@ static ot_status forward_pass(run *r, int tid, const ot_dataset *d,
             ot__shard_range(bn, r->shards, s, &first, &rows);
             if (rows == 0)
                 continue;
+            ot__rows rw = {d, idx, b0 + first, rows};
             ot_status st = ot__worker_eval(
-                &r->workers[tid], d, idx, b0 + first, rows,
-                &r->shard_loss[s], &r->shard_correct[s],
-                out ? out + (b0 + first) * classes : NULL);
+                &r->workers[tid], &rw, with_loss ? &r->shard_loss[s] : NULL,
+                &r->shard_metric[s], out ? out + (b0 + first) * C : NULL);
             if (st != OT_OK)
                 return st;
         }
@@ -250,17 +258,16 @@ static ot_status forward_pass(run *r, int tid, const ot_dataset *d,
     return OT_OK;
 }
 
-/* Sums of the per-shard loss and correct counts, in shard order. */
-static void shard_totals(const run *r, double *loss, size_t *correct)
+/* Sums of the per-shard loss and metric, in shard order. */
+static void shard_totals(const run *r, double *loss, double *metric)
 {
-    double l = 0.0;
-    size_t c = 0;
+    double l = 0.0, k = 0.0;
     for (size_t s = 0; s < r->shards; s++) {
         l += r->shard_loss[s];
-        c += r->shard_correct[s];
+        k += r->shard_metric[s];
     }
     *loss = l;
-    *correct = c;
+    *metric = k;
 }
 
 /* The arena lines [lo, hi) * 16 floats that thread tid reduces. */
@@ -296,6 +303,15 @@ ot_fit_config ot_fit_config_default(void)
     c.threads = 0;
     c.shards = 0;
     c.seed = 42;
+    c.initial_epoch = SIZE_MAX;
+    c.scaling = OT_SCALING_NONE;
+    c.early_stopping.enabled = 0;
+    c.early_stopping.monitor = OT_MONITOR_VAL_LOSS;
+    c.early_stopping.patience = 0;
+    c.early_stopping.min_delta = 0.0;
+    c.early_stopping.restore_best_weights = 1;
+    c.best_model_path = NULL;
+    c.best_monitor = OT_MONITOR_VAL_LOSS;
     return c;
 }
 
@@ -305,25 +321,67 @@ ot_eval_config ot_eval_config_default(void)
     return c;
 }
 
-/* Labels in range for the model, dims matching. */
+ot_status ot_monitor_parse(const char *name, ot_monitor *out)
+{
+    if (name == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "monitor: NULL argument");
+    static const struct { const char *name; ot_monitor m; } names[] = {
+        {"val_loss", OT_MONITOR_VAL_LOSS}, {"val_accuracy", OT_MONITOR_VAL_METRIC},
+        {"val_mae", OT_MONITOR_VAL_METRIC}, {"loss", OT_MONITOR_LOSS},
+        {"accuracy", OT_MONITOR_METRIC}, {"mae", OT_MONITOR_METRIC}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *out = names[i].m;
+            return OT_OK;
+        }
+    return ot__fail(OT_INVALID_ARGUMENT, "unknown monitor '%s' (expected "
+                    "val_loss, val_accuracy, val_mae, loss, accuracy or mae)",
+                    name);
+}
+
+/* Labels or targets that fit the model's loss and outputs; dims matching. */
 static ot_status check_data(const ot_model *m, const ot_dataset *d,
-                            const char *what, int need_labels)
+                            const char *what, int need_targets)
 {
     if (d->dim != m->input_dim)
         return ot__fail(OT_INVALID_ARGUMENT,
                         "%s: %zu features per sample, the model takes %zu",
                         what, d->dim, m->input_dim);
-    if (!need_labels)
+    if (!need_targets)
         return OT_OK;
-    if (d->y == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "%s: the data has no labels", what);
-    size_t classes = ot_model_output_dim(m);
-    for (size_t i = 0; i < d->n; i++)
-        if (d->y[i] < 0 || (size_t)d->y[i] >= classes)
-            return ot__fail(OT_INVALID_ARGUMENT,
-                            "%s: label %d of sample %zu is outside the "
-                            "model's %zu classes",
-                            what, (int)d->y[i], i, classes);
+    const size_t C = ot_model_output_dim(m);
+    const char *loss = ot_loss_name(m->loss);
+    if (d->y == NULL && d->t == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: the data has no labels or "
+                        "targets", what);
+    if (m->loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && d->y == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: %s needs integer labels, the "
+                        "data has %zu float targets per sample (use "
+                        "categorical_crossentropy)", what, loss, d->n_targets);
+    if (d->t != NULL) {
+        if (d->n_targets != C)
+            return ot__fail(OT_INVALID_ARGUMENT, "%s: %zu targets per sample, "
+                            "the model has %zu outputs", what, d->n_targets, C);
+        if (m->loss == OT_LOSS_BINARY_CROSSENTROPY ||
+            m->loss == OT_LOSS_CATEGORICAL_CROSSENTROPY)
+            for (size_t i = 0; i < d->n * C; i++)
+                if (d->t[i] < 0.0f || d->t[i] > 1.0f)
+                    return ot__fail(OT_INVALID_ARGUMENT,
+                                    "%s: target %g of sample %zu is outside "
+                                    "[0, 1], as %s needs", what,
+                                    (double)d->t[i], i / C, loss);
+        return OT_OK;
+    }
+    /* integer labels: class indices, or (one output) the value itself */
+    int is_class = C > 1 || m->loss == OT_LOSS_BINARY_CROSSENTROPY;
+    size_t limit = C > 1 ? C : 2;
+    if (is_class)
+        for (size_t i = 0; i < d->n; i++)
+            if ((size_t)d->y[i] >= limit)
+                return ot__fail(OT_INVALID_ARGUMENT,
+                                "%s: label %d of sample %zu is outside the "
+                                "model's %zu classes",
+                                what, (int)d->y[i], i, limit);
     return OT_OK;
 }
 
@@ -337,17 +395,100 @@ static int cmp_u32(const void *a, const void *b)
 typedef struct fit_state {
     const ot_fit_config *cfg;
     const ot_dataset *train, *val;
-    uint32_t *train_idx, *val_idx;
-    size_t n_train, n_val, steps;
-    ot__rng rng;
+    uint32_t *train_idx, *train_base, *val_idx;
+    size_t n_train, n_val, steps, first_epoch;
     ot_history *hist;
     int stop;           /* written by the master between A and B (or V and E) */
-    ot_status fail;     /* the master's own failure (non-finite loss) */
+    ot_status fail;     /* the master's own failure */
+    char fail_msg[256];
     size_t fail_epoch, fail_step;
     double t_epoch, t_train;
-    double loss_sum;
-    size_t correct, seen;
+    double loss_sum, metric_sum;
+    size_t seen;
+    /* early stopping and best-model saving */
+    int es_lower, best_lower;
+    double es_best, save_best;
+    size_t es_wait;
+    float *best_params; /* arena copy, when restoring best weights */
 } fit_state;
+
+/* The monitored value of an epoch. */
+static double monitored(const ot_epoch_metrics *e, ot_monitor mon)
+{
+    switch (mon) {
+    case OT_MONITOR_VAL_LOSS: return e->val_loss;
+    case OT_MONITOR_VAL_METRIC: return e->val_metric;
+    case OT_MONITOR_LOSS: return e->loss;
+    case OT_MONITOR_METRIC: return e->metric;
+    }
+    return NAN;
+}
+
+/* Lower is better for losses and mae, higher for accuracy. */
+static int lower_is_better(const ot_model *m, ot_monitor mon)
+{
+    if (mon == OT_MONITOR_VAL_LOSS || mon == OT_MONITOR_LOSS)
+        return 1;
+    return strcmp(ot_loss_metric_name(m->loss), "mae") == 0;
+}
+
+static int improves(double v, double best, int lower, double min_delta)
+{
+    if (isnan(v))
+        return 0;
+    return lower ? v + min_delta < best : v - min_delta > best;
+}
+
+/* The master's work at the end of an epoch: record, monitor, save, stop. */
+static void end_epoch(run *r, fit_state *f, size_t epoch, uint64_t iteration)
+{
+    ot_model *m = r->m;
+    const ot_fit_config *cfg = f->cfg;
+    ot_epoch_metrics *e = &f->hist->epochs[f->hist->len++];
+    e->epoch = epoch;
+    e->loss = f->loss_sum / (double)f->seen;
+    e->metric = f->metric_sum / (double)f->seen;
+    e->val_loss = e->val_metric = NAN;
+    if (f->n_val > 0) {
+        double l, k;
+        shard_totals(r, &l, &k);
+        e->val_loss = l / (double)f->n_val;
+        e->val_metric = k / (double)f->n_val;
+    }
+    e->learning_rate = ot__optimizer_lr(&m->opt.cfg, iteration, epoch - 1);
+    e->seconds = omp_get_wtime() - f->t_epoch;
+    e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
+    m->epochs = epoch;
+
+    if (cfg->best_model_path != NULL) {
+        double v = monitored(e, cfg->best_monitor);
+        if (improves(v, f->save_best, f->best_lower, 0.0)) {
+            f->save_best = v;
+            ot_status st = ot_model_save(m, cfg->best_model_path);
+            if (st != OT_OK) {
+                f->fail = st;
+                ot__error_copy(f->fail_msg, sizeof f->fail_msg);
+                f->stop = 1;
+                return;
+            }
+        }
+    }
+    const ot_early_stopping *es = &cfg->early_stopping;
+    if (es->enabled) {
+        double v = monitored(e, es->monitor);
+        if (improves(v, f->es_best, f->es_lower, es->min_delta)) {
+            f->es_best = v;
+            f->es_wait = 0;
+            f->hist->best_epoch = epoch;
+            if (f->best_params)
+                memcpy(f->best_params, m->params, m->arena_len * sizeof(float));
+        } else if (++f->es_wait >= es->patience) {
+            f->stop = 1;
+        }
+    }
+    if (cfg->on_epoch && cfg->on_epoch(e, cfg->user))
+        f->stop = 1;
+}
 
 static void fit_region(run *r, fit_state *f)
 {
@@ -363,17 +504,24 @@ static void fit_region(run *r, fit_state *f)
     my_shards(r, tid, &s_lo, &s_hi);
     my_slice(r, tid, &a_lo, &a_hi);
     const size_t arena_len = m->arena_len;
-    float *s0 = m->opt.slots > 0 ? m->opt.state : NULL;
-    float *s1 = m->opt.slots > 1 ? m->opt.state + arena_len : NULL;
+    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
+    for (size_t k = 0; k < m->opt.slots; k++)
+        slot[k] = m->opt.state + k * arena_len;
     uint64_t iteration = m->opt.iterations; /* every thread counts alike */
 
-    for (size_t epoch = 1; epoch <= cfg->epochs; epoch++) {
+    for (size_t epoch = f->first_epoch; epoch <= cfg->epochs; epoch++) {
 #pragma omp master
         {
-            if (cfg->shuffle)
-                ot__rng_shuffle(&f->rng, f->train_idx, f->n_train);
-            f->loss_sum = 0.0;
-            f->correct = f->seen = 0;
+            /* The order of epoch e depends on (seed, e) only, so a resumed
+             * run sees the same batches as an uninterrupted one. */
+            if (cfg->shuffle) {
+                ot__rng rng;
+                ot__rng_seed(&rng, ot__rng_derive(cfg->seed, epoch));
+                memcpy(f->train_idx, f->train_base, f->n_train * sizeof *f->train_idx);
+                ot__rng_shuffle(&rng, f->train_idx, f->n_train);
+            }
+            f->loss_sum = f->metric_sum = 0.0;
+            f->seen = 0;
             f->t_epoch = omp_get_wtime();
         }
 #pragma omp barrier
@@ -386,12 +534,13 @@ static void fit_region(run *r, fit_state *f)
                 size_t first, rows;
                 ot__shard_range(bn, r->shards, s, &first, &rows);
                 r->shard_loss[s] = 0.0;
-                r->shard_correct[s] = 0;
+                r->shard_metric[s] = 0.0;
                 if (rows == 0)
                     continue;
-                ot_status st = ot__worker_train(
-                    &r->workers[tid], f->train, f->train_idx, b0 + first, rows,
-                    scale, r->grads[s], &r->shard_loss[s], &r->shard_correct[s]);
+                ot__rows rw = {f->train, f->train_idx, b0 + first, rows};
+                ot_status st = ot__worker_train(&r->workers[tid], &rw, scale,
+                                                r->grads[s], &r->shard_loss[s],
+                                                &r->shard_metric[s]);
                 if (st != OT_OK) {
                     thread_fail(r, &r->step_status[tid], tid, st);
                     break;
@@ -404,13 +553,16 @@ static void fit_region(run *r, fit_state *f)
                 bad = !isfinite(r->shard_loss[s]);
             if (!bad) {
                 size_t ns = bn < r->shards ? bn : r->shards;
-                ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++iteration);
+                ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++iteration,
+                                                       epoch - 1);
                 for (size_t c = a_lo; c < a_hi; c += CHUNK) {
                     size_t n = a_hi - c < CHUNK ? a_hi - c : CHUNK;
+                    float *s[OT__MAX_SLOTS];
+                    for (int j = 0; j < OT__MAX_SLOTS; j++)
+                        s[j] = slot[j] ? slot[j] + c : NULL;
                     reduce_chunk(r->grads, ns, c, n);
                     ot__optimizer_update(&m->opt.cfg, &k, m->params + c,
-                                         r->grads[0] + c, s0 ? s0 + c : NULL,
-                                         s1 ? s1 + c : NULL, n);
+                                         r->grads[0] + c, s, n);
                 }
             }
 #pragma omp master
@@ -421,17 +573,16 @@ static void fit_region(run *r, fit_state *f)
                     f->fail_step = step + 1;
                 }
                 if (!bad) {
-                    double l;
-                    size_t c;
-                    shard_totals(r, &l, &c);
+                    double l, k;
+                    shard_totals(r, &l, &k);
                     f->loss_sum += l;
-                    f->correct += c;
+                    f->metric_sum += k;
                     f->seen += bn;
                     m->opt.iterations = iteration;
                     if (cfg->on_step) {
                         ot_step_metrics sm = {epoch, step + 1, f->steps,
                                               f->loss_sum / (double)f->seen,
-                                              (double)f->correct / (double)f->seen,
+                                              f->metric_sum / (double)f->seen,
                                               omp_get_wtime() - f->t_epoch};
                         if (cfg->on_step(&sm, cfg->user))
                             f->stop = 1;
@@ -449,7 +600,7 @@ static void fit_region(run *r, fit_state *f)
 #pragma omp master
         f->t_train = omp_get_wtime() - f->t_epoch;
         if (f->n_val > 0) {
-            ot_status st = forward_pass(r, tid, f->val, f->val_idx, f->n_val, NULL);
+            ot_status st = forward_pass(r, tid, f->val, f->val_idx, f->n_val, 1, NULL);
             if (st != OT_OK)
                 thread_fail(r, &r->step_status[tid], tid, st);
         }
@@ -457,36 +608,18 @@ static void fit_region(run *r, fit_state *f)
         if (any_failure(r, r->step_status))
             break;
 #pragma omp master
-        {
-            ot_epoch_metrics *e = &f->hist->epochs[f->hist->len++];
-            e->epoch = epoch;
-            e->loss = f->loss_sum / (double)f->seen;
-            e->accuracy = (double)f->correct / (double)f->seen;
-            e->val_loss = e->val_accuracy = NAN;
-            if (f->n_val > 0) {
-                double l;
-                size_t c;
-                shard_totals(r, &l, &c);
-                e->val_loss = l / (double)f->n_val;
-                e->val_accuracy = (double)c / (double)f->n_val;
-            }
-            e->seconds = omp_get_wtime() - f->t_epoch;
-            e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
-            if (cfg->on_epoch && cfg->on_epoch(e, cfg->user))
-                f->stop = 1;
-        }
+        end_epoch(r, f, epoch, iteration);
 #pragma omp barrier /* E */
         if (f->stop)
             break;
     }
 }
 
-ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
-                       const ot_fit_config *cfg, ot_history **history)
+/* Checks a fit's arguments; fills the split sizes. */
+static ot_status check_fit(const ot_model *m, const ot_dataset *train,
+                           const ot_fit_config *cfg)
 {
     ot_status status;
-    if (history)
-        *history = NULL;
     if (m == NULL || train == NULL || cfg == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: model, data and config must "
                         "not be NULL");
@@ -500,6 +633,10 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
     if (cfg->epochs == 0 || cfg->epochs > 1000000)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: epochs %zu must be in "
                         "1..1000000", cfg->epochs);
+    size_t initial = cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch;
+    if (initial >= cfg->epochs)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: initial_epoch %zu: nothing "
+                        "to train up to epochs %zu", initial, cfg->epochs);
     if (!(cfg->validation_split >= 0.0 && cfg->validation_split < 1.0))
         return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g must be "
                         "in [0, 1)", cfg->validation_split);
@@ -510,6 +647,38 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
         (status = check_data(m, cfg->validation_data, "fit: validation data",
                              1)) != OT_OK)
         return status;
+    if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
+                        (int)cfg->scaling);
+    int has_val = cfg->validation_data != NULL || cfg->validation_split > 0.0;
+    const ot_early_stopping *es = &cfg->early_stopping;
+    ot_monitor mons[2] = {es->monitor, cfg->best_monitor};
+    int used[2] = {es->enabled, cfg->best_model_path != NULL};
+    for (int i = 0; i < 2; i++) {
+        if (!used[i])
+            continue;
+        if ((unsigned)mons[i] > OT_MONITOR_METRIC)
+            return ot__fail(OT_INVALID_ARGUMENT, "fit: monitor %d is unknown",
+                            (int)mons[i]);
+        if (!has_val && (mons[i] == OT_MONITOR_VAL_LOSS || mons[i] == OT_MONITOR_VAL_METRIC))
+            return ot__fail(OT_INVALID_ARGUMENT, "fit: %s monitors a validation "
+                            "value, and there is no validation data",
+                            i == 0 ? "early stopping" : "best-model saving");
+    }
+    if (es->enabled && !(isfinite(es->min_delta) && es->min_delta >= 0.0))
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: early stopping min_delta %g "
+                        "must be >= 0", es->min_delta);
+    return OT_OK;
+}
+
+ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
+                       const ot_fit_config *cfg, ot_history **history)
+{
+    ot_status status;
+    if (history)
+        *history = NULL;
+    if ((status = check_fit(m, train, cfg)) != OT_OK)
+        return status;
     int T;
     size_t S;
     if ((status = resolve_parallelism(cfg->threads, cfg->shards, &T, &S)) != OT_OK)
@@ -519,6 +688,7 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
     memset(&f, 0, sizeof f);
     f.cfg = cfg;
     f.train = train;
+    f.first_epoch = (cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch) + 1;
     size_t N = train->n;
     size_t n_val = 0;
     if (cfg->validation_split > 0.0)
@@ -538,35 +708,68 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
                         cfg->batch_size);
     f.steps = (f.n_train + cfg->batch_size - 1) / cfg->batch_size;
 
-    /* The seeded split (like train_test_split's shuffle), then the training
-     * part's order. */
-    uint32_t *perm = ot__alloc(N, sizeof *perm, "sample order");
+    /* The seeded split (like train_test_split's shuffle); the training part
+     * in its original order is the base every epoch's shuffle starts from. */
+    uint32_t *perm = ot__alloc(N + f.n_train, sizeof *perm, "sample order");
     if (perm == NULL)
         return OT_OUT_OF_MEMORY;
     for (size_t i = 0; i < N; i++)
         perm[i] = (uint32_t)i;
-    ot__rng_seed(&f.rng, cfg->seed);
     if (n_val > 0) {
-        ot__rng_shuffle(&f.rng, perm, N);
+        ot__rng rng;
+        ot__rng_seed(&rng, cfg->seed);
+        ot__rng_shuffle(&rng, perm, N);
+        qsort(perm + n_val, f.n_train, sizeof *perm, cmp_u32);
         f.val = train;
         f.val_idx = perm;
         f.n_val = n_val;
-        if (!cfg->shuffle)
-            qsort(perm + n_val, f.n_train, sizeof *perm, cmp_u32);
     } else if (cfg->validation_data != NULL) {
         f.val = cfg->validation_data;
         f.val_idx = NULL;
         f.n_val = f.val->n;
     }
     f.train_idx = perm + n_val;
+    f.train_base = perm + N;
+    memcpy(f.train_base, f.train_idx, f.n_train * sizeof *perm);
+
+    if (cfg->scaling != OT_SCALING_NONE && m->scaling == OT_SCALING_NONE) {
+        float *st = ot__alloc(2 * m->input_dim, sizeof(float), "feature scaling");
+        if (st == NULL) {
+            ot__free(perm);
+            return OT_OUT_OF_MEMORY;
+        }
+        ot__dataset_fit_scaling(train, f.train_idx, f.n_train, cfg->scaling, st,
+                                st + m->input_dim);
+        status = ot__model_set_scaling(m, cfg->scaling, st, st + m->input_dim);
+        ot__free(st);
+        if (status != OT_OK) {
+            ot__free(perm);
+            return status;
+        }
+    }
+
+    const ot_early_stopping *es = &cfg->early_stopping;
+    f.es_lower = lower_is_better(m, es->monitor);
+    f.es_best = f.es_lower ? INFINITY : -INFINITY;
+    f.best_lower = lower_is_better(m, cfg->best_monitor);
+    f.save_best = f.best_lower ? INFINITY : -INFINITY;
 
     run r;
     ot_history *hist = NULL;
-    if ((status = ot__history_new(&hist, cfg->epochs)) != OT_OK)
+    if ((status = ot__history_new(&hist, cfg->epochs, ot_loss_metric_name(m->loss))) != OT_OK)
         goto done_perm;
     f.hist = hist;
+    if (es->enabled && es->restore_best_weights) {
+        f.best_params = ot__alloc(m->arena_len, sizeof(float), "best weights");
+        if (f.best_params == NULL) {
+            status = OT_OUT_OF_MEMORY;
+            goto done_hist;
+        }
+    }
     if ((status = run_open(&r, m, T, S, cfg->batch_size, 1)) != OT_OK)
         goto done_hist;
+    run_add_data(&r, train);
+    run_add_data(&r, f.val);
     run_add_length(&r, cfg->batch_size);
     run_add_length(&r, f.n_train % cfg->batch_size);
     if (f.n_val >= cfg->batch_size)
@@ -579,13 +782,19 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
     status = first_failure(&r, r.setup_status);
     if (status == OT_OK)
         status = first_failure(&r, r.step_status);
-    if (status == OT_OK && f.fail != OT_OK) {
-        status = ot__fail(f.fail, "epoch %zu, step %zu: the loss is not finite; "
-                          "the weights of the last good step are kept",
+    if (status == OT_OK && f.fail == OT_NON_FINITE)
+        status = ot__fail(OT_NON_FINITE, "epoch %zu, step %zu: the loss is not "
+                          "finite; the weights of the last good step are kept",
                           f.fail_epoch, f.fail_step);
-    }
+    else if (status == OT_OK && f.fail != OT_OK)
+        status = ot__fail(f.fail, "%s", f.fail_msg);
+    /* Early stopping keeps the best epoch's weights, stopped or not. */
+    if (f.best_params != NULL && hist->best_epoch > 0 &&
+        hist->best_epoch != m->epochs)
+        memcpy(m->params, f.best_params, m->arena_len * sizeof(float));
     run_close(&r);
 done_hist:
+    ot__free(f.best_params);
     if (history != NULL)
         *history = hist; /* on failure: the epochs finished before it */
     else
@@ -595,10 +804,10 @@ done_perm:
     return status;
 }
 
-/* Forward-only passes: evaluate and predict. */
+/* Forward-only passes: evaluate, predict and the confusion matrix. */
 static ot_status forward_call(ot_model *m, const ot_dataset *d,
                               const ot_eval_config *cfg, double *loss,
-                              size_t *correct, float *out)
+                              double *metric, float *out)
 {
     ot_status status;
     ot_eval_config c = cfg ? *cfg : ot_eval_config_default();
@@ -614,6 +823,7 @@ static ot_status forward_call(ot_model *m, const ot_dataset *d,
     run r;
     if ((status = run_open(&r, m, T, S, B, 0)) != OT_OK)
         return status;
+    run_add_data(&r, d);
     run_add_length(&r, B);
     run_add_length(&r, d->n % B);
 #pragma omp parallel num_threads(T)
@@ -622,7 +832,7 @@ static ot_status forward_call(ot_model *m, const ot_dataset *d,
         thread_setup(&r, tid);
 #pragma omp barrier
         if (!any_failure(&r, r.setup_status)) {
-            ot_status st = forward_pass(&r, tid, d, NULL, d->n, out);
+            ot_status st = forward_pass(&r, tid, d, NULL, d->n, loss != NULL, out);
             if (st != OT_OK)
                 thread_fail(&r, &r.step_status[tid], tid, st);
         }
@@ -631,14 +841,14 @@ static ot_status forward_call(ot_model *m, const ot_dataset *d,
     if (status == OT_OK)
         status = first_failure(&r, r.step_status);
     if (status == OT_OK && loss != NULL)
-        shard_totals(&r, loss, correct);
+        shard_totals(&r, loss, metric);
     run_close(&r);
     return status;
 }
 
 ot_status ot_model_evaluate(ot_model *m, const ot_dataset *d,
                             const ot_eval_config *cfg, double *loss,
-                            double *accuracy)
+                            double *metric)
 {
     ot_status status;
     if (m == NULL || d == NULL)
@@ -649,33 +859,117 @@ ot_status ot_model_evaluate(ot_model *m, const ot_dataset *d,
                         "(its loss is unknown)");
     if ((status = check_data(m, d, "evaluate", 1)) != OT_OK)
         return status;
-    double l = 0.0;
-    size_t c = 0;
-    if ((status = forward_call(m, d, cfg, &l, &c, NULL)) != OT_OK)
+    double l = 0.0, k = 0.0;
+    if ((status = forward_call(m, d, cfg, &l, &k, NULL)) != OT_OK)
         return status;
     if (loss)
         *loss = l / (double)d->n;
-    if (accuracy)
-        *accuracy = (double)c / (double)d->n;
+    if (metric)
+        *metric = k / (double)d->n;
     return OT_OK;
 }
 
-ot_status ot_model_predict(ot_model *m, const float *x, size_t n, float *out,
-                           size_t out_count, const ot_eval_config *cfg)
+static ot_status check_predict(const ot_model *m, const float *x, size_t n,
+                               const void *out)
 {
     if (m == NULL || x == NULL || out == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "predict: NULL argument");
     if (n == 0 || n > OT_MAX_SAMPLES)
         return ot__fail(OT_INVALID_ARGUMENT, "predict: %zu rows: must be in "
                         "1..%zu", n, OT_MAX_SAMPLES);
+    return OT_OK;
+}
+
+ot_status ot_model_predict(ot_model *m, const float *x, size_t n, float *out,
+                           size_t out_count, const ot_eval_config *cfg)
+{
+    ot_status status = check_predict(m, x, n, out);
+    if (status != OT_OK)
+        return status;
     size_t classes = ot_model_output_dim(m);
     if (out_count / classes < n)
         return ot__fail(OT_INVALID_ARGUMENT, "predict: output holds %zu floats, "
                         "%zu rows x %zu outputs need more", out_count, n,
                         classes);
     /* A view of the caller's rows: no copy, no labels. */
-    ot_dataset view = {n, m->input_dim, (float *)x, NULL, 0};
+    ot_dataset view = {n, m->input_dim, (float *)x, NULL, 0, NULL, 0};
     return forward_call(m, &view, cfg, NULL, NULL, out);
+}
+
+/* Class of one output row: argmax, or for one output, above one half. */
+static int32_t row_class(const float *p, size_t C)
+{
+    if (C == 1)
+        return p[0] > 0.5f;
+    size_t best = 0;
+    for (size_t j = 1; j < C; j++)
+        if (p[j] > p[best])
+            best = j;
+    return (int32_t)best;
+}
+
+/* Outputs of every row of x, then their classes, in batches of memory. */
+static ot_status classes_of(ot_model *m, const ot_dataset *view,
+                            const ot_eval_config *cfg, int32_t *classes)
+{
+    const size_t C = ot_model_output_dim(m), chunk = 65536;
+    float *out = ot__alloc(chunk * C, sizeof(float), "predictions");
+    if (out == NULL)
+        return OT_OUT_OF_MEMORY;
+    ot_status status = OT_OK;
+    for (size_t i = 0; i < view->n && status == OT_OK; i += chunk) {
+        size_t n = view->n - i < chunk ? view->n - i : chunk;
+        ot_dataset part = {n, view->dim, view->x + i * view->dim, NULL, 0, NULL, 0};
+        status = forward_call(m, &part, cfg, NULL, NULL, out);
+        for (size_t r = 0; r < n && status == OT_OK; r++)
+            classes[i + r] = row_class(out + r * C, C);
+    }
+    ot__free(out);
+    return status;
+}
+
+ot_status ot_model_predict_classes(ot_model *m, const float *x, size_t n,
+                                   int32_t *classes, const ot_eval_config *cfg)
+{
+    ot_status status = check_predict(m, x, n, classes);
+    if (status != OT_OK)
+        return status;
+    ot_dataset view = {n, m->input_dim, (float *)x, NULL, 0, NULL, 0};
+    return classes_of(m, &view, cfg, classes);
+}
+
+ot_status ot_model_confusion_matrix(ot_model *m, const ot_dataset *d,
+                                    const ot_eval_config *cfg, size_t *counts,
+                                    size_t classes)
+{
+    if (m == NULL || d == NULL || counts == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "confusion matrix: NULL argument");
+    size_t C = ot_model_output_dim(m), K = C == 1 ? 2 : C;
+    if (classes != K)
+        return ot__fail(OT_INVALID_ARGUMENT, "confusion matrix: %zu classes "
+                        "given, the model has %zu", classes, K);
+    if (d->y == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "confusion matrix: the data has "
+                        "no integer labels");
+    ot_status status = check_data(m, d, "confusion matrix", 0);
+    if (status != OT_OK)
+        return status;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->y[i] < 0 || (size_t)d->y[i] >= K)
+            return ot__fail(OT_INVALID_ARGUMENT, "confusion matrix: label %d of "
+                            "sample %zu is outside the model's %zu classes",
+                            (int)d->y[i], i, K);
+    int32_t *pred = ot__alloc(d->n, sizeof(int32_t), "predicted classes");
+    if (pred == NULL)
+        return OT_OUT_OF_MEMORY;
+    status = classes_of(m, d, cfg, pred);
+    if (status == OT_OK) {
+        memset(counts, 0, K * K * sizeof *counts);
+        for (size_t i = 0; i < d->n; i++)
+            counts[(size_t)d->y[i] * K + (size_t)pred[i]]++;
+    }
+    ot__free(pred);
+    return status;
 }
 
 ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
@@ -695,6 +989,7 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
     run r;
     if ((status = run_open(&r, m, T, S, d->n, 1)) != OT_OK)
         return status;
+    run_add_data(&r, d);
     run_add_length(&r, d->n);
     float scale = 1.0f / (float)d->n;
 #pragma omp parallel num_threads(T)
@@ -709,11 +1004,11 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
                 size_t first, rows;
                 ot__shard_range(d->n, S, s, &first, &rows);
                 r.shard_loss[s] = 0.0;
-                r.shard_correct[s] = 0;
-                ot_status st = ot__worker_train(&r.workers[tid], d, NULL, first,
-                                                rows, scale, r.grads[s],
-                                                &r.shard_loss[s],
-                                                &r.shard_correct[s]);
+                r.shard_metric[s] = 0.0;
+                ot__rows rw = {d, NULL, first, rows};
+                ot_status st = ot__worker_train(&r.workers[tid], &rw, scale,
+                                                r.grads[s], &r.shard_loss[s],
+                                                &r.shard_metric[s]);
                 if (st != OT_OK) {
                     thread_fail(&r, &r.step_status[tid], tid, st);
                     break;
@@ -729,12 +1024,11 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
     if (status == OT_OK)
         status = first_failure(&r, r.step_status);
     if (status == OT_OK) {
-        size_t c;
+        double k;
         ot__arena_pack(m, r.grads[0], grad);
-        shard_totals(&r, loss, &c);
+        shard_totals(&r, loss, &k);
         *loss /= (double)d->n;
     }
     run_close(&r);
     return status;
 }
-

@@ -23,7 +23,7 @@ TestSuite(checkpoint, .init = setup);
 
 static ot_model *trained(void)
 {
-    ot_layer l[] = {{12, OT_ACTIVATION_RELU}, {3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(12, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, 10, l, 2, 3), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
@@ -131,7 +131,7 @@ Test(checkpoint, failed_save_leaves_previous_file_intact)
     static unsigned char before[1 << 16], after[1 << 16];
     size_t nb = file_bytes(path, before, sizeof before);
     /* a different model, whose save dies half-way as on a full disk */
-    ot_layer l[] = {{3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     ot_model *other = NULL;
     cr_assert_eq(ot_model_create(&other, 10, l, 1, 9), OT_OK);
     ot__write_fail_after(50);
@@ -152,7 +152,7 @@ Test(checkpoint, failed_save_leaves_previous_file_intact)
 
 Test(checkpoint, uncompiled_model_round_trips)
 {
-    ot_layer l[] = {{4, OT_ACTIVATION_SIGMOID}, {2, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_SIGMOID), OT_DENSE(2, OT_ACTIVATION_SOFTMAX)};
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, 3, l, 2, 1), OT_OK);
     cr_assert_eq(ot_model_save(m, path), OT_OK);

@@ -100,8 +100,9 @@ Test(cli, bad_flags_and_values_name_themselves)
     EXPECT_RUN("train --layers 0:relu,10:softmax", 2, "'0' is not a number of units");
     EXPECT_RUN("train --layers 100:relu,", 2, "trailing ','");
     EXPECT_RUN("train --optimizer sgd --nesterov", 2, "--nesterov needs --momentum");
-    EXPECT_RUN("train --nesterov", 2, "--nesterov applies to --optimizer sgd, not adam");
-    EXPECT_RUN("train --optimizer sgd --beta1 0.8", 2, "apply to --optimizer adam");
+    EXPECT_RUN("train --nesterov", 2, "--nesterov does not apply to --optimizer adam");
+    EXPECT_RUN("train --optimizer sgd --beta1 0.8", 2, "--beta1 does not apply to --optimizer sgd");
+    EXPECT_RUN("train --optimizer adam --rho 0.5", 2, "--rho does not apply to --optimizer adam");
     EXPECT_RUN("train --data mnist", 2, "unknown data 'mnist'");
     EXPECT_RUN("train --quiet=1", 2, "--quiet takes no value");
     EXPECT_RUN("evaluate", 2, "--model FILE is required");

@@ -107,32 +107,32 @@ static void check_model(const ot_layer *layers, size_t L, size_t shards)
 
 Test(dense, gradient_linear)
 {
-    ot_layer l[] = {{4, OT_ACTIVATION_LINEAR}, {3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_LINEAR), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 2, 1);
 }
 
 Test(dense, gradient_relu)
 {
-    ot_layer l[] = {{4, OT_ACTIVATION_RELU}, {3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 2, 1);
 }
 
 Test(dense, gradient_sigmoid)
 {
-    ot_layer l[] = {{4, OT_ACTIVATION_SIGMOID}, {3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_SIGMOID), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 2, 1);
 }
 
 Test(dense, gradient_softmax_only)
 {
-    ot_layer l[] = {{3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 1, 1);
 }
 
 Test(dense, gradient_deep_mixed_sharded)
 {
     /* backward-data through two hidden layers; 3 uneven shards (3, 2, 2 rows) */
-    ot_layer l[] = {{6, OT_ACTIVATION_RELU}, {4, OT_ACTIVATION_SIGMOID},
-                    {5, OT_ACTIVATION_LINEAR}, {3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(6, OT_ACTIVATION_RELU), OT_DENSE(4, OT_ACTIVATION_SIGMOID),
+                    OT_DENSE(5, OT_ACTIVATION_LINEAR), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 4, 3);
 }

@@ -7,7 +7,7 @@
 
 #include "helpers.h"
 
-static const ot_layer textbook[] = {{100, OT_ACTIVATION_RELU}, {10, OT_ACTIVATION_SOFTMAX}};
+static const ot_layer textbook[] = {OT_DENSE(100, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
 
 Test(model, textbook_parameter_count_and_summary)
 {
@@ -70,17 +70,21 @@ Test(model, glorot_uniform_and_zero_biases_from_the_seed)
 Test(model, creation_misuse)
 {
     ot_model *m = (ot_model *)1;
-    ot_layer zero[] = {{0, OT_ACTIVATION_RELU}, {10, OT_ACTIVATION_SOFTMAX}};
-    ot_layer hidden_softmax[] = {{10, OT_ACTIVATION_SOFTMAX}, {10, OT_ACTIVATION_SOFTMAX}};
-    ot_layer bad_act[] = {{10, (ot_activation)42}};
-    ot_layer huge[] = {{(size_t)1 << 30, OT_ACTIVATION_RELU}};
+    ot_layer zero[] = {OT_DENSE(0, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
+    ot_layer late_flatten[] = {OT_DENSE(10, OT_ACTIVATION_RELU), OT_FLATTEN};
+    ot_layer only_flatten[] = {OT_FLATTEN};
+    ot_layer bad_act[] = {OT_DENSE(10, (ot_activation)42)};
+    ot_layer huge[] = {OT_DENSE((size_t)1 << 30, OT_ACTIVATION_RELU)};
     EXPECT(ot_model_create(NULL, 784, textbook, 2, 1), OT_INVALID_ARGUMENT, "NULL");
     EXPECT(ot_model_create(&m, 0, textbook, 2, 1), OT_INVALID_ARGUMENT, "input_dim");
     cr_assert_null(m);
     EXPECT(ot_model_create(&m, 784, NULL, 2, 1), OT_INVALID_ARGUMENT, "at least one layer");
     EXPECT(ot_model_create(&m, 784, textbook, 0, 1), OT_INVALID_ARGUMENT, "at least one layer");
     EXPECT(ot_model_create(&m, 784, zero, 2, 1), OT_INVALID_ARGUMENT, "layer 1: units 0");
-    EXPECT(ot_model_create(&m, 784, hidden_softmax, 2, 1), OT_INVALID_ARGUMENT, "last layer only");
+    EXPECT(ot_model_create(&m, 784, late_flatten, 2, 1), OT_INVALID_ARGUMENT,
+           "Flatten must be the first layer");
+    EXPECT(ot_model_create(&m, 784, only_flatten, 1, 1), OT_INVALID_ARGUMENT,
+           "at least one Dense layer");
     EXPECT(ot_model_create(&m, 784, bad_act, 1, 1), OT_INVALID_ARGUMENT, "activation 42");
     EXPECT(ot_model_create(&m, 784, huge, 1, 1), OT_INVALID_ARGUMENT, "units");
     ot_model_destroy(NULL);
@@ -91,7 +95,7 @@ Test(model, creation_misuse)
 Test(model, compile_and_weights_misuse)
 {
     ot_model *m = NULL;
-    ot_layer linear_last[] = {{10, OT_ACTIVATION_RELU}, {10, OT_ACTIVATION_LINEAR}};
+    ot_layer linear_last[] = {OT_DENSE(10, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_LINEAR)};
     cr_assert_eq(ot_model_create(&m, 4, linear_last, 2, 1), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     EXPECT(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc),
@@ -115,7 +119,7 @@ Test(model, compile_and_weights_misuse)
 Test(model, fit_evaluate_predict_misuse)
 {
     ot_model *m = NULL;
-    ot_layer l[] = {{8, OT_ACTIVATION_RELU}, {3, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(8, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     cr_assert_eq(ot_model_create(&m, 5, l, 2, 1), OT_OK);
     ot_dataset *d = th_blobs(40, 5, 3, 1);
     ot_dataset *wrong_dim = th_blobs(40, 6, 3, 1);
@@ -194,7 +198,9 @@ Test(model, names_and_statuses)
     EXPECT(ot_activation_parse("swish", &a), OT_INVALID_ARGUMENT, "swish");
     ot_loss loss;
     cr_assert_eq(ot_loss_parse("sparse_categorical_crossentropy", &loss), OT_OK);
-    EXPECT(ot_loss_parse("mse", &loss), OT_INVALID_ARGUMENT, "mse");
+    EXPECT(ot_loss_parse("hinge", &loss), OT_INVALID_ARGUMENT, "hinge");
+    cr_assert_eq(ot_loss_parse("mean_squared_error", &loss), OT_OK);
+    cr_assert_eq(loss, OT_LOSS_MSE);
     cr_assert_str_eq(ot_status_str(OT_OK), "success");
     cr_assert_str_eq(ot_status_str(OT_BAD_FORMAT), "bad file format");
     cr_assert_str_eq(ot_version(), OT_VERSION_STRING);

@@ -80,8 +80,8 @@ static void attribute_allocations(int on) { (void)on; }
 
 static ot_model *small_model(unsigned seed, ot_optimizer_kind kind)
 {
-    ot_layer l[] = {{16, OT_ACTIVATION_RELU}, {8, OT_ACTIVATION_SIGMOID},
-                    {4, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(16, OT_ACTIVATION_RELU), OT_DENSE(8, OT_ACTIVATION_SIGMOID),
+                    OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, 20, l, 3, seed), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(kind);
@@ -349,7 +349,7 @@ Test(trainer, learns_xor)
     const int32_t y[] = {0, 1, 1, 0};
     ot_dataset *d = NULL;
     cr_assert_eq(ot_dataset_create(&d, 4, 2, x, y), OT_OK);
-    ot_layer l[] = {{8, OT_ACTIVATION_RELU}, {2, OT_ACTIVATION_SOFTMAX}};
+    ot_layer l[] = {OT_DENSE(8, OT_ACTIVATION_RELU), OT_DENSE(2, OT_ACTIVATION_SOFTMAX)};
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, 2, l, 2, 42), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
@@ -400,7 +400,7 @@ Test(trainer, history_csv)
     cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK);
     cr_assert_eq(ot_history_length(h), 2);
     const ot_epoch_metrics *e = ot_history_epoch(h, 1);
-    cr_assert(e && e->epoch == 2 && e->val_accuracy >= 0 && e->val_accuracy <= 1);
+    cr_assert(e && e->epoch == 2 && e->val_metric >= 0 && e->val_metric <= 1);
     cr_assert(e->samples_per_second > 0 && e->seconds > 0);
     cr_assert_null(ot_history_epoch(h, 2));
     char dir[256], path[300];

@@ -191,10 +191,11 @@ int cli_parse_layers(const char *spec, ot_layer *layers, size_t max, size_t *n)
     while (*p) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        char item[64];
+        char item[96];
         if (len == 0 || len >= sizeof item) {
-            cli_error("--layers: bad item '%.*s' in '%s' (expected UNITS:ACTIVATION, "
-                      "e.g. 100:relu,10:softmax)", (int)len, p, spec);
+            cli_error("--layers: bad item '%.*s' in '%s' (expected "
+                      "UNITS[:ACTIVATION[:INITIALIZER]] or flatten, e.g. "
+                      "flatten,100:relu,10:softmax)", (int)len, p, spec);
             return 0;
         }
         if (count == max) {
@@ -203,26 +204,38 @@ int cli_parse_layers(const char *spec, ot_layer *layers, size_t max, size_t *n)
         }
         memcpy(item, p, len);
         item[len] = '\0';
-        char *colon = strchr(item, ':');
-        const char *act = "linear";
-        if (colon) {
-            *colon = '\0';
-            act = colon + 1;
+        ot_layer *l = &layers[count];
+        memset(l, 0, sizeof *l);
+        if (strcmp(item, "flatten") == 0) {
+            if (count != 0) {
+                cli_error("--layers: flatten must come first");
+                return 0;
+            }
+            l->kind = OT_LAYER_FLATTEN;
+        } else {
+            char *act = strchr(item, ':'), *init = NULL;
+            if (act) {
+                *act++ = '\0';
+                init = strchr(act, ':');
+                if (init)
+                    *init++ = '\0';
+            }
+            char *e = NULL;
+            errno = 0;
+            unsigned long long units = strtoull(item, &e, 10);
+            if (item[0] < '0' || item[0] > '9' || errno || *e != '\0' || units == 0 ||
+                units > (1u << 24)) {
+                cli_error("--layers: '%s' is not a number of units in 1..%u",
+                          item, 1u << 24);
+                return 0;
+            }
+            l->units = (size_t)units;
+            if (ot_activation_parse(act ? act : "linear", &l->activation) != OT_OK ||
+                (init && ot_initializer_parse(init, &l->initializer) != OT_OK)) {
+                cli_error("--layers: %s", ot_last_error());
+                return 0;
+            }
         }
-        char *e = NULL;
-        errno = 0;
-        unsigned long long units = strtoull(item, &e, 10);
-        if (item[0] < '0' || item[0] > '9' || errno || *e != '\0' || units == 0 ||
-            units > (1u << 24)) {
-            cli_error("--layers: '%s' is not a number of units in 1..%u",
-                      item, 1u << 24);
-            return 0;
-        }
-        if (ot_activation_parse(act, &layers[count].activation) != OT_OK) {
-            cli_error("--layers: %s", ot_last_error());
-            return 0;
-        }
-        layers[count].units = (size_t)units;
         count++;
         p += len;
         if (*p == ',')

@@ -44,8 +44,18 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the library's last error and returns CLI_FAILED. */
 int cli_fail(const char *context);
 
-/* Loads `spec` ("fashion-mnist" or "idx:DIR"), split "train" or "t10k". */
-int cli_load_data(const char *spec, const char *split, ot_dataset **out);
+/* How --data specs are read: the IDX split ("train" or "t10k") and, for
+ * csv:FILE, the target columns and whether they are integer labels. */
+typedef struct cli_data_options {
+    const char *split;
+    const char *label_columns; /* "-1", "3", "4,5,6" */
+    int integer_labels;
+    size_t features;           /* > 0: a CSV with exactly this many columns
+                                  is read as features only (predict) */
+} cli_data_options;
+
+/* Loads `spec`: fashion-mnist, idx:DIR, csv:FILE or xor. */
+int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out);
 
 /* Parses "100:relu,10:softmax" into layers (at most `max`). */
 int cli_parse_layers(const char *spec, ot_layer *layers, size_t max,
@@ -56,6 +66,7 @@ typedef struct cli_progress {
     int tty, quiet;
     size_t epochs;
     double last_draw;
+    const char *metric; /* "accuracy" or "mae" */
 } cli_progress;
 
 int cli_progress_step(const ot_step_metrics *s, void *user);
@@ -64,5 +75,6 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user);
 int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_summary(int argc, char **argv);
+int cli_predict(int argc, char **argv);
 
 #endif

@@ -1,27 +1,48 @@
 /*
- * evaluate.c - `omptrain evaluate --model FILE`: loss and accuracy on the
- * test set (the t10k files).
+ * evaluate.c - `omptrain evaluate --model FILE`: loss and metric on the test
+ * set (the t10k files, or a CSV), and for a classifier its confusion matrix.
  */
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 
+static void print_confusion(const size_t *counts, size_t K)
+{
+    printf("confusion matrix (rows: true class, columns: predicted class)\n");
+    printf("%8s", "");
+    for (size_t j = 0; j < K; j++)
+        printf(" %7zu", j);
+    printf("\n");
+    for (size_t i = 0; i < K; i++) {
+        size_t total = 0;
+        printf("%8zu", i);
+        for (size_t j = 0; j < K; j++) {
+            printf(" %7zu", counts[i * K + j]);
+            total += counts[i * K + j];
+        }
+        printf("   recall %.4f\n", total ? (double)counts[i * K + i] / (double)total : 0.0);
+    }
+}
+
 int cli_evaluate(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = "fashion-mnist";
+    const char *model_path = NULL, *data = "fashion-mnist", *label_columns = "-1";
     size_t batch = 32, shards = 0;
     int threads = omp_get_max_threads();
     char threads_text[64];
     snprintf(threads_text, sizeof threads_text, "all cores: %d", threads);
     const cli_opt opts[] = {
         {"--model", CLI_STRING, &model_path, "FILE", "model saved by train --save (required)", 0, 0, NULL},
-        {"--data", CLI_STRING, &data, "SPEC", "test data: fashion-mnist or idx:DIR (its t10k files)", 0, 0, NULL},
+        {"--test-data", CLI_STRING, &data, "SPEC", "test data: fashion-mnist or idx:DIR (their t10k files), csv:FILE", 0, 0, NULL},
+        {"--data", CLI_STRING, &data, "SPEC", "the same as --test-data", 0, 0, NULL},
+        {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
         {"--batch", CLI_SIZE, &batch, "N", "batch size", 1, 1 << 24, NULL},
         {"--threads", CLI_INT, &threads, "N", "OpenMP threads", 1, 1024, threads_text},
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch", 1, 65536, "the thread count"},
     };
-    int rc = cli_parse("evaluate", "Report the loss and accuracy of a saved model on a test set.",
+    int rc = cli_parse("evaluate", "Report the loss and metric of a saved model on a test set, and a classifier's confusion matrix.",
                        opts, sizeof opts / sizeof *opts, argc, argv);
     if (rc >= 0)
         return rc;
@@ -31,9 +52,21 @@ int cli_evaluate(int argc, char **argv)
     }
     ot_model *model = NULL;
     ot_dataset *test = NULL;
+    ot_loss loss;
+    size_t *counts = NULL;
     if (ot_model_load(&model, model_path) != OT_OK)
         return cli_fail("--model");
-    if ((rc = cli_load_data(data, "t10k", &test)) != CLI_OK) {
+    if (ot_model_loss(model, &loss) != OT_OK) {
+        cli_error("--model: %s: saved before it was compiled: its loss is unknown",
+                  model_path);
+        ot_model_destroy(model);
+        return CLI_FAILED;
+    }
+    int classifier = loss <= OT_LOSS_BINARY_CROSSENTROPY;
+    cli_data_options dopt = {"t10k", label_columns,
+                             loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+                                 loss == OT_LOSS_CATEGORICAL_CROSSENTROPY, 0};
+    if ((rc = cli_load_data(data, &dopt, &test)) != CLI_OK) {
         ot_model_destroy(model);
         return rc;
     }
@@ -41,13 +74,29 @@ int cli_evaluate(int argc, char **argv)
     ec.batch_size = batch;
     ec.threads = threads;
     ec.shards = shards;
-    double loss, acc;
+    double l, metric;
     rc = CLI_OK;
-    if (ot_model_evaluate(model, test, &ec, &loss, &acc) != OT_OK)
+    if (ot_model_evaluate(model, test, &ec, &l, &metric) != OT_OK) {
         rc = cli_fail("evaluate");
-    else
-        printf("%zu samples - loss: %.4f - accuracy: %.4f\n",
-               ot_dataset_size(test), loss, acc);
+        goto done;
+    }
+    printf("%zu samples - loss: %.4f - %s: %.4f\n", ot_dataset_size(test), l,
+           ot_loss_metric_name(loss), metric);
+    size_t C = ot_model_output_dim(model), K = C == 1 ? 2 : C;
+    if (classifier && ot_dataset_classes(test) > 0 && K <= 1000) {
+        counts = calloc(K * K, sizeof *counts);
+        if (counts == NULL) {
+            cli_error("evaluate: out of memory");
+            rc = CLI_FAILED;
+            goto done;
+        }
+        if (ot_model_confusion_matrix(model, test, &ec, counts, K) != OT_OK)
+            rc = cli_fail("confusion matrix");
+        else
+            print_confusion(counts, K);
+    }
+done:
+    free(counts);
     ot_dataset_destroy(test);
     ot_model_destroy(model);
     return rc;

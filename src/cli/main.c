@@ -15,7 +15,8 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  train      train a model (defaults: the textbook Fashion-MNIST run)\n"
-            "  evaluate   loss and accuracy of a saved model on a test set\n"
+            "  evaluate   loss and metric of a saved model on a test set, confusion matrix\n"
+            "  predict    a saved model's predictions for every sample, as CSV\n"
             "  summary    the Keras-style table of a model\n"
             "\n"
             "`omptrain COMMAND --help` lists a command's flags with their defaults.\n"
@@ -45,7 +46,9 @@ int main(int argc, char **argv)
         return cli_evaluate(argc - 2, argv + 2);
     if (strcmp(cmd, "summary") == 0)
         return cli_summary(argc - 2, argv + 2);
-    cli_error("unknown command '%s' (expected train, evaluate or summary; "
-              "see omptrain --help)", cmd);
+    if (strcmp(cmd, "predict") == 0)
+        return cli_predict(argc - 2, argv + 2);
+    cli_error("unknown command '%s' (expected train, evaluate, predict or "
+              "summary; see omptrain --help)", cmd);
     return CLI_USAGE;
 }

@@ -43,8 +43,8 @@ int cli_progress_step(const ot_step_metrics *s, void *user)
     double eta = s->seconds / (double)s->step * (double)(s->steps - s->step);
     printf("\r");
     bar(s->step, s->steps);
-    printf(" - ETA: %.0fs - loss: %.4f - accuracy: %.4f\033[K", eta, s->loss,
-           s->accuracy);
+    printf(" - ETA: %.0fs - loss: %.4f - %s: %.4f\033[K", eta, s->loss, p->metric,
+           s->metric);
     fflush(stdout);
     return 0;
 }
@@ -65,10 +65,10 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user)
         printf(" - %.0fs %.0fms/step", e->seconds, 1e3 * per_step);
     else
         printf(" - %.0fs %.0fus/step", e->seconds, 1e6 * per_step);
-    printf(" - loss: %.4f - accuracy: %.4f", e->loss, e->accuracy);
+    printf(" - loss: %.4f - %s: %.4f", e->loss, p->metric, e->metric);
     if (!isnan(e->val_loss))
-        printf(" - val_loss: %.4f - val_accuracy: %.4f", e->val_loss,
-               e->val_accuracy);
+        printf(" - val_loss: %.4f - val_%s: %.4f", e->val_loss, p->metric,
+               e->val_metric);
     printf(" - %.0f samples/s%s\n", e->samples_per_second, p->tty ? "\033[K" : "");
     fflush(stdout);
     return 0;

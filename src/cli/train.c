@@ -1,7 +1,7 @@
 /*
  * train.c - `omptrain train`: with no flags, the textbook run (Fashion-MNIST,
- * Dense(100, relu), Dense(10, softmax), adam, batch 32, 5 epochs, 20%
- * validation, seed 42) on every core.
+ * Dense(100, relu), Dense(10, softmax), adam, sparse categorical
+ * cross-entropy, batch 32, 5 epochs, 20% validation, seed 42) on every core.
  */
 #include <math.h>
 #include <omp.h>
@@ -13,123 +13,291 @@
 
 #define MAX_LAYERS 64
 
+static const char default_layers[] = "100:relu,10:softmax";
+static const char default_loss[] = "sparse_categorical_crossentropy";
+static const char default_optimizer[] = "adam";
+
+/* Builds the optimizer config from the flags; 0 on a flag that does not
+ * apply (error printed). */
+typedef struct opt_flags {
+    const char *name, *schedule;
+    float lr, momentum, beta1, beta2, epsilon, rho, initial_accumulator;
+    int nesterov, amsgrad, centered, staircase;
+    double decay_rate;
+    size_t decay_steps, decay_epochs;
+} opt_flags;
+
+static int optimizer_from_flags(const opt_flags *f, ot_optimizer_config *out)
+{
+    ot_optimizer_kind kind;
+    if (ot_optimizer_parse(f->name, &kind) != OT_OK) {
+        cli_error("--optimizer: %s", ot_last_error());
+        return 0;
+    }
+    ot_optimizer_config c = ot_optimizer_config_default(kind);
+    /* Which flags each optimizer takes; any other given flag is an error. */
+    struct { const char *flag; int given; unsigned takes; } use[] = {
+        {"--momentum", f->momentum != 0.0f, 1u << OT_OPTIMIZER_SGD | 1u << OT_OPTIMIZER_RMSPROP},
+        {"--nesterov", f->nesterov, 1u << OT_OPTIMIZER_SGD},
+        {"--beta1", !isnan(f->beta1), 1u << OT_OPTIMIZER_ADAM},
+        {"--beta2", !isnan(f->beta2), 1u << OT_OPTIMIZER_ADAM},
+        {"--amsgrad", f->amsgrad, 1u << OT_OPTIMIZER_ADAM},
+        {"--epsilon", !isnan(f->epsilon), ~(1u << OT_OPTIMIZER_SGD)},
+        {"--rho", !isnan(f->rho), 1u << OT_OPTIMIZER_RMSPROP | 1u << OT_OPTIMIZER_ADADELTA},
+        {"--centered", f->centered, 1u << OT_OPTIMIZER_RMSPROP},
+        {"--initial-accumulator", !isnan(f->initial_accumulator), 1u << OT_OPTIMIZER_ADAGRAD},
+    };
+    for (size_t i = 0; i < sizeof use / sizeof *use; i++)
+        if (use[i].given && !(use[i].takes & (1u << kind))) {
+            cli_error("%s does not apply to --optimizer %s", use[i].flag, f->name);
+            return 0;
+        }
+    if (!isnan(f->lr))
+        c.learning_rate = f->lr;
+    c.momentum = f->momentum;
+    c.nesterov = f->nesterov;
+    c.amsgrad = f->amsgrad;
+    c.centered = f->centered;
+    if (!isnan(f->beta1))
+        c.beta1 = f->beta1;
+    if (!isnan(f->beta2))
+        c.beta2 = f->beta2;
+    if (!isnan(f->epsilon))
+        c.epsilon = f->epsilon;
+    if (!isnan(f->rho))
+        c.rho = f->rho;
+    if (!isnan(f->initial_accumulator))
+        c.initial_accumulator = f->initial_accumulator;
+    if (strcmp(f->schedule, "constant") == 0) {
+        c.schedule.kind = OT_SCHEDULE_CONSTANT;
+    } else if (strcmp(f->schedule, "exponential") == 0) {
+        c.schedule.kind = OT_SCHEDULE_EXPONENTIAL;
+        c.schedule.decay_rate = isnan(f->decay_rate) ? 0.96 : f->decay_rate;
+    } else if (strcmp(f->schedule, "step") == 0) {
+        c.schedule.kind = OT_SCHEDULE_STEP;
+        c.schedule.decay_rate = isnan(f->decay_rate) ? 0.5 : f->decay_rate;
+    } else {
+        cli_error("--lr-schedule: unknown schedule '%s' (expected constant, "
+                  "exponential or step)", f->schedule);
+        return 0;
+    }
+    c.schedule.decay_steps = f->decay_steps;
+    c.schedule.decay_epochs = f->decay_epochs;
+    c.schedule.staircase = f->staircase;
+    if (c.kind == OT_OPTIMIZER_SGD && c.nesterov && c.momentum == 0.0f) {
+        cli_error("--nesterov needs --momentum > 0");
+        return 0;
+    }
+    *out = c;
+    return 1;
+}
+
+static int optimizer_flags_given(const opt_flags *f)
+{
+    return !isnan(f->lr) || f->momentum != 0.0f || f->nesterov || !isnan(f->beta1) ||
+           !isnan(f->beta2) || !isnan(f->epsilon) || f->amsgrad || !isnan(f->rho) ||
+           f->centered || !isnan(f->initial_accumulator) ||
+           strcmp(f->schedule, "constant") != 0 || !isnan(f->decay_rate) ||
+           f->staircase;
+}
+
+static int parse_scaling(const char *name, ot_scaling *out)
+{
+    if (strcmp(name, "none") == 0)
+        *out = OT_SCALING_NONE;
+    else if (strcmp(name, "standard") == 0)
+        *out = OT_SCALING_STANDARD;
+    else if (strcmp(name, "minmax") == 0)
+        *out = OT_SCALING_MINMAX;
+    else {
+        cli_error("--scale: unknown scaling '%s' (expected none, standard or "
+                  "minmax)", name);
+        return 0;
+    }
+    return 1;
+}
+
 int cli_train(int argc, char **argv)
 {
-    const char *data = "fashion-mnist", *layers_spec = "100:relu,10:softmax";
-    const char *optimizer = "adam", *save = NULL, *history_path = NULL;
-    size_t batch = 32, epochs = 5, shards = 0;
-    double split = 0.2;
-    int threads = omp_get_max_threads(), nesterov = 0, quiet = 0;
+    const char *data = "fashion-mnist", *val_data = NULL, *layers_spec = default_layers;
+    const char *loss_name = default_loss, *save = NULL, *history_path = NULL;
+    const char *plot_path = NULL, *resume = NULL, *label_columns = "-1";
+    const char *scale_name = "none", *monitor = "val_loss", *save_best = NULL;
+    size_t batch = 32, epochs = 5, shards = 0, patience = 0;
+    double split = 0.2, min_delta = 0.0;
+    int threads = omp_get_max_threads(), quiet = 0, no_shuffle = 0;
+    int early_stopping = 0, no_restore_best = 0;
     uint64_t seed = 42;
-    float lr = NAN, momentum = 0.0f, beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-7f;
+    opt_flags of = {default_optimizer, "constant", NAN, 0.0f, NAN, NAN, NAN, NAN, NAN,
+                    0, 0, 0, 0, NAN, 10000, 10};
     char threads_text[64];
     snprintf(threads_text, sizeof threads_text, "all cores: %d", threads);
     const cli_opt opts[] = {
-        {"--data", CLI_STRING, &data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA) or idx:DIR (MNIST-style files in DIR)", 0, 0, NULL},
-        {"--layers", CLI_STRING, &layers_spec, "LIST", "Dense layers UNITS:ACTIVATION,... (linear, relu, sigmoid; softmax last)", 0, 0, NULL},
-        {"--optimizer", CLI_STRING, &optimizer, "NAME", "sgd or adam", 0, 0, NULL},
-        {"--lr", CLI_FLOAT, &lr, "RATE", "learning rate", 1e-12, 1e6, "sgd 0.01, adam 0.001"},
-        {"--momentum", CLI_FLOAT, &momentum, "M", "sgd momentum in [0, 1)", 0, 0.999999, NULL},
-        {"--nesterov", CLI_BOOL, &nesterov, NULL, "sgd: Nesterov momentum", 0, 0, NULL},
-        {"--beta1", CLI_FLOAT, &beta1, "B", "adam beta_1", 0, 0.999999, NULL},
-        {"--beta2", CLI_FLOAT, &beta2, "B", "adam beta_2", 0, 0.999999, NULL},
-        {"--epsilon", CLI_FLOAT, &epsilon, "E", "adam epsilon", 1e-30, 1, NULL},
-        {"--batch", CLI_SIZE, &batch, "N", "global batch size", 1, 1 << 24, NULL},
-        {"--epochs", CLI_SIZE, &epochs, "N", "epochs", 1, 1000000, NULL},
+        {"--data", CLI_STRING, &data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor", 0, 0, NULL},
+        {"--validation-data", CLI_STRING, &val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
         {"--validation-split", CLI_DOUBLE, &split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, NULL},
+        {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
+        {"--scale", CLI_STRING, &scale_name, "KIND", "feature scaling fitted on the training part and saved in the model: none, standard, minmax", 0, 0, NULL},
+        {"--layers", CLI_STRING, &layers_spec, "LIST", "layers: [flatten,]UNITS:ACTIVATION[:INITIALIZER],... (activations: linear relu sigmoid softmax tanh selu elu softplus gelu leaky_relu)", 0, 0, NULL},
+        {"--loss", CLI_STRING, &loss_name, "NAME", "sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, mse, mae, huber", 0, 0, NULL},
+        {"--optimizer", CLI_STRING, &of.name, "NAME", "sgd, adam, adagrad, rmsprop, adadelta (Keras 3 defaults)", 0, 0, NULL},
+        {"--lr", CLI_FLOAT, &of.lr, "RATE", "learning rate", 1e-12, 1e6, "sgd 0.01, others 0.001"},
+        {"--momentum", CLI_FLOAT, &of.momentum, "M", "sgd, rmsprop: momentum in [0, 1)", 0, 0.999999, NULL},
+        {"--nesterov", CLI_BOOL, &of.nesterov, NULL, "sgd: Nesterov momentum", 0, 0, NULL},
+        {"--beta1", CLI_FLOAT, &of.beta1, "B", "adam: beta_1", 0, 0.999999, "0.9"},
+        {"--beta2", CLI_FLOAT, &of.beta2, "B", "adam: beta_2", 0, 0.999999, "0.999"},
+        {"--amsgrad", CLI_BOOL, &of.amsgrad, NULL, "adam: AMSGrad", 0, 0, NULL},
+        {"--epsilon", CLI_FLOAT, &of.epsilon, "E", "adam, adagrad, rmsprop, adadelta: epsilon", 1e-30, 1, "1e-07"},
+        {"--rho", CLI_FLOAT, &of.rho, "R", "rmsprop, adadelta: rho", 0, 0.999999, "rmsprop 0.9, adadelta 0.95"},
+        {"--centered", CLI_BOOL, &of.centered, NULL, "rmsprop: centered", 0, 0, NULL},
+        {"--initial-accumulator", CLI_FLOAT, &of.initial_accumulator, "A", "adagrad: initial accumulator", 0, 1e6, "0.1"},
+        {"--lr-schedule", CLI_STRING, &of.schedule, "KIND", "constant, exponential (lr * rate^(step/decay-steps)) or step (lr * rate^floor(epoch/decay-epochs))", 0, 0, NULL},
+        {"--decay-rate", CLI_DOUBLE, &of.decay_rate, "R", "schedule decay rate", 1e-9, 1e9, "exponential 0.96, step 0.5"},
+        {"--decay-steps", CLI_SIZE, &of.decay_steps, "N", "exponential: steps per decay", 1, 1e12, NULL},
+        {"--decay-epochs", CLI_SIZE, &of.decay_epochs, "N", "step: epochs per decay", 1, 1e9, NULL},
+        {"--staircase", CLI_BOOL, &of.staircase, NULL, "exponential: decay in whole steps", 0, 0, NULL},
+        {"--batch", CLI_SIZE, &batch, "N", "global batch size", 1, 1 << 24, NULL},
+        {"--epochs", CLI_SIZE, &epochs, "N", "epochs (in all: with --resume, up to this epoch)", 1, 1000000, NULL},
+        {"--no-shuffle", CLI_BOOL, &no_shuffle, NULL, "keep the training order", 0, 0, NULL},
+        {"--early-stopping", CLI_BOOL, &early_stopping, NULL, "stop when --monitor stops improving", 0, 0, NULL},
+        {"--monitor", CLI_STRING, &monitor, "NAME", "what early stopping and --save-best watch: val_loss, val_accuracy, val_mae, loss, accuracy, mae", 0, 0, NULL},
+        {"--patience", CLI_SIZE, &patience, "N", "early stopping: epochs without improvement", 0, 1000000, NULL},
+        {"--min-delta", CLI_DOUBLE, &min_delta, "D", "early stopping: smallest improvement", 0, 1e30, NULL},
+        {"--no-restore-best", CLI_BOOL, &no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
+        {"--save-best", CLI_STRING, &save_best, "FILE", "save the model whenever --monitor improves", 0, 0, NULL},
         {"--threads", CLI_INT, &threads, "N", "OpenMP threads", 1, 1024, threads_text},
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch; the weights depend on it, not on --threads", 1, 65536, "the thread count"},
         {"--seed", CLI_U64, &seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
+        {"--resume", CLI_STRING, &resume, "FILE", "continue the run saved in FILE (architecture, loss, optimizer state and epoch come from it)", 0, 0, NULL},
         {"--save", CLI_STRING, &save, "FILE", "save the trained model (atomically)", 0, 0, NULL},
         {"--history", CLI_STRING, &history_path, "FILE.csv", "write per-epoch metrics as CSV", 0, 0, NULL},
+        {"--plot", CLI_STRING, &plot_path, "FILE.svg", "draw loss and metric curves per epoch as SVG", 0, 0, NULL},
         {"--quiet", CLI_BOOL, &quiet, NULL, "no progress output", 0, 0, NULL},
     };
-    int rc = cli_parse("train", "Train a model and report loss and accuracy per epoch.",
+    int rc = cli_parse("train", "Train a model and report loss and metric per epoch.",
                        opts, sizeof opts / sizeof *opts, argc, argv);
     if (rc >= 0)
         return rc;
 
     ot_layer layers[MAX_LAYERS];
-    size_t n_layers;
-    if (!cli_parse_layers(layers_spec, layers, MAX_LAYERS, &n_layers))
-        return CLI_USAGE;
-    ot_optimizer_kind kind;
-    if (ot_optimizer_parse(optimizer, &kind) != OT_OK) {
-        cli_error("--optimizer: %s", ot_last_error());
-        return CLI_USAGE;
-    }
-    ot_optimizer_config oc = ot_optimizer_config_default(kind);
-    if (!isnan(lr))
-        oc.learning_rate = lr;
-    oc.momentum = momentum;
-    oc.nesterov = nesterov;
-    oc.beta1 = beta1;
-    oc.beta2 = beta2;
-    oc.epsilon = epsilon;
-    if (kind != OT_OPTIMIZER_SGD && (nesterov || momentum != 0.0f)) {
-        cli_error("%s applies to --optimizer sgd, not %s",
-                  nesterov ? "--nesterov" : "--momentum", optimizer);
+    size_t n_layers = 0;
+    ot_loss loss;
+    ot_optimizer_config oc;
+    ot_scaling scaling;
+    ot_monitor mon;
+    if (resume && (layers_spec != default_layers || loss_name != default_loss ||
+                   of.name != default_optimizer || optimizer_flags_given(&of))) {
+        cli_error("--resume takes the architecture, loss and optimizer from the "
+                  "model file: drop --layers, --loss, --optimizer and its flags");
         return CLI_USAGE;
     }
-    if (kind != OT_OPTIMIZER_ADAM && (beta1 != 0.9f || beta2 != 0.999f || epsilon != 1e-7f)) {
-        cli_error("--beta1, --beta2 and --epsilon apply to --optimizer adam, not %s",
-                  optimizer);
+    if (!resume && !cli_parse_layers(layers_spec, layers, MAX_LAYERS, &n_layers))
+        return CLI_USAGE;
+    if (ot_loss_parse(loss_name, &loss) != OT_OK) {
+        cli_error("--loss: %s", ot_last_error());
         return CLI_USAGE;
     }
-    if (nesterov && momentum == 0.0f) {
-        cli_error("--nesterov needs --momentum > 0");
+    if (!optimizer_from_flags(&of, &oc) || !parse_scaling(scale_name, &scaling))
+        return CLI_USAGE;
+    if (ot_monitor_parse(monitor, &mon) != OT_OK) {
+        cli_error("--monitor: %s", ot_last_error());
         return CLI_USAGE;
     }
+    if (val_data != NULL)
+        split = 0.0;
     if (shards == 0)
         shards = (size_t)threads;
 
-    ot_dataset *train = NULL;
+    ot_dataset *train = NULL, *val = NULL;
     ot_model *model = NULL;
     ot_history *hist = NULL;
-    if ((rc = cli_load_data(data, "train", &train)) != CLI_OK)
-        return rc;
+    if (resume) {
+        if (ot_model_load(&model, resume) != OT_OK)
+            return cli_fail("--resume");
+        if (ot_model_loss(model, &loss) != OT_OK) {
+            cli_error("--resume: %s: the model was saved before it was compiled", resume);
+            ot_model_destroy(model);
+            return CLI_FAILED;
+        }
+    }
+    int integer_labels = loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+                         loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
+    cli_data_options dopt = {"train", label_columns, integer_labels, 0};
+    if ((rc = cli_load_data(data, &dopt, &train)) != CLI_OK)
+        goto done;
+    dopt.split = "t10k";
+    if (val_data && (rc = cli_load_data(val_data, &dopt, &val)) != CLI_OK)
+        goto done;
     rc = CLI_FAILED;
-    if (ot_model_create(&model, ot_dataset_dim(train), layers, n_layers, seed) != OT_OK) {
-        cli_fail("--layers");
-        goto done;
+    if (!resume) {
+        if (ot_model_create(&model, ot_dataset_dim(train), layers, n_layers, seed) != OT_OK) {
+            cli_fail("--layers");
+            goto done;
+        }
+        if (ot_model_compile(model, loss, &oc) != OT_OK) {
+            cli_fail(NULL);
+            goto done;
+        }
     }
-    if (ot_model_compile(model, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK) {
-        cli_fail(NULL);
-        goto done;
-    }
-    cli_progress prog = {isatty(STDOUT_FILENO), quiet, epochs, 0.0};
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = batch;
     fc.epochs = epochs;
     fc.validation_split = split;
+    fc.validation_data = val;
+    fc.shuffle = !no_shuffle;
     fc.threads = threads;
     fc.shards = shards;
     fc.seed = seed;
+    fc.scaling = scaling;
+    fc.early_stopping.enabled = early_stopping;
+    fc.early_stopping.monitor = mon;
+    fc.early_stopping.patience = patience;
+    fc.early_stopping.min_delta = min_delta;
+    fc.early_stopping.restore_best_weights = !no_restore_best;
+    fc.best_model_path = save_best;
+    fc.best_monitor = mon;
+    cli_progress prog = {isatty(STDOUT_FILENO), quiet, epochs, 0.0,
+                         ot_loss_metric_name(loss)};
     fc.on_step = cli_progress_step;
     fc.on_epoch = cli_progress_epoch;
     fc.user = &prog;
     if (!quiet) {
         printf("omptrain %s: %zu samples of %zu features from %s; ", ot_version(),
                ot_dataset_size(train), ot_dataset_dim(train), data);
-        printf("%zu", ot_dataset_dim(train));
-        for (size_t i = 0; i < n_layers; i++)
-            printf("-%zu", layers[i].units);
-        printf(" (%zu params), %s, batch %zu, %d threads, %zu shards, seed %llu\n",
-               ot_model_param_count(model), ot_optimizer_name(kind), batch,
-               threads, shards, (unsigned long long)seed);
+        printf("%zu", ot_model_input_dim(model));
+        for (size_t i = 0; i < ot_model_layer_count(model); i++) {
+            ot_layer l;
+            ot_model_layer(model, i, &l);
+            if (l.kind == OT_LAYER_DENSE)
+                printf("-%zu", l.units);
+        }
+        printf(" (%zu params), batch %zu, %d threads, %zu shards, seed %llu",
+               ot_model_param_count(model), batch, threads, shards,
+               (unsigned long long)seed);
+        if (resume)
+            printf(", resuming %s after epoch %zu", resume,
+                   ot_model_epochs_trained(model));
+        printf("\n");
         fflush(stdout);
     }
     ot_status st = ot_model_fit(model, train, &fc, &hist);
-    if (st != OT_OK) {
+    if (st != OT_OK)
         cli_fail("train");
-        if (history_path && hist && ot_history_length(hist) > 0)
-            ot_history_write_csv(hist, history_path);
-        goto done;
+    if (hist && ot_history_length(hist) > 0) {
+        if (history_path && ot_history_write_csv(hist, history_path) != OT_OK) {
+            cli_fail("--history");
+            st = OT_IO_ERROR;
+        }
+        if (plot_path && ot_history_write_svg(hist, plot_path) != OT_OK) {
+            cli_fail("--plot");
+            st = OT_IO_ERROR;
+        }
+        if (!quiet && early_stopping && ot_history_best_epoch(hist) > 0)
+            printf("early stopping: best epoch %zu%s\n", ot_history_best_epoch(hist),
+                   no_restore_best ? "" : " (its weights are kept)");
     }
-    if (history_path && ot_history_write_csv(hist, history_path) != OT_OK) {
-        cli_fail("--history");
+    if (st != OT_OK)
         goto done;
-    }
     if (save) {
         if (ot_model_save(model, save) != OT_OK) {
             cli_fail("--save");
@@ -142,6 +310,7 @@ int cli_train(int argc, char **argv)
 done:
     ot_history_destroy(hist);
     ot_model_destroy(model);
+    ot_dataset_destroy(val);
     ot_dataset_destroy(train);
     return rc;
 }

@@ -1,0 +1,289 @@
+/*
+ * csv.c - numeric CSV files: an optional header line, one sample per line,
+ * the target column(s) anywhere (the last by default). Every row must have
+ * the same number of fields, and every field must be a finite number; an
+ * error names the line and the column.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset.h"
+#include "fileio.h"
+
+#define MAX_COLUMNS ((size_t)1 << 24)
+
+ot_csv_options ot_csv_options_default(void)
+{
+    ot_csv_options o;
+    memset(&o, 0, sizeof o);
+    o.target_columns[0] = -1;
+    o.n_target_columns = 1;
+    o.integer_labels = 1;
+    o.header = -1;
+    o.delimiter = ',';
+    return o;
+}
+
+typedef struct cursor {
+    const char *p, *end;
+    size_t line; /* 1-based */
+} cursor;
+
+/* The next line [*s, *e) without its end of line; 0 at the end of the file. */
+static int next_line(cursor *c, const char **s, const char **e)
+{
+    if (c->p >= c->end)
+        return 0;
+    const char *nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+    const char *stop = nl ? nl : c->end;
+    *s = c->p;
+    *e = stop > c->p && stop[-1] == '\r' ? stop - 1 : stop;
+    c->p = nl ? nl + 1 : c->end;
+    c->line++;
+    return 1;
+}
+
+static int blank(const char *s, const char *e)
+{
+    for (; s < e; s++)
+        if (*s != ' ' && *s != '\t')
+            return 0;
+    return 1;
+}
+
+/* Splits [s, e) at the delimiter; each field trimmed of blanks and quotes.
+ * Calls back with (column, start, end); returns the field count. */
+typedef int (*field_fn)(void *ctx, size_t col, const char *s, const char *e);
+
+static size_t split(const char *s, const char *e, char delim, field_fn fn,
+                    void *ctx, int *stop)
+{
+    size_t col = 0;
+    for (;;) {
+        const char *f = s;
+        while (s < e && *s != delim)
+            s++;
+        const char *fe = s;
+        while (f < fe && (*f == ' ' || *f == '\t'))
+            f++;
+        while (fe > f && (fe[-1] == ' ' || fe[-1] == '\t'))
+            fe--;
+        if (fe - f >= 2 && *f == '"' && fe[-1] == '"') {
+            f++;
+            fe--;
+        }
+        if (fn != NULL && !*stop && !fn(ctx, col, f, fe))
+            *stop = 1;
+        col++;
+        if (s >= e)
+            return col;
+        s++; /* past the delimiter */
+    }
+}
+
+/* Parses [s, e) as a finite number. */
+static int number(const char *s, const char *e, double *v)
+{
+    char buf[64];
+    size_t n = (size_t)(e - s);
+    if (n == 0 || n >= sizeof buf)
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    *v = strtod(buf, &end);
+    return *end == '\0' && errno == 0 && isfinite(*v);
+}
+
+static int is_number(void *ctx, size_t col, const char *s, const char *e)
+{
+    (void)ctx;
+    (void)col;
+    double v;
+    return number(s, e, &v);
+}
+
+typedef struct row_ctx {
+    const char *path;
+    size_t line, cols, row, dim, n_targets;
+    const int *role;  /* per column: -1 feature, else target index */
+    const size_t *feat; /* per column: feature index */
+    int integer;
+    float *x, *t;
+    int32_t *y;
+    ot_status status;
+} row_ctx;
+
+static int store(void *vctx, size_t col, const char *s, const char *e)
+{
+    row_ctx *c = vctx;
+    double v;
+    if (!number(s, e, &v)) {
+        c->status = ot__fail(OT_BAD_FORMAT, "%s:%zu:%zu: '%.*s' is not a "
+                             "finite number", c->path, c->line, col + 1,
+                             (int)(e - s > 40 ? 40 : e - s), s);
+        return 0;
+    }
+    int role = c->role[col];
+    if (role < 0) {
+        c->x[c->row * c->dim + c->feat[col]] = (float)v;
+    } else if (c->integer) {
+        if (v < 0 || v != floor(v) || v > 2147483647.0) {
+            c->status = ot__fail(OT_BAD_FORMAT, "%s:%zu:%zu: label '%.*s' is not "
+                                 "a non-negative integer", c->path, c->line,
+                                 col + 1, (int)(e - s > 40 ? 40 : e - s), s);
+            return 0;
+        }
+        c->y[c->row] = (int32_t)v;
+    } else {
+        c->t[c->row * c->n_targets + (size_t)role] = (float)v;
+    }
+    return 1;
+}
+
+ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
+                              const ot_csv_options *opt)
+{
+    if (out == NULL || path == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "load_csv: NULL argument");
+    *out = NULL;
+    ot_csv_options o = opt ? *opt : ot_csv_options_default();
+    if (o.n_target_columns > sizeof o.target_columns / sizeof *o.target_columns)
+        return ot__fail(OT_INVALID_ARGUMENT, "load_csv: at most 16 target columns");
+    if (o.integer_labels && o.n_target_columns > 1)
+        return ot__fail(OT_INVALID_ARGUMENT, "load_csv: integer labels come "
+                        "from one column, %zu given", o.n_target_columns);
+    if (o.delimiter == '\0' || o.delimiter == '\n' || o.delimiter == '"')
+        return ot__fail(OT_INVALID_ARGUMENT, "load_csv: bad delimiter");
+
+    unsigned char *data = NULL;
+    size_t len = 0;
+    ot_status status = ot__read_file(path, (size_t)1 << 40, &data, &len);
+    if (status != OT_OK)
+        return status;
+    if (memchr(data, '\0', len) != NULL) {
+        ot__free(data);
+        return ot__fail(OT_BAD_FORMAT, "%s: a binary file, not CSV", path);
+    }
+
+    /* Pass 1: the header, the width and the row count. */
+    cursor c = {(const char *)data, (const char *)data + len, 0};
+    const char *s, *e;
+    size_t cols = 0, rows = 0, first_line = 0, header_line = 0;
+    int *role = NULL;
+    size_t *feat = NULL;
+    float *x = NULL, *t = NULL;
+    int32_t *y = NULL;
+    while (next_line(&c, &s, &e)) {
+        if (blank(s, e))
+            continue;
+        int stop = 0;
+        if (cols == 0) {
+            int bad = 0;
+            cols = split(s, e, o.delimiter, is_number, NULL, &bad);
+            int header = o.header == 1 || (o.header < 0 && bad);
+            if (header) {
+                header_line = c.line;
+                continue;
+            }
+            first_line = c.line;
+        } else {
+            size_t n = split(s, e, o.delimiter, NULL, NULL, &stop);
+            if (n != cols) {
+                status = ot__fail(OT_BAD_FORMAT, "%s:%zu: %zu fields, expected "
+                                  "%zu (as on line %zu)", path, c.line, n, cols,
+                                  first_line ? first_line : header_line);
+                goto fail;
+            }
+        }
+        if (first_line == 0)
+            first_line = c.line;
+        rows++;
+    }
+    if (rows == 0) {
+        status = ot__fail(OT_BAD_FORMAT, "%s: no data rows", path);
+        goto fail;
+    }
+    if (cols > MAX_COLUMNS) {
+        status = ot__fail(OT_BAD_FORMAT, "%s: %zu columns", path, cols);
+        goto fail;
+    }
+
+    /* Roles of the columns. */
+    role = ot__alloc(cols, sizeof *role, "CSV columns");
+    feat = ot__alloc(cols, sizeof *feat, "CSV columns");
+    if (role == NULL || feat == NULL) {
+        status = OT_OUT_OF_MEMORY;
+        goto fail;
+    }
+    for (size_t j = 0; j < cols; j++)
+        role[j] = -1;
+    for (size_t k = 0; k < o.n_target_columns; k++) {
+        long col = o.target_columns[k];
+        long idx = col < 0 ? (long)cols + col : col;
+        if (idx < 0 || idx >= (long)cols) {
+            status = ot__fail(OT_INVALID_ARGUMENT, "%s: target column %ld does "
+                              "not exist (rows have %zu columns)", path, col, cols);
+            goto fail;
+        }
+        if (role[idx] >= 0) {
+            status = ot__fail(OT_INVALID_ARGUMENT, "%s: target column %ld is "
+                              "given twice", path, col);
+            goto fail;
+        }
+        role[idx] = (int)k;
+    }
+    size_t dim = 0;
+    for (size_t j = 0; j < cols; j++)
+        if (role[j] < 0)
+            feat[j] = dim++;
+    if (dim == 0) {
+        status = ot__fail(OT_INVALID_ARGUMENT, "%s: no feature columns left", path);
+        goto fail;
+    }
+    if (rows > OT_MAX_SAMPLES || dim > SIZE_MAX / sizeof(float) / rows) {
+        status = ot__fail(OT_BAD_FORMAT, "%s: too large", path);
+        goto fail;
+    }
+    x = ot__alloc(rows * dim, sizeof(float), "CSV features");
+    if (o.n_target_columns > 0 && o.integer_labels)
+        y = ot__alloc(rows, sizeof(int32_t), "CSV labels");
+    else if (o.n_target_columns > 0)
+        t = ot__alloc(rows * o.n_target_columns, sizeof(float), "CSV targets");
+    if (x == NULL || (o.n_target_columns > 0 && y == NULL && t == NULL)) {
+        status = OT_OUT_OF_MEMORY;
+        goto fail;
+    }
+
+    /* Pass 2: the numbers. */
+    row_ctx rc = {path, 0, cols, 0, dim, o.n_target_columns, role, feat,
+                  o.integer_labels, x, t, y, OT_OK};
+    c = (cursor){(const char *)data, (const char *)data + len, 0};
+    while (next_line(&c, &s, &e)) {
+        if (blank(s, e) || c.line == header_line)
+            continue;
+        int stop = 0;
+        rc.line = c.line;
+        split(s, e, o.delimiter, store, &rc, &stop);
+        if (rc.status != OT_OK) {
+            status = rc.status;
+            goto fail;
+        }
+        rc.row++;
+    }
+    ot__free(data);
+    ot__free(role);
+    ot__free(feat);
+    return ot__dataset_wrap(out, rows, dim, x, y, t, o.n_target_columns);
+fail:
+    ot__free(data);
+    ot__free(role);
+    ot__free(feat);
+    ot__free(x);
+    ot__free(y);
+    ot__free(t);
+    return status;
+}
