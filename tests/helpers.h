@@ -119,35 +119,63 @@ static inline ot_dataset *th_blobs(size_t n, size_t dim, size_t classes,
 
 static inline double th_act(ot_activation a, double z)
 {
+    const double sa = 1.6732632423543772, ss = 1.0507009873554805;
     switch (a) {
     case OT_ACTIVATION_RELU: return z > 0 ? z : 0;
+    case OT_ACTIVATION_LEAKY_RELU: return z > 0 ? z : 0.2 * z;
     case OT_ACTIVATION_SIGMOID: return 1.0 / (1.0 + exp(-z));
+    case OT_ACTIVATION_TANH: return tanh(z);
+    case OT_ACTIVATION_ELU: return z > 0 ? z : expm1(z);
+    case OT_ACTIVATION_SELU: return ss * (z > 0 ? z : sa * expm1(z));
+    case OT_ACTIVATION_SOFTPLUS: return log1p(exp(z));
+    case OT_ACTIVATION_GELU: return 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
     default: return z;
     }
 }
 
-/* derivative from the output y = f(z) */
-static inline double th_dact(ot_activation a, double y)
+/* f'(z) */
+static inline double th_dact(ot_activation a, double z)
 {
+    const double sa = 1.6732632423543772, ss = 1.0507009873554805;
+    double s = 1.0 / (1.0 + exp(-z));
     switch (a) {
-    case OT_ACTIVATION_RELU: return y > 0 ? 1.0 : 0.0;
-    case OT_ACTIVATION_SIGMOID: return y * (1.0 - y);
+    case OT_ACTIVATION_RELU: return z > 0 ? 1.0 : 0.0;
+    case OT_ACTIVATION_LEAKY_RELU: return z > 0 ? 1.0 : 0.2;
+    case OT_ACTIVATION_SIGMOID: return s * (1.0 - s);
+    case OT_ACTIVATION_TANH: return 1.0 - tanh(z) * tanh(z);
+    case OT_ACTIVATION_ELU: return z > 0 ? 1.0 : exp(z);
+    case OT_ACTIVATION_SELU: return ss * (z > 0 ? 1.0 : sa * exp(z));
+    case OT_ACTIVATION_SOFTPLUS: return s;
+    case OT_ACTIVATION_GELU:
+        return 0.5 * (1.0 + erf(z / sqrt(2.0))) + z * exp(-0.5 * z * z) / sqrt(2.0 * 3.141592653589793);
     default: return 1.0;
     }
 }
 
-/* Mean sparse categorical cross-entropy of the packed parameters `w` (the
- * ot_model_get_weights order) over n rows; the gradient into g (may be
- * NULL). Layers as given; the last is softmax. */
-static inline double th_ref_loss(const ot_layer *layers, size_t L, size_t in,
-                                 const double *w, const float *x,
-                                 const int32_t *y, size_t n, double *g)
+/* The target of output j of row r: a float target, or from a label. */
+static inline double th_target(const int32_t *y, const float *t, size_t r, size_t j,
+                               size_t C)
+{
+    if (t)
+        return t[r * C + j];
+    return C == 1 ? (double)y[r] : (double)((size_t)y[r] == j);
+}
+
+/* Mean loss of the packed parameters `w` (ot_model_get_weights order) over
+ * n rows, with labels y or targets t; the gradient into g (may be NULL).
+ * The cross-entropies take the last layer's logits (softmax or sigmoid
+ * fused); the other losses its activations. */
+static inline double th_ref_loss_any(const ot_layer *layers, size_t L, size_t in,
+                                     const double *w, const float *x,
+                                     const int32_t *y, const float *t, size_t n,
+                                     ot_loss loss, double *g)
 {
     size_t maxu = in;
     for (size_t l = 0; l < L; l++)
         if (layers[l].units > maxu)
             maxu = layers[l].units;
-    double *acts = calloc((L + 1) * maxu, sizeof(double));
+    double *acts = calloc((L + 1) * maxu, sizeof(double)); /* a_l, a_0 = x */
+    double *zs = calloc((L + 1) * maxu, sizeof(double));
     double *delta = calloc(maxu, sizeof(double));
     double *nd = calloc(maxu, sizeof(double));
     size_t P = 0, dims[65];
@@ -158,6 +186,7 @@ static inline double th_ref_loss(const ot_layer *layers, size_t L, size_t in,
     }
     if (g)
         memset(g, 0, P * sizeof(double));
+    int ce = loss <= OT_LOSS_BINARY_CROSSENTROPY;
     double total = 0.0;
     for (size_t r = 0; r < n; r++) {
         for (size_t j = 0; j < in; j++)
@@ -166,27 +195,80 @@ static inline double th_ref_loss(const ot_layer *layers, size_t L, size_t in,
         for (size_t l = 0; l < L; l++) {
             const double *W = w + off, *b = w + off + dims[l] * dims[l + 1];
             double *src = acts + l * maxu, *dst = acts + (l + 1) * maxu;
+            double *z = zs + (l + 1) * maxu;
             for (size_t o = 0; o < dims[l + 1]; o++) {
-                double z = b[o];
+                z[o] = b[o];
                 for (size_t i = 0; i < dims[l]; i++)
-                    z += W[o * dims[l] + i] * src[i];
-                dst[o] = l + 1 == L ? z : th_act(layers[l].activation, z);
+                    z[o] += W[o * dims[l] + i] * src[i];
+                dst[o] = th_act(layers[l].activation, z[o]);
+            }
+            if (layers[l].activation == OT_ACTIVATION_SOFTMAX) {
+                double m = z[0], sum = 0;
+                for (size_t o = 1; o < dims[l + 1]; o++)
+                    m = z[o] > m ? z[o] : m;
+                for (size_t o = 0; o < dims[l + 1]; o++)
+                    sum += exp(z[o] - m);
+                for (size_t o = 0; o < dims[l + 1]; o++)
+                    dst[o] = exp(z[o] - m) / sum;
             }
             off += dims[l] * dims[l + 1] + dims[l + 1];
         }
-        double *z = acts + L * maxu, m = z[0], sum = 0.0;
         size_t C = dims[L];
-        for (size_t j = 1; j < C; j++)
-            m = z[j] > m ? z[j] : m;
-        for (size_t j = 0; j < C; j++)
-            sum += exp(z[j] - m);
-        double lse = m + log(sum);
-        total += lse - z[y[r]];
+        double *z = zs + L * maxu, *a = acts + L * maxu;
+        /* loss and its gradient: wrt z when a cross-entropy, else wrt a */
+        if (loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+            loss == OT_LOSS_CATEGORICAL_CROSSENTROPY) {
+            double m = z[0], sum = 0.0, tsum = 0.0, l = 0.0;
+            for (size_t j = 1; j < C; j++)
+                m = z[j] > m ? z[j] : m;
+            for (size_t j = 0; j < C; j++)
+                sum += exp(z[j] - m);
+            double lse = m + log(sum);
+            for (size_t j = 0; j < C; j++) {
+                double tj = th_target(y, t, r, j, C);
+                tsum += tj;
+                l += tj * (lse - z[j]);
+            }
+            total += l;
+            for (size_t j = 0; j < C; j++)
+                delta[j] = (exp(z[j] - lse) * tsum - th_target(y, t, r, j, C)) / (double)n;
+        } else {
+            double l = 0.0;
+            for (size_t j = 0; j < C; j++) {
+                double tj = th_target(y, t, r, j, C), v = ce ? z[j] : a[j], e = v - tj, d;
+                switch (loss) {
+                case OT_LOSS_BINARY_CROSSENTROPY:
+                    l += fmax(v, 0) - v * tj + log1p(exp(-fabs(v)));
+                    d = 1.0 / (1.0 + exp(-v)) - tj;
+                    break;
+                case OT_LOSS_MSE: l += e * e; d = 2 * e; break;
+                case OT_LOSS_MAE: l += fabs(e); d = (e > 0) - (e < 0); break;
+                default:
+                    l += fabs(e) <= 1 ? 0.5 * e * e : fabs(e) - 0.5;
+                    d = fmin(fmax(e, -1.0), 1.0);
+                    break;
+                }
+                delta[j] = d / (double)C / (double)n;
+            }
+            total += l / (double)C;
+        }
         if (!g)
             continue;
-        for (size_t j = 0; j < C; j++)
-            delta[j] = (exp(z[j] - lse) - (j == (size_t)y[r])) / (double)n;
         for (size_t l = L; l-- > 0;) {
+            /* delta: gradient wrt a_{l+1}; turn it into the gradient wrt z */
+            if (!(ce && l + 1 == L)) {
+                double *zz = zs + (l + 1) * maxu, *aa = acts + (l + 1) * maxu;
+                if (layers[l].activation == OT_ACTIVATION_SOFTMAX) {
+                    double dot = 0;
+                    for (size_t o = 0; o < dims[l + 1]; o++)
+                        dot += aa[o] * delta[o];
+                    for (size_t o = 0; o < dims[l + 1]; o++)
+                        delta[o] = aa[o] * (delta[o] - dot);
+                } else {
+                    for (size_t o = 0; o < dims[l + 1]; o++)
+                        delta[o] *= th_dact(layers[l].activation, zz[o]);
+                }
+            }
             off -= dims[l] * dims[l + 1] + dims[l + 1];
             const double *W = w + off;
             double *gW = g + off, *gb = g + off + dims[l] * dims[l + 1];
@@ -202,15 +284,25 @@ static inline double th_ref_loss(const ot_layer *layers, size_t L, size_t in,
                 double s = 0.0;
                 for (size_t o = 0; o < dims[l + 1]; o++)
                     s += W[o * dims[l] + i] * delta[o];
-                nd[i] = s * th_dact(layers[l - 1].activation, src[i]);
+                nd[i] = s;
             }
             memcpy(delta, nd, dims[l] * sizeof(double));
         }
     }
     free(acts);
+    free(zs);
     free(delta);
     free(nd);
     return total / (double)n;
+}
+
+/* Sparse categorical cross-entropy, the last layer softmax. */
+static inline double th_ref_loss(const ot_layer *layers, size_t L, size_t in,
+                                 const double *w, const float *x,
+                                 const int32_t *y, size_t n, double *g)
+{
+    return th_ref_loss_any(layers, L, in, w, x, y, NULL, n,
+                           OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, g);
 }
 
 #endif

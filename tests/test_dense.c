@@ -3,6 +3,7 @@
  * activation and of the softmax cross-entropy loss, through the real engine
  * (oneDNN inner products and eltwise primitives).
  *
+ * Each activation (Dense layers), each loss with labels or float targets.
  * Three checks per architecture:
  *  1. the library's loss and gradient against a double-precision reference
  *     (tests/helpers.h): |g - g_ref| <= 1e-5 + 1e-3 |g_ref|;
@@ -21,12 +22,16 @@
 #define IN 5
 #define ROWS 7
 
-static void check_model(const ot_layer *layers, size_t L, size_t shards)
+/* How the targets of a check are given. */
+enum targets { LABELS, FLOATS };
+
+static void check_model_loss(const ot_layer *layers, size_t L, size_t shards,
+                             ot_loss lossk, enum targets tk)
 {
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, IN, layers, L, 7), OT_OK, "%s", ot_last_error());
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
-    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    cr_assert_eq(ot_model_compile(m, lossk, &oc), OT_OK, "%s", ot_last_error());
     size_t P = ot_model_param_count(m);
     float *wf = malloc(P * sizeof(float)), *g = malloc(P * sizeof(float));
     double *wd = malloc(P * sizeof(double)), *gref = malloc(P * sizeof(double));
@@ -42,16 +47,30 @@ static void check_model(const ot_layer *layers, size_t L, size_t shards)
     float x[ROWS * IN];
     int32_t y[ROWS];
     size_t C = layers[L - 1].units;
+    float t[ROWS * 8];
     for (size_t i = 0; i < ROWS * IN; i++)
         x[i] = (float)sin(1.7 * (double)i + 0.3);
     for (size_t r = 0; r < ROWS; r++)
-        y[r] = (int32_t)((r * 2) % C);
+        y[r] = (int32_t)((r * 2) % (C > 1 ? C : 2));
+    for (size_t i = 0; i < ROWS * C; i++) {
+        if (lossk == OT_LOSS_BINARY_CROSSENTROPY)
+            t[i] = (float)((i * 7 / 3) % 2);              /* multi-label 0/1 */
+        else if (lossk == OT_LOSS_CATEGORICAL_CROSSENTROPY)
+            t[i] = (i % C == (i / C) % C) ? 0.7f : 0.3f / (float)(C - 1); /* soft */
+        else
+            t[i] = (float)(1.5 * cos(0.9 * (double)i));      /* regression */
+    }
+    const float *tp = tk == FLOATS ? t : NULL;
+    const int32_t *yp = tk == LABELS ? y : NULL;
     ot_dataset *d = NULL;
-    cr_assert_eq(ot_dataset_create(&d, ROWS, IN, x, y), OT_OK);
+    if (tk == FLOATS)
+        cr_assert_eq(ot_dataset_create_targets(&d, ROWS, IN, x, C, t), OT_OK);
+    else
+        cr_assert_eq(ot_dataset_create(&d, ROWS, IN, x, y), OT_OK);
 
     double loss = 0.0;
     cr_assert_eq(ot__trainer_gradient(m, d, shards, 2, g, &loss), OT_OK, "%s", ot_last_error());
-    double ref = th_ref_loss(layers, L, IN, wd, x, y, ROWS, gref);
+    double ref = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, gref);
     cr_assert(fabs(loss - ref) <= 1e-5 * (1.0 + fabs(ref)), "loss %.9g, reference %.9g", loss, ref);
 
     size_t kink_free = 0;
@@ -62,18 +81,18 @@ static void check_model(const ot_layer *layers, size_t L, size_t shards)
         /* 2. reference vs its own central differences */
         double keep = wd[i], h = 1e-6;
         wd[i] = keep + h;
-        double lp = th_ref_loss(layers, L, IN, wd, x, y, ROWS, NULL);
+        double lp = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
         wd[i] = keep - h;
-        double lm = th_ref_loss(layers, L, IN, wd, x, y, ROWS, NULL);
+        double lm = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
         double fd = (lp - lm) / (2 * h);
         cr_assert(fabs(fd - gref[i]) <= 1e-6 + 1e-4 * fabs(gref[i]),
                   "param %zu: reference gradient %.9g, finite difference %.9g", i, gref[i], fd);
         /* 3. library vs central differences of the library's loss */
         h = 1e-2;
         wd[i] = keep + h;
-        lp = th_ref_loss(layers, L, IN, wd, x, y, ROWS, NULL);
+        lp = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
         wd[i] = keep - h;
-        lm = th_ref_loss(layers, L, IN, wd, x, y, ROWS, NULL);
+        lm = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
         wd[i] = keep;
         double fd_ref = (lp - lm) / (2 * h);
         if (fabs(fd_ref - gref[i]) > 1e-4 + 1e-2 * fabs(gref[i]))
@@ -105,23 +124,27 @@ static void check_model(const ot_layer *layers, size_t L, size_t shards)
     free(gref);
 }
 
-Test(dense, gradient_linear)
+static void check_model(const ot_layer *layers, size_t L, size_t shards)
 {
-    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_LINEAR), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    check_model_loss(layers, L, shards, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS);
+}
+
+static void check_activation(ot_activation a)
+{
+    ot_layer l[] = {OT_DENSE(4, a), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 2, 1);
 }
 
-Test(dense, gradient_relu)
-{
-    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
-    check_model(l, 2, 1);
-}
-
-Test(dense, gradient_sigmoid)
-{
-    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_SIGMOID), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
-    check_model(l, 2, 1);
-}
+Test(dense, gradient_linear) { check_activation(OT_ACTIVATION_LINEAR); }
+Test(dense, gradient_relu) { check_activation(OT_ACTIVATION_RELU); }
+Test(dense, gradient_sigmoid) { check_activation(OT_ACTIVATION_SIGMOID); }
+Test(dense, gradient_tanh) { check_activation(OT_ACTIVATION_TANH); }
+Test(dense, gradient_selu) { check_activation(OT_ACTIVATION_SELU); }
+Test(dense, gradient_elu) { check_activation(OT_ACTIVATION_ELU); }
+Test(dense, gradient_softplus) { check_activation(OT_ACTIVATION_SOFTPLUS); }
+Test(dense, gradient_gelu) { check_activation(OT_ACTIVATION_GELU); }
+Test(dense, gradient_leaky_relu) { check_activation(OT_ACTIVATION_LEAKY_RELU); }
+Test(dense, gradient_hidden_softmax) { check_activation(OT_ACTIVATION_SOFTMAX); }
 
 Test(dense, gradient_softmax_only)
 {
@@ -131,8 +154,66 @@ Test(dense, gradient_softmax_only)
 
 Test(dense, gradient_deep_mixed_sharded)
 {
-    /* backward-data through two hidden layers; 3 uneven shards (3, 2, 2 rows) */
-    ot_layer l[] = {OT_DENSE(6, OT_ACTIVATION_RELU), OT_DENSE(4, OT_ACTIVATION_SIGMOID),
-                    OT_DENSE(5, OT_ACTIVATION_LINEAR), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    /* backward-data through three hidden layers; 3 uneven shards (3, 2, 2 rows) */
+    ot_layer l[] = {OT_DENSE(6, OT_ACTIVATION_RELU), OT_DENSE(4, OT_ACTIVATION_SELU),
+                    OT_DENSE(5, OT_ACTIVATION_GELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 4, 3);
+}
+
+/* ---- losses ---- */
+
+Test(loss, gradient_categorical_soft_targets)
+{
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_TANH), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    check_model_loss(l, 2, 2, OT_LOSS_CATEGORICAL_CROSSENTROPY, FLOATS);
+}
+
+Test(loss, gradient_categorical_from_labels)
+{
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    check_model_loss(l, 2, 2, OT_LOSS_CATEGORICAL_CROSSENTROPY, LABELS);
+}
+
+Test(loss, gradient_binary_multilabel)
+{
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SIGMOID)};
+    check_model_loss(l, 2, 2, OT_LOSS_BINARY_CROSSENTROPY, FLOATS);
+}
+
+Test(loss, gradient_binary_one_output_labels)
+{
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_ELU), OT_DENSE(1, OT_ACTIVATION_SIGMOID)};
+    check_model_loss(l, 2, 1, OT_LOSS_BINARY_CROSSENTROPY, LABELS);
+}
+
+Test(loss, gradient_mse_regression)
+{
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_TANH), OT_DENSE(2, OT_ACTIVATION_LINEAR)};
+    check_model_loss(l, 2, 3, OT_LOSS_MSE, FLOATS);
+}
+
+Test(loss, gradient_mse_through_sigmoid)
+{
+    /* the textbook XOR: sigmoid output, MSE; the sigmoid is not fused here */
+    ot_layer l[] = {OT_DENSE(2, OT_ACTIVATION_SIGMOID), OT_DENSE(1, OT_ACTIVATION_SIGMOID)};
+    check_model_loss(l, 2, 1, OT_LOSS_MSE, FLOATS);
+}
+
+Test(loss, gradient_mae)
+{
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_SOFTPLUS), OT_DENSE(3, OT_ACTIVATION_LINEAR)};
+    check_model_loss(l, 2, 2, OT_LOSS_MAE, FLOATS);
+}
+
+Test(loss, gradient_huber)
+{
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_LEAKY_RELU), OT_DENSE(3, OT_ACTIVATION_LINEAR)};
+    check_model_loss(l, 2, 2, OT_LOSS_HUBER, FLOATS);
+}
+
+Test(loss, gradient_mse_through_softmax)
+{
+    /* softmax that the loss does not fuse: oneDNN's softmax backward */
+    ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    check_model_loss(l, 2, 2, OT_LOSS_MSE, FLOATS);
 }
