@@ -12,6 +12,8 @@
 
 #include "helpers.h"
 #include "src/common.h"
+#include "src/dataset.h"
+#include "src/model.h"
 #include "src/trainer.h"
 
 #ifdef OT_COUNT_MALLOC
@@ -417,6 +419,325 @@ Test(trainer, history_csv)
         lines += buf[i] == '\n';
     cr_assert_eq(lines, 3);
     ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+/* ---- the workflow: resume, early stopping, best model, scaling ---- */
+
+static ot_fit_config workflow_config(void)
+{
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 32;
+    fc.validation_split = 0.25;
+    fc.threads = 2;
+    fc.shards = 3;
+    fc.seed = 17;
+    return fc;
+}
+
+static void weights_of(const ot_model *m, float **w, size_t *n)
+{
+    *n = ot_model_param_count(m);
+    *w = malloc(*n * sizeof(float));
+    cr_assert_eq(ot_model_get_weights(m, *w, *n), OT_OK);
+}
+
+Test(trainer, resume_ends_bit_identical_to_an_uninterrupted_run)
+{
+    char dir[256], path[300];
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/half.otm", dir);
+    ot_dataset *d = th_blobs(400, 20, 4, 5);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    oc.schedule.kind = OT_SCHEDULE_EXPONENTIAL;
+    oc.schedule.decay_steps = 7;
+    oc.schedule.decay_rate = 0.9;
+    ot_fit_config fc = workflow_config();
+    fc.scaling = OT_SCALING_STANDARD;
+
+    ot_model *a = small_model(3, OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    fc.epochs = 4;
+    cr_assert_eq(ot_model_fit(a, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_model_epochs_trained(a), 4);
+
+    ot_model *b = small_model(3, OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    fc.epochs = 2;
+    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_OK);
+    cr_assert_eq(ot_model_save(b, path), OT_OK);
+    ot_model_destroy(b);
+    b = NULL;
+    cr_assert_eq(ot_model_load(&b, path), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_model_epochs_trained(b), 2);
+    fc.epochs = 4; /* initial_epoch: the model's own count */
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(b, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_history_length(h), 2);
+    cr_assert_eq(ot_history_epoch(h, 0)->epoch, 3);
+
+    float *wa, *wb;
+    size_t n;
+    weights_of(a, &wa, &n);
+    weights_of(b, &wb, &n);
+    cr_assert(memcmp(wa, wb, n * sizeof(float)) == 0,
+              "2 epochs + resume + 2 epochs differ from 4 epochs");
+    fc.initial_epoch = 4;
+    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "nothing to train") != NULL);
+    free(wa);
+    free(wb);
+    ot_history_destroy(h);
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, early_stopping_restores_the_best_epoch)
+{
+    ot_dataset *d = th_blobs(300, 20, 4, 2);
+    ot_fit_config fc = workflow_config();
+    /* epoch 1 always improves on +inf; with a huge min_delta nothing after */
+    fc.epochs = 10;
+    fc.early_stopping.enabled = 1;
+    fc.early_stopping.monitor = OT_MONITOR_VAL_LOSS;
+    fc.early_stopping.patience = 2;
+    fc.early_stopping.min_delta = 1e9;
+    ot_model *m = small_model(8, OT_OPTIMIZER_ADAM);
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_history_length(h), 3, "stopped after %zu epochs", ot_history_length(h));
+    cr_assert_eq(ot_history_best_epoch(h), 1);
+
+    ot_model *one = small_model(8, OT_OPTIMIZER_ADAM);
+    ot_fit_config f1 = workflow_config();
+    f1.epochs = 1;
+    cr_assert_eq(ot_model_fit(one, d, &f1, NULL), OT_OK);
+    float *wm, *w1;
+    size_t n;
+    weights_of(m, &wm, &n);
+    weights_of(one, &w1, &n);
+    cr_assert(memcmp(wm, w1, n * sizeof(float)) == 0,
+              "the restored weights are not those of epoch 1");
+    free(wm);
+    free(w1);
+    ot_history_destroy(h);
+    ot_model_destroy(one);
+
+    /* monitoring a validation value needs validation data */
+    fc.validation_split = 0.0;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "no validation data") != NULL, "%s", ot_last_error());
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, best_model_is_saved_when_the_monitor_improves)
+{
+    char dir[256], path[300];
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/best.otm", dir);
+    ot_dataset *d = th_blobs(300, 20, 4, 4);
+    ot_fit_config fc = workflow_config();
+    fc.epochs = 6;
+    fc.best_model_path = path;
+    fc.best_monitor = OT_MONITOR_VAL_METRIC; /* accuracy: higher is better */
+    ot_model *m = small_model(2, OT_OPTIMIZER_SGD);
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    size_t best = 0;
+    double best_v = -1;
+    for (size_t i = 0; i < ot_history_length(h); i++)
+        if (ot_history_epoch(h, i)->val_metric > best_v) {
+            best_v = ot_history_epoch(h, i)->val_metric;
+            best = ot_history_epoch(h, i)->epoch;
+        }
+    ot_model *k = NULL;
+    cr_assert_eq(ot_model_load(&k, path), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_model_epochs_trained(k), best, "saved epoch %zu, best %zu",
+                 ot_model_epochs_trained(k), best);
+    double loss, acc;
+    cr_assert_eq(ot_model_evaluate(k, d, NULL, &loss, &acc), OT_OK);
+    ot_history_destroy(h);
+    ot_model_destroy(k);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, scaling_is_fitted_on_the_training_part_and_kept)
+{
+    /* features far from zero: standard scaling makes them learnable */
+    ot_dataset *raw = th_blobs(200, 20, 4, 6);
+    float *x = malloc(200 * 20 * sizeof(float));
+    int32_t y[200];
+    for (size_t i = 0; i < 200 * 20; i++)
+        x[i] = 1000.0f + 50.0f * raw->x[i];
+    for (size_t i = 0; i < 200; i++)
+        y[i] = raw->y[i];
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_create(&d, 200, 20, x, y), OT_OK);
+    ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
+    ot_fit_config fc = workflow_config();
+    fc.epochs = 30;
+    fc.scaling = OT_SCALING_STANDARD;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    cr_assert_eq(ot_model_scaling(m), OT_SCALING_STANDARD);
+    /* the statistics come from the 150 training rows only */
+    cr_assert(fabsf(m->shift[0] - 1000.0f) < 30.0f && m->mult[0] > 0.01f);
+    char dir[256], path[300];
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/s.otm", dir);
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    ot_model *k = NULL;
+    cr_assert_eq(ot_model_load(&k, path), OT_OK);
+    float p1[8], p2[8];
+    cr_assert_eq(ot_model_predict(m, x, 2, p1, 8, NULL), OT_OK);
+    cr_assert_eq(ot_model_predict(k, x, 2, p2, 8, NULL), OT_OK);
+    cr_assert(memcmp(p1, p2, sizeof p1) == 0, "the loaded model predicts differently");
+    double loss, acc;
+    cr_assert_eq(ot_model_evaluate(k, d, NULL, &loss, &acc), OT_OK);
+    cr_assert_gt(acc, 0.9, "accuracy %g with scaling", acc);
+    free(x);
+    ot_model_destroy(m);
+    ot_model_destroy(k);
+    ot_dataset_destroy(d);
+    ot_dataset_destroy(raw);
+}
+
+Test(trainer, regression_learns)
+{
+    /* y0 = x0 + 2 x1 - x2, y1 = sin(x3): two targets, mse, linear output */
+    enum { R = 512 };
+    float *x = malloc(R * 4 * sizeof(float)), *t = malloc(R * 2 * sizeof(float));
+    for (size_t i = 0; i < R; i++) {
+        for (size_t j = 0; j < 4; j++)
+            x[i * 4 + j] = (float)sin(0.7 * (double)(i * 4 + j) + (double)j);
+        t[i * 2] = x[i * 4] + 2 * x[i * 4 + 1] - x[i * 4 + 2];
+        t[i * 2 + 1] = sinf(x[i * 4 + 3]);
+    }
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_create_targets(&d, R, 4, x, 2, t), OT_OK);
+    ot_layer l[] = {OT_DENSE(32, OT_ACTIVATION_TANH), OT_DENSE(2, OT_ACTIVATION_LINEAR)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 4, l, 2, 3), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    oc.learning_rate = 0.01f;
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_MSE, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 60;
+    fc.validation_split = 0.2;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_str_eq(ot_history_metric_name(h), "mae");
+    const ot_epoch_metrics *e = ot_history_epoch(h, 59);
+    cr_assert_lt(e->val_metric, 0.1, "val mae %g", e->val_metric);
+    cr_assert_lt(e->val_loss, 0.02, "val mse %g", e->val_loss);
+    double mse, mae;
+    cr_assert_eq(ot_model_evaluate(m, d, NULL, &mse, &mae), OT_OK);
+    cr_assert_lt(mae, 0.1);
+    free(x);
+    free(t);
+    ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, multilabel_binary_crossentropy_learns)
+{
+    /* label k of a sample is on when feature k is positive */
+    enum { R = 400 };
+    float *x = malloc(R * 6 * sizeof(float)), *t = malloc(R * 3 * sizeof(float));
+    for (size_t i = 0; i < R; i++) {
+        for (size_t j = 0; j < 6; j++)
+            x[i * 6 + j] = (float)sin(1.3 * (double)(i * 6 + j));
+        for (size_t k = 0; k < 3; k++)
+            t[i * 3 + k] = x[i * 6 + k] > 0 ? 1.0f : 0.0f;
+    }
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_create_targets(&d, R, 6, x, 3, t), OT_OK);
+    ot_layer l[] = {OT_DENSE(16, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SIGMOID)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 6, l, 2, 3), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    oc.learning_rate = 0.01f;
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_BINARY_CROSSENTROPY, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 40;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    double loss, acc;
+    cr_assert_eq(ot_model_evaluate(m, d, NULL, &loss, &acc), OT_OK);
+    cr_assert_gt(acc, 0.95, "binary accuracy %g", acc);
+    float p[6];
+    cr_assert_eq(ot_model_predict(m, x, 2, p, 6, NULL), OT_OK);
+    for (int j = 0; j < 6; j++)
+        cr_assert(p[j] >= 0.0f && p[j] <= 1.0f, "predict gives probabilities");
+    free(x);
+    free(t);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, categorical_with_one_hot_matches_sparse)
+{
+    ot_dataset *d = th_blobs(256, 20, 4, 7);
+    float *onehot = malloc(256 * 4 * sizeof(float));
+    cr_assert_eq(ot_to_categorical(d->y, 256, 4, onehot), OT_OK);
+    ot_dataset *dh = NULL;
+    cr_assert_eq(ot_dataset_create_targets(&dh, 256, 20, d->x, 4, onehot), OT_OK);
+    ot_model *a = small_model(5, OT_OPTIMIZER_SGD), *b = small_model(5, OT_OPTIMIZER_SGD);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+    cr_assert_eq(ot_model_compile(b, OT_LOSS_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 2;
+    cr_assert_eq(ot_model_fit(a, d, &fc, NULL), OT_OK);
+    cr_assert_eq(ot_model_fit(b, dh, &fc, NULL), OT_OK, "%s", ot_last_error());
+    float *wa, *wb;
+    size_t n;
+    weights_of(a, &wa, &n);
+    weights_of(b, &wb, &n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(fabsf(wa[i] - wb[i]) <= 1e-5f * (1 + fabsf(wa[i])), "param %zu", i);
+    /* sparse needs labels */
+    cr_assert_eq(ot_model_fit(a, dh, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "needs integer labels") != NULL);
+    int32_t bad[2] = {0, 4};
+    cr_assert_eq(ot_to_categorical(bad, 2, 4, onehot), OT_INVALID_ARGUMENT);
+    free(wa);
+    free(wb);
+    free(onehot);
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(d);
+    ot_dataset_destroy(dh);
+}
+
+Test(trainer, confusion_matrix_and_classes)
+{
+    ot_dataset *d = th_blobs(200, 20, 4, 3);
+    ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 5;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    size_t counts[16];
+    cr_assert_eq(ot_model_confusion_matrix(m, d, NULL, counts, 4), OT_OK);
+    int32_t cls[200];
+    cr_assert_eq(ot_model_predict_classes(m, d->x, 200, cls, NULL), OT_OK);
+    size_t check[16] = {0}, total = 0, hits = 0;
+    for (size_t i = 0; i < 200; i++)
+        check[d->y[i] * 4 + cls[i]]++;
+    for (size_t i = 0; i < 16; i++) {
+        cr_assert_eq(counts[i], check[i]);
+        total += counts[i];
+    }
+    for (size_t k = 0; k < 4; k++)
+        hits += counts[k * 5];
+    double loss, acc;
+    cr_assert_eq(ot_model_evaluate(m, d, NULL, &loss, &acc), OT_OK);
+    cr_assert_eq(total, 200);
+    cr_assert_float_eq((double)hits / 200.0, acc, 1e-12);
+    cr_assert_eq(ot_model_confusion_matrix(m, d, NULL, counts, 3), OT_INVALID_ARGUMENT);
     ot_model_destroy(m);
     ot_dataset_destroy(d);
 }

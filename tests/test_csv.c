@@ -1,0 +1,115 @@
+/*
+ * test_csv.c - the CSV reader: headers detected or forced, target columns
+ * anywhere, integer labels or float targets, blank lines, CRLF, quotes; and
+ * every malformed file refused with its line and column.
+ */
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+#include "src/dataset.h"
+
+static char dir[256], path[300];
+
+static void setup(void)
+{
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/data.csv", dir);
+}
+
+TestSuite(csv, .init = setup);
+
+static ot_dataset *load_text(const char *text, const ot_csv_options *o)
+{
+    th_write(path, text, strlen(text), 0);
+    ot_dataset *d = NULL;
+    ot_status st = ot_dataset_load_csv(&d, path, o);
+    cr_assert_eq(st, OT_OK, "%s", ot_last_error());
+    return d;
+}
+
+static void expect_refused(const char *text, const ot_csv_options *o, const char *needle)
+{
+    th_write(path, text, strlen(text), 0);
+    ot_dataset *d = (ot_dataset *)1;
+    ot_status st = ot_dataset_load_csv(&d, path, o);
+    cr_assert_neq(st, OT_OK, "accepted: %s", text);
+    cr_assert_null(d);
+    cr_assert(strstr(ot_last_error(), needle) != NULL, "'%s' lacks '%s'", ot_last_error(),
+              needle);
+}
+
+Test(csv, header_detected_label_last)
+{
+    ot_dataset *d = load_text("a,b,label\n1.5,2,0\n-3,4e-1,2\n", NULL);
+    cr_assert_eq(ot_dataset_size(d), 2);
+    cr_assert_eq(ot_dataset_dim(d), 2);
+    cr_assert_eq(ot_dataset_classes(d), 3);
+    cr_assert(d->x[0] == 1.5f && d->x[1] == 2.0f && d->x[2] == -3.0f && d->x[3] == 0.4f);
+    cr_assert(d->y[0] == 0 && d->y[1] == 2);
+    ot_dataset_destroy(d);
+}
+
+Test(csv, no_header_crlf_blank_lines_quotes_spaces)
+{
+    ot_dataset *d = load_text("\r\n1, 2 ,\"1\"\r\n\r\n3,4,0\r\n\n", NULL);
+    cr_assert_eq(ot_dataset_size(d), 2);
+    cr_assert(d->x[0] == 1.0f && d->x[1] == 2.0f && d->y[0] == 1 && d->y[1] == 0);
+    ot_dataset_destroy(d);
+}
+
+Test(csv, label_column_chosen_and_float_targets)
+{
+    ot_csv_options o = ot_csv_options_default();
+    o.target_columns[0] = 0;
+    ot_dataset *d = load_text("y,x1,x2\n2,10,20\n1,30,40\n", &o);
+    cr_assert(d->y[0] == 2 && d->x[0] == 10.0f && d->x[3] == 40.0f);
+    ot_dataset_destroy(d);
+    o.integer_labels = 0;
+    o.n_target_columns = 2;
+    o.target_columns[0] = -2;
+    o.target_columns[1] = -1;
+    d = load_text("x,t1,t2\n1,0.5,-0.25\n2,1.5,3\n", &o);
+    cr_assert_eq(ot_dataset_dim(d), 1);
+    cr_assert_eq(ot_dataset_targets(d), 2);
+    cr_assert(d->t[0] == 0.5f && d->t[1] == -0.25f && d->t[3] == 3.0f && d->x[1] == 2.0f);
+    ot_dataset_destroy(d);
+    o.n_target_columns = 0;
+    d = load_text("1,2,3\n4,5,6\n", &o);
+    cr_assert_eq(ot_dataset_dim(d), 3);
+    cr_assert_null(d->y);
+    cr_assert_null(d->t);
+    ot_dataset_destroy(d);
+}
+
+Test(csv, forced_header_and_semicolons)
+{
+    ot_csv_options o = ot_csv_options_default();
+    o.header = 1;
+    o.delimiter = ';';
+    ot_dataset *d = load_text("1;2;3\n4;5;1\n", &o);
+    cr_assert_eq(ot_dataset_size(d), 1);
+    cr_assert_eq(d->y[0], 1);
+    ot_dataset_destroy(d);
+}
+
+Test(csv, malformed_files_name_line_and_column)
+{
+    expect_refused("a,b,c\n1,2,0\n3,4\n", NULL, "data.csv:3: 2 fields, expected 3");
+    expect_refused("1,2,0\n3,x,1\n", NULL, "data.csv:2:2: 'x' is not a finite number");
+    expect_refused("1,2,0\n3,nan,1\n", NULL, "data.csv:2:2: 'nan' is not a finite number");
+    expect_refused("1,2,0\n3,4,\n", NULL, "data.csv:2:3: '' is not a finite number");
+    expect_refused("1,2,0.5\n", NULL, "data.csv:1:3: label '0.5' is not a non-negative integer");
+    expect_refused("1,2,-1\n", NULL, "label '-1'");
+    expect_refused("a,b\n", NULL, "no data rows");
+    expect_refused("", NULL, "no data rows");
+    ot_csv_options o = ot_csv_options_default();
+    o.target_columns[0] = 5;
+    expect_refused("1,2,3\n", &o, "target column 5 does not exist (rows have 3 columns)");
+    o.target_columns[0] = 0;
+    expect_refused("1\n2\n", &o, "no feature columns");
+    th_write(path, "\x01\x00\x02", 3, 0);
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_load_csv(&d, path, NULL), OT_BAD_FORMAT);
+    cr_assert(strstr(ot_last_error(), "binary") != NULL);
+    cr_assert_eq(ot_dataset_load_csv(&d, "/nonexistent.csv", NULL), OT_IO_ERROR);
+}
