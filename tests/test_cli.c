@@ -209,3 +209,155 @@ Test(cli, same_weights_whatever_the_threads)
     cr_assert(na > 0 && na == nb && memcmp(ba, bb, na) == 0,
               "model files differ between 1 and 3 threads");
 }
+
+static void write_text(const char *name, const char *text, char *out_path, size_t size)
+{
+    snprintf(out_path, size, "%s/%s", dir, name);
+    th_write(out_path, text, strlen(text), 0);
+}
+
+/* y = 2 a - b + 0.5 and a class from the sign of a - b, 200 rows */
+static void write_regression_csv(char *out_path, size_t size)
+{
+    static char text[1 << 16];
+    size_t n = (size_t)snprintf(text, sizeof text, "a,b,y\n");
+    for (int i = 0; i < 200; i++) {
+        double a = sin(0.37 * i), b = cos(0.91 * i);
+        n += (size_t)snprintf(text + n, sizeof text - n, "%.6f,%.6f,%.6f\n", a, b,
+                              2 * a - b + 0.5);
+    }
+    write_text("reg.csv", text, out_path, size);
+}
+
+Test(cli, xor_builtin_learns)
+{
+    EXPECT_RUN("train --data xor --layers 8:relu,2:softmax --lr 0.05 --epochs 300 "
+               "--batch 4 --validation-split 0 --quiet", 0, "");
+}
+
+Test(cli, csv_regression_predict_evaluate)
+{
+    char csv[400], model[400], preds[400], args[2048];
+    write_regression_csv(csv, sizeof csv);
+    snprintf(model, sizeof model, "%s/reg.otm", dir);
+    snprintf(preds, sizeof preds, "%s/preds.csv", dir);
+    snprintf(args, sizeof args,
+             "train --data csv:%s --loss mse --layers 16:tanh,1:linear --scale standard "
+             "--lr 0.01 --epochs 80 --batch 16 --save %s", csv, model);
+    EXPECT_RUN(args, 0, "val_mae");
+    snprintf(args, sizeof args, "evaluate --model %s --test-data csv:%s", model, csv);
+    EXPECT_RUN(args, 0, "200 samples - loss: ");
+    double mae = 1;
+    const char *p = strstr(out, "mae: ");
+    cr_assert(p && sscanf(p, "mae: %lf", &mae) == 1, "%s", out);
+    cr_assert_lt(mae, 0.15, "%s", out);
+    cr_assert(strstr(out, "confusion") == NULL, "a regression has no confusion matrix");
+    snprintf(args, sizeof args, "predict --model %s --data csv:%s --output %s", model, csv, preds);
+    EXPECT_RUN(args, 0, "wrote 200 predictions");
+    static unsigned char buf[1 << 16];
+    size_t n = th_read(preds, buf, sizeof buf - 1);
+    buf[n] = 0;
+    cr_assert(strncmp((char *)buf, "y0\n", 3) == 0, "%.40s", buf);
+    int lines = 0;
+    for (size_t i = 0; i < n; i++)
+        lines += buf[i] == '\n';
+    cr_assert_eq(lines, 201);
+    /* features only: the same predictions */
+    char feats[400], preds2[400];
+    static char text[1 << 16];
+    size_t k = 0;
+    for (int i = 0; i < 200; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, "%.6f,%.6f\n", sin(0.37 * i),
+                              cos(0.91 * i));
+    write_text("feats.csv", text, feats, sizeof feats);
+    snprintf(preds2, sizeof preds2, "%s/preds2.csv", dir);
+    snprintf(args, sizeof args, "predict --model %s --data csv:%s --output %s", model, feats, preds2);
+    EXPECT_RUN(args, 0, "wrote 200 predictions");
+    static unsigned char buf2[1 << 16];
+    size_t n2 = th_read(preds2, buf2, sizeof buf2);
+    cr_assert(n == n2 && memcmp(buf, buf2, n) == 0);
+}
+
+Test(cli, classifier_confusion_matrix_plot_and_early_stopping)
+{
+    write_idx("cm", "train", 400);
+    write_idx("cm", "t10k", 100);
+    char args[2048], model[400], svg[400], preds[400];
+    snprintf(model, sizeof model, "%s/cm.otm", dir);
+    snprintf(svg, sizeof svg, "%s/cm.svg", dir);
+    snprintf(preds, sizeof preds, "%s/cm.csv", dir);
+    snprintf(args, sizeof args,
+             "train --data idx:%s/cm --layers flatten,16:gelu:he_normal,4:softmax "
+             "--optimizer rmsprop --epochs 30 --batch 16 --early-stopping --patience 2 "
+             "--monitor val_loss --min-delta 0.5 --plot %s --save %s", dir, svg, model);
+    EXPECT_RUN(args, 0, "early stopping: best epoch 1 (its weights are kept)");
+    cr_assert(strstr(out, "Epoch 3/30") && !strstr(out, "Epoch 4/30"), "%s", out);
+    unsigned char head[64];
+    size_t n = th_read(svg, head, sizeof head - 1);
+    head[n] = 0;
+    cr_assert(strncmp((char *)head, "<?xml", 5) == 0);
+    snprintf(args, sizeof args, "evaluate --model %s --data idx:%s/cm", model, dir);
+    EXPECT_RUN(args, 0, "confusion matrix (rows: true class, columns: predicted class)");
+    cr_assert(strstr(out, "recall") != NULL);
+    snprintf(args, sizeof args, "predict --model %s --data idx:%s/cm --output %s", model, dir, preds);
+    EXPECT_RUN(args, 0, "wrote 100 predictions");
+    static unsigned char buf[1 << 16];
+    n = th_read(preds, buf, sizeof buf - 1);
+    buf[n] = 0;
+    cr_assert(strncmp((char *)buf, "p0,p1,p2,p3,class\n", 18) == 0, "%.40s", buf);
+    snprintf(args, sizeof args, "summary --model %s", model);
+    EXPECT_RUN(args, 0, "flatten (Flatten)");
+}
+
+Test(cli, resume_gives_the_same_file_as_an_uninterrupted_run)
+{
+    write_idx("res", "train", 300);
+    char args[2048], full[400], half[400], resumed[400];
+    snprintf(full, sizeof full, "%s/full.otm", dir);
+    snprintf(half, sizeof half, "%s/half.otm", dir);
+    snprintf(resumed, sizeof resumed, "%s/resumed.otm", dir);
+    const char *common = "--layers 12:relu,4:softmax --optimizer sgd --momentum 0.9 "
+                         "--nesterov --batch 20 --shards 3 --quiet";
+    snprintf(args, sizeof args, "train --data idx:%s/res %s --epochs 4 --save %s", dir, common, full);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data idx:%s/res %s --epochs 2 --save %s", dir, common, half);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data idx:%s/res --resume %s --epochs 4 --batch 20 "
+             "--shards 3 --threads 1 --quiet --save %s", dir, half, resumed);
+    EXPECT_RUN(args, 0, "");
+    static unsigned char a[1 << 16], b[1 << 16];
+    size_t na = th_read(full, a, sizeof a), nb = th_read(resumed, b, sizeof b);
+    cr_assert(na > 0 && na == nb && memcmp(a, b, na) == 0,
+              "the resumed run's file differs from the uninterrupted run's");
+    snprintf(args, sizeof args, "train --data idx:%s/res --resume %s --layers 4:softmax", dir, half);
+    EXPECT_RUN(args, 2, "--resume takes the architecture");
+    snprintf(args, sizeof args, "train --data idx:%s/res --resume %s --lr 0.1", dir, half);
+    EXPECT_RUN(args, 2, "--resume takes the architecture");
+    snprintf(args, sizeof args, "train --data idx:%s/res --resume %s --epochs 2", dir, half);
+    EXPECT_RUN(args, 1, "nothing to train");
+}
+
+Test(cli, more_bad_flags_and_files)
+{
+    EXPECT_RUN("train --loss hinge", 2, "unknown loss 'hinge'");
+    EXPECT_RUN("train --scale zscore", 2, "unknown scaling 'zscore'");
+    EXPECT_RUN("train --monitor val_f1", 2, "unknown monitor 'val_f1'");
+    EXPECT_RUN("train --lr-schedule cosine", 2, "unknown schedule 'cosine'");
+    EXPECT_RUN("train --layers 10:relu:orthogonal,10:softmax", 2, "unknown initializer 'orthogonal'");
+    EXPECT_RUN("train --layers 10:relu,flatten", 2, "flatten must come first");
+    EXPECT_RUN("train --label-column x", 2, "--label-column: 'x' is not a list");
+    EXPECT_RUN("predict --model m.otm", 2, "--model, --data and --output are required");
+    char csv[400], args[1024];
+    write_text("ragged.csv", "a,b,c\n1,2,0\n3,4\n", csv, sizeof csv);
+    snprintf(args, sizeof args, "train --data csv:%s", csv);
+    EXPECT_RUN(args, 1, "ragged.csv:3: 2 fields, expected 3");
+    write_text("nan.csv", "1,2,0\n3,abc,1\n", csv, sizeof csv);
+    snprintf(args, sizeof args, "train --data csv:%s", csv);
+    EXPECT_RUN(args, 1, "nan.csv:2:2: 'abc' is not a finite number");
+    write_text("cls.csv", "1,2,0\n3,4,1\n5,6,1\n7,8,0\n", csv, sizeof csv);
+    snprintf(args, sizeof args, "train --data csv:%s --loss binary_crossentropy --batch 2", csv);
+    EXPECT_RUN(args, 1, "binary_crossentropy needs a sigmoid last layer, not softmax");
+    snprintf(args, sizeof args, "train --data csv:%s --layers 3:softmax --batch 2 "
+             "--validation-split 0 --early-stopping", csv);
+    EXPECT_RUN(args, 1, "no validation data");
+}

@@ -54,6 +54,9 @@ typedef struct cli_data_options {
                                   is read as features only (predict) */
 } cli_data_options;
 
+/* Checks a --label-column list; 0 when bad (error printed). */
+int cli_check_columns(const char *list);
+
 /* Loads `spec`: fashion-mnist, idx:DIR, csv:FILE or xor. */
 int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out);
 

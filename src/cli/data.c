@@ -39,6 +39,12 @@ static int parse_columns(const char *list, ot_csv_options *c)
     return 1;
 }
 
+int cli_check_columns(const char *list)
+{
+    ot_csv_options c = ot_csv_options_default();
+    return parse_columns(list, &c);
+}
+
 int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out)
 {
     const char *dir = NULL;

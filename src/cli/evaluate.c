@@ -46,6 +46,8 @@ int cli_evaluate(int argc, char **argv)
                        opts, sizeof opts / sizeof *opts, argc, argv);
     if (rc >= 0)
         return rc;
+    if (!cli_check_columns(label_columns))
+        return CLI_USAGE;
     if (model_path == NULL) {
         cli_error("evaluate: --model FILE is required");
         return CLI_USAGE;

@@ -74,6 +74,8 @@ int cli_predict(int argc, char **argv)
                        opts, sizeof opts / sizeof *opts, argc, argv);
     if (rc >= 0)
         return rc;
+    if (!cli_check_columns(label_columns))
+        return CLI_USAGE;
     if (model_path == NULL || data == NULL || output == NULL) {
         cli_error("predict: --model, --data and --output are required");
         return CLI_USAGE;

@@ -199,6 +199,8 @@ int cli_train(int argc, char **argv)
     }
     if (!optimizer_from_flags(&of, &oc) || !parse_scaling(scale_name, &scaling))
         return CLI_USAGE;
+    if (!cli_check_columns(label_columns))
+        return CLI_USAGE;
     if (ot_monitor_parse(monitor, &mon) != OT_OK) {
         cli_error("--monitor: %s", ot_last_error());
         return CLI_USAGE;
