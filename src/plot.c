@@ -107,7 +107,10 @@ static void panel(svg *s, const ot_history *h, int which, double x0)
                 out(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
                     PX((double)e->epoch), PY(v), colour[k]);
         }
-        double ly = MT + 16 + 18 * k;
+        /* the legend where the curves are not: top right for a falling
+         * curve (loss, mae), bottom right for a rising one (accuracy) */
+        int rising = which == 1 && strcmp(h->metric, "accuracy") == 0;
+        double ly = (rising ? H - MB - 44 : MT + 16) + 18 * k;
         out(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                "stroke-width=\"2\"%s/>\n", x0 + W - MR - 120, ly - 4, x0 + W - MR - 96,
             ly - 4, colour[k], k ? " stroke-dasharray=\"6 4\"" : "");
