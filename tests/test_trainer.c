@@ -8,6 +8,9 @@
 #endif
 #include <criterion/criterion.h>
 #include <omp.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 #include <stdatomic.h>
 
 #include "helpers.h"
@@ -156,12 +159,22 @@ Test(trainer, more_threads_than_shards)
     free(b);
 }
 
-Test(trainer, caller_openmp_settings_untouched)
+Test(trainer, caller_openmp_and_floating_point_settings_untouched)
 {
     int before = omp_get_max_threads();
+#if defined(__SSE__)
+    unsigned csr = _mm_getcsr();
+#endif
     size_t n;
     free(weights_after(2, 4, OT_OPTIMIZER_SGD, &n));
     cr_assert_eq(omp_get_max_threads(), before);
+#if defined(__SSE__)
+    /* control bits only: bits 0-5 are sticky exception flags */
+    cr_assert_eq(_mm_getcsr() & 0xffc0u, csr & 0xffc0u, "the caller's MXCSR changed");
+    /* and a denormal still survives on the caller's thread */
+    volatile float tiny = 1e-39f;
+    cr_assert(tiny * 0.5f != 0.0f);
+#endif
 }
 
 Test(trainer, shard_count_changes_only_rounding)
