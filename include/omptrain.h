@@ -308,6 +308,10 @@ OT_API ot_status ot_model_loss(const ot_model *model, ot_loss *out);
 /** Epochs trained so far (restored by ot_model_load). Since 0.1. */
 OT_API size_t ot_model_epochs_trained(const ot_model *model);
 
+/** Steps already taken of the next epoch, when the last fit was stopped
+ *  inside an epoch (by a callback); 0 otherwise. Since 0.1. */
+OT_API size_t ot_model_steps_in_epoch(const ot_model *model);
+
 /* ------------------------------------------------------------------------ */
 /* Datasets                                                                 */
 
@@ -488,6 +492,9 @@ typedef struct ot_fit_config {
     const char *best_model_path; /**< save the model here whenever the
                                       monitored value improves: NULL */
     ot_monitor best_monitor; /**< val_loss */
+    const char *checkpoint_path; /**< save the model here every
+                                      checkpoint_every epochs: NULL */
+    size_t checkpoint_every; /**< 1 */
     ot_epoch_callback on_epoch; /**< NULL */
     ot_step_callback on_step;   /**< NULL */
     void *user;              /**< passed to the callbacks: NULL */
@@ -495,6 +502,15 @@ typedef struct ot_fit_config {
 
 /** Keras' fit defaults (batch 32), 5 epochs, seed 42. Since 0.1. */
 OT_API ot_fit_config ot_fit_config_default(void);
+
+/**
+ * The defaults with the settings of the model's last fit (batch size,
+ * shards, epochs, seed, validation split, shuffle: saved with the model), to
+ * resume it: the same data and this config end with the same weights as the
+ * fit that was never interrupted. Plain defaults for a model never fitted.
+ * Since 0.1.
+ */
+OT_API ot_fit_config ot_model_resume_config(const ot_model *model);
 
 /** Per-epoch metrics of a fit. */
 typedef struct ot_history ot_history;
@@ -504,7 +520,10 @@ typedef struct ot_history ot_history;
  * computed by the threads, the shard gradients are summed in a fixed order
  * and one optimizer step updates the weights: for a given seed, batch size
  * and shard count the weights come out bit-identical whatever the number of
- * threads. The last partial batch of an epoch is trained. When `history` is
+ * threads. The last partial batch of an epoch is trained. A fit stopped by a
+ * step callback records where it stopped: fitting the saved (or the same)
+ * model again with ot_model_resume_config takes up at the next step. When
+ * `history` is
  * not NULL it receives the per-epoch metrics of the epochs completed, also
  * when a callback stops training or training fails (NULL if the arguments
  * were refused). A non-finite loss stops training with OT_NON_FINITE before

@@ -11,7 +11,12 @@
  *   f32 learning_rate momentum beta1 beta2 epsilon rho initial_accumulator
  *   u32 schedule  u32 staircase  f64 decay_rate  u64 decay_steps
  *   u64 decay_epochs
- *   u64 iterations  u64 epochs  u32 state_slots  u32 0
+ *   u64 iterations  u64 epochs
+ *   u64 steps_in_epoch  f64 partial loss sum  f64 partial metric sum
+ *   u64 partial samples                    (a fit stopped inside an epoch)
+ *   u32 has_fit  u32 shuffle  u64 batch  u64 shards  u64 epochs  u64 seed
+ *   f64 validation_split                   (the last fit's settings)
+ *   u32 state_slots  u32 0
  *   u64 n_params
  *   n_params x f32 parameters (layer by layer: weights "oi", then bias)
  *   state_slots x n_params x f32 optimizer state (same order)
@@ -104,7 +109,7 @@ static double get_f64(reader *r)
 }
 
 /* Bytes of the fixed part after the layer table and the scaling arrays. */
-#define TAIL_FIXED (4 * 4 + 7 * 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 8)
+#define TAIL_FIXED (4 * 4 + 7 * 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 80 + 4 + 4 + 8)
 
 static size_t file_size(const ot_model *m, size_t slots)
 {
@@ -159,6 +164,17 @@ ot_status ot_model_save(const ot_model *m, const char *path)
     put_u64(&w, c.schedule.decay_epochs);
     put_u64(&w, m->compiled ? m->opt.iterations : 0);
     put_u64(&w, m->epochs);
+    put_u64(&w, m->steps_in_epoch);
+    put_f64(&w, m->part_loss);
+    put_f64(&w, m->part_metric);
+    put_u64(&w, m->part_seen);
+    put_u32(&w, (uint32_t)m->has_fit);
+    put_u32(&w, (uint32_t)(m->fit_shuffle != 0));
+    put_u64(&w, m->fit_batch);
+    put_u64(&w, m->fit_shards);
+    put_u64(&w, m->fit_epochs);
+    put_u64(&w, m->fit_seed);
+    put_f64(&w, m->fit_split);
     put_u32(&w, (uint32_t)slots);
     put_u32(&w, 0);
     put_u64(&w, m->n_params);
@@ -289,6 +305,13 @@ static ot_status parse(ot_model **out, const char *path,
     c.schedule.decay_steps = (size_t)get_u64(&r);
     c.schedule.decay_epochs = (size_t)get_u64(&r);
     uint64_t iterations = get_u64(&r), epochs = get_u64(&r);
+    uint64_t steps_in_epoch = get_u64(&r);
+    double part_loss = get_f64(&r), part_metric = get_f64(&r);
+    uint64_t part_seen = get_u64(&r);
+    uint32_t has_fit = get_u32(&r), fit_shuffle = get_u32(&r);
+    uint64_t fit_batch = get_u64(&r), fit_shards = get_u64(&r);
+    uint64_t fit_epochs = get_u64(&r), fit_seed = get_u64(&r);
+    double fit_split = get_f64(&r);
     uint32_t slots = get_u32(&r);
     get_u32(&r);
     uint64_t n_params = get_u64(&r);
@@ -301,6 +324,14 @@ static ot_status parse(ot_model **out, const char *path,
     if (compiled > 1 || slots > OT__MAX_SLOTS || (flags >> 3) != 0 ||
         epochs > 1000000) {
         status = bad(path, "invalid optimizer section");
+        goto fail;
+    }
+    if (has_fit > 1 || fit_shuffle > 1 || fit_batch > ((uint64_t)1 << 32) ||
+        fit_shards > 65536 || fit_epochs > 1000000 || steps_in_epoch > ((uint64_t)1 << 32) ||
+        part_seen > ((uint64_t)1 << 40) || !isfinite(part_loss) ||
+        !isfinite(part_metric) || !(fit_split >= 0.0 && fit_split < 1.0) ||
+        (has_fit && (fit_batch == 0 || fit_shards == 0 || fit_epochs == 0))) {
+        status = bad(path, "invalid training-state section");
         goto fail;
     }
     if ((size_t)(r.end - r.p) != (1 + (size_t)slots) * m->n_params * 4) {
@@ -324,6 +355,17 @@ static ot_status parse(ot_model **out, const char *path,
         goto fail;
     }
     m->epochs = (size_t)epochs;
+    m->steps_in_epoch = (size_t)steps_in_epoch;
+    m->part_loss = part_loss;
+    m->part_metric = part_metric;
+    m->part_seen = (size_t)part_seen;
+    m->has_fit = (int)has_fit;
+    m->fit_shuffle = (int)fit_shuffle;
+    m->fit_batch = (size_t)fit_batch;
+    m->fit_shards = (size_t)fit_shards;
+    m->fit_epochs = (size_t)fit_epochs;
+    m->fit_seed = fit_seed;
+    m->fit_split = fit_split;
     packed = ot__alloc(m->n_params, sizeof(float), "model file");
     if (packed == NULL) {
         status = OT_OUT_OF_MEMORY;

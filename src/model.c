@@ -300,6 +300,8 @@ size_t ot_model_layer_count(const ot_model *m)
 
 size_t ot_model_epochs_trained(const ot_model *m) { return m ? m->epochs : 0; }
 
+size_t ot_model_steps_in_epoch(const ot_model *m) { return m ? m->steps_in_epoch : 0; }
+
 ot_status ot_model_loss(const ot_model *m, ot_loss *out)
 {
     if (m == NULL || out == NULL)
@@ -475,6 +477,9 @@ ot_status ot_model_compile(ot_model *m, ot_loss loss,
     m->loss = loss;
     m->fused = ot__loss_fuses(loss, last->act);
     m->epochs = 0;
+    m->steps_in_epoch = 0;
+    m->part_loss = m->part_metric = 0.0;
+    m->part_seen = 0;
     m->compiled = 1;
     return OT_OK;
 }

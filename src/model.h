@@ -40,6 +40,20 @@ struct ot_model {
     int fused;         /* the last activation is computed inside the loss */
     ot__optimizer opt; /* config, step count and state over the arena */
     size_t epochs;     /* epochs trained */
+
+    /* A fit stopped inside an epoch (by a callback, a signal): the steps of
+     * epoch `epochs + 1` already taken, and the metric sums so far, so that
+     * a resumed fit takes up exactly there. */
+    size_t steps_in_epoch;
+    double part_loss, part_metric;
+    size_t part_seen;
+
+    /* The settings of the last fit, which a resumed fit must repeat. */
+    int has_fit;
+    size_t fit_batch, fit_shards, fit_epochs;
+    uint64_t fit_seed;
+    double fit_split;
+    int fit_shuffle;
 };
 
 /* Widest layer (units), for sizing per-row buffers. */

@@ -344,6 +344,22 @@ ot_fit_config ot_fit_config_default(void)
     c.early_stopping.restore_best_weights = 1;
     c.best_model_path = NULL;
     c.best_monitor = OT_MONITOR_VAL_LOSS;
+    c.checkpoint_path = NULL;
+    c.checkpoint_every = 1;
+    return c;
+}
+
+ot_fit_config ot_model_resume_config(const ot_model *m)
+{
+    ot_fit_config c = ot_fit_config_default();
+    if (m != NULL && m->has_fit) {
+        c.batch_size = m->fit_batch;
+        c.shards = m->fit_shards;
+        c.epochs = m->fit_epochs;
+        c.seed = m->fit_seed;
+        c.validation_split = m->fit_split;
+        c.shuffle = m->fit_shuffle;
+    }
     return c;
 }
 
@@ -428,7 +444,7 @@ typedef struct fit_state {
     const ot_fit_config *cfg;
     const ot_dataset *train, *val;
     uint32_t *train_idx, *train_base, *val_idx;
-    size_t n_train, n_val, steps, first_epoch;
+    size_t n_train, n_val, steps, first_epoch, first_step;
     ot_history *hist;
     int stop;           /* written by the master between A and B (or V and E) */
     ot_status fail;     /* the master's own failure */
@@ -491,6 +507,19 @@ static void end_epoch(run *r, fit_state *f, size_t epoch, uint64_t iteration)
     e->seconds = omp_get_wtime() - f->t_epoch;
     e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
     m->epochs = epoch;
+    m->steps_in_epoch = 0;
+    m->part_loss = m->part_metric = 0.0;
+    m->part_seen = 0;
+
+    if (cfg->checkpoint_path != NULL && epoch % cfg->checkpoint_every == 0) {
+        ot_status st = ot_model_save(m, cfg->checkpoint_path);
+        if (st != OT_OK) {
+            f->fail = st;
+            ot__error_copy(f->fail_msg, sizeof f->fail_msg);
+            f->stop = 1;
+            return;
+        }
+    }
 
     if (cfg->best_model_path != NULL) {
         double v = monitored(e, cfg->best_monitor);
@@ -552,13 +581,17 @@ static void fit_region(run *r, fit_state *f)
                 memcpy(f->train_idx, f->train_base, f->n_train * sizeof *f->train_idx);
                 ot__rng_shuffle(&rng, f->train_idx, f->n_train);
             }
-            f->loss_sum = f->metric_sum = 0.0;
-            f->seen = 0;
+            /* a fit stopped inside this epoch takes up where it was */
+            int resumed = epoch == f->first_epoch && f->first_step > 0;
+            f->loss_sum = resumed ? m->part_loss : 0.0;
+            f->metric_sum = resumed ? m->part_metric : 0.0;
+            f->seen = resumed ? m->part_seen : 0;
             f->t_epoch = omp_get_wtime();
         }
 #pragma omp barrier
         int bad = 0;
-        for (size_t step = 0; step < f->steps; step++) {
+        size_t step0 = epoch == f->first_epoch ? f->first_step : 0;
+        for (size_t step = step0; step < f->steps; step++) {
             size_t b0 = step * r->batch;
             size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
             float scale = 1.0f / (float)bn;
@@ -611,11 +644,16 @@ static void fit_region(run *r, fit_state *f)
                     f->metric_sum += k;
                     f->seen += bn;
                     m->opt.iterations = iteration;
+                    m->steps_in_epoch = step + 1;
+                    m->part_loss = f->loss_sum;
+                    m->part_metric = f->metric_sum;
+                    m->part_seen = f->seen;
                     if (cfg->on_step) {
                         ot_step_metrics sm = {epoch, step + 1, f->steps,
                                               f->loss_sum / (double)f->seen,
                                               f->metric_sum / (double)f->seen,
                                               omp_get_wtime() - f->t_epoch};
+
                         if (cfg->on_step(&sm, cfg->user))
                             f->stop = 1;
                     }
@@ -697,6 +735,8 @@ static ot_status check_fit(const ot_model *m, const ot_dataset *train,
                             "value, and there is no validation data",
                             i == 0 ? "early stopping" : "best-model saving");
     }
+    if (cfg->checkpoint_path != NULL && cfg->checkpoint_every == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: checkpoint_every must be >= 1");
     if (es->enabled && !(isfinite(es->min_delta) && es->min_delta >= 0.0))
         return ot__fail(OT_INVALID_ARGUMENT, "fit: early stopping min_delta %g "
                         "must be >= 0", es->min_delta);
@@ -739,6 +779,20 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
                         "%zu: at most one shard per sample", S,
                         cfg->batch_size);
     f.steps = (f.n_train + cfg->batch_size - 1) / cfg->batch_size;
+    /* a fit stopped inside an epoch continues there, unless told otherwise */
+    if (f.first_epoch == m->epochs + 1)
+        f.first_step = m->steps_in_epoch;
+    if (f.first_step > f.steps)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: the model stopped after step "
+                        "%zu of epoch %zu; this data and batch size make %zu "
+                        "steps an epoch", f.first_step, f.first_epoch, f.steps);
+    m->has_fit = 1;
+    m->fit_batch = cfg->batch_size;
+    m->fit_shards = S;
+    m->fit_epochs = cfg->epochs;
+    m->fit_seed = cfg->seed;
+    m->fit_split = cfg->validation_split;
+    m->fit_shuffle = cfg->shuffle;
 
     /* The seeded split (like train_test_split's shuffle); the training part
      * in its original order is the base every epoch's shuffle starts from. */

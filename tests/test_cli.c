@@ -361,3 +361,92 @@ Test(cli, more_bad_flags_and_files)
              "--validation-split 0 --early-stopping", csv);
     EXPECT_RUN(args, 1, "no validation data");
 }
+
+#include <signal.h>
+
+/* Starts omptrain with args (split on spaces) writing into a pipe; returns
+ * its pid and the pipe's read end. */
+static pid_t spawn(char *args, int *out_fd)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)getenv("OMPTRAIN_BIN");
+        for (char *tok = strtok(args, " "); tok && n < 63; tok = strtok(NULL, " "))
+            argv[n++] = tok;
+        argv[n] = NULL;
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    *out_fd = fds[0];
+    return pid;
+}
+
+/* Reads the child's output until `needle` shows up (or EOF). */
+static size_t read_until(int fd, const char *needle)
+{
+    size_t n = 0;
+    out[0] = 0;
+    while (strstr(out, needle) == NULL && n < sizeof out - 1) {
+        ssize_t r = read(fd, out + n, sizeof out - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        out[n] = 0;
+    }
+    return n;
+}
+
+static void interrupt_and_resume(int signo)
+{
+    write_idx("sig", "train", 2000);
+    char args[2048], ck[400], resumed[400], straight[400];
+    snprintf(ck, sizeof ck, "%s/ck.otm", dir);
+    snprintf(resumed, sizeof resumed, "%s/resumed.otm", dir);
+    snprintf(straight, sizeof straight, "%s/straight.otm", dir);
+    snprintf(args, sizeof args, "train --data idx:%s/sig --layers 64:relu,4:softmax "
+             "--epochs 1000000 --batch 8 --shards 2 --checkpoint %s --checkpoint-every 1000",
+             dir, ck);
+    int fd;
+    pid_t pid = spawn(args, &fd);
+    read_until(fd, "Epoch 3/");
+    cr_assert(strstr(out, "Epoch 3/") != NULL, "no third epoch: %s", out);
+    kill(pid, signo);
+    size_t n = strlen(out);
+    for (ssize_t r; (r = read(fd, out + n, sizeof out - 1 - n)) > 0;)
+        n += (size_t)r;
+    out[n] = 0;
+    close(fd);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st), "killed instead of stopping cleanly:\n%s", out);
+    cr_assert_eq(WEXITSTATUS(st), 128 + signo, "exit %d:\n%s", WEXITSTATUS(st), out);
+    const char *msg = strstr(out, "interrupted by ");
+    cr_assert(msg != NULL && strstr(out, signo == SIGINT ? "SIGINT" : "SIGTERM"), "%s", out);
+    size_t epoch = 0, step = 0;
+    cr_assert(sscanf(strstr(msg, "at epoch"), "at epoch %zu, step %zu", &epoch, &step) == 2,
+              "%s", msg);
+    /* resume to two epochs later; the same as a run never interrupted */
+    snprintf(args, sizeof args, "train --data idx:%s/sig --resume %s --epochs %zu --quiet "
+             "--threads 1 --save %s", dir, ck, epoch + 1, resumed);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data idx:%s/sig --layers 64:relu,4:softmax "
+             "--epochs %zu --batch 8 --shards 2 --quiet --save %s", dir, epoch + 1, straight);
+    EXPECT_RUN(args, 0, "");
+    static unsigned char a[1 << 17], b[1 << 17];
+    size_t na = th_read(resumed, a, sizeof a), nb = th_read(straight, b, sizeof b);
+    cr_assert(na > 0 && na == nb && memcmp(a, b, na) == 0,
+              "interrupted at epoch %zu step %zu and resumed: the weights differ", epoch, step);
+}
+
+Test(cli, sigint_stops_saves_and_resumes_bit_for_bit) { interrupt_and_resume(SIGINT); }
+
+Test(cli, sigterm_stops_saves_and_resumes_bit_for_bit) { interrupt_and_resume(SIGTERM); }

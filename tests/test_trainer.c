@@ -754,3 +754,56 @@ Test(trainer, confusion_matrix_and_classes)
     ot_model_destroy(m);
     ot_dataset_destroy(d);
 }
+
+Test(trainer, periodic_checkpoints_and_a_stop_inside_an_epoch)
+{
+    char dir[256], path[300];
+    th_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/ck.otm", dir);
+    ot_dataset *d = th_blobs(320, 20, 4, 9);
+    ot_fit_config fc = workflow_config();
+    fc.epochs = 5;
+    fc.checkpoint_path = path;
+    fc.checkpoint_every = 2;
+    ot_model *full = small_model(4, OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_fit(full, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    ot_model *k = NULL;
+    cr_assert_eq(ot_model_load(&k, path), OT_OK);
+    cr_assert_eq(ot_model_epochs_trained(k), 4);
+    ot_model_destroy(k);
+
+    /* stopped by a callback after step 5 of epoch 2, saved, loaded, resumed */
+    ot_model *m = small_model(4, OT_OPTIMIZER_ADAM);
+    counts c = {0};
+    c.stop_after = 8 + 5; /* 8 steps an epoch: 240 training rows / 32 */
+    fc.checkpoint_path = NULL;
+    fc.on_step = on_step;
+    fc.user = &c;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    cr_assert_eq(ot_model_epochs_trained(m), 1);
+    cr_assert_eq(ot_model_steps_in_epoch(m), 5);
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    ot_model_destroy(m);
+    m = NULL;
+    cr_assert_eq(ot_model_load(&m, path), OT_OK);
+    cr_assert_eq(ot_model_steps_in_epoch(m), 5);
+    ot_fit_config rc = ot_model_resume_config(m);
+    cr_assert(rc.batch_size == 32 && rc.shards == 3 && rc.seed == 17 && rc.epochs == 5 &&
+              rc.validation_split == 0.25 && rc.shuffle == 1);
+    rc.threads = 1;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &rc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_history_length(h), 4); /* epochs 2 (from step 6) to 5 */
+    float *wa, *wb;
+    size_t n;
+    weights_of(full, &wa, &n);
+    weights_of(m, &wb, &n);
+    cr_assert(memcmp(wa, wb, n * sizeof(float)) == 0, "stopped inside an epoch and "
+              "resumed: the weights differ from the run never stopped");
+    free(wa);
+    free(wb);
+    ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_model_destroy(full);
+    ot_dataset_destroy(d);
+}

@@ -138,7 +138,7 @@ static int parse_value(const cli_opt *o, const char *v)
 }
 
 int cli_parse(const char *command, const char *summary, const cli_opt *opts,
-              size_t n, int argc, char **argv)
+              size_t n, int argc, char **argv, int *seen)
 {
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -180,6 +180,8 @@ int cli_parse(const char *command, const char *summary, const cli_opt *opts,
         }
         if (!parse_value(o, value))
             return CLI_USAGE;
+        if (seen != NULL)
+            seen[o - opts] = 1;
     }
     return -1;
 }

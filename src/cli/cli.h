@@ -11,7 +11,8 @@
 #include "omptrain.h"
 
 /* Exit statuses. */
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2,
+       CLI_INTERRUPTED = 130 /* 128 + SIGINT; 143 for SIGTERM */ };
 
 typedef enum cli_kind {
     CLI_STRING, /* const char * */
@@ -33,10 +34,11 @@ typedef struct cli_opt {
     const char *default_text; /* shown instead of the value, when set */
 } cli_opt;
 
-/* Parses argv[0..argc) against opts. Returns -1 to go on, or an exit status
- * (CLI_OK after --help, CLI_USAGE after an error, already printed). */
+/* Parses argv[0..argc) against opts; seen[i] (when not NULL) is set for
+ * each option given. Returns -1 to go on, or an exit status (CLI_OK after
+ * --help, CLI_USAGE after an error, already printed). */
 int cli_parse(const char *command, const char *summary, const cli_opt *opts,
-              size_t n_opts, int argc, char **argv);
+              size_t n_opts, int argc, char **argv, int *seen);
 
 /* Prints "omptrain: error: <formatted>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -43,7 +43,7 @@ int cli_evaluate(int argc, char **argv)
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch", 1, 65536, "the thread count"},
     };
     int rc = cli_parse("evaluate", "Report the loss and metric of a saved model on a test set, and a classifier's confusion matrix.",
-                       opts, sizeof opts / sizeof *opts, argc, argv);
+                       opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
     if (!cli_check_columns(label_columns))

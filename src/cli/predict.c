@@ -71,7 +71,7 @@ int cli_predict(int argc, char **argv)
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch", 1, 65536, "the thread count"},
     };
     int rc = cli_parse("predict", "Write a saved model's predictions for every sample as CSV.",
-                       opts, sizeof opts / sizeof *opts, argc, argv);
+                       opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
     if (!cli_check_columns(label_columns))

@@ -18,7 +18,7 @@ int cli_summary(int argc, char **argv)
         {"--model", CLI_STRING, &model_path, "FILE", "a saved model instead of --layers", 0, 0, NULL},
     };
     int rc = cli_parse("summary", "Print the Keras-style summary table of a model.",
-                       opts, sizeof opts / sizeof *opts, argc, argv);
+                       opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
     ot_model *model = NULL;

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,38 @@
 #include "cli.h"
 
 #define MAX_LAYERS 64
+
+/* The first SIGINT or SIGTERM asks training to stop after the current step;
+ * the handler is then the default again, so a second one ends the process. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int signo) { interrupted = signo; }
+
+static void catch_signals(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    sa.sa_flags = on ? SA_RESETHAND : 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int on_step(const ot_step_metrics *s, void *user)
+{
+    cli_progress_step(s, user);
+    return interrupted != 0;
+}
+
+/* Whether the flag `name` was given on the command line. */
+static int given(const cli_opt *opts, const int *seen, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return seen[i];
+    return 0;
+}
 
 static const char default_layers[] = "100:relu,10:softmax";
 static const char default_loss[] = "sparse_categorical_crossentropy";
@@ -123,7 +156,8 @@ int cli_train(int argc, char **argv)
     const char *loss_name = default_loss, *save = NULL, *history_path = NULL;
     const char *plot_path = NULL, *resume = NULL, *label_columns = "-1";
     const char *scale_name = "none", *monitor = "val_loss", *save_best = NULL;
-    size_t batch = 32, epochs = 5, shards = 0, patience = 0;
+    const char *checkpoint = NULL;
+    size_t batch = 32, epochs = 5, shards = 0, patience = 0, checkpoint_every = 1;
     double split = 0.2, min_delta = 0.0;
     int threads = omp_get_max_threads(), quiet = 0, no_shuffle = 0;
     int early_stopping = 0, no_restore_best = 0;
@@ -168,14 +202,20 @@ int cli_train(int argc, char **argv)
         {"--threads", CLI_INT, &threads, "N", "OpenMP threads", 1, 1024, threads_text},
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch; the weights depend on it, not on --threads", 1, 65536, "the thread count"},
         {"--seed", CLI_U64, &seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
-        {"--resume", CLI_STRING, &resume, "FILE", "continue the run saved in FILE (architecture, loss, optimizer state and epoch come from it)", 0, 0, NULL},
+        {"--resume", CLI_STRING, &resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
+        {"--checkpoint", CLI_STRING, &checkpoint, "FILE", "save the model here every --checkpoint-every epochs, and on SIGINT or SIGTERM", 0, 0, NULL},
+        {"--checkpoint-every", CLI_SIZE, &checkpoint_every, "N", "epochs between checkpoints", 1, 1000000, NULL},
         {"--save", CLI_STRING, &save, "FILE", "save the trained model (atomically)", 0, 0, NULL},
         {"--history", CLI_STRING, &history_path, "FILE.csv", "write per-epoch metrics as CSV", 0, 0, NULL},
         {"--plot", CLI_STRING, &plot_path, "FILE.svg", "draw loss and metric curves per epoch as SVG", 0, 0, NULL},
         {"--quiet", CLI_BOOL, &quiet, NULL, "no progress output", 0, 0, NULL},
     };
-    int rc = cli_parse("train", "Train a model and report loss and metric per epoch.",
-                       opts, sizeof opts / sizeof *opts, argc, argv);
+    const size_t n_opts = sizeof opts / sizeof *opts;
+    int seen[sizeof opts / sizeof *opts] = {0};
+    int rc = cli_parse("train", "Train a model and report loss and metric per epoch. "
+                       "SIGINT (Ctrl-C) or SIGTERM stops after the current step, saves "
+                       "to --checkpoint (or --save) and exits with 128 + the signal.",
+                       opts, n_opts, argc, argv, seen);
     if (rc >= 0)
         return rc;
 
@@ -207,8 +247,6 @@ int cli_train(int argc, char **argv)
     }
     if (val_data != NULL)
         split = 0.0;
-    if (shards == 0)
-        shards = (size_t)threads;
 
     ot_dataset *train = NULL, *val = NULL;
     ot_model *model = NULL;
@@ -221,7 +259,23 @@ int cli_train(int argc, char **argv)
             ot_model_destroy(model);
             return CLI_FAILED;
         }
+        /* the interrupted run's settings, unless given again */
+        ot_fit_config rcfg = ot_model_resume_config(model);
+        if (!given(opts, seen, n_opts, "--batch"))
+            batch = rcfg.batch_size;
+        if (!given(opts, seen, n_opts, "--shards"))
+            shards = rcfg.shards;
+        if (!given(opts, seen, n_opts, "--seed"))
+            seed = rcfg.seed;
+        if (!given(opts, seen, n_opts, "--epochs"))
+            epochs = rcfg.epochs;
+        if (!given(opts, seen, n_opts, "--validation-split") && val_data == NULL)
+            split = rcfg.validation_split;
+        if (!given(opts, seen, n_opts, "--no-shuffle"))
+            no_shuffle = !rcfg.shuffle;
     }
+    if (shards == 0)
+        shards = (size_t)threads;
     int integer_labels = loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
     cli_data_options dopt = {"train", label_columns, integer_labels, 0};
@@ -258,9 +312,11 @@ int cli_train(int argc, char **argv)
     fc.early_stopping.restore_best_weights = !no_restore_best;
     fc.best_model_path = save_best;
     fc.best_monitor = mon;
+    fc.checkpoint_path = checkpoint;
+    fc.checkpoint_every = checkpoint_every;
     cli_progress prog = {isatty(STDOUT_FILENO), quiet, epochs, 0.0,
                          ot_loss_metric_name(loss)};
-    fc.on_step = cli_progress_step;
+    fc.on_step = on_step;
     fc.on_epoch = cli_progress_epoch;
     fc.user = &prog;
     if (!quiet) {
@@ -276,13 +332,19 @@ int cli_train(int argc, char **argv)
         printf(" (%zu params), batch %zu, %d threads, %zu shards, seed %llu",
                ot_model_param_count(model), batch, threads, shards,
                (unsigned long long)seed);
-        if (resume)
+        if (resume && ot_model_steps_in_epoch(model) > 0)
+            printf(", resuming %s at epoch %zu after step %zu", resume,
+                   ot_model_epochs_trained(model) + 1, ot_model_steps_in_epoch(model));
+        else if (resume)
             printf(", resuming %s after epoch %zu", resume,
                    ot_model_epochs_trained(model));
         printf("\n");
         fflush(stdout);
     }
+    interrupted = 0;
+    catch_signals(1);
     ot_status st = ot_model_fit(model, train, &fc, &hist);
+    catch_signals(0);
     if (st != OT_OK)
         cli_fail("train");
     if (hist && ot_history_length(hist) > 0) {
@@ -300,6 +362,28 @@ int cli_train(int argc, char **argv)
     }
     if (st != OT_OK)
         goto done;
+    if (interrupted) {
+        const char *name = interrupted == SIGINT ? "SIGINT" : "SIGTERM";
+        const char *where = checkpoint ? checkpoint : save;
+        if (!prog.tty || quiet)
+            fflush(stdout);
+        else
+            printf("\n");
+        if (where == NULL) {
+            cli_error("interrupted by %s at epoch %zu, step %zu: nothing saved "
+                      "(give --checkpoint or --save to keep the run)", name,
+                      ot_model_epochs_trained(model) + 1, ot_model_steps_in_epoch(model));
+        } else if (ot_model_save(model, where) != OT_OK) {
+            cli_fail("interrupted, and saving failed");
+        } else {
+            fprintf(stderr, "omptrain: interrupted by %s at epoch %zu, step %zu: "
+                    "saved to %s; continue with: omptrain train --resume %s "
+                    "(and the same --data)\n", name, ot_model_epochs_trained(model) + 1,
+                    ot_model_steps_in_epoch(model), where, where);
+        }
+        rc = 128 + interrupted;
+        goto done;
+    }
     if (save) {
         if (ot_model_save(model, save) != OT_OK) {
             cli_fail("--save");
