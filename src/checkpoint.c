@@ -209,12 +209,14 @@ static ot_status get_finite(reader *r, float *out, size_t n, const char *path,
     return OT_OK;
 }
 
-/* Re-words a failure of a library call on the file's contents. */
-static ot_status invalid(const char *path)
+/* Re-words a failure of a library call on the file's contents: a bad
+ * value is a bad file; running out of memory stays what it is. */
+static ot_status invalid(const char *path, ot_status status)
 {
     char msg[400];
     ot__error_copy(msg, sizeof msg);
-    return ot__fail(OT_BAD_FORMAT, "%s: %s", path, msg);
+    return ot__fail(status == OT_OUT_OF_MEMORY ? status : OT_BAD_FORMAT, "%s: %s",
+                    path, msg);
 }
 
 static ot_status parse(ot_model **out, const char *path,
@@ -263,8 +265,8 @@ static ot_status parse(ot_model **out, const char *path,
         return ot__fail(OT_BAD_FORMAT, "%s: scaling %u is unknown", path, scaling);
     ot_model *m = NULL;
     float *packed = NULL;
-    if (ot__model_alloc(&m, (size_t)input_dim, layers, n_layers + flatten) != OT_OK)
-        return invalid(path);
+    if ((status = ot__model_alloc(&m, (size_t)input_dim, layers, n_layers + flatten)) != OT_OK)
+        return invalid(path, status);
     if (scaling != OT_SCALING_NONE) {
         size_t d = m->input_dim;
         packed = ot__alloc(2 * d, sizeof(float), "model file");
@@ -341,8 +343,8 @@ static ot_status parse(ot_model **out, const char *path,
         goto fail;
     }
     if (compiled) {
-        if (ot_model_compile(m, (ot_loss)loss, &c) != OT_OK) {
-            status = invalid(path);
+        if ((status = ot_model_compile(m, (ot_loss)loss, &c)) != OT_OK) {
+            status = invalid(path, status);
             goto fail;
         }
         if (m->opt.slots != slots) {
