@@ -263,6 +263,21 @@ static ot_status parse(ot_model **out, const char *path,
     uint32_t scaling = get_u32(&r);
     if (scaling > OT_SCALING_MINMAX)
         return ot__fail(OT_BAD_FORMAT, "%s: scaling %u is unknown", path, scaling);
+    /* The parameters must be in the file before anything is allocated for
+     * them: a crafted header cannot make us allocate what it does not hold. */
+    uint64_t params = 0, in = input_dim;
+    for (uint32_t i = 0; i < n_layers; i++) {
+        uint64_t u = layers[i + flatten].units;
+        params += in * u + u; /* in, u <= 2^24: no overflow in 64 bits */
+        if (params > (uint64_t)len)
+            return ot__fail(OT_BAD_FORMAT, "%s: the layers declare more "
+                            "parameters than the file's %zu bytes hold", path, len);
+        in = u;
+    }
+    if (params * 4 > (uint64_t)(r.end - r.p))
+        return ot__fail(OT_BAD_FORMAT, "%s: truncated: %llu parameters declared, "
+                        "%zu bytes left", path, (unsigned long long)params,
+                        (size_t)(r.end - r.p));
     ot_model *m = NULL;
     float *packed = NULL;
     if ((status = ot__model_alloc(&m, (size_t)input_dim, layers, n_layers + flatten)) != OT_OK)

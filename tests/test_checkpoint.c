@@ -8,6 +8,7 @@
 #include <dirent.h>
 
 #include "helpers.h"
+#include "src/common.h"
 #include "src/fileio.h"
 #include "src/model.h"
 
@@ -162,4 +163,43 @@ Test(checkpoint, uncompiled_model_round_trips)
     cr_assert(memcmp(m->params, k->params, m->arena_len * sizeof(float)) == 0);
     ot_model_destroy(m);
     ot_model_destroy(k);
+}
+
+/* A file with a valid checksum whose header declares a 2^24 x 2^24 layer:
+ * refused from its size, before anything is allocated for it. */
+Test(checkpoint, crafted_huge_header_allocates_nothing_large)
+{
+    unsigned char b[512];
+    size_t n = 0;
+#define PUT(v, bytes)                                                          \
+    do {                                                                       \
+        uint64_t v_ = (v);                                                     \
+        for (int i_ = 0; i_ < (bytes); i_++)                                   \
+            b[n++] = (unsigned char)(v_ >> (8 * i_));                          \
+    } while (0)
+    memcpy(b, "OMPTRAIN", 8);
+    n = 8;
+    PUT(1, 4);             /* version */
+    PUT(0, 4);
+    PUT(1u << 24, 8);      /* input_dim */
+    PUT(1, 4);             /* one Dense layer */
+    PUT(0, 4);             /* no flatten */
+    PUT(1u << 24, 8);      /* units */
+    PUT(OT_ACTIVATION_SOFTMAX, 4);
+    PUT(OT_INIT_GLOROT_UNIFORM, 4);
+    PUT(0, 4);             /* no scaling */
+    memset(b + n, 0, 200); /* the rest of the header, zeros */
+    n += 200;
+    uint32_t crc = (uint32_t)crc32(0L, b, (uInt)n);
+    PUT(crc, 4);
+#undef PUT
+    th_write(path, b, n, 0);
+    ot_model *m = (ot_model *)1;
+    uint64_t before = ot__alloc_count();
+    cr_assert_eq(ot_model_load(&m, path), OT_BAD_FORMAT, "%s", ot_last_error());
+    cr_assert_null(m);
+    cr_assert(strstr(ot_last_error(), "more parameters than the file") != NULL, "%s",
+              ot_last_error());
+    /* reading the file itself is the only allocation */
+    cr_assert_leq(ot__alloc_count() - before, 1);
 }

@@ -807,3 +807,65 @@ Test(trainer, periodic_checkpoints_and_a_stop_inside_an_epoch)
     ot_model_destroy(full);
     ot_dataset_destroy(d);
 }
+
+/* ---- several caller threads at once, each on its own model ---- */
+
+#include <pthread.h>
+
+typedef struct caller {
+    unsigned seed;
+    const ot_dataset *data;
+    float *weights;
+    size_t n;
+    ot_status status;
+} caller;
+
+static void *caller_main(void *p)
+{
+    caller *c = p;
+    ot_layer l[] = {OT_DENSE(16, OT_ACTIVATION_RELU), OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
+    ot_model *m = NULL;
+    c->status = ot_model_create(&m, 20, l, 2, c->seed);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    if (c->status == OT_OK)
+        c->status = ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 3;
+    fc.threads = 2;
+    fc.shards = 4;
+    fc.validation_split = 0.2;
+    if (c->status == OT_OK)
+        c->status = ot_model_fit(m, c->data, &fc, NULL);
+    c->n = ot_model_param_count(m);
+    c->weights = malloc(c->n * sizeof(float));
+    if (c->status == OT_OK)
+        c->status = ot_model_get_weights(m, c->weights, c->n);
+    ot_model_destroy(m);
+    return NULL;
+}
+
+Test(trainer, several_caller_threads_on_different_models)
+{
+    enum { K = 4 };
+    ot_dataset *d = th_blobs(300, 20, 4, 12); /* shared, read-only */
+    caller alone[K], together[K];
+    pthread_t t[K];
+    for (unsigned i = 0; i < K; i++) {
+        alone[i] = (caller){i + 1, d, NULL, 0, OT_OK};
+        caller_main(&alone[i]);
+        cr_assert_eq(alone[i].status, OT_OK);
+    }
+    for (unsigned i = 0; i < K; i++) {
+        together[i] = (caller){i + 1, d, NULL, 0, OT_OK};
+        cr_assert_eq(pthread_create(&t[i], NULL, caller_main, &together[i]), 0);
+    }
+    for (unsigned i = 0; i < K; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(together[i].status, OT_OK, "caller %u: %s", i, ot_status_str(together[i].status));
+        cr_assert(memcmp(alone[i].weights, together[i].weights, alone[i].n * sizeof(float)) == 0,
+                  "caller %u: concurrent training changed the weights", i);
+        free(alone[i].weights);
+        free(together[i].weights);
+    }
+    ot_dataset_destroy(d);
+}

@@ -1,0 +1,34 @@
+/*
+ * fuzz_csv.c - the CSV reader: the first byte chooses the options (header
+ * mode, integer labels or float targets, target column), the rest is the
+ * file.
+ */
+#include "fuzz.h"
+#include "omptrain.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    ot_csv_options o = ot_csv_options_default();
+    o.header = (int)(data[0] % 3) - 1;
+    o.integer_labels = (data[0] >> 2) & 1;
+    o.target_columns[0] = (int)((data[0] >> 3) & 7) - 4;
+    o.n_target_columns = (data[0] >> 6) & 1 ? 0 : 1; /* 0: features only */
+    char path[64];
+    int fd;
+    if (!fuzz_file(data + 1, size - 1, path, sizeof path, &fd))
+        return 0;
+    ot_dataset *d = NULL;
+    if (ot_dataset_load_csv(&d, path, &o) == OT_OK) {
+        if (ot_dataset_size(d) == 0 || ot_dataset_dim(d) == 0)
+            __builtin_trap();
+        ot_dataset_destroy(d);
+    } else if (d != NULL || ot_last_error()[0] == '\0') {
+        __builtin_trap();
+    }
+    close(fd);
+    return 0;
+}
