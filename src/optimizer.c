@@ -204,6 +204,27 @@ static void sgd(const ot_optimizer_config *c, float lr, float *restrict w,
     }
 }
 
+/* One Adam element loop; `ams` is a constant at each call, so each variant
+ * compiles to its own branch-free (vectorised) loop. */
+static inline __attribute__((always_inline)) void
+adam_loop(float alpha, float one_b1, float one_b2, float eps, float *restrict w,
+          const float *restrict g, float *restrict m, float *restrict v,
+          float *restrict vhat, size_t n, const int ams)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = m[i] + (gi - m[i]) * one_b1;
+        float vi = v[i] + (gi * gi - v[i]) * one_b2;
+        m[i] = mi;
+        v[i] = vi;
+        if (ams) {
+            vi = fmaxf(vhat[i], vi);
+            vhat[i] = vi;
+        }
+        w[i] -= (mi * alpha) / (sqrtf(vi) + eps);
+    }
+}
+
 static void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
                  const float *restrict g, float *restrict m,
                  float *restrict v, float *restrict vhat, size_t n)
@@ -212,18 +233,10 @@ static void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
      * amsgrad: vhat = max(vhat, v), used in place of v;
      * w -= m * alpha / (sqrt(v) + epsilon) */
     const float one_b1 = 1.0f - c->beta1, one_b2 = 1.0f - c->beta2, eps = c->epsilon;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float mi = m[i] + (gi - m[i]) * one_b1;
-        float vi = v[i] + (gi * gi - v[i]) * one_b2;
-        m[i] = mi;
-        v[i] = vi;
-        if (vhat != NULL) {
-            vi = fmaxf(vhat[i], vi);
-            vhat[i] = vi;
-        }
-        w[i] -= (mi * alpha) / (sqrtf(vi) + eps);
-    }
+    if (vhat != NULL)
+        adam_loop(alpha, one_b1, one_b2, eps, w, g, m, v, vhat, n, 1);
+    else
+        adam_loop(alpha, one_b1, one_b2, eps, w, g, m, v, NULL, n, 0);
 }
 
 static void adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
@@ -238,6 +251,33 @@ static void adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
     }
 }
 
+static inline __attribute__((always_inline)) void
+rmsprop_loop(const ot_optimizer_config *c, float lr, float *restrict w,
+             const float *restrict g, float *restrict vel, float *restrict avg,
+             float *restrict mom, size_t n, const int centered, const int momentum)
+{
+    const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon, mu = c->momentum;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float v = rho * vel[i] + one_rho * gi * gi;
+        vel[i] = v;
+        float den = v + eps;
+        if (centered) {
+            float a = rho * avg[i] + one_rho * gi;
+            avg[i] = a;
+            den = v - a * a + eps;
+        }
+        float inc = lr * gi / sqrtf(den);
+        if (momentum) {
+            float mm = mu * mom[i] + inc;
+            mom[i] = mm;
+            w[i] -= mm;
+        } else {
+            w[i] -= inc;
+        }
+    }
+}
+
 static void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
                     const float *restrict g, float *restrict vel,
                     float *restrict avg, float *restrict mom, size_t n)
@@ -246,27 +286,16 @@ static void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
      * centered: avg = rho avg + (1 - rho) g, denominator = vel - avg^2 + eps,
      * else denominator = vel + eps;
      * increment = lr * g / sqrt(denominator);
-     * momentum: mom = momentum * mom + increment, w -= mom; else w -= increment */
-    const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon, mu = c->momentum;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float v = rho * vel[i] + one_rho * gi * gi;
-        vel[i] = v;
-        float den = v + eps;
-        if (avg != NULL) {
-            float a = rho * avg[i] + one_rho * gi;
-            avg[i] = a;
-            den = v - a * a + eps;
-        }
-        float inc = lr * gi / sqrtf(den);
-        if (mom != NULL) {
-            float mm = mu * mom[i] + inc;
-            mom[i] = mm;
-            w[i] -= mm;
-        } else {
-            w[i] -= inc;
-        }
-    }
+     * momentum: mom = momentum * mom + increment, w -= mom; else w -= increment
+     * (each combination its own branch-free loop) */
+    if (avg && mom)
+        rmsprop_loop(c, lr, w, g, vel, avg, mom, n, 1, 1);
+    else if (avg)
+        rmsprop_loop(c, lr, w, g, vel, avg, NULL, n, 1, 0);
+    else if (mom)
+        rmsprop_loop(c, lr, w, g, vel, NULL, mom, n, 0, 1);
+    else
+        rmsprop_loop(c, lr, w, g, vel, NULL, NULL, n, 0, 0);
 }
 
 static void adadelta(const ot_optimizer_config *c, float lr, float *restrict w,

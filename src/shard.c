@@ -220,6 +220,25 @@ fail:
     return status;
 }
 
+ot_status ot__worker_kernels(ot__worker *w, size_t rows, float *grad)
+{
+    ot_status status = OT_OK;
+    ot__plan *p = find_plan(w, rows);
+    if (p == NULL || !w->training)
+        return no_plan(rows);
+    const ot_model *m = w->model;
+    OT_TRY(forward(w, p));
+    for (size_t l = m->n_layers; l-- > 0;) {
+        const ot__layer *ly = &m->layers[l];
+        OT_TRY(ot__activation_backward(&p->act[l], w->stream));
+        OT_TRY(ot__dense_backward(&p->dense[l], w->stream, grad + ly->w_off,
+                                  grad + ly->b_off));
+    }
+    OT_DNNL(dnnl_stream_wait(w->stream));
+fail:
+    return status;
+}
+
 ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, double *loss,
                           double *metric, float *out)
 {

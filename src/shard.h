@@ -63,6 +63,12 @@ typedef struct ot__rows {
 ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
                            float *grad, double *loss, double *metric);
 
+/* The bare primitives of one training shard of `rows` rows on the worker's
+ * current buffers: every layer's forward, activation and backward passes,
+ * gradients into `grad`; no gather, no loss. For the benchmark's
+ * kernel-only ceiling. */
+ot_status ot__worker_kernels(ot__worker *w, size_t rows, float *grad);
+
 /* One forward-only shard: adds loss and metric when the data has labels or
  * targets and `loss` is not NULL; writes the outputs (probabilities for a
  * softmax or sigmoid last layer) to `out` when not NULL. */
