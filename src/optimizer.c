@@ -9,6 +9,17 @@
 
 #include "optimizer.h"
 
+/* The update loops are compiled for AVX-512, AVX2 and the baseline, and the
+ * best one the processor has is chosen at load time. Every operation is
+ * element-wise and correctly rounded (no FMA contraction in ISO C mode), so
+ * all three give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define OT_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define OT_MULTIVERSION
+#endif
+
 static const char *const names[] = {"sgd", "adam", "adagrad", "rmsprop", "adadelta"};
 
 ot_optimizer_config ot_optimizer_config_default(ot_optimizer_kind kind)
@@ -178,7 +189,7 @@ ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *c, uint64_t t,
     return k;
 }
 
-static void sgd(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) void sgd(const ot_optimizer_config *c, float lr, float *restrict w,
                 const float *restrict g, float *restrict m, size_t n)
 {
     if (m == NULL) {
@@ -225,7 +236,7 @@ adam_loop(float alpha, float one_b1, float one_b2, float eps, float *restrict w,
     }
 }
 
-static void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
+static inline __attribute__((always_inline)) void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
                  const float *restrict g, float *restrict m,
                  float *restrict v, float *restrict vhat, size_t n)
 {
@@ -239,7 +250,7 @@ static void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
         adam_loop(alpha, one_b1, one_b2, eps, w, g, m, v, NULL, n, 0);
 }
 
-static void adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) void adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
                     const float *restrict g, float *restrict acc, size_t n)
 {
     /* acc += g^2; w -= lr * g / sqrt(acc + epsilon) */
@@ -278,7 +289,7 @@ rmsprop_loop(const ot_optimizer_config *c, float lr, float *restrict w,
     }
 }
 
-static void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
                     const float *restrict g, float *restrict vel,
                     float *restrict avg, float *restrict mom, size_t n)
 {
@@ -298,7 +309,7 @@ static void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
         rmsprop_loop(c, lr, w, g, vel, NULL, NULL, n, 0, 0);
 }
 
-static void adadelta(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) void adadelta(const ot_optimizer_config *c, float lr, float *restrict w,
                      const float *restrict g, float *restrict acc_g,
                      float *restrict acc_d, size_t n)
 {
@@ -316,6 +327,7 @@ static void adadelta(const ot_optimizer_config *c, float lr, float *restrict w,
     }
 }
 
+OT_MULTIVERSION
 void ot__optimizer_update(const ot_optimizer_config *c, const ot__opt_step *k,
                           float *restrict w, const float *restrict g,
                           float *const s[OT__MAX_SLOTS], size_t n)
