@@ -51,6 +51,7 @@ typedef struct run {
     double *shard_metric;    /* [shards] */
     ot_status *setup_status; /* [threads] */
     ot_status *step_status;  /* [threads] */
+    int *weights_bad;        /* [threads]: a non-finite weight in its slice */
     char (*msg)[256];        /* [threads] */
 } run;
 
@@ -100,6 +101,7 @@ static void run_close(run *r)
     ot__free(r->shard_metric);
     ot__free(r->setup_status);
     ot__free(r->step_status);
+    ot__free(r->weights_bad);
     ot__free(r->msg);
     if (r->engine)
         dnnl_engine_destroy(r->engine);
@@ -123,10 +125,11 @@ static ot_status run_open(run *r, ot_model *m, int threads, size_t shards,
     r->setup_status = ot__calloc(T, sizeof *r->setup_status, "thread statuses");
     r->step_status = ot__calloc(T, sizeof *r->step_status, "thread statuses");
     r->msg = ot__calloc(T, sizeof *r->msg, "thread messages");
+    r->weights_bad = ot__calloc(T, sizeof *r->weights_bad, "thread flags");
     if (training)
         r->grads = ot__calloc(S, sizeof *r->grads, "shard gradients");
     if (!r->workers || !r->shard_loss || !r->shard_metric ||
-        !r->setup_status || !r->step_status || !r->msg ||
+        !r->setup_status || !r->step_status || !r->msg || !r->weights_bad ||
         (training && !r->grads)) {
         status = OT_OUT_OF_MEMORY;
         goto fail;
@@ -250,6 +253,14 @@ static ot_status first_failure(const run *r, const ot_status *slots)
     return OT_OK;
 }
 
+static int any_flag(const int *flags, int n)
+{
+    for (int t = 0; t < n; t++)
+        if (flags[t])
+            return 1;
+    return 0;
+}
+
 static int any_failure(const run *r, const ot_status *slots)
 {
     for (int t = 0; t < r->threads; t++)
@@ -308,6 +319,18 @@ static void my_slice(const run *r, int tid, size_t *lo, size_t *hi)
     size_t lines = r->m->arena_len / 16;
     *lo = (size_t)tid * lines / (size_t)r->threads * 16;
     *hi = (size_t)(tid + 1) * lines / (size_t)r->threads * 16;
+}
+
+/* Whether every value is finite (branch-free, so it vectorises). */
+static int all_finite(const float *x, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
 }
 
 /* g0[c..c+n) += grads[1][..] + ... + grads[ns-1][..], in shard order. */
@@ -448,6 +471,9 @@ typedef struct fit_state {
     ot_history *hist;
     int stop;           /* written by the master between A and B (or V and E) */
     ot_status fail;     /* the master's own failure */
+    int weights_broke;  /* an update made a weight non-finite */
+    float *backup;      /* parameters and optimizer state at the epoch's start */
+    uint64_t backup_iterations;
     char fail_msg[256];
     size_t fail_epoch, fail_step;
     double t_epoch, t_train;
@@ -583,6 +609,12 @@ static void fit_region(run *r, fit_state *f)
             }
             /* a fit stopped inside this epoch takes up where it was */
             int resumed = epoch == f->first_epoch && f->first_step > 0;
+            /* what an update that breaks the weights falls back to */
+            memcpy(f->backup, m->params, arena_len * sizeof(float));
+            if (m->opt.slots > 0)
+                memcpy(f->backup + arena_len, m->opt.state,
+                       m->opt.slots * arena_len * sizeof(float));
+            f->backup_iterations = m->opt.iterations;
             f->loss_sum = resumed ? m->part_loss : 0.0;
             f->metric_sum = resumed ? m->part_metric : 0.0;
             f->seen = resumed ? m->part_seen : 0;
@@ -628,6 +660,8 @@ static void fit_region(run *r, fit_state *f)
                     reduce_chunk(r->grads, ns, c, n);
                     ot__optimizer_update(&m->opt.cfg, &k, m->params + c,
                                          r->grads[0] + c, s, n);
+                    if (!all_finite(m->params + c, n))
+                        r->weights_bad[tid] = 1;
                 }
             }
 #pragma omp master
@@ -660,6 +694,15 @@ static void fit_region(run *r, fit_state *f)
                 }
             }
 #pragma omp barrier /* B */
+            if (!bad && any_flag(r->weights_bad, r->threads)) {
+                bad = 1;
+#pragma omp master
+                {
+                    f->weights_broke = 1;
+                    f->fail_epoch = epoch;
+                    f->fail_step = step + 1;
+                }
+            }
             if (bad || f->stop)
                 break;
         }
@@ -845,6 +888,12 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
     if ((status = ot__history_new(&hist, cfg->epochs, ot_loss_metric_name(m->loss))) != OT_OK)
         goto done_perm;
     f.hist = hist;
+    f.backup = ot__alloc((1 + m->opt.slots) * m->arena_len, sizeof(float),
+                         "epoch backup");
+    if (f.backup == NULL) {
+        status = OT_OUT_OF_MEMORY;
+        goto done_hist;
+    }
     if (es->enabled && es->restore_best_weights) {
         f.best_params = ot__alloc(m->arena_len, sizeof(float), "best weights");
         if (f.best_params == NULL) {
@@ -878,6 +927,22 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
                           f.fail_epoch, f.fail_step);
     else if (status == OT_OK && f.fail != OT_OK)
         status = ot__fail(f.fail, "%s", f.fail_msg);
+    if (f.weights_broke) {
+        /* back to the start of the epoch: weights, optimizer state, count */
+        memcpy(m->params, f.backup, m->arena_len * sizeof(float));
+        if (m->opt.slots > 0)
+            memcpy(m->opt.state, f.backup + m->arena_len,
+                   m->opt.slots * m->arena_len * sizeof(float));
+        m->opt.iterations = f.backup_iterations;
+        m->steps_in_epoch = 0;
+        m->part_loss = m->part_metric = 0.0;
+        m->part_seen = 0;
+        if (status == OT_OK)
+            status = ot__fail(OT_NON_FINITE, "epoch %zu, step %zu: the update made "
+                              "weights non-finite; the weights and optimizer state "
+                              "of the start of epoch %zu are kept",
+                              f.fail_epoch, f.fail_step, f.fail_epoch);
+    }
     /* Early stopping keeps the best epoch's weights, stopped or not. */
     if (f.best_params != NULL && hist->best_epoch > 0 &&
         hist->best_epoch != m->epochs)
@@ -885,6 +950,7 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
     run_close(&r);
 done_hist:
     ot__free(f.best_params);
+    ot__free(f.backup);
     if (history != NULL)
         *history = hist; /* on failure: the epochs finished before it */
     else

@@ -869,3 +869,40 @@ Test(trainer, several_caller_threads_on_different_models)
     }
     ot_dataset_destroy(d);
 }
+
+Test(trainer, non_finite_weights_fall_back_to_the_epoch_start)
+{
+    /* mse on targets of 1e15: a finite loss (~1e30) and gradient (~1e15),
+     * but with a learning rate of 1e30 the first update overflows */
+    enum { R = 64 };
+    float x[R * 4], t[R];
+    for (size_t i = 0; i < R * 4; i++)
+        x[i] = (float)sin((double)i);
+    for (size_t i = 0; i < R; i++)
+        t[i] = 1e15f;
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_create_targets(&d, R, 4, x, 1, t), OT_OK);
+    ot_layer l[] = {OT_DENSE(8, OT_ACTIVATION_LINEAR), OT_DENSE(1, OT_ACTIVATION_LINEAR)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 4, l, 2, 1), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+    oc.learning_rate = 1e30f;
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_MSE, &oc), OT_OK);
+    float *before, *after;
+    size_t n;
+    weights_of(m, &before, &n);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 16;
+    fc.epochs = 3;
+    ot_status st = ot_model_fit(m, d, &fc, NULL);
+    cr_assert_eq(st, OT_NON_FINITE, "%s: %s", ot_status_str(st), ot_last_error());
+    cr_assert(strstr(ot_last_error(), "epoch 1, step 1: the update made weights non-finite"),
+              "%s", ot_last_error());
+    weights_of(m, &after, &n);
+    cr_assert(memcmp(before, after, n * sizeof(float)) == 0,
+              "the weights of the start of the epoch were not restored");
+    free(before);
+    free(after);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
