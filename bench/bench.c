@@ -237,6 +237,82 @@ static double measure_kernels(const char *spec, size_t batch, int threads, doubl
     return samples / elapsed;
 }
 
+/* ---- where a one-thread step's time goes ------------------------------------ */
+
+/* Microseconds per step on one thread: the bare primitives; plus gathering
+ * the rows and the loss (the worker's whole shard); plus the optimizer's
+ * pass over the arena (what the trainer adds, barriers aside). Interleaved
+ * round by round, medians of `rounds`. */
+static void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
+                              const char *optimizer, double seconds, double us[3])
+{
+    ot_layer layers[MAX_AXIS];
+    size_t in, L = parse_model(spec, &in, layers);
+    ot_model *m = NULL;
+    ot_optimizer_kind kind;
+    ot_optimizer_parse(optimizer, &kind);
+    ot_optimizer_config oc = ot_optimizer_config_default(kind);
+    if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
+        ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK)
+        exit(1);
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        exit(1);
+    uint32_t *idx = malloc(d->n * sizeof *idx);
+    for (size_t i = 0; i < d->n; i++)
+        idx[i] = (uint32_t)((i * 7919) % d->n);
+    enum { ROUNDS = 5 };
+    double t[3][ROUNDS];
+#pragma omp parallel num_threads(1)
+    {
+        omp_set_num_threads(1);
+#if defined(__SSE__)
+        unsigned csr = __builtin_ia32_stmxcsr();
+        __builtin_ia32_ldmxcsr(csr | 0x8040); /* as the trainer */
+#endif
+        ot__worker w;
+        float *grad = calloc(m->arena_len, sizeof(float));
+        float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
+        for (size_t k = 0; k < m->opt.slots; k++)
+            slot[k] = m->opt.state + k * m->arena_len;
+        if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
+            ot__worker_plan(&w, batch) != OT_OK || grad == NULL)
+            exit(1);
+        uint64_t it = 0;
+        for (int r = 0; r < ROUNDS; r++)
+            for (int mode = 0; mode < 3; mode++) {
+                size_t steps = 0;
+                double t0 = now();
+                do {
+                    size_t first = (it * batch) % (d->n - batch);
+                    ot__rows rows = {d, idx, first, batch};
+                    double l = 0, k = 0;
+                    if (mode == 0)
+                        ot__worker_kernels(&w, batch, grad);
+                    else
+                        ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
+                    if (mode == 2) {
+                        ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
+                        ot__optimizer_update(&m->opt.cfg, &st, m->params, grad, slot,
+                                             m->arena_len);
+                    }
+                    steps++;
+                } while (now() - t0 < seconds / ROUNDS / 3);
+                t[mode][r] = 1e6 * (now() - t0) / (double)steps;
+            }
+        ot__worker_destroy(&w);
+        free(grad);
+#if defined(__SSE__)
+        __builtin_ia32_ldmxcsr(csr);
+#endif
+    }
+    for (int mode = 0; mode < 3; mode++)
+        us[mode] = median(t[mode], ROUNDS);
+    free(idx);
+    dnnl_engine_destroy(engine);
+    ot_model_destroy(m);
+}
+
 /* ---- the GEMM peak ---------------------------------------------------------- */
 
 static double measure_gemm(int threads)
@@ -449,13 +525,61 @@ static void write_svgs(const config *c, const point *pts, size_t n, const char *
             if (any)
                 fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s, %d thread%s</text>\n",
                         W - R + 10, T + 16 + 18.0 * (2 * t + peer), colour[t % 8],
-                        peer ? "PyTorch" : "omptrain", c->threads[t], c->threads[t] > 1 ? "s" : "");
+                        peer ? "PyTorch (dashed)" : "omptrain", c->threads[t],
+                        c->threads[t] > 1 ? "s" : "");
         }
     }
     fprintf(f, "</svg>\n");
     fclose(f);
 #undef X
 #undef Y
+
+    /* speedup against threads (strong scaling), a line per batch size */
+    snprintf(path, sizeof path, "%s/speedup-%s.svg", c->out, model);
+    f = fopen(path, "w");
+    if (!f)
+        return;
+    int tmax = c->threads[c->n_threads - 1];
+    double smax = tmax;
+#define SX(t) (L + ((t) - 1.0) / (tmax > 1 ? tmax - 1.0 : 1.0) * (W - L - R))
+#define SY(v) (H - B - (v) / (smax * 1.1) * (H - T - B))
+    fprintf(f, "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+               "height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" "
+               "height=\"100%%\" fill=\"white\"/>\n<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" "
+               "font-size=\"15\">%s: speedup over 1 thread (same global batch)</text>\n",
+            W, H, (W - R + L) / 2, model);
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#444\"/>\n",
+            L, T, W - L - R, H - T - B);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+               "stroke-dasharray=\"4 4\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"#999\">ideal</text>\n",
+            SX(1), SY(1.0), SX(tmax), SY((double)tmax), W - R + 10, T + 16.0);
+    for (int k = 0; k <= 4; k++)
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.2g</text>\n", L - 6,
+                SY(smax * 1.1 * k / 4) + 4, smax * 1.1 * k / 4);
+    for (int t = 0; t < c->n_threads; t++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n",
+                SX(c->threads[t]), H - B + 16, c->threads[t]);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">threads</text>\n",
+            (W - R + L) / 2, H - 12);
+    for (size_t b = 0; b < c->n_batches; b++) {
+        double one = NAN;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(pts[i].model, model) && pts[i].batch == c->batches[b] && pts[i].threads == 1)
+                one = median(pts[i].sps, pts[i].n);
+        if (isnan(one))
+            continue;
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+                colour[b % 8]);
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(pts[i].model, model) && pts[i].batch == c->batches[b])
+                fprintf(f, "%.1f,%.1f ", SX(pts[i].threads), SY(median(pts[i].sps, pts[i].n) / one));
+        fprintf(f, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">batch %zu</text>\n",
+                W - R + 10, T + 34 + 18.0 * (double)b, colour[b % 8], c->batches[b]);
+    }
+    fprintf(f, "</svg>\n");
+    fclose(f);
+#undef SX
+#undef SY
 }
 
 static int parse_list(const char *s, size_t *out, size_t max)
@@ -477,7 +601,8 @@ static void usage(void)
             "usage: bench [--batch 16,32,64,128,256,512,1024] [--threads 1,...,cores]\n"
             "             [--models 784-100-10,784-512-10,784-1024-1024-10]\n"
             "             [--optimizer adam|sgd] [--reps 3] [--seconds 1.0]\n"
-            "             [--peer PATH|none] [--data fashion-mnist|synthetic] [--out DIR]\n");
+            "             [--peer PATH|none] [--data fashion-mnist|synthetic] [--out DIR]\n"
+            "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n");
 }
 
 int main(int argc, char **argv)
@@ -485,10 +610,14 @@ int main(int argc, char **argv)
     config c = {{16, 32, 64, 128, 256, 512, 1024}, 7, {0}, 0, {"784-100-10", "784-512-10",
                 "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
                 "bench/peers/pytorch_mlp.py", 3, 1.0};
-    int cores = omp_get_num_procs();
+    int cores = omp_get_num_procs(), breakdown = 0;
     for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
         c.threads[c.n_threads++] = t;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--breakdown") == 0) {
+            breakdown = 1;
+            continue;
+        }
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
             usage();
@@ -552,6 +681,22 @@ int main(int argc, char **argv)
             return 1;
         free(x);
         free(y);
+    }
+
+    if (breakdown) {
+        printf("one thread, %s: microseconds per step\n", c.optimizer);
+        printf("%-18s %6s %10s %14s %14s %12s\n", "model", "batch", "kernels",
+               "+gather+loss", "+optimizer", "kernels/all");
+        for (size_t mi = 0; mi < c.n_models; mi++)
+            for (size_t bi = 0; bi < c.n_batches; bi++) {
+                double us[3];
+                measure_breakdown(c.models[mi], d, c.batches[bi], c.optimizer, 3 * c.seconds, us);
+                printf("%-18s %6zu %10.1f %14.1f %14.1f %12.2f\n", c.models[mi],
+                       c.batches[bi], us[0], us[1], us[2], us[0] / us[2]);
+                fflush(stdout);
+            }
+        ot_dataset_destroy(d);
+        return 0;
     }
 
     peer pp;
