@@ -120,6 +120,27 @@ static size_t parse_model(const char *spec, size_t *input, ot_layer *layers)
     return n - 1;
 }
 
+/* A compiled model of `spec` (relu hidden layers, softmax last); exits on
+ * failure, as a benchmark may. */
+static ot_model *make_model(const char *spec, const char *optimizer)
+{
+    ot_layer layers[MAX_AXIS];
+    size_t in, L = parse_model(spec, &in, layers);
+    ot_optimizer_kind kind;
+    ot_model *m = NULL;
+    if (L == 0 || ot_optimizer_parse(optimizer, &kind) != OT_OK) {
+        fprintf(stderr, "bench: bad model '%s' or optimizer '%s'\n", spec, optimizer);
+        exit(2);
+    }
+    ot_optimizer_config oc = ot_optimizer_config_default(kind);
+    if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
+        ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK) {
+        fprintf(stderr, "bench: %s\n", ot_last_error());
+        exit(1);
+    }
+    return m;
+}
+
 /* FLOPs of one sample's training step: forward, backward-weights and
  * backward-data (not for the first layer) are one multiply-add each per
  * weight; biases, activations, loss and optimizer are left out. */
@@ -158,12 +179,7 @@ static int time_steps(const ot_step_metrics *s, void *user)
 static double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
                                int threads, const char *optimizer, double seconds)
 {
-    ot_layer layers[MAX_AXIS];
-    size_t in, L = parse_model(spec, &in, layers);
-    ot_model *m = NULL;
-    ot_optimizer_kind kind;
-    ot_optimizer_parse(optimizer, &kind);
-    ot_optimizer_config oc = ot_optimizer_config_default(kind);
+    ot_model *m = make_model(spec, optimizer);
     timing t = {20, 0, batch, seconds, 0, 0};
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = batch;
@@ -172,9 +188,7 @@ static double measure_omptrain(const char *spec, const ot_dataset *d, size_t bat
     fc.shards = (size_t)threads;
     fc.on_step = time_steps;
     fc.user = &t;
-    if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
-        ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK ||
-        ot_model_fit(m, d, &fc, NULL) != OT_OK) {
+    if (ot_model_fit(m, d, &fc, NULL) != OT_OK) {
         fprintf(stderr, "bench: %s\n", ot_last_error());
         exit(1);
     }
@@ -186,13 +200,7 @@ static double measure_omptrain(const char *spec, const ot_dataset *d, size_t bat
 
 static double measure_kernels(const char *spec, size_t batch, int threads, double seconds)
 {
-    ot_layer layers[MAX_AXIS];
-    size_t in, L = parse_model(spec, &in, layers);
-    ot_model *m = NULL;
-    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
-    if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
-        ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK)
-        exit(1);
+    ot_model *m = make_model(spec, "sgd");
     dnnl_engine_t engine;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
         exit(1);
@@ -246,15 +254,7 @@ static double measure_kernels(const char *spec, size_t batch, int threads, doubl
 static void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                               const char *optimizer, double seconds, double us[3])
 {
-    ot_layer layers[MAX_AXIS];
-    size_t in, L = parse_model(spec, &in, layers);
-    ot_model *m = NULL;
-    ot_optimizer_kind kind;
-    ot_optimizer_parse(optimizer, &kind);
-    ot_optimizer_config oc = ot_optimizer_config_default(kind);
-    if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
-        ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK)
-        exit(1);
+    ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
         exit(1);

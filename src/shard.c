@@ -197,19 +197,13 @@ static ot_status no_plan(size_t rows)
                     "of %zu rows", rows);
 }
 
-ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
-                           float *grad, double *loss, double *metric)
+/* Every layer's activation and Dense backward passes, last to first; the
+ * gradients go to `grad` (arena layout). */
+static ot_status backward(ot__worker *w, ot__plan *p, float *grad)
 {
     ot_status status = OT_OK;
-    ot__plan *p = find_plan(w, r->rows);
-    if (p == NULL || !w->training)
-        return no_plan(r->rows);
     const ot_model *m = w->model;
-    const size_t L = m->n_layers;
-    ot__loss_batch b;
-    OT_TRY(gather_forward(w, p, r, &b));
-    ot__loss(m->loss, &b, scale, w->d[L - 1], loss, metric);
-    for (size_t l = L; l-- > 0;) {
+    for (size_t l = m->n_layers; l-- > 0;) {
         const ot__layer *ly = &m->layers[l];
         OT_TRY(ot__activation_backward(&p->act[l], w->stream));
         OT_TRY(ot__dense_backward(&p->dense[l], w->stream, grad + ly->w_off,
@@ -220,21 +214,29 @@ fail:
     return status;
 }
 
+ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
+                           float *grad, double *loss, double *metric)
+{
+    ot_status status = OT_OK;
+    ot__plan *p = find_plan(w, r->rows);
+    if (p == NULL || !w->training)
+        return no_plan(r->rows);
+    ot__loss_batch b;
+    OT_TRY(gather_forward(w, p, r, &b));
+    ot__loss(w->model->loss, &b, scale, w->d[w->model->n_layers - 1], loss, metric);
+    OT_TRY(backward(w, p, grad));
+fail:
+    return status;
+}
+
 ot_status ot__worker_kernels(ot__worker *w, size_t rows, float *grad)
 {
     ot_status status = OT_OK;
     ot__plan *p = find_plan(w, rows);
     if (p == NULL || !w->training)
         return no_plan(rows);
-    const ot_model *m = w->model;
     OT_TRY(forward(w, p));
-    for (size_t l = m->n_layers; l-- > 0;) {
-        const ot__layer *ly = &m->layers[l];
-        OT_TRY(ot__activation_backward(&p->act[l], w->stream));
-        OT_TRY(ot__dense_backward(&p->dense[l], w->stream, grad + ly->w_off,
-                                  grad + ly->b_off));
-    }
-    OT_DNNL(dnnl_stream_wait(w->stream));
+    OT_TRY(backward(w, p, grad));
 fail:
     return status;
 }
