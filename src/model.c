@@ -37,6 +37,28 @@ static int lookup(const char *name, const char *const *names, size_t n)
     return -1;
 }
 
+/* Parses `name` (any case) as one of names[first..n) into *out; the error
+ * lists them. */
+static ot_status parse_name(const char *what, const char *name,
+                            const char *const *names, size_t n, size_t first,
+                            int *out)
+{
+    if (name == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s name: NULL argument", what);
+    int i = lookup(name, names, n);
+    if (i >= (int)first) {
+        *out = i;
+        return OT_OK;
+    }
+    char list[256];
+    size_t len = 0;
+    for (size_t k = first; k < n && len < sizeof list; k++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                k > first ? ", " : "", names[k]);
+    return ot__fail(OT_INVALID_ARGUMENT, "unknown %s '%s' (expected %s)", what,
+                    name, list);
+}
+
 const char *ot_activation_name(ot_activation a)
 {
     return (unsigned)a < COUNT(activation_names) ? activation_names[a] : NULL;
@@ -44,17 +66,14 @@ const char *ot_activation_name(ot_activation a)
 
 ot_status ot_activation_parse(const char *name, ot_activation *out)
 {
-    if (name == NULL || out == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "activation name: NULL argument");
-    int i = strcasecmp(name, "none") == 0 ? 0 : lookup(name, activation_names, COUNT(activation_names));
-    if (i < 0)
-        return ot__fail(OT_INVALID_ARGUMENT,
-                        "unknown activation '%s' (expected linear, relu, "
-                        "sigmoid, softmax, tanh, selu, elu, softplus, gelu or "
-                        "leaky_relu)",
-                        name);
-    *out = (ot_activation)i;
-    return OT_OK;
+    int i = 0;
+    if (name != NULL && strcasecmp(name, "none") == 0)
+        name = "linear";
+    ot_status st = parse_name("activation", name, activation_names,
+                              COUNT(activation_names), 0, &i);
+    if (st == OT_OK)
+        *out = (ot_activation)i;
+    return st;
 }
 
 const char *ot_initializer_name(ot_initializer i)
@@ -64,17 +83,12 @@ const char *ot_initializer_name(ot_initializer i)
 
 ot_status ot_initializer_parse(const char *name, ot_initializer *out)
 {
-    if (name == NULL || out == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "initializer name: NULL argument");
-    int i = lookup(name, initializer_names, COUNT(initializer_names));
-    if (i < 0)
-        return ot__fail(OT_INVALID_ARGUMENT,
-                        "unknown initializer '%s' (expected glorot_uniform, "
-                        "glorot_normal, he_uniform, he_normal, lecun_uniform, "
-                        "lecun_normal or zeros)",
-                        name);
-    *out = (ot_initializer)i;
-    return OT_OK;
+    int i = 0; /* "auto" is the default, not a name to give */
+    ot_status st = parse_name("initializer", name, initializer_names,
+                              COUNT(initializer_names), 1, &i);
+    if (st == OT_OK)
+        *out = (ot_initializer)i;
+    return st;
 }
 
 const char *ot_loss_name(ot_loss loss)
@@ -84,22 +98,15 @@ const char *ot_loss_name(ot_loss loss)
 
 ot_status ot_loss_parse(const char *name, ot_loss *out)
 {
-    if (name == NULL || out == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "loss name: NULL argument");
-    int i = lookup(name, loss_names, COUNT(loss_names));
-    if (i < 0 && strcasecmp(name, "mean_squared_error") == 0)
-        i = OT_LOSS_MSE;
-    if (i < 0 && strcasecmp(name, "mean_absolute_error") == 0)
-        i = OT_LOSS_MAE;
-    if (i < 0)
-        return ot__fail(OT_INVALID_ARGUMENT,
-                        "unknown loss '%s' (expected "
-                        "sparse_categorical_crossentropy, "
-                        "categorical_crossentropy, binary_crossentropy, mse, "
-                        "mae or huber)",
-                        name);
-    *out = (ot_loss)i;
-    return OT_OK;
+    int i = 0;
+    if (name != NULL && strcasecmp(name, "mean_squared_error") == 0)
+        name = "mse";
+    if (name != NULL && strcasecmp(name, "mean_absolute_error") == 0)
+        name = "mae";
+    ot_status st = parse_name("loss", name, loss_names, COUNT(loss_names), 0, &i);
+    if (st == OT_OK)
+        *out = (ot_loss)i;
+    return st;
 }
 
 const char *ot_loss_metric_name(ot_loss loss)
