@@ -566,6 +566,31 @@ OT_API ot_status ot_history_write_svg(const ot_history *history,
 /** Destroys a history; NULL is accepted. Since 0.1. */
 OT_API void ot_history_destroy(ot_history *history);
 
+/** What ot_model_choose_threads measured and chose. */
+typedef struct ot_thread_choice {
+    int threads;   /**< the fastest thread count */
+    size_t shards; /**< the shard count to use with it */
+    int n_tried;
+    int tried[16];                /**< the thread counts tried */
+    double samples_per_second[16]; /**< their training throughput */
+} ot_thread_choice;
+
+/**
+ * Chooses the thread count for training `model` on `data` with this batch
+ * size, by calibration: a throw-away copy of the model trains for about
+ * `seconds` with each candidate (1, 2, 4, ... up to omp_get_max_threads(),
+ * and that count itself), and the fastest wins. The model is not changed.
+ * With shards == 0 the shard count follows the thread count (so the chosen
+ * count decides the weights: print or save it, as `omptrain train` does);
+ * with shards > 0 only thread counts up to it are tried, and the weights do
+ * not depend on the choice. Since 0.1.
+ */
+OT_API ot_status ot_model_choose_threads(const ot_model *model,
+                                         const ot_dataset *data,
+                                         size_t batch_size, size_t shards,
+                                         double seconds,
+                                         ot_thread_choice *out);
+
 /** How evaluate and predict run: batches, threads and shards. */
 typedef struct ot_eval_config {
     size_t batch_size; /**< 32 */

@@ -91,7 +91,8 @@ Test(cli, bad_flags_and_values_name_themselves)
     EXPECT_RUN("train --epochs x", 2, "--epochs: 'x' is not a whole number");
     EXPECT_RUN("train --epochs 0", 2, "--epochs: 0 is out of range");
     EXPECT_RUN("train --batch -5", 2, "--batch: '-5'");
-    EXPECT_RUN("train --threads 0", 2, "--threads: 0 is out of range");
+    EXPECT_RUN("train --threads 0", 2, "--threads: '0' is not auto or a number in 1..1024");
+    EXPECT_RUN("train --threads many", 2, "--threads: 'many' is not auto");
     EXPECT_RUN("train --validation-split 1.5", 2, "--validation-split: 1.5 is out of range");
     EXPECT_RUN("train --validation-split nan", 2, "--validation-split: 'nan' is not a number");
     EXPECT_RUN("train --lr=abc", 2, "--lr: 'abc' is not a number");

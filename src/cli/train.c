@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -160,12 +161,11 @@ int cli_train(int argc, char **argv)
     size_t batch = 32, epochs = 5, shards = 0, patience = 0, checkpoint_every = 1;
     double split = 0.2, min_delta = 0.0;
     int threads = omp_get_max_threads(), quiet = 0, no_shuffle = 0;
+    const char *threads_spec = "auto";
     int early_stopping = 0, no_restore_best = 0;
     uint64_t seed = 42;
     opt_flags of = {default_optimizer, "constant", NAN, 0.0f, NAN, NAN, NAN, NAN, NAN,
                     0, 0, 0, 0, NAN, 10000, 10};
-    char threads_text[64];
-    snprintf(threads_text, sizeof threads_text, "all cores: %d", threads);
     const cli_opt opts[] = {
         {"--data", CLI_STRING, &data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor", 0, 0, NULL},
         {"--validation-data", CLI_STRING, &val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
@@ -199,7 +199,7 @@ int cli_train(int argc, char **argv)
         {"--min-delta", CLI_DOUBLE, &min_delta, "D", "early stopping: smallest improvement", 0, 1e30, NULL},
         {"--no-restore-best", CLI_BOOL, &no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
         {"--save-best", CLI_STRING, &save_best, "FILE", "save the model whenever --monitor improves", 0, 0, NULL},
-        {"--threads", CLI_INT, &threads, "N", "OpenMP threads", 1, 1024, threads_text},
+        {"--threads", CLI_STRING, &threads_spec, "N|auto", "OpenMP threads; auto: the fastest of 1, 2, 4, ... up to all cores, timed for 0.2 s each on this model and data (printed, and saved with the shard count)", 0, 0, NULL},
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch; the weights depend on it, not on --threads", 1, 65536, "the thread count"},
         {"--seed", CLI_U64, &seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
         {"--resume", CLI_STRING, &resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
@@ -247,6 +247,16 @@ int cli_train(int argc, char **argv)
     }
     if (val_data != NULL)
         split = 0.0;
+    int auto_threads = strcmp(threads_spec, "auto") == 0;
+    if (!auto_threads) {
+        char *end;
+        long t = strtol(threads_spec, &end, 10);
+        if (*end != '\0' || end == threads_spec || t < 1 || t > 1024) {
+            cli_error("--threads: '%s' is not auto or a number in 1..1024", threads_spec);
+            return CLI_USAGE;
+        }
+        threads = (int)t;
+    }
 
     ot_dataset *train = NULL, *val = NULL;
     ot_model *model = NULL;
@@ -274,8 +284,8 @@ int cli_train(int argc, char **argv)
         if (!given(opts, seen, n_opts, "--no-shuffle"))
             no_shuffle = !rcfg.shuffle;
     }
-    if (shards == 0)
-        shards = (size_t)threads;
+    if (resume && auto_threads)
+        auto_threads = 0; /* the shard count comes from the file; threads: all cores */
     int integer_labels = loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
     cli_data_options dopt = {"train", label_columns, integer_labels, 0};
@@ -295,6 +305,25 @@ int cli_train(int argc, char **argv)
             goto done;
         }
     }
+    if (auto_threads) {
+        ot_thread_choice tc;
+        if (ot_model_choose_threads(model, train, batch, shards, 0.2, &tc) != OT_OK) {
+            cli_fail("--threads auto");
+            goto done;
+        }
+        threads = tc.threads;
+        shards = tc.shards;
+        if (!quiet) {
+            printf("--threads auto, calibrated on this model and data:");
+            for (int i = 0; i < tc.n_tried; i++)
+                printf(" %d thread%s %.0f samples/s;", tc.tried[i], tc.tried[i] > 1 ? "s" : "",
+                       tc.samples_per_second[i]);
+            printf(" chose %d (with %zu shards: --shards %zu reproduces these weights)\n",
+                   threads, shards, shards);
+        }
+    }
+    if (shards == 0)
+        shards = (size_t)threads;
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = batch;
     fc.epochs = epochs;
