@@ -602,7 +602,9 @@ static void usage(void)
             "             [--models 784-100-10,784-512-10,784-1024-1024-10]\n"
             "             [--optimizer adam|sgd] [--reps 3] [--seconds 1.0]\n"
             "             [--peer PATH|none] [--data fashion-mnist|synthetic] [--out DIR]\n"
-            "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n");
+            "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n"
+            "             [--auto-check]  (instead of the grid: --threads auto against each\n"
+            "                              fixed thread count, median of --reps runs each)\n");
 }
 
 int main(int argc, char **argv)
@@ -610,12 +612,16 @@ int main(int argc, char **argv)
     config c = {{16, 32, 64, 128, 256, 512, 1024}, 7, {0}, 0, {"784-100-10", "784-512-10",
                 "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
                 "bench/peers/pytorch_mlp.py", 3, 1.0};
-    int cores = omp_get_num_procs(), breakdown = 0;
+    int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0;
     for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
         c.threads[c.n_threads++] = t;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--breakdown") == 0) {
             breakdown = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--auto-check") == 0) {
+            auto_check = 1;
             continue;
         }
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -693,6 +699,45 @@ int main(int argc, char **argv)
                 measure_breakdown(c.models[mi], d, c.batches[bi], c.optimizer, 3 * c.seconds, us);
                 printf("%-18s %6zu %10.1f %14.1f %14.1f %12.2f\n", c.models[mi],
                        c.batches[bi], us[0], us[1], us[2], us[0] / us[2]);
+                fflush(stdout);
+            }
+        ot_dataset_destroy(d);
+        return 0;
+    }
+
+    if (auto_check) {
+        /* what --threads auto chooses, against every fixed thread count */
+        printf("%-18s %6s %-30s %6s %10s %8s\n", "model", "batch", "fixed threads: samples/s",
+               "auto", "auto s/s", "vs best");
+        for (size_t mi = 0; mi < c.n_models; mi++)
+            for (size_t bi = 0; bi < c.n_batches; bi++) {
+                double med[MAX_AXIS], best = 0;
+                char fixed[256] = "";
+                size_t len = 0;
+                for (int ti = 0; ti < c.n_threads; ti++) {
+                    double v[16];
+                    for (int r = 0; r < c.reps; r++)
+                        v[r] = measure_omptrain(c.models[mi], d, c.batches[bi], c.threads[ti],
+                                                c.optimizer, c.seconds);
+                    med[ti] = median(v, c.reps);
+                    best = med[ti] > best ? med[ti] : best;
+                    len += (size_t)snprintf(fixed + len, sizeof fixed - len, "%d: %.0f  ",
+                                            c.threads[ti], med[ti]);
+                }
+                ot_model *m = make_model(c.models[mi], c.optimizer);
+                ot_thread_choice tc;
+                if (ot_model_choose_threads(m, d, c.batches[bi], 0, 0.2, &tc) != OT_OK) {
+                    fprintf(stderr, "bench: %s\n", ot_last_error());
+                    return 1;
+                }
+                ot_model_destroy(m);
+                double v[16];
+                for (int r = 0; r < c.reps; r++)
+                    v[r] = measure_omptrain(c.models[mi], d, c.batches[bi], tc.threads,
+                                            c.optimizer, c.seconds);
+                double a = median(v, c.reps);
+                printf("%-18s %6zu %-30s %6d %10.0f %8.2f\n", c.models[mi], c.batches[bi],
+                       fixed, tc.threads, a, a / best);
                 fflush(stdout);
             }
         ot_dataset_destroy(d);
