@@ -313,6 +313,77 @@ static void measure_breakdown(const char *spec, const ot_dataset *d, size_t batc
     ot_model_destroy(m);
 }
 
+/* ---- the alternative engine: one oneDNN call over the whole batch --------- */
+
+/* Samples/s of full training steps done the other way: no shards, each
+ * primitive runs once over the whole batch and threads itself with oneDNN's
+ * own OpenMP parallelism (T threads); the optimizer's pass is an OpenMP loop
+ * over the arena. Denormals flushed in every thread, as the trainer does. */
+static double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
+                               int threads, const char *optimizer, double seconds)
+{
+    ot_model *m = make_model(spec, optimizer);
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        exit(1);
+    omp_set_num_threads(threads);
+#if defined(__SSE__)
+    unsigned csr[1024];
+#pragma omp parallel num_threads(threads)
+    {
+        csr[omp_get_thread_num()] = __builtin_ia32_stmxcsr();
+        __builtin_ia32_ldmxcsr(csr[omp_get_thread_num()] | 0x8040);
+    }
+#endif
+    ot__worker w;
+    float *grad = calloc(m->arena_len, sizeof(float));
+    if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
+        ot__worker_plan(&w, batch) != OT_OK || grad == NULL) {
+        fprintf(stderr, "bench: %s\n", ot_last_error());
+        exit(1);
+    }
+    uint32_t *idx = malloc(d->n * sizeof *idx);
+    for (size_t i = 0; i < d->n; i++)
+        idx[i] = (uint32_t)((i * 7919) % d->n);
+    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
+    for (size_t k = 0; k < m->opt.slots; k++)
+        slot[k] = m->opt.state + k * m->arena_len;
+    const size_t chunk = 4096, chunks = (m->arena_len + chunk - 1) / chunk;
+    uint64_t it = 0;
+    size_t steps = 0;
+    double t0 = 0;
+    for (;;) {
+        size_t first = (it * batch) % (d->n - batch);
+        ot__rows rows = {d, idx, first, batch};
+        double l = 0, k = 0;
+        ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
+        ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (size_t ci = 0; ci < chunks; ci++) {
+            size_t c0 = ci * chunk, n = m->arena_len - c0 < chunk ? m->arena_len - c0 : chunk;
+            float *sl[OT__MAX_SLOTS];
+            for (int j = 0; j < OT__MAX_SLOTS; j++)
+                sl[j] = slot[j] ? slot[j] + c0 : NULL;
+            ot__optimizer_update(&m->opt.cfg, &st, m->params + c0, grad + c0, sl, n);
+        }
+        if (++steps == 20)
+            t0 = now();
+        if (steps > 20 && now() - t0 >= seconds)
+            break;
+    }
+    double sps = (double)((steps - 20) * batch) / (now() - t0);
+#if defined(__SSE__)
+#pragma omp parallel num_threads(threads)
+    __builtin_ia32_ldmxcsr(csr[omp_get_thread_num()]);
+#endif
+    ot__worker_destroy(&w);
+    free(grad);
+    free(idx);
+    dnnl_engine_destroy(engine);
+    ot_model_destroy(m);
+    return sps;
+}
+
 /* ---- the GEMM peak ---------------------------------------------------------- */
 
 static double measure_gemm(int threads)
@@ -604,7 +675,9 @@ static void usage(void)
             "             [--peer PATH|none] [--data fashion-mnist|synthetic] [--out DIR]\n"
             "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n"
             "             [--auto-check]  (instead of the grid: --threads auto against each\n"
-            "                              fixed thread count, median of --reps runs each)\n");
+            "                              fixed thread count, median of --reps runs each)\n"
+            "             [--alternatives] (instead of the grid: sharded data-parallel against\n"
+            "                              one oneDNN call over the whole batch, oneDNN threading)\n");
 }
 
 int main(int argc, char **argv)
@@ -612,7 +685,7 @@ int main(int argc, char **argv)
     config c = {{16, 32, 64, 128, 256, 512, 1024}, 7, {0}, 0, {"784-100-10", "784-512-10",
                 "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
                 "bench/peers/pytorch_mlp.py", 3, 1.0};
-    int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0;
+    int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
     for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
         c.threads[c.n_threads++] = t;
     for (int i = 1; i < argc; i++) {
@@ -622,6 +695,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "--auto-check") == 0) {
             auto_check = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--alternatives") == 0) {
+            alternatives = 1;
             continue;
         }
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -701,6 +778,29 @@ int main(int argc, char **argv)
                        c.batches[bi], us[0], us[1], us[2], us[0] / us[2]);
                 fflush(stdout);
             }
+        ot_dataset_destroy(d);
+        return 0;
+    }
+
+    if (alternatives) {
+        /* interleaved: sharded (omptrain), then one call with oneDNN threading */
+        printf("%-18s %6s %7s %14s %18s %8s\n", "model", "batch", "threads", "sharded s/s",
+               "one-call s/s", "ratio");
+        for (size_t mi = 0; mi < c.n_models; mi++)
+            for (size_t bi = 0; bi < c.n_batches; bi++)
+                for (int ti = 0; ti < c.n_threads; ti++) {
+                    double a[16], b[16];
+                    for (int r = 0; r < c.reps; r++) {
+                        a[r] = measure_omptrain(c.models[mi], d, c.batches[bi], c.threads[ti],
+                                                c.optimizer, c.seconds);
+                        b[r] = measure_internal(c.models[mi], d, c.batches[bi], c.threads[ti],
+                                                c.optimizer, c.seconds);
+                    }
+                    double ma = median(a, c.reps), mb = median(b, c.reps);
+                    printf("%-18s %6zu %7d %14.0f %18.0f %8.2f\n", c.models[mi], c.batches[bi],
+                           c.threads[ti], ma, mb, ma / mb);
+                    fflush(stdout);
+                }
         ot_dataset_destroy(d);
         return 0;
     }
