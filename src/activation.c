@@ -51,29 +51,24 @@ int ot__activation_needs_src(ot_activation act)
     return eltwise_of(act, &e) && !e.use_dst;
 }
 
-/* One eltwise stage: forward src -> dst, backward diff in place from src
- * (or from dst when use_dst). */
-static ot_status eltwise_stage(ot__prim *fwd, ot__prim *bwd, dnnl_engine_t engine,
-                               const dnnl_memory_desc_t *md, dnnl_alg_kind_t alg,
-                               float alpha, float beta, int use_dst,
-                               dnnl_memory_t src, dnnl_memory_t dst,
-                               dnnl_memory_t diff, int training, const char *what)
+/* A forward primitive (src -> dst) and, when bdesc is given, its backward
+ * primitive (diff in place, reading bwd_mem as bwd_arg), from their op
+ * descriptors, the forward one the backward's hint. */
+static ot_status stage(ot__prim *fwd, ot__prim *bwd, dnnl_engine_t engine,
+                       const_dnnl_op_desc_t fdesc, const_dnnl_op_desc_t bdesc,
+                       dnnl_memory_t src, dnnl_memory_t dst, int bwd_arg,
+                       dnnl_memory_t bwd_mem, dnnl_memory_t diff, const char *what)
 {
     ot_status status = OT_OK;
     dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
-    dnnl_eltwise_desc_t desc;
-    OT_DNNL(dnnl_eltwise_forward_desc_init(
-        &desc, training ? dnnl_forward_training : dnnl_forward_inference, alg,
-        md, alpha, beta));
-    OT_TRY(ot__pd_create(&fpd, &desc, engine, NULL, what));
+    OT_TRY(ot__pd_create(&fpd, fdesc, engine, NULL, what));
     OT_TRY(ot__prim_create(fwd, fpd, engine, what));
     ot__prim_arg(fwd, DNNL_ARG_SRC, src);
     ot__prim_arg(fwd, DNNL_ARG_DST, dst);
-    if (training) {
-        OT_DNNL(dnnl_eltwise_backward_desc_init(&desc, alg, md, md, alpha, beta));
-        OT_TRY(ot__pd_create(&bpd, &desc, engine, fpd, what));
+    if (bdesc != NULL) {
+        OT_TRY(ot__pd_create(&bpd, bdesc, engine, fpd, what));
         OT_TRY(ot__prim_create(bwd, bpd, engine, what));
-        ot__prim_arg(bwd, use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, use_dst ? dst : src);
+        ot__prim_arg(bwd, bwd_arg, bwd_mem);
         ot__prim_arg(bwd, DNNL_ARG_DIFF_DST, diff);
         ot__prim_arg(bwd, DNNL_ARG_DIFF_SRC, diff);
     }
@@ -85,32 +80,42 @@ fail:
     return status;
 }
 
+/* One eltwise stage: forward src -> dst, backward diff in place from src
+ * (or from dst when use_dst). */
+static ot_status eltwise_stage(ot__prim *fwd, ot__prim *bwd, dnnl_engine_t engine,
+                               const dnnl_memory_desc_t *md, dnnl_alg_kind_t alg,
+                               float alpha, float beta, int use_dst,
+                               dnnl_memory_t src, dnnl_memory_t dst,
+                               dnnl_memory_t diff, int training, const char *what)
+{
+    ot_status status = OT_OK;
+    dnnl_eltwise_desc_t fdesc, bdesc;
+    OT_DNNL(dnnl_eltwise_forward_desc_init(
+        &fdesc, training ? dnnl_forward_training : dnnl_forward_inference, alg,
+        md, alpha, beta));
+    if (training)
+        OT_DNNL(dnnl_eltwise_backward_desc_init(&bdesc, alg, md, md, alpha, beta));
+    status = stage(fwd, bwd, engine, &fdesc, training ? &bdesc : NULL, src, dst,
+                   use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, use_dst ? dst : src, diff,
+                   what);
+fail:
+    return status;
+}
+
+/* Softmax over the units, in place; backward from its output. */
 static ot_status softmax_stage(ot__prim *fwd, ot__prim *bwd, dnnl_engine_t engine,
                                const dnnl_memory_desc_t *md, dnnl_memory_t data,
                                dnnl_memory_t diff, int training, const char *what)
 {
     ot_status status = OT_OK;
-    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
-    dnnl_softmax_desc_t desc;
+    dnnl_softmax_desc_t fdesc, bdesc;
     OT_DNNL(dnnl_softmax_forward_desc_init(
-        &desc, training ? dnnl_forward_training : dnnl_forward_inference, md, 1));
-    OT_TRY(ot__pd_create(&fpd, &desc, engine, NULL, what));
-    OT_TRY(ot__prim_create(fwd, fpd, engine, what));
-    ot__prim_arg(fwd, DNNL_ARG_SRC, data);
-    ot__prim_arg(fwd, DNNL_ARG_DST, data);
-    if (training) {
-        OT_DNNL(dnnl_softmax_backward_desc_init(&desc, md, md, 1));
-        OT_TRY(ot__pd_create(&bpd, &desc, engine, fpd, what));
-        OT_TRY(ot__prim_create(bwd, bpd, engine, what));
-        ot__prim_arg(bwd, DNNL_ARG_DST, data);
-        ot__prim_arg(bwd, DNNL_ARG_DIFF_DST, diff);
-        ot__prim_arg(bwd, DNNL_ARG_DIFF_SRC, diff);
-    }
+        &fdesc, training ? dnnl_forward_training : dnnl_forward_inference, md, 1));
+    if (training)
+        OT_DNNL(dnnl_softmax_backward_desc_init(&bdesc, md, md, 1));
+    status = stage(fwd, bwd, engine, &fdesc, training ? &bdesc : NULL, data, data,
+                   DNNL_ARG_DST, data, diff, what);
 fail:
-    if (fpd)
-        dnnl_primitive_desc_destroy(fpd);
-    if (bpd)
-        dnnl_primitive_desc_destroy(bpd);
     return status;
 }
 
