@@ -69,4 +69,15 @@ void ot__alloc_fail_after(uint64_t n);
 /* Rounds n floats up to a whole number of 64-byte lines. */
 static inline size_t ot__round_floats(size_t n) { return (n + 15) & ~(size_t)15; }
 
+/* Hot element-wise loops (the optimizer updates) are compiled for AVX-512,
+ * AVX2 and the baseline, and the best one the processor has is chosen at
+ * load time. Every operation is element-wise and correctly rounded (no FMA
+ * contraction in ISO C mode), so all three give the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define OT_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define OT_MULTIVERSION
+#endif
+
 #endif

@@ -9,17 +9,6 @@
 
 #include "optimizer.h"
 
-/* The update loops are compiled for AVX-512, AVX2 and the baseline, and the
- * best one the processor has is chosen at load time. Every operation is
- * element-wise and correctly rounded (no FMA contraction in ISO C mode), so
- * all three give the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define OT_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define OT_MULTIVERSION
-#endif
-
 static const char *const names[] = {"sgd", "adam", "adagrad", "rmsprop", "adadelta"};
 
 ot_optimizer_config ot_optimizer_config_default(ot_optimizer_kind kind)

@@ -9,6 +9,14 @@ Serve mode (used by bench/bench.c): reads one request per line on stdin,
 runs full training steps (forward, loss, backward, optimizer step) for about
 SECONDS after a warm-up, and answers one line:
     SAMPLES_PER_SECOND STEPS SECONDS
+Time-to-accuracy requests (bench --time-to-accuracy):
+    tta MODEL BATCH THREADS SEED TARGET MAX_EPOCHS N_TRAIN
+train on rows [0, N_TRAIN) with Keras' initialisation (Glorot uniform
+kernels, zero biases), Adam with Keras' defaults and a reshuffle every epoch;
+after each epoch measure the accuracy on the remaining rows; answer
+    EPOCHS SECONDS VAL_ACCURACY
+at the first epoch that reaches TARGET (EPOCHS -1 and the last accuracy when
+none does), SECONDS from the start of training, validation included.
 The data comes once, as raw float32 features and int32 labels, from the files
 named on the command line (written by bench.c), so both sides train on the
 same rows.
@@ -34,6 +42,35 @@ def build(model, optimizer):
     else:
         opt = torch.optim.SGD(net.parameters(), lr=0.01)
     return net, opt
+
+
+def time_to_accuracy(x, y, model, batch, threads, seed, target, max_epochs, n_train):
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    net, opt = build(model, "adam")
+    for layer in net:
+        if isinstance(layer, torch.nn.Linear):  # as Keras' Dense
+            torch.nn.init.xavier_uniform_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt, xv, yv = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    accuracy = float("nan")
+    for epoch in range(1, max_epochs + 1):
+        perm = torch.randperm(n_train)
+        xs, ys = xt[perm], yt[perm]  # one gather per epoch, then slices
+        net.train()
+        for s in range(0, n_train, batch):  # the last batch may be short, as in Keras
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xs[s:s + batch]), ys[s:s + batch])
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            accuracy = (net(xv).argmax(dim=1) == yv).float().mean().item()
+        if accuracy >= target:
+            return epoch, time.perf_counter() - t0, accuracy
+    return -1, time.perf_counter() - t0, accuracy
 
 
 def run(x, y, model, batch, threads, optimizer, seconds):
@@ -77,6 +114,13 @@ def main():
     for line in sys.stdin:
         parts = line.split()
         if not parts:
+            continue
+        if parts[0] == "tta":
+            model, batch, threads, seed, target, max_epochs, n_train = parts[1:]
+            epochs, elapsed, acc = time_to_accuracy(x, y, model, int(batch), int(threads),
+                                                    int(seed), float(target),
+                                                    int(max_epochs), int(n_train))
+            print(f"{epochs} {elapsed:.4f} {acc:.4f}", flush=True)
             continue
         model, batch, threads, optimizer, seconds = parts
         sps, steps, elapsed = run(x, y, model, int(batch), int(threads), optimizer,

@@ -1,0 +1,110 @@
+/*
+ * bench.h - the pieces of the benchmark program (bench/): shared helpers
+ * (common.c), the engine measured in pieces (engine.c), the PyTorch peer
+ * (peer.c), the grid's output (report.c), the weight-layout comparison
+ * (layouts.c) and time to accuracy (accuracy.c). A program of the project,
+ * not of the library: it sets OpenMP thread counts and uses the library's
+ * internals.
+ */
+#ifndef OT_BENCH_H
+#define OT_BENCH_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "omptrain.h"
+#include "src/dataset.h"
+#include "src/model.h"
+#include "src/shard.h"
+
+#define MAX_AXIS 16
+
+typedef struct config {
+    size_t batches[MAX_AXIS], n_batches;
+    int threads[MAX_AXIS], n_threads;
+    char models[MAX_AXIS][64];
+    size_t n_models;
+    const char *optimizer, *data, *out, *peer;
+    int reps;
+    double seconds;
+} config;
+
+/* One point of the grid and its repetitions. */
+typedef struct point {
+    const char *model;
+    size_t batch;
+    int threads;
+    double sps[16], peer_sps[16];
+    int n, n_peer;
+    double kernel_sps, gemm_gflops, flops_per_sample, rss_mib;
+} point;
+
+/* ---- common.c ---- */
+double now(void);                         /* monotonic seconds */
+double median(const double *v, int n);    /* n <= 16 */
+double vmin(const double *v, int n);
+double vmax(const double *v, int n);
+double rss_mib(void);                     /* this process's resident memory */
+int parse_list(const char *s, size_t *out, size_t max); /* "16,32" */
+/* "784-100-10" -> layers (relu hidden, softmax last); returns the count. */
+size_t parse_model(const char *spec, size_t *input, ot_layer *layers);
+/* A compiled model of `spec`, seed 42; exits on failure. */
+ot_model *make_model(const char *spec, const char *optimizer);
+double flops_per_sample(const ot_layer *layers, size_t L, size_t in);
+/* Samples/s of full training steps through ot_model_fit (shards = threads),
+ * 20 warm-up steps excluded, at least `seconds` timed. */
+double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
+                        int threads, const char *optimizer, double seconds);
+
+/* ---- engine.c ---- */
+double measure_kernels(const char *spec, size_t batch, int threads, double seconds);
+/* One thread, microseconds per step: us[0] the bare primitives, us[1] plus
+ * gather and loss, us[2] plus the optimizer's pass; us[3] the optimizer's
+ * pass alone, us[4] the floor of that pass: its arithmetic (sqrt and
+ * divide for Adam) over data in L1, and us[5] its memory traffic alone. */
+void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
+                       const char *optimizer, double seconds, double us[6]);
+double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
+                        int threads, const char *optimizer, double seconds);
+double measure_gemm(int threads);
+
+/* ---- peer.c ---- */
+typedef struct peer {
+    pid_t pid;
+    FILE *to, *from;
+    char version[64], allocator[64];
+} peer;
+
+/* Starts pytorch_mlp.py --serve over the raw rows in xf/yf; 0 when torch is
+ * not there (said on stderr). */
+int peer_start(peer *p, const char *script, const char *xf, const char *yf,
+               size_t n, size_t dim);
+/* Samples/s of the peer's training steps; NAN on failure. */
+double peer_run(peer *p, const char *model, size_t batch, int threads,
+                const char *optimizer, double seconds);
+/* Sends one request line and reads one answer line into `answer`;
+ * 0 on failure. */
+int peer_ask(peer *p, const char *request, char *answer, size_t size);
+void peer_stop(peer *p);
+/* Writes the rows of `d` for the peer into DIR/.features.f32 and
+ * DIR/.labels.i32 and starts it; 0 when it could not. */
+int peer_start_with(peer *p, const char *script, const char *dir, const ot_dataset *d);
+
+/* ---- report.c ---- */
+void write_results(const config *c, const point *pts, size_t n, const peer *pp,
+                   int have_peer, const char *data_desc);
+void write_svgs(const config *c, const point *pts, size_t n, const char *model);
+
+/* ---- layouts.c ---- */
+/* Plain `oi` weights against oneDNN's preferred layout, per layer shape,
+ * rows and direction, one thread; prints a table. */
+void run_layouts(const config *c);
+
+/* ---- accuracy.c ---- */
+/* Seconds to reach `target` validation accuracy, omptrain against the peer;
+ * prints a table and returns 0 on success. */
+int run_time_to_accuracy(const config *c, peer *pp, int have_peer, const ot_dataset *train,
+                         const ot_dataset *val, double target);
+
+#endif

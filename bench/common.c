@@ -1,0 +1,175 @@
+/*
+ * common.c - what every mode of the benchmark shares: clocks and medians,
+ * the models of a spec such as "784-100-10", the FLOPs of a step, and
+ * omptrain's full training steps timed through the public API.
+ */
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double median(const double *v, int n)
+{
+    double t[16];
+    memcpy(t, v, (size_t)n * sizeof *t);
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+double vmin(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        m = v[i] < m ? v[i] : m;
+    return m;
+}
+
+double vmax(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+double rss_mib(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL || fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+    if (f)
+        fclose(f);
+    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+}
+
+/* "784-100-10" -> layers (relu hidden, softmax last); returns the count. */
+size_t parse_model(const char *spec, size_t *input, ot_layer *layers)
+{
+    size_t dims[MAX_AXIS], n = 0;
+    const char *p = spec;
+    while (*p && n < MAX_AXIS) {
+        char *end;
+        dims[n++] = strtoul(p, &end, 10);
+        p = *end == '-' ? end + 1 : end;
+        if (end == p && *p)
+            return 0;
+    }
+    if (n < 2)
+        return 0;
+    *input = dims[0];
+    for (size_t i = 1; i < n; i++) {
+        memset(&layers[i - 1], 0, sizeof *layers);
+        layers[i - 1].units = dims[i];
+        layers[i - 1].activation = i + 1 < n ? OT_ACTIVATION_RELU : OT_ACTIVATION_SOFTMAX;
+    }
+    return n - 1;
+}
+
+/* A compiled model of `spec` (relu hidden layers, softmax last); exits on
+ * failure, as a benchmark may. */
+ot_model *make_model(const char *spec, const char *optimizer)
+{
+    ot_layer layers[MAX_AXIS];
+    size_t in, L = parse_model(spec, &in, layers);
+    ot_optimizer_kind kind;
+    ot_model *m = NULL;
+    if (L == 0 || ot_optimizer_parse(optimizer, &kind) != OT_OK) {
+        fprintf(stderr, "bench: bad model '%s' or optimizer '%s'\n", spec, optimizer);
+        exit(2);
+    }
+    ot_optimizer_config oc = ot_optimizer_config_default(kind);
+    if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
+        ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK) {
+        fprintf(stderr, "bench: %s\n", ot_last_error());
+        exit(1);
+    }
+    return m;
+}
+
+/* FLOPs of one sample's training step: forward, backward-weights and
+ * backward-data (not for the first layer) are one multiply-add each per
+ * weight; biases, activations, loss and optimizer are left out. */
+double flops_per_sample(const ot_layer *layers, size_t L, size_t in)
+{
+    double f = 0;
+    for (size_t l = 0; l < L; l++) {
+        double w = (double)in * (double)layers[l].units;
+        f += 2 * w * (l == 0 ? 2 : 3);
+        in = layers[l].units;
+    }
+    return f;
+}
+
+/* ---- omptrain: full training steps --------------------------------------- */
+
+typedef struct timing {
+    size_t warmup, steps, batch;
+    double seconds, t0, t1;
+} timing;
+
+static int time_steps(const ot_step_metrics *s, void *user)
+{
+    (void)s;
+    timing *t = user;
+    t->steps++;
+    if (t->steps == t->warmup)
+        t->t0 = now();
+    if (t->steps > t->warmup && now() - t->t0 >= t->seconds) {
+        t->t1 = now();
+        return 1;
+    }
+    return 0;
+}
+
+double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
+                               int threads, const char *optimizer, double seconds)
+{
+    ot_model *m = make_model(spec, optimizer);
+    timing t = {20, 0, batch, seconds, 0, 0};
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = batch;
+    fc.epochs = 1000000;
+    fc.threads = threads;
+    fc.shards = (size_t)threads;
+    fc.on_step = time_steps;
+    fc.user = &t;
+    if (ot_model_fit(m, d, &fc, NULL) != OT_OK) {
+        fprintf(stderr, "bench: %s\n", ot_last_error());
+        exit(1);
+    }
+    ot_model_destroy(m);
+    return (double)((t.steps - t.warmup) * batch) / (t.t1 - t.t0);
+}
+
+int parse_list(const char *s, size_t *out, size_t max)
+{
+    size_t n = 0;
+    while (*s && n < max) {
+        char *end;
+        out[n++] = strtoul(s, &end, 10);
+        if (end == s)
+            return 0;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return (int)n;
+}

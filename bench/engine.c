@@ -1,0 +1,273 @@
+/*
+ * engine.c - the engine measured in pieces and against its alternatives:
+ * the kernel-only ceiling, where a one-thread step's time goes, one oneDNN
+ * call over the whole batch with oneDNN's own threading, and the machine's
+ * GEMM peak. Uses the library's internals (src/shard.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "src/common.h"
+
+/* ---- the kernel-only ceiling ----------------------------------------------- */
+
+double measure_kernels(const char *spec, size_t batch, int threads, double seconds)
+{
+    ot_model *m = make_model(spec, "sgd");
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        exit(1);
+    double samples = 0, elapsed = 0;
+    int failed = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : samples) reduction(max : elapsed)
+    {
+        omp_set_num_threads(1); /* as the trainer: primitives on this thread */
+        int t = omp_get_thread_num();
+        /* the trainer's split of the batch: one shard per thread */
+        size_t rows = batch / (size_t)threads + ((size_t)t < batch % (size_t)threads);
+        ot__worker w;
+        float *grad = calloc(m->arena_len, sizeof(float));
+        if (ot__worker_init(&w, m, engine, rows, 0, 1) != OT_OK ||
+            ot__worker_plan(&w, rows) != OT_OK || grad == NULL) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        if (!failed) {
+            for (int i = 0; i < 20; i++)
+                ot__worker_kernels(&w, rows, grad);
+#pragma omp barrier
+            double t0 = now();
+            size_t iters = 0;
+            do {
+                for (int i = 0; i < 10; i++)
+                    ot__worker_kernels(&w, rows, grad);
+                iters += 10;
+            } while (now() - t0 < seconds);
+            elapsed = now() - t0;
+            samples = (double)(iters * rows);
+        }
+        ot__worker_destroy(&w);
+        free(grad);
+    }
+    dnnl_engine_destroy(engine);
+    ot_model_destroy(m);
+    if (failed)
+        exit(1);
+    /* threads run independently: their samples over the slowest's time */
+    return samples / elapsed;
+}
+
+/* ---- where a one-thread step's time goes ------------------------------------ */
+
+/* The floors of Adam's pass over n parameters, for the breakdown. Compiled
+ * as the optimizer is (the same clones), so that they vectorise alike. */
+
+/* Its arithmetic alone: a square root and a division per parameter, over
+ * 4096 values that stay in L1. */
+OT_MULTIVERSION
+static void floor_divide(float *restrict q, const float *restrict a, const float *restrict b,
+                         size_t n)
+{
+    for (size_t done = 0; done < n; done += 4096) {
+        size_t k = n - done < 4096 ? n - done : 4096;
+        for (size_t i = 0; i < k; i++)
+            q[i] = a[i] / (sqrtf(b[i]) + 1e-7f);
+    }
+}
+
+/* Its memory traffic alone: read the gradient and the three arrays, write
+ * the three back, as the reduction and the update do, with no square root
+ * and no division. */
+OT_MULTIVERSION
+static void floor_stream(float *restrict w, const float *restrict g, float *restrict m,
+                         float *restrict v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float mi = m[i] + g[i] * 0.1f, vi = v[i] + g[i] * g[i];
+        m[i] = mi;
+        v[i] = vi;
+        w[i] -= mi * vi;
+    }
+}
+
+/* Microseconds per step on one thread: the bare primitives; plus gathering
+ * the rows and the loss (the worker's whole shard); plus the optimizer's
+ * pass over the arena (what the trainer adds, barriers aside); then the
+ * optimizer's pass alone, and its two floors (see bench.h). Interleaved
+ * round by round, medians of 5 rounds. */
+void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
+                       const char *optimizer, double seconds, double us[6])
+{
+    ot_model *m = make_model(spec, optimizer);
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        exit(1);
+    uint32_t *idx = malloc(d->n * sizeof *idx);
+    for (size_t i = 0; i < d->n; i++)
+        idx[i] = (uint32_t)((i * 7919) % d->n);
+    enum { ROUNDS = 5, MODES = 6 };
+    double t[MODES][ROUNDS];
+    const size_t n = m->arena_len;
+#pragma omp parallel num_threads(1)
+    {
+        omp_set_num_threads(1);
+#if defined(__SSE__)
+        unsigned csr = __builtin_ia32_stmxcsr();
+        __builtin_ia32_ldmxcsr(csr | 0x8040); /* as the trainer */
+#endif
+        ot__worker w;
+        float *grad = calloc(n, sizeof(float));
+        float *scratch = calloc(3 * 4096 + 3 * n, sizeof(float));
+        float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
+        for (size_t k = 0; k < m->opt.slots; k++)
+            slot[k] = m->opt.state + k * n;
+        if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
+            ot__worker_plan(&w, batch) != OT_OK || grad == NULL || scratch == NULL)
+            exit(1);
+        for (size_t i = 0; i < 2 * 4096; i++)
+            scratch[i] = 1.0f + (float)(i % 97);
+        float *sm = scratch + 3 * 4096, *sv = sm + n, *sw = sv + n;
+        uint64_t it = 0;
+        for (int r = 0; r < ROUNDS; r++)
+            for (int mode = 0; mode < MODES; mode++) {
+                size_t steps = 0;
+                double t0 = now();
+                do {
+                    size_t first = (it * batch) % (d->n - batch);
+                    ot__rows rows = {d, idx, first, batch};
+                    double l = 0, k = 0;
+                    if (mode == 0)
+                        ot__worker_kernels(&w, batch, grad);
+                    else if (mode <= 2)
+                        ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
+                    if (mode == 2 || mode == 3) {
+                        ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
+                        ot__optimizer_update(&m->opt.cfg, &st, m->params, grad, slot, n);
+                    } else if (mode == 4) {
+                        floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, n);
+                    } else if (mode == 5) {
+                        floor_stream(sw, grad, sm, sv, n);
+                    }
+                    steps++;
+                } while (now() - t0 < seconds / ROUNDS / MODES);
+                t[mode][r] = 1e6 * (now() - t0) / (double)steps;
+            }
+        ot__worker_destroy(&w);
+        free(grad);
+        free(scratch);
+#if defined(__SSE__)
+        __builtin_ia32_ldmxcsr(csr);
+#endif
+    }
+    for (int mode = 0; mode < MODES; mode++)
+        us[mode] = median(t[mode], ROUNDS);
+    free(idx);
+    dnnl_engine_destroy(engine);
+    ot_model_destroy(m);
+}
+
+/* ---- the alternative engine: one oneDNN call over the whole batch --------- */
+
+/* Samples/s of full training steps done the other way: no shards, each
+ * primitive runs once over the whole batch and threads itself with oneDNN's
+ * own OpenMP parallelism (T threads); the optimizer's pass is an OpenMP loop
+ * over the arena. Denormals flushed in every thread, as the trainer does. */
+double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
+                               int threads, const char *optimizer, double seconds)
+{
+    ot_model *m = make_model(spec, optimizer);
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        exit(1);
+    omp_set_num_threads(threads);
+#if defined(__SSE__)
+    unsigned csr[1024];
+#pragma omp parallel num_threads(threads)
+    {
+        csr[omp_get_thread_num()] = __builtin_ia32_stmxcsr();
+        __builtin_ia32_ldmxcsr(csr[omp_get_thread_num()] | 0x8040);
+    }
+#endif
+    ot__worker w;
+    float *grad = calloc(m->arena_len, sizeof(float));
+    if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
+        ot__worker_plan(&w, batch) != OT_OK || grad == NULL) {
+        fprintf(stderr, "bench: %s\n", ot_last_error());
+        exit(1);
+    }
+    uint32_t *idx = malloc(d->n * sizeof *idx);
+    for (size_t i = 0; i < d->n; i++)
+        idx[i] = (uint32_t)((i * 7919) % d->n);
+    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
+    for (size_t k = 0; k < m->opt.slots; k++)
+        slot[k] = m->opt.state + k * m->arena_len;
+    const size_t chunk = 4096, chunks = (m->arena_len + chunk - 1) / chunk;
+    uint64_t it = 0;
+    size_t steps = 0;
+    double t0 = 0;
+    for (;;) {
+        size_t first = (it * batch) % (d->n - batch);
+        ot__rows rows = {d, idx, first, batch};
+        double l = 0, k = 0;
+        ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
+        ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (size_t ci = 0; ci < chunks; ci++) {
+            size_t c0 = ci * chunk, n = m->arena_len - c0 < chunk ? m->arena_len - c0 : chunk;
+            float *sl[OT__MAX_SLOTS];
+            for (int j = 0; j < OT__MAX_SLOTS; j++)
+                sl[j] = slot[j] ? slot[j] + c0 : NULL;
+            ot__optimizer_update(&m->opt.cfg, &st, m->params + c0, grad + c0, sl, n);
+        }
+        if (++steps == 20)
+            t0 = now();
+        if (steps > 20 && now() - t0 >= seconds)
+            break;
+    }
+    double sps = (double)((steps - 20) * batch) / (now() - t0);
+#if defined(__SSE__)
+#pragma omp parallel num_threads(threads)
+    __builtin_ia32_ldmxcsr(csr[omp_get_thread_num()]);
+#endif
+    ot__worker_destroy(&w);
+    free(grad);
+    free(idx);
+    dnnl_engine_destroy(engine);
+    ot_model_destroy(m);
+    return sps;
+}
+
+/* ---- the GEMM peak ---------------------------------------------------------- */
+
+double measure_gemm(int threads)
+{
+    const dnnl_dim_t n = 2048;
+    float *a = malloc((size_t)(n * n) * sizeof(float));
+    float *b = malloc((size_t)(n * n) * sizeof(float));
+    float *c = malloc((size_t)(n * n) * sizeof(float));
+    for (dnnl_dim_t i = 0; i < n * n; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    omp_set_num_threads(threads); /* oneDNN's sgemm threads itself */
+    dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now();
+        dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double g = 2.0 * (double)n * (double)n * (double)n / (now() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}

@@ -1,0 +1,97 @@
+/*
+ * peer.c - the PyTorch peer (bench/peers/pytorch_mlp.py) as a child
+ * process: one request per line on its stdin, one answer per line back.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <math.h>
+
+#include "bench.h"
+
+int peer_start(peer *p, const char *script, const char *xf, const char *yf,
+               size_t n, size_t dim)
+{
+    int in[2], out[2];
+    if (pipe(in) || pipe(out))
+        return 0;
+    const char *jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+    int have_jemalloc = access(jemalloc, R_OK) == 0;
+    snprintf(p->allocator, sizeof p->allocator, "%s", have_jemalloc ? "jemalloc" : "glibc");
+    p->pid = fork();
+    if (p->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        if (have_jemalloc)
+            setenv("LD_PRELOAD", jemalloc, 1);
+        char ns[32], ds[32];
+        snprintf(ns, sizeof ns, "%zu", n);
+        snprintf(ds, sizeof ds, "%zu", dim);
+        execl("/usr/bin/python3", "python3", script, "--serve", xf, yf, ns, ds, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    p->to = fdopen(in[1], "w");
+    p->from = fdopen(out[0], "r");
+    char line[256];
+    if (p->from == NULL || fgets(line, sizeof line, p->from) == NULL ||
+        sscanf(line, "ready %63s", p->version) != 1) {
+        fprintf(stderr, "bench: the PyTorch peer did not start (is python3-torch "
+                        "installed?); running without it\n");
+        return 0;
+    }
+    return 1;
+}
+
+int peer_ask(peer *p, const char *request, char *answer, size_t size)
+{
+    if (fprintf(p->to, "%s\n", request) < 0 || fflush(p->to) != 0)
+        return 0;
+    return fgets(answer, (int)size, p->from) != NULL;
+}
+
+double peer_run(peer *p, const char *model, size_t batch, int threads,
+                const char *optimizer, double seconds)
+{
+    char req[256], line[256];
+    double sps = 0;
+    snprintf(req, sizeof req, "%s %zu %d %s %.3f", model, batch, threads, optimizer, seconds);
+    if (!peer_ask(p, req, line, sizeof line) || sscanf(line, "%lf", &sps) != 1)
+        return NAN;
+    return sps;
+}
+
+int peer_start_with(peer *p, const char *script, const char *dir, const ot_dataset *d)
+{
+    char xf[4096], yf[4096];
+    snprintf(xf, sizeof xf, "%s/.features.f32", dir);
+    snprintf(yf, sizeof yf, "%s/.labels.i32", dir);
+    FILE *fx = fopen(xf, "wb"), *fy = fopen(yf, "wb");
+    int ok = fx && fy && fwrite(d->x, sizeof(float), d->n * d->dim, fx) == d->n * d->dim &&
+             fwrite(d->y, sizeof(int32_t), d->n, fy) == d->n;
+    if (fx && fclose(fx) != 0)
+        ok = 0;
+    if (fy && fclose(fy) != 0)
+        ok = 0;
+    if (!ok) {
+        fprintf(stderr, "bench: cannot write the peer's data in %s; running without it\n", dir);
+        return 0;
+    }
+    return peer_start(p, script, xf, yf, d->n, d->dim);
+}
+
+void peer_stop(peer *p)
+{
+    if (p->to)
+        fclose(p->to);
+    if (p->from)
+        fclose(p->from);
+    if (p->pid > 0)
+        waitpid(p->pid, NULL, 0);
+}

@@ -1,0 +1,188 @@
+/*
+ * report.c - the grid's results: CSV, JSON and the SVG plots.
+ */
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* ---- output ----------------------------------------------------------------- */
+
+void write_results(const config *c, const point *pts, size_t n, const peer *pp,
+                          int have_peer, const char *data_desc)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench.csv", c->out);
+    FILE *f = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/bench.json", c->out);
+    FILE *j = fopen(path, "w");
+    if (!f || !j) {
+        fprintf(stderr, "bench: cannot write to %s: %s\n", c->out, strerror(errno));
+        exit(1);
+    }
+    fprintf(f, "model,batch,threads,samples_per_s_median,samples_per_s_min,"
+               "samples_per_s_max,ms_per_step,gflops_per_s,scaling_efficiency,"
+               "kernel_ceiling_samples_per_s,efficiency_vs_kernels,gemm_peak_gflops_per_s,"
+               "efficiency_vs_gemm,pytorch_samples_per_s_median,ratio_vs_pytorch,rss_mib\n");
+    fprintf(j, "{\"data\": \"%s\", \"optimizer\": \"%s\", \"reps\": %d, \"seconds_per_rep\": %g,"
+               " \"pytorch\": \"%s\", \"pytorch_allocator\": \"%s\", \"points\": [\n",
+            data_desc, c->optimizer, c->reps, c->seconds,
+            have_peer ? pp->version : "none", have_peer ? pp->allocator : "none");
+    for (size_t i = 0; i < n; i++) {
+        const point *p = &pts[i];
+        double med = median(p->sps, p->n), one = NAN;
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(pts[k].model, p->model) == 0 && pts[k].batch == p->batch &&
+                pts[k].threads == 1)
+                one = median(pts[k].sps, pts[k].n);
+        double eff = isnan(one) ? NAN : med / (one * p->threads);
+        double gflops = med * p->flops_per_sample / 1e9;
+        double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
+        fprintf(f, "%s,%zu,%d,%.0f,%.0f,%.0f,%.4f,%.2f,%.3f,%.0f,%.3f,%.1f,%.3f,%.0f,%.3f,%.0f\n",
+                p->model, p->batch, p->threads, med, vmin(p->sps, p->n), vmax(p->sps, p->n),
+                1e3 * (double)p->batch / med, gflops, eff, p->kernel_sps,
+                med / p->kernel_sps, p->gemm_gflops, gflops / p->gemm_gflops, torch,
+                med / torch, p->rss_mib);
+        fprintf(j, "  {\"model\": \"%s\", \"batch\": %zu, \"threads\": %d, "
+                   "\"samples_per_s\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f}, "
+                   "\"ms_per_step\": %.4f, \"gflops_per_s\": %.2f, \"scaling_efficiency\": %s, "
+                   "\"kernel_ceiling_samples_per_s\": %.0f, \"gemm_peak_gflops_per_s\": %.1f, "
+                   "\"pytorch_samples_per_s_median\": %s, \"rss_mib\": %.0f}%s\n",
+                p->model, p->batch, p->threads, med, vmin(p->sps, p->n), vmax(p->sps, p->n),
+                1e3 * (double)p->batch / med, gflops,
+                isnan(eff) ? "null" : (snprintf(path, sizeof path, "%.3f", eff), path),
+                p->kernel_sps, p->gemm_gflops,
+                isnan(torch) ? "null" : (snprintf(path + 100, sizeof path - 100, "%.0f", torch), path + 100),
+                p->rss_mib, i + 1 < n ? "," : "");
+    }
+    fprintf(j, "]}\n");
+    fclose(f);
+    fclose(j);
+}
+
+/* samples/s against batch size, a line per thread count (PyTorch dashed);
+ * and speedup against threads with the ideal line, for one model. */
+void write_svgs(const config *c, const point *pts, size_t n, const char *model)
+{
+    static const char *const colour[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                         "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+    char path[4096];
+    snprintf(path, sizeof path, "%s/throughput-%s.svg", c->out, model);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    const double W = 640, H = 400, L = 70, R = 150, T = 40, B = 50;
+    double ymax = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(pts[i].model, model) == 0) {
+            double v = median(pts[i].sps, pts[i].n);
+            ymax = v > ymax ? v : ymax;
+            if (pts[i].n_peer) {
+                v = median(pts[i].peer_sps, pts[i].n_peer);
+                ymax = v > ymax ? v : ymax;
+            }
+        }
+    double lx0 = log2((double)c->batches[0]), lx1 = log2((double)c->batches[c->n_batches - 1]);
+    if (lx1 <= lx0)
+        lx1 = lx0 + 1;
+#define X(b) (L + (log2((double)(b)) - lx0) / (lx1 - lx0) * (W - L - R))
+#define Y(v) (H - B - (v) / (ymax * 1.1) * (H - T - B))
+    fprintf(f, "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+               "height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" "
+               "height=\"100%%\" fill=\"white\"/>\n<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" "
+               "font-size=\"15\">%s: samples/s by batch size (%s)</text>\n",
+            W, H, (W - R + L) / 2, model, c->optimizer);
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#444\"/>\n",
+            L, T, W - L - R, H - T - B);
+    for (int k = 0; k <= 5; k++) {
+        double v = ymax * 1.1 * k / 5;
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0fk</text>\n", L - 6,
+                Y(v) + 4, v / 1000);
+    }
+    for (size_t b = 0; b < c->n_batches; b++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%zu</text>\n",
+                X(c->batches[b]), H - B + 16, c->batches[b]);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">batch size</text>\n",
+            (W - R + L) / 2, H - 12);
+    for (int t = 0; t < c->n_threads; t++) {
+        for (int peer = 0; peer < 2; peer++) {
+            int any = 0;
+            for (size_t i = 0; i < n; i++) {
+                const point *p = &pts[i];
+                if (strcmp(p->model, model) || p->threads != c->threads[t] ||
+                    (peer && !p->n_peer))
+                    continue;
+                double v = peer ? median(p->peer_sps, p->n_peer) : median(p->sps, p->n);
+                if (!any)
+                    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
+                               "points=\"", colour[t % 8], peer ? " stroke-dasharray=\"6 4\"" : "");
+                fprintf(f, "%.1f,%.1f ", X(p->batch), Y(v));
+                any = 1;
+            }
+            if (any)
+                fprintf(f, "\"/>\n");
+            if (any)
+                fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s, %d thread%s</text>\n",
+                        W - R + 10, T + 16 + 18.0 * (2 * t + peer), colour[t % 8],
+                        peer ? "PyTorch (dashed)" : "omptrain", c->threads[t],
+                        c->threads[t] > 1 ? "s" : "");
+        }
+    }
+    fprintf(f, "</svg>\n");
+    fclose(f);
+#undef X
+#undef Y
+
+    /* speedup against threads (strong scaling), a line per batch size */
+    snprintf(path, sizeof path, "%s/speedup-%s.svg", c->out, model);
+    f = fopen(path, "w");
+    if (!f)
+        return;
+    int tmax = c->threads[c->n_threads - 1];
+    double smax = tmax;
+#define SX(t) (L + ((t) - 1.0) / (tmax > 1 ? tmax - 1.0 : 1.0) * (W - L - R))
+#define SY(v) (H - B - (v) / (smax * 1.1) * (H - T - B))
+    fprintf(f, "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+               "height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" "
+               "height=\"100%%\" fill=\"white\"/>\n<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" "
+               "font-size=\"15\">%s: speedup over 1 thread (same global batch)</text>\n",
+            W, H, (W - R + L) / 2, model);
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#444\"/>\n",
+            L, T, W - L - R, H - T - B);
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+               "stroke-dasharray=\"4 4\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"#999\">ideal</text>\n",
+            SX(1), SY(1.0), SX(tmax), SY((double)tmax), W - R + 10, T + 16.0);
+    for (int k = 0; k <= 4; k++)
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.2g</text>\n", L - 6,
+                SY(smax * 1.1 * k / 4) + 4, smax * 1.1 * k / 4);
+    for (int t = 0; t < c->n_threads; t++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n",
+                SX(c->threads[t]), H - B + 16, c->threads[t]);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">threads</text>\n",
+            (W - R + L) / 2, H - 12);
+    for (size_t b = 0; b < c->n_batches; b++) {
+        double one = NAN;
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(pts[i].model, model) && pts[i].batch == c->batches[b] && pts[i].threads == 1)
+                one = median(pts[i].sps, pts[i].n);
+        if (isnan(one))
+            continue;
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+                colour[b % 8]);
+        for (size_t i = 0; i < n; i++)
+            if (!strcmp(pts[i].model, model) && pts[i].batch == c->batches[b])
+                fprintf(f, "%.1f,%.1f ", SX(pts[i].threads), SY(median(pts[i].sps, pts[i].n) / one));
+        fprintf(f, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">batch %zu</text>\n",
+                W - R + 10, T + 34 + 18.0 * (double)b, colour[b % 8], c->batches[b]);
+    }
+    fprintf(f, "</svg>\n");
+    fclose(f);
+#undef SX
+#undef SY
+}
