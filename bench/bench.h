@@ -103,7 +103,7 @@ void run_layouts(const config *c);
 
 /* ---- accuracy.c ---- */
 /* Seconds to reach `target` validation accuracy, omptrain against the peer;
- * prints a table and returns 0 on success. */
+ * prints a table; returns 0, or 3 when some omptrain run did not reach it. */
 int run_time_to_accuracy(const config *c, peer *pp, int have_peer, const ot_dataset *train,
                          const ot_dataset *val, double target);
 
