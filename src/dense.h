@@ -8,12 +8,23 @@
 
 #include "onednn.h"
 
+#define OT__MAX_ROW_BLOCKS 4
+
 typedef struct ot__dense {
-    ot__prim fwd;     /* dst = src . W^T + b */
+    /* dst = src . W^T + b, over the shard at once or in row blocks (see
+     * ot__dense_row_blocks); fsrc/fdst view each block's rows */
+    ot__prim fwd[OT__MAX_ROW_BLOCKS];
+    size_t n_fwd;
+    dnnl_memory_t fsrc[OT__MAX_ROW_BLOCKS], fdst[OT__MAX_ROW_BLOCKS];
     ot__prim bwd_w;   /* dW = ddst^T . src, db = sum_rows ddst */
     ot__prim bwd_d;   /* dsrc = ddst . W (absent for the first layer) */
     dnnl_memory_t src, w, b, dst, dsrc, ddst, dw, db;
 } ot__dense;
+
+/* How many row blocks the forward pass of a layer `in` -> `out` over `rows`
+ * rows is cut into: a fixed rule of the shapes and the processor, so that
+ * the same shard always sums in the same order. See dense.c. */
+size_t ot__dense_row_blocks(size_t rows, size_t in, size_t out);
 
 /* Buffers (not owned), rows x features, row-major:
  *   src (rows x in), w (out x in, "oi"), b (out), dst (rows x out),

@@ -17,16 +17,18 @@
 #include <criterion/criterion.h>
 
 #include "helpers.h"
+#include "src/dense.h"
 #include "src/trainer.h"
 
 #define IN 5
-#define ROWS 7
+#define ROWS 7      /* rows of most checks */
+#define MAX_ROWS 48 /* and of the row-blocked forward pass's */
 
 /* How the targets of a check are given. */
 enum targets { LABELS, FLOATS };
 
-static void check_model_loss(const ot_layer *layers, size_t L, size_t shards,
-                             ot_loss lossk, enum targets tk)
+static void check_rows(const ot_layer *layers, size_t L, size_t shards, ot_loss lossk,
+                       enum targets tk, const size_t rows)
 {
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, IN, layers, L, 7), OT_OK, "%s", ot_last_error());
@@ -44,15 +46,15 @@ static void check_model_loss(const ot_layer *layers, size_t L, size_t shards,
     }
     cr_assert_eq(ot_model_set_weights(m, wf, P), OT_OK);
 
-    float x[ROWS * IN];
-    int32_t y[ROWS];
+    float x[MAX_ROWS * IN];
+    int32_t y[MAX_ROWS];
     size_t C = layers[L - 1].units;
-    float t[ROWS * 8];
-    for (size_t i = 0; i < ROWS * IN; i++)
+    float t[MAX_ROWS * 8];
+    for (size_t i = 0; i < rows * IN; i++)
         x[i] = (float)sin(1.7 * (double)i + 0.3);
-    for (size_t r = 0; r < ROWS; r++)
+    for (size_t r = 0; r < rows; r++)
         y[r] = (int32_t)((r * 2) % (C > 1 ? C : 2));
-    for (size_t i = 0; i < ROWS * C; i++) {
+    for (size_t i = 0; i < rows * C; i++) {
         if (lossk == OT_LOSS_BINARY_CROSSENTROPY)
             t[i] = (float)((i * 7 / 3) % 2);              /* multi-label 0/1 */
         else if (lossk == OT_LOSS_CATEGORICAL_CROSSENTROPY)
@@ -64,13 +66,13 @@ static void check_model_loss(const ot_layer *layers, size_t L, size_t shards,
     const int32_t *yp = tk == LABELS ? y : NULL;
     ot_dataset *d = NULL;
     if (tk == FLOATS)
-        cr_assert_eq(ot_dataset_create_targets(&d, ROWS, IN, x, C, t), OT_OK);
+        cr_assert_eq(ot_dataset_create_targets(&d, rows, IN, x, C, t), OT_OK);
     else
-        cr_assert_eq(ot_dataset_create(&d, ROWS, IN, x, y), OT_OK);
+        cr_assert_eq(ot_dataset_create(&d, rows, IN, x, y), OT_OK);
 
     double loss = 0.0;
     cr_assert_eq(ot__trainer_gradient(m, d, shards, 2, g, &loss), OT_OK, "%s", ot_last_error());
-    double ref = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, gref);
+    double ref = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, rows, lossk, gref);
     cr_assert(fabs(loss - ref) <= 1e-5 * (1.0 + fabs(ref)), "loss %.9g, reference %.9g", loss, ref);
 
     size_t kink_free = 0;
@@ -81,18 +83,18 @@ static void check_model_loss(const ot_layer *layers, size_t L, size_t shards,
         /* 2. reference vs its own central differences */
         double keep = wd[i], h = 1e-6;
         wd[i] = keep + h;
-        double lp = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
+        double lp = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, rows, lossk, NULL);
         wd[i] = keep - h;
-        double lm = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
+        double lm = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, rows, lossk, NULL);
         double fd = (lp - lm) / (2 * h);
         cr_assert(fabs(fd - gref[i]) <= 1e-6 + 1e-4 * fabs(gref[i]),
                   "param %zu: reference gradient %.9g, finite difference %.9g", i, gref[i], fd);
         /* 3. library vs central differences of the library's loss */
         h = 1e-2;
         wd[i] = keep + h;
-        lp = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
+        lp = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, rows, lossk, NULL);
         wd[i] = keep - h;
-        lm = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, ROWS, lossk, NULL);
+        lm = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, rows, lossk, NULL);
         wd[i] = keep;
         double fd_ref = (lp - lm) / (2 * h);
         if (fabs(fd_ref - gref[i]) > 1e-4 + 1e-2 * fabs(gref[i]))
@@ -122,6 +124,12 @@ static void check_model_loss(const ot_layer *layers, size_t L, size_t shards,
     free(g);
     free(wd);
     free(gref);
+}
+
+static void check_model_loss(const ot_layer *layers, size_t L, size_t shards,
+                             ot_loss lossk, enum targets tk)
+{
+    check_rows(layers, L, shards, lossk, tk, ROWS);
 }
 
 static void check_model(const ot_layer *layers, size_t L, size_t shards)
@@ -158,6 +166,30 @@ Test(dense, gradient_deep_mixed_sharded)
     ot_layer l[] = {OT_DENSE(6, OT_ACTIVATION_RELU), OT_DENSE(4, OT_ACTIVATION_SELU),
                     OT_DENSE(5, OT_ACTIVATION_GELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model(l, 4, 3);
+}
+
+/* The forward pass in row blocks (dense.c): 16 to 63 rows of small layers,
+ * on AVX-512, run as blocks of at most 15 rows; the rest as one call. */
+Test(dense, row_block_rule)
+{
+    int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
+    cr_expect_eq(ot__dense_row_blocks(15, 784, 100), 1);
+    cr_expect_eq(ot__dense_row_blocks(16, 784, 100), avx512 ? 2 : 1);
+    cr_expect_eq(ot__dense_row_blocks(40, 5, 6), avx512 ? 3 : 1);
+    cr_expect_eq(ot__dense_row_blocks(63, 784, 100), avx512 ? 5 : 1);
+    cr_expect_eq(ot__dense_row_blocks(64, 784, 100), 1);
+    cr_expect_eq(ot__dense_row_blocks(32, 784, 512), 1); /* too large to gain */
+}
+
+Test(dense, gradient_row_blocks)
+{
+    /* one shard of 40 rows (blocks of 14, 13, 13 on AVX-512) and two
+     * shards of 24 and 23 rows (2 blocks each): every row's output in its
+     * place, checked through the loss and gradient against the reference */
+    ot_layer l[] = {OT_DENSE(6, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 40);
+    check_rows(l, 2, 2, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 47);
+    check_rows(l, 2, 1, OT_LOSS_MSE, FLOATS, 33);
 }
 
 /* ---- losses ---- */
