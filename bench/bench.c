@@ -293,6 +293,7 @@ int main(int argc, char **argv)
                 p->threads = c.threads[ti];
                 p->flops_per_sample = flops_per_sample(layers, L, in);
                 p->gemm_gflops = gemm[ti];
+                peak_reset(); /* the peak while omptrain trains this point */
                 for (int r = 0; r < c.reps; r++) { /* interleaved with the peer */
                     p->sps[p->n++] = measure_omptrain(p->model, d, p->batch, p->threads,
                                                       c.optimizer, c.seconds);
@@ -300,8 +301,8 @@ int main(int argc, char **argv)
                         p->peer_sps[p->n_peer++] = peer_run(&pp, p->model, p->batch,
                                                             p->threads, c.optimizer, c.seconds);
                 }
+                p->peak_mib = peak_mib();
                 p->kernel_sps = measure_kernels(p->model, p->batch, p->threads, c.seconds);
-                p->rss_mib = rss_mib();
                 double med = median(p->sps, p->n);
                 double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
                 printf("%-18s %6zu %7d %12.0f %12.0f %8.2f %12.0f %8.2f\n", p->model,

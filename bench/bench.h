@@ -37,7 +37,7 @@ typedef struct point {
     int threads;
     double sps[16], peer_sps[16];
     int n, n_peer;
-    double kernel_sps, gemm_gflops, flops_per_sample, rss_mib;
+    double kernel_sps, gemm_gflops, flops_per_sample, peak_mib;
 } point;
 
 /* ---- common.c ---- */
@@ -45,7 +45,10 @@ double now(void);                         /* monotonic seconds */
 double median(const double *v, int n);    /* n <= 16 */
 double vmin(const double *v, int n);
 double vmax(const double *v, int n);
-double rss_mib(void);                     /* this process's resident memory */
+/* The peak resident memory of this process since the last peak_reset
+ * (0 when the peak cannot be reset: then since the start), MiB. */
+int peak_reset(void);
+double peak_mib(void);
 int parse_list(const char *s, size_t *out, size_t max); /* "16,32" */
 /* "784-100-10" -> layers (relu hidden, softmax last); returns the count. */
 size_t parse_model(const char *spec, size_t *input, ot_layer *layers);

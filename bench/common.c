@@ -51,15 +51,27 @@ double vmax(const double *v, int n)
     return m;
 }
 
-double rss_mib(void)
+int peak_reset(void)
 {
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL || fscanf(f, "%ld %ld", &pages, &resident) != 2)
-        resident = 0;
+    /* Linux: writing 5 to clear_refs resets the peak resident size */
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f == NULL)
+        return 0;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+double peak_mib(void)
+{
+    char line[256];
+    double kib = NAN;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lf", &kib) == 1)
+            break;
     if (f)
         fclose(f);
-    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+    return kib / 1024.0;
 }
 
 /* "784-100-10" -> layers (relu hidden, softmax last); returns the count. */
