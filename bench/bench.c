@@ -203,19 +203,8 @@ int main(int argc, char **argv)
                "auto", "auto s/s", "vs best");
         for (size_t mi = 0; mi < c.n_models; mi++)
             for (size_t bi = 0; bi < c.n_batches; bi++) {
-                double med[MAX_AXIS], best = 0;
-                char fixed[256] = "";
-                size_t len = 0;
-                for (int ti = 0; ti < c.n_threads; ti++) {
-                    double v[16];
-                    for (int r = 0; r < c.reps; r++)
-                        v[r] = measure_omptrain(c.models[mi], d, c.batches[bi], c.threads[ti],
-                                                c.optimizer, c.seconds);
-                    med[ti] = median(v, c.reps);
-                    best = med[ti] > best ? med[ti] : best;
-                    len += (size_t)snprintf(fixed + len, sizeof fixed - len, "%d: %.0f  ",
-                                            c.threads[ti], med[ti]);
-                }
+                /* the choice first, then repetitions interleaved: every fixed
+                 * count, then the chosen one, so that noise hits them alike */
                 ot_model *m = make_model(c.models[mi], c.optimizer);
                 ot_thread_choice tc;
                 if (ot_model_choose_threads(m, d, c.batches[bi], 0, 0.2, &tc) != OT_OK) {
@@ -223,11 +212,23 @@ int main(int argc, char **argv)
                     return 1;
                 }
                 ot_model_destroy(m);
-                double v[16];
+                double v[MAX_AXIS + 1][16], med[MAX_AXIS + 1], best = 0;
                 for (int r = 0; r < c.reps; r++)
-                    v[r] = measure_omptrain(c.models[mi], d, c.batches[bi], tc.threads,
-                                            c.optimizer, c.seconds);
-                double a = median(v, c.reps);
+                    for (int ti = 0; ti <= c.n_threads; ti++)
+                        v[ti][r] = measure_omptrain(c.models[mi], d, c.batches[bi],
+                                                    ti < c.n_threads ? c.threads[ti] : tc.threads,
+                                                    c.optimizer, c.seconds);
+                char fixed[256] = "";
+                size_t len = 0;
+                for (int ti = 0; ti <= c.n_threads; ti++) {
+                    med[ti] = median(v[ti], c.reps);
+                    if (ti < c.n_threads) {
+                        best = med[ti] > best ? med[ti] : best;
+                        len += (size_t)snprintf(fixed + len, sizeof fixed - len, "%d: %.0f  ",
+                                                c.threads[ti], med[ti]);
+                    }
+                }
+                double a = med[c.n_threads];
                 printf("%-18s %6zu %-30s %6d %10.0f %8.2f\n", c.models[mi], c.batches[bi],
                        fixed, tc.threads, a, a / best);
                 fflush(stdout);
@@ -293,16 +294,21 @@ int main(int argc, char **argv)
                 p->threads = c.threads[ti];
                 p->flops_per_sample = flops_per_sample(layers, L, in);
                 p->gemm_gflops = gemm[ti];
-                peak_reset(); /* the peak while omptrain trains this point */
-                for (int r = 0; r < c.reps; r++) { /* interleaved with the peer */
+                /* interleaved: omptrain, the peer, the kernel-only ceiling, ...;
+                 * the peak memory is omptrain's alone */
+                double kernels[16], peak = 0;
+                for (int r = 0; r < c.reps; r++) {
+                    peak_reset();
                     p->sps[p->n++] = measure_omptrain(p->model, d, p->batch, p->threads,
                                                       c.optimizer, c.seconds);
+                    peak = peak_mib() > peak ? peak_mib() : peak;
                     if (have_peer)
                         p->peer_sps[p->n_peer++] = peer_run(&pp, p->model, p->batch,
                                                             p->threads, c.optimizer, c.seconds);
+                    kernels[r] = measure_kernels(p->model, p->batch, p->threads, c.seconds);
                 }
-                p->peak_mib = peak_mib();
-                p->kernel_sps = measure_kernels(p->model, p->batch, p->threads, c.seconds);
+                p->peak_mib = peak;
+                p->kernel_sps = median(kernels, c.reps);
                 double med = median(p->sps, p->n);
                 double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
                 printf("%-18s %6zu %7d %12.0f %12.0f %8.2f %12.0f %8.2f\n", p->model,

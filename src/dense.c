@@ -41,6 +41,9 @@ static ot_status forward_blocks(ot__dense *d, dnnl_engine_t engine,
     ot_status status = OT_OK;
     dnnl_primitive_desc_t pd = NULL;
     d->n_fwd = io->src && io->dst ? ot__dense_row_blocks(rows, in, out) : 1;
+    if (d->n_fwd > OT__MAX_ROW_BLOCKS)
+        return ot__fail(OT_INVALID_STATE, "%s: %zu row blocks, at most %d", what,
+                        d->n_fwd, OT__MAX_ROW_BLOCKS);
     size_t first = 0;
     for (size_t k = 0; k < d->n_fwd; k++) {
         size_t n = rows / d->n_fwd + (k < rows % d->n_fwd);

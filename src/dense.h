@@ -8,7 +8,7 @@
 
 #include "onednn.h"
 
-#define OT__MAX_ROW_BLOCKS 4
+#define OT__MAX_ROW_BLOCKS 5 /* ceil(63 / 15): see ot__dense_row_blocks */
 
 typedef struct ot__dense {
     /* dst = src . W^T + b, over the shard at once or in row blocks (see

@@ -22,7 +22,7 @@
 
 #define IN 5
 #define ROWS 7      /* rows of most checks */
-#define MAX_ROWS 48 /* and of the row-blocked forward pass's */
+#define MAX_ROWS 63 /* and of the row-blocked forward pass's */
 
 /* How the targets of a check are given. */
 enum targets { LABELS, FLOATS };
@@ -183,13 +183,15 @@ Test(dense, row_block_rule)
 
 Test(dense, gradient_row_blocks)
 {
-    /* one shard of 40 rows (blocks of 14, 13, 13 on AVX-512) and two
-     * shards of 24 and 23 rows (2 blocks each): every row's output in its
-     * place, checked through the loss and gradient against the reference */
+    /* one shard of 40 rows (blocks of 14, 13, 13 on AVX-512), two shards
+     * of 24 and 23 rows (2 blocks each), 33 and 63 rows (3 and 5 blocks):
+     * every row's output in its place, checked through the loss and
+     * gradient against the reference */
     ot_layer l[] = {OT_DENSE(6, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 40);
     check_rows(l, 2, 2, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 47);
     check_rows(l, 2, 1, OT_LOSS_MSE, FLOATS, 33);
+    check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 63); /* 5 blocks */
 }
 
 /* ---- losses ---- */
