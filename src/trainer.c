@@ -321,7 +321,9 @@ static void my_slice(const run *r, int tid, size_t *lo, size_t *hi)
     *hi = (size_t)(tid + 1) * lines / (size_t)r->threads * 16;
 }
 
-/* Whether every value is finite (branch-free, so it vectorises). */
+/* Whether every value is finite (branch-free, so it vectorises; cloned for
+ * AVX-512 and AVX2 as the optimizer is, since it runs after every update). */
+OT_MULTIVERSION
 static int all_finite(const float *x, size_t n)
 {
     uint32_t bad = 0;
@@ -333,7 +335,9 @@ static int all_finite(const float *x, size_t n)
     return !bad;
 }
 
-/* g0[c..c+n) += grads[1][..] + ... + grads[ns-1][..], in shard order. */
+/* g0[c..c+n) += grads[1][..] + ... + grads[ns-1][..], in shard order
+ * (element-wise, so every clone gives the same bits). */
+OT_MULTIVERSION
 static void reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n)
 {
     float *restrict g0 = grads[0] + c;
