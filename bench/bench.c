@@ -34,6 +34,8 @@ static void usage(void)
             "                              one oneDNN call over the whole batch, oneDNN threading)\n"
             "             [--layouts]     (instead of the grid: plain oi weights against oneDNN's\n"
             "                              preferred layout, per layer, rows and direction)\n"
+            "             [--replot]      (instead of the grid: the plots again from\n"
+            "                              --out DIR's bench.csv)\n"
             "             [--time-to-accuracy [--target 0.87]] (instead of the grid: seconds\n"
             "                              to that validation accuracy, omptrain and PyTorch;\n"
             "                              defaults --models 784-100-10 --batch 32)\n");
@@ -45,7 +47,7 @@ int main(int argc, char **argv)
                 "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
                 "bench/peers/pytorch_mlp.py", 3, 1.0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
-    int layouts = 0, tta = 0, models_given = 0, batches_given = 0;
+    int layouts = 0, tta = 0, models_given = 0, batches_given = 0, plot_only = 0;
     double target = 0.87;
     for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
         c.threads[c.n_threads++] = t;
@@ -60,6 +62,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "--alternatives") == 0) {
             alternatives = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--replot") == 0) {
+            plot_only = 1;
             continue;
         }
         if (strcmp(argv[i], "--layouts") == 0) {
@@ -124,6 +130,8 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (plot_only)
+        return replot(&c);
     mkdir(c.out, 0755);
 
     /* the data: Fashion-MNIST's training images, or random rows of that shape */

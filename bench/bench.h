@@ -98,6 +98,9 @@ int peer_start_with(peer *p, const char *script, const char *dir, const ot_datas
 void write_results(const config *c, const point *pts, size_t n, const peer *pp,
                    int have_peer, const char *data_desc);
 void write_svgs(const config *c, const point *pts, size_t n, const char *model);
+/* The plots again from c->out/bench.csv (axes in the CSV's order): for a
+ * CSV from another machine, or after a change to the plots. */
+int replot(config *c);
 
 /* ---- layouts.c ---- */
 /* Plain `oi` weights against oneDNN's preferred layout, per layer shape,

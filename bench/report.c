@@ -77,7 +77,7 @@ void write_svgs(const config *c, const point *pts, size_t n, const char *model)
     FILE *f = fopen(path, "w");
     if (!f)
         return;
-    const double W = 640, H = 400, L = 70, R = 150, T = 40, B = 50;
+    const double W = 720, H = 400, L = 70, R = 200, T = 40, B = 50;
     double ymax = 0;
     for (size_t i = 0; i < n; i++)
         if (strcmp(pts[i].model, model) == 0) {
@@ -128,9 +128,9 @@ void write_svgs(const config *c, const point *pts, size_t n, const char *model)
             if (any)
                 fprintf(f, "\"/>\n");
             if (any)
-                fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s, %d thread%s</text>\n",
+                fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s %d thread%s</text>\n",
                         W - R + 10, T + 16 + 18.0 * (2 * t + peer), colour[t % 8],
-                        peer ? "PyTorch (dashed)" : "omptrain", c->threads[t],
+                        peer ? "PyTorch (dashed)," : "omptrain,", c->threads[t],
                         c->threads[t] > 1 ? "s" : "");
         }
     }
@@ -185,4 +185,62 @@ void write_svgs(const config *c, const point *pts, size_t n, const char *model)
     fclose(f);
 #undef SX
 #undef SY
+}
+
+int replot(config *c)
+{
+    /* the grid's CSV back into points: medians only, as the plots use */
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/bench.csv", c->out);
+    FILE *f = fopen(path, "r");
+    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
+        fprintf(stderr, "bench: cannot read %s\n", path);
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    size_t cap = 256, n = 0;
+    point *pts = calloc(cap, sizeof *pts);
+    char (*names)[64] = calloc(cap, sizeof *names);
+    c->n_batches = 0;
+    c->n_threads = 0;
+    c->n_models = 0;
+    while (pts && names && n < cap && fgets(line, sizeof line, f)) {
+        point *p = &pts[n];
+        double torch;
+        if (sscanf(line, "%63[^,],%zu,%d,%lf,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%lf",
+                   names[n], &p->batch, &p->threads, &p->sps[0], &torch) != 5)
+            continue;
+        p->model = names[n];
+        p->n = 1;
+        if (!isnan(torch)) {
+            p->peer_sps[0] = torch;
+            p->n_peer = 1;
+        }
+        size_t k;
+        for (k = 0; k < c->n_batches && c->batches[k] != p->batch; k++)
+            ;
+        if (k == c->n_batches && k < MAX_AXIS)
+            c->batches[c->n_batches++] = p->batch;
+        int t;
+        for (t = 0; t < c->n_threads && c->threads[t] != p->threads; t++)
+            ;
+        if (t == c->n_threads && t < MAX_AXIS)
+            c->threads[c->n_threads++] = p->threads;
+        for (k = 0; k < c->n_models && strcmp(c->models[k], p->model); k++)
+            ;
+        if (k == c->n_models && k < MAX_AXIS)
+            snprintf(c->models[c->n_models++], sizeof c->models[0], "%s", p->model);
+        n++;
+    }
+    fclose(f);
+    int ok = pts && names && n > 0;
+    if (ok)
+        for (size_t k = 0; k < c->n_models; k++)
+            write_svgs(c, pts, n, c->models[k]);
+    else
+        fprintf(stderr, "bench: no points in %s\n", path);
+    free(pts);
+    free(names);
+    return ok ? 0 : 1;
 }
