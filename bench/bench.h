@@ -42,6 +42,8 @@ typedef struct point {
 
 /* ---- common.c ---- */
 double now(void);                         /* monotonic seconds */
+/* Says on stderr what failed (and the library's last error), exits 1. */
+_Noreturn void die(const char *what);
 double median(const double *v, int n);    /* n <= 16 */
 double vmin(const double *v, int n);
 double vmax(const double *v, int n);

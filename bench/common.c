@@ -173,6 +173,13 @@ double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
     return (double)((t.steps - t.warmup) * batch) / (t.t1 - t.t0);
 }
 
+_Noreturn void die(const char *what)
+{
+    const char *why = ot_last_error();
+    fprintf(stderr, "bench: %s failed%s%s\n", what, why && *why ? ": " : "", why ? why : "");
+    exit(1);
+}
+
 int parse_list(const char *s, size_t *out, size_t max)
 {
     size_t n = 0;

@@ -23,7 +23,7 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
     ot_model *m = make_model(spec, "sgd");
     dnnl_engine_t engine;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        exit(1);
+        die("creating a oneDNN CPU engine");
     double samples = 0, elapsed = 0;
     int failed = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : samples) reduction(max : elapsed)
@@ -60,7 +60,7 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
     dnnl_engine_destroy(engine);
     ot_model_destroy(m);
     if (failed)
-        exit(1);
+        die("building the kernel-only ceiling's workers");
     /* threads run independently: their samples over the slowest's time */
     return samples / elapsed;
 }
@@ -109,7 +109,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
     ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        exit(1);
+        die("creating a oneDNN CPU engine");
     uint32_t *idx = malloc(d->n * sizeof *idx);
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % d->n);
@@ -131,7 +131,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
             slot[k] = m->opt.state + k * n;
         if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
             ot__worker_plan(&w, batch) != OT_OK || grad == NULL || scratch == NULL)
-            exit(1);
+            die("building the breakdown's worker");
         for (size_t i = 0; i < 2 * 4096; i++)
             scratch[i] = 1.0f + (float)(i % 97);
         float *sm = scratch + 3 * 4096, *sv = sm + n, *sw = sv + n;
@@ -186,7 +186,7 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        exit(1);
+        die("creating a oneDNN CPU engine");
     omp_set_num_threads(threads);
 #if defined(__SSE__)
     unsigned csr[1024];
@@ -199,10 +199,8 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     ot__worker w;
     float *grad = calloc(m->arena_len, sizeof(float));
     if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
-        ot__worker_plan(&w, batch) != OT_OK || grad == NULL) {
-        fprintf(stderr, "bench: %s\n", ot_last_error());
-        exit(1);
-    }
+        ot__worker_plan(&w, batch) != OT_OK || grad == NULL)
+        die("building the one-call worker");
     uint32_t *idx = malloc(d->n * sizeof *idx);
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % d->n);

@@ -33,7 +33,7 @@ static dnnl_memory_t new_memory(layout *l, const dnnl_memory_desc_t *md, dnnl_en
 {
     dnnl_memory_t m;
     if (dnnl_memory_create(&m, md, engine, DNNL_MEMORY_ALLOCATE) != dnnl_success)
-        exit(1);
+        die("allocating a oneDNN memory");
     void *p = NULL;
     dnnl_memory_get_data_handle(m, &p);
     size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
@@ -76,7 +76,7 @@ static void reorder(ot__prim *p, dnnl_memory_t from, dnnl_memory_t to, dnnl_engi
     dnnl_memory_get_memory_desc(to, &b);
     if (dnnl_reorder_primitive_desc_create(&pd, a, engine, b, engine, NULL) != dnnl_success ||
         ot__prim_create(p, pd, engine, "reorder") != OT_OK)
-        exit(1);
+        die("creating a weight reorder");
     dnnl_primitive_desc_destroy(pd);
     ot__prim_arg(p, DNNL_ARG_FROM, from);
     ot__prim_arg(p, DNNL_ARG_TO, to);
@@ -95,7 +95,7 @@ static void build(layout *l, dnnl_engine_t engine, size_t rows, size_t in, size_
         ot__md_2d(&bias, out, 0) != OT_OK ||
         dnnl_memory_desc_init_by_tag(&w_plain, 2, wd, dnnl_f32, arena) != dnnl_success ||
         dnnl_memory_desc_init_by_tag(&w_any, 2, wd, dnnl_f32, tag) != dnnl_success)
-        exit(1);
+        die("describing a layer's memory");
     dnnl_inner_product_desc_t fd, bdd, bwd;
     dnnl_primitive_desc_t fpd, bdpd, bwpd;
     if (dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &src, &w_any, &bias,
@@ -105,10 +105,8 @@ static void build(layout *l, dnnl_engine_t engine, size_t rows, size_t in, size_
         ot__pd_create(&bdpd, &bdd, engine, fpd, "backward-data") != OT_OK ||
         dnnl_inner_product_backward_weights_desc_init(&bwd, &src, &w_any, &bias, &dst) !=
             dnnl_success ||
-        ot__pd_create(&bwpd, &bwd, engine, fpd, "backward-weights") != OT_OK) {
-        fprintf(stderr, "bench: %s\n", ot_last_error());
-        exit(1);
-    }
+        ot__pd_create(&bwpd, &bwd, engine, fpd, "backward-weights") != OT_OK)
+        die("describing a layer's inner products");
     const dnnl_memory_desc_t *wf = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t *wb = dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t *dw =
@@ -125,7 +123,7 @@ static void build(layout *l, dnnl_engine_t engine, size_t rows, size_t in, size_
     if (ot__prim_create(&l->prim[FWD], fpd, engine, "forward") != OT_OK ||
         ot__prim_create(&l->prim[BWD_DATA], bdpd, engine, "backward-data") != OT_OK ||
         ot__prim_create(&l->prim[BWD_WEIGHTS], bwpd, engine, "backward-weights") != OT_OK)
-        exit(1);
+        die("creating a layer's inner products");
     ot__prim_arg(&l->prim[FWD], DNNL_ARG_SRC, m_src);
     ot__prim_arg(&l->prim[FWD], DNNL_ARG_WEIGHTS, m_wf);
     ot__prim_arg(&l->prim[FWD], DNNL_ARG_BIAS, m_b);
@@ -172,7 +170,7 @@ static double time_item(const ot__prim *p, dnnl_stream_t stream, double seconds)
     do {
         for (int i = 0; i < 10; i++)
             if (ot__prim_run(p, stream) != OT_OK)
-                exit(1);
+                die("running a primitive");
         calls += 10;
     } while (now() - t0 < seconds);
     return 1e6 * (now() - t0) / (double)calls;
@@ -188,7 +186,7 @@ void run_layouts(const config *c)
     dnnl_stream_t stream;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success)
-        exit(1);
+        die("creating a oneDNN engine and stream");
     printf("one thread, microseconds per call, medians of 5 interleaved rounds;\n"
            "oi, io: weights and their gradient plain in the arena (units x inputs, or\n"
            "inputs x units as a Keras kernel), no reorder; preferred: oneDNN's choice\n"
