@@ -309,7 +309,8 @@ int main(int argc, char **argv)
                     peak_reset();
                     p->sps[p->n++] = measure_omptrain(p->model, d, p->batch, p->threads,
                                                       c.optimizer, c.seconds);
-                    peak = peak_mib() > peak ? peak_mib() : peak;
+                    double pk = peak_mib();
+                    peak = pk > peak ? pk : peak;
                     if (have_peer)
                         p->peer_sps[p->n_peer++] = peer_run(&pp, p->model, p->batch,
                                                             p->threads, c.optimizer, c.seconds);

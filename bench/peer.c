@@ -2,7 +2,6 @@
  * peer.c - the PyTorch peer (bench/peers/pytorch_mlp.py) as a child
  * process: one request per line on its stdin, one answer per line back.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
