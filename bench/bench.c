@@ -26,7 +26,8 @@ static void usage(void)
             "usage: bench [--batch 16,32,64,128,256,512,1024] [--threads 1,...,cores]\n"
             "             [--models 784-100-10,784-512-10,784-1024-1024-10]\n"
             "             [--optimizer adam|sgd] [--reps 3] [--seconds 1.0]\n"
-            "             [--peer PATH|none] [--data fashion-mnist|synthetic] [--out DIR]\n"
+            "             [--peer PATH|none] [--python /usr/bin/python3 (the peer's interpreter)]\n"
+            "             [--data fashion-mnist|synthetic] [--out DIR]\n"
             "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n"
             "             [--auto-check]  (instead of the grid: --threads auto against each\n"
             "                              fixed thread count, median of --reps runs each)\n"
@@ -45,7 +46,7 @@ int main(int argc, char **argv)
 {
     config c = {{16, 32, 64, 128, 256, 512, 1024}, 7, {0}, 0, {"784-100-10", "784-512-10",
                 "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
-                "bench/peers/pytorch_mlp.py", 3, 1.0};
+                "bench/peers/pytorch_mlp.py", "/usr/bin/python3", 3, 1.0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
     int layouts = 0, tta = 0, models_given = 0, batches_given = 0, plot_only = 0;
     double target = 0.87;
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
             c.seconds = atof(v);
         } else if (strcmp(a, "--peer") == 0) {
             c.peer = v;
+        } else if (strcmp(a, "--python") == 0) {
+            c.python = v;
         } else if (strcmp(a, "--data") == 0) {
             c.data = v;
         } else if (strcmp(a, "--out") == 0) {
@@ -249,7 +252,7 @@ int main(int argc, char **argv)
     memset(&pp, 0, sizeof pp);
     int have_peer = 0;
     if (strcmp(c.peer, "none") != 0)
-        have_peer = peer_start_with(&pp, c.peer, c.out, d);
+        have_peer = peer_start_with(&pp, c.python, c.peer, c.out, d);
 
     if (tta) {
         /* Keras' validation_split=0.2: the last fifth of the rows, unshuffled */

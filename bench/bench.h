@@ -25,7 +25,7 @@ typedef struct config {
     int threads[MAX_AXIS], n_threads;
     char models[MAX_AXIS][64];
     size_t n_models;
-    const char *optimizer, *data, *out, *peer;
+    const char *optimizer, *data, *out, *peer, *python;
     int reps;
     double seconds;
 } config;
@@ -81,10 +81,10 @@ typedef struct peer {
     char version[64], allocator[64];
 } peer;
 
-/* Starts pytorch_mlp.py --serve over the raw rows in xf/yf; 0 when torch is
- * not there (said on stderr). */
-int peer_start(peer *p, const char *script, const char *xf, const char *yf,
-               size_t n, size_t dim);
+/* Starts `python` (an interpreter with torch) on pytorch_mlp.py --serve over
+ * the raw rows in xf/yf; 0 when torch is not there (said on stderr). */
+int peer_start(peer *p, const char *python, const char *script, const char *xf,
+               const char *yf, size_t n, size_t dim);
 /* Samples/s of the peer's training steps; NAN on failure. */
 double peer_run(peer *p, const char *model, size_t batch, int threads,
                 const char *optimizer, double seconds);
@@ -94,7 +94,8 @@ int peer_ask(peer *p, const char *request, char *answer, size_t size);
 void peer_stop(peer *p);
 /* Writes the rows of `d` for the peer into DIR/.features.f32 and
  * DIR/.labels.i32 and starts it; 0 when it could not. */
-int peer_start_with(peer *p, const char *script, const char *dir, const ot_dataset *d);
+int peer_start_with(peer *p, const char *python, const char *script, const char *dir,
+                    const ot_dataset *d);
 
 /* ---- report.c ---- */
 void write_results(const config *c, const point *pts, size_t n, const peer *pp,

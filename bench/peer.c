@@ -11,8 +11,8 @@
 
 #include "bench.h"
 
-int peer_start(peer *p, const char *script, const char *xf, const char *yf,
-               size_t n, size_t dim)
+int peer_start(peer *p, const char *python, const char *script, const char *xf,
+               const char *yf, size_t n, size_t dim)
 {
     int in[2], out[2];
     if (pipe(in) || pipe(out))
@@ -31,7 +31,7 @@ int peer_start(peer *p, const char *script, const char *xf, const char *yf,
         char ns[32], ds[32];
         snprintf(ns, sizeof ns, "%zu", n);
         snprintf(ds, sizeof ds, "%zu", dim);
-        execl("/usr/bin/python3", "python3", script, "--serve", xf, yf, ns, ds, (char *)NULL);
+        execl(python, python, script, "--serve", xf, yf, ns, ds, (char *)NULL);
         _exit(127);
     }
     close(in[0]);
@@ -41,8 +41,8 @@ int peer_start(peer *p, const char *script, const char *xf, const char *yf,
     char line[256];
     if (p->from == NULL || fgets(line, sizeof line, p->from) == NULL ||
         sscanf(line, "ready %63s", p->version) != 1) {
-        fprintf(stderr, "bench: the PyTorch peer did not start (is python3-torch "
-                        "installed?); running without it\n");
+        fprintf(stderr, "bench: the PyTorch peer did not start (has %s torch? "
+                        "Debian's package is python3-torch); running without it\n", python);
         return 0;
     }
     return 1;
@@ -66,7 +66,8 @@ double peer_run(peer *p, const char *model, size_t batch, int threads,
     return sps;
 }
 
-int peer_start_with(peer *p, const char *script, const char *dir, const ot_dataset *d)
+int peer_start_with(peer *p, const char *python, const char *script, const char *dir,
+                    const ot_dataset *d)
 {
     char xf[4096], yf[4096];
     snprintf(xf, sizeof xf, "%s/.features.f32", dir);
@@ -82,7 +83,7 @@ int peer_start_with(peer *p, const char *script, const char *dir, const ot_datas
         fprintf(stderr, "bench: cannot write the peer's data in %s; running without it\n", dir);
         return 0;
     }
-    return peer_start(p, script, xf, yf, d->n, d->dim);
+    return peer_start(p, python, script, xf, yf, d->n, d->dim);
 }
 
 void peer_stop(peer *p)
