@@ -29,6 +29,8 @@ static void usage(void)
             "             [--peer PATH|none] [--python /usr/bin/python3 (the peer's interpreter)]\n"
             "             [--data fashion-mnist|synthetic] [--out DIR]\n"
             "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n"
+            "             [--step-parts]  (instead of the grid: a step of each --threads count\n"
+            "                              built up part by part, microseconds)\n"
             "             [--auto-check]  (instead of the grid: --threads auto against each\n"
             "                              fixed thread count, median of --reps runs each)\n"
             "             [--alternatives] (instead of the grid: sharded data-parallel against\n"
@@ -48,13 +50,17 @@ int main(int argc, char **argv)
                 "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
                 "bench/peers/pytorch_mlp.py", "/usr/bin/python3", 3, 1.0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
-    int layouts = 0, tta = 0, models_given = 0, batches_given = 0, plot_only = 0;
+    int layouts = 0, step_parts = 0, tta = 0, models_given = 0, batches_given = 0, plot_only = 0;
     double target = 0.87;
     for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
         c.threads[c.n_threads++] = t;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--breakdown") == 0) {
             breakdown = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--step-parts") == 0) {
+            step_parts = 1;
             continue;
         }
         if (strcmp(argv[i], "--auto-check") == 0) {
@@ -175,6 +181,34 @@ int main(int argc, char **argv)
                        us[4], us[5], us[0] / floor);
                 fflush(stdout);
             }
+        ot_dataset_destroy(d);
+        return 0;
+    }
+
+    if (step_parts) {
+        printf("%s: microseconds per step, one shard per thread\n", c.optimizer);
+        printf("%-18s %6s %7s %9s %9s %13s %9s %9s %9s %10s\n", "model", "batch", "threads",
+               "kernels", "+barrier", "+gather+loss", "+reduce", "+update", "fit",
+               "kern/fit");
+        for (size_t mi = 0; mi < c.n_models; mi++)
+            for (size_t bi = 0; bi < c.n_batches; bi++)
+                for (int ti = 0; ti < c.n_threads; ti++) {
+                    if (c.batches[bi] < (size_t)c.threads[ti]) {
+                        printf("%-18s %6zu %7d   (fewer rows than threads: skipped)\n",
+                               c.models[mi], c.batches[bi], c.threads[ti]);
+                        continue;
+                    }
+                    double us[STEP_PARTS];
+                    measure_step_parts(c.models[mi], d, c.batches[bi], c.threads[ti],
+                                       c.optimizer, 5 * c.seconds, us);
+                    double fit = 1e6 * (double)c.batches[bi] /
+                                 measure_omptrain(c.models[mi], d, c.batches[bi],
+                                                  c.threads[ti], c.optimizer, c.seconds);
+                    printf("%-18s %6zu %7d %9.1f %9.1f %13.1f %9.1f %9.1f %9.1f %10.2f\n",
+                           c.models[mi], c.batches[bi], c.threads[ti], us[0], us[1], us[2],
+                           us[3], us[4], fit, us[0] / fit);
+                    fflush(stdout);
+                }
         ot_dataset_destroy(d);
         return 0;
     }

@@ -73,6 +73,16 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
 double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
 double measure_gemm(int threads);
+/* T threads, one shard each, microseconds per step, the step built up part
+ * by part: us[0] the bare primitives of every shard, no barrier (the
+ * kernel-only ceiling); us[1] plus a barrier per step; us[2] gathering the
+ * rows and the loss instead of bare primitives; us[3] plus the reduction of
+ * each thread's slice over the shards' gradients and a second barrier; us[4]
+ * plus the optimizer's update of the slice: the trainer's step without its
+ * bookkeeping. */
+#define STEP_PARTS 5
+void measure_step_parts(const char *spec, const ot_dataset *d, size_t batch, int threads,
+                        const char *optimizer, double seconds, double us[STEP_PARTS]);
 
 /* ---- peer.c ---- */
 typedef struct peer {

@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "src/common.h"
+#include "src/trainer.h"
 
 /* ---- the kernel-only ceiling ----------------------------------------------- */
 
@@ -268,4 +269,115 @@ double measure_gemm(int threads)
     free(b);
     free(c);
     return best;
+}
+
+/* ---- where a T-thread step's time goes -------------------------------------- */
+
+/* Microseconds per step with T threads, one shard each (the trainer's split),
+ * the step built up part by part (see bench.h). Every thread runs the same
+ * number of steps; the time is the master's between two barriers. Rounds
+ * interleave the parts, medians of 3 rounds. */
+void measure_step_parts(const char *spec, const ot_dataset *d, size_t batch, int threads,
+                        const char *optimizer, double seconds, double us[STEP_PARTS])
+{
+    ot_model *m = make_model(spec, optimizer);
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        die("creating a oneDNN CPU engine");
+    const size_t n = m->arena_len;
+    uint32_t *idx = malloc(d->n * sizeof *idx);
+    float **grads = calloc((size_t)threads, sizeof *grads);
+    if (idx == NULL || grads == NULL)
+        die("allocating the step parts' buffers");
+    for (size_t i = 0; i < d->n; i++)
+        idx[i] = (uint32_t)((i * 7919) % d->n);
+    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
+    for (size_t k = 0; k < m->opt.slots; k++)
+        slot[k] = m->opt.state + k * n;
+    enum { ROUNDS = 3 };
+    double t[STEP_PARTS][ROUNDS];
+    size_t steps = 0; /* per part and round, set by the master */
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        omp_set_num_threads(1); /* as the trainer: primitives on this thread */
+#if defined(__SSE__)
+        unsigned csr = __builtin_ia32_stmxcsr();
+        __builtin_ia32_ldmxcsr(csr | 0x8040);
+#endif
+        const int tid = omp_get_thread_num();
+        size_t first, rows, lo, hi;
+        ot__shard_range(batch, (size_t)threads, (size_t)tid, &first, &rows);
+        ot__arena_slice(n, threads, tid, &lo, &hi);
+        ot__worker w;
+        grads[tid] = ot__calloc(n, sizeof(float), "a shard's gradient");
+        if (ot__worker_init(&w, m, engine, rows, 0, 1) != OT_OK ||
+            ot__worker_plan(&w, rows) != OT_OK || grads[tid] == NULL) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        uint64_t it = 0;
+        for (int r = -1; r < ROUNDS && !failed; r++)
+            for (int part = 0; part < STEP_PARTS; part++) {
+#pragma omp master
+                {
+                    /* round -1 warms up and sizes the rounds from the whole step */
+                    if (r < 0)
+                        steps = 20;
+                    else if (part == 0)
+                        steps = (size_t)(seconds / ROUNDS / STEP_PARTS /
+                                         (t[STEP_PARTS - 1][0 < r ? r - 1 : 0] * 1e-6)) + 1;
+                }
+#pragma omp barrier
+                double t0 = now();
+                for (size_t i = 0; i < steps; i++) {
+                    size_t at = (it * batch) % (d->n - batch) + first;
+                    ot__rows rw = {d, idx, at, rows};
+                    double l = 0, k = 0;
+                    if (part <= 1)
+                        ot__worker_kernels(&w, rows, grads[tid]);
+                    else
+                        ot__worker_train(&w, &rw, 1.0f / (float)batch, grads[tid], &l, &k);
+                    if (part >= 1) {
+#pragma omp barrier
+                    }
+                    if (part >= 3) {
+                        ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, it + 1, 0);
+                        for (size_t c = lo; c < hi; c += OT__CHUNK) {
+                            size_t cn = hi - c < OT__CHUNK ? hi - c : OT__CHUNK;
+                            ot__reduce_chunk(grads, (size_t)threads, c, cn);
+                            if (part == 4) {
+                                float *s[OT__MAX_SLOTS];
+                                for (int j = 0; j < OT__MAX_SLOTS; j++)
+                                    s[j] = slot[j] ? slot[j] + c : NULL;
+                                ot__optimizer_update(&m->opt.cfg, &st, m->params + c,
+                                                     grads[0] + c, s, cn);
+                            }
+                        }
+#pragma omp barrier
+                    }
+                    it++;
+                }
+#pragma omp barrier
+#pragma omp master
+                {
+                    if (r >= 0 || part == STEP_PARTS - 1)
+                        t[part][r < 0 ? 0 : r] = 1e6 * (now() - t0) / (double)steps;
+                }
+            }
+        ot__worker_destroy(&w);
+        free(grads[tid]);
+#if defined(__SSE__)
+        __builtin_ia32_ldmxcsr(csr);
+#endif
+    }
+    if (failed)
+        die("building the step parts' workers");
+    for (int part = 0; part < STEP_PARTS; part++)
+        us[part] = median(t[part], ROUNDS);
+    free(grads);
+    free(idx);
+    dnnl_engine_destroy(engine);
+    ot_model_destroy(m);
 }

@@ -18,4 +18,14 @@ ot_status ot__trainer_gradient(ot_model *model, const ot_dataset *data,
                                size_t shards, int threads, float *grad,
                                double *loss);
 
+#define OT__CHUNK 1024 /* floats reduced and updated at a time, to stay in L1 */
+
+/* The arena lines [lo, hi) * 16 floats that thread tid of `threads` reduces
+ * and updates in a training step (64-byte aligned, each line one thread's). */
+void ot__arena_slice(size_t arena_len, int threads, int tid, size_t *lo, size_t *hi);
+
+/* g0[c..c+n) += grads[1][..] + ... + grads[ns-1][..], in shard order: the
+ * reduction of a training step over one chunk of the arena. */
+void ot__reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n);
+
 #endif
