@@ -349,6 +349,8 @@ typedef float ot__v16 __attribute__((vector_size(64)));
 OT_MULTIVERSION
 void ot__reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n)
 {
+    if (ns < 2)
+        return; /* one shard: its gradient is the sum */
     float *g0 = grads[0] + c;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
