@@ -41,7 +41,7 @@ int peer_start(peer *p, const char *python, const char *script, const char *xf,
     char line[256];
     if (p->from == NULL || fgets(line, sizeof line, p->from) == NULL ||
         sscanf(line, "ready %63s", p->version) != 1) {
-        fprintf(stderr, "bench: the PyTorch peer did not start (has %s torch? "
+        fprintf(stderr, "bench: the PyTorch peer did not start (does %s run, with torch? "
                         "Debian's package is python3-torch); running without it\n", python);
         return 0;
     }
