@@ -230,6 +230,47 @@ Test(trainer, shard_ranges_are_balanced)
     cr_assert_eq(rows, 0);
 }
 
+/* The reduction sums in shard order, element by element, whatever the
+ * vector width: bit for bit the sequential sum, over chunk lengths with and
+ * without a tail, 1 to 5 shards, an offset chunk; the slices tile the arena
+ * in whole 64-byte lines. */
+Test(trainer, reduction_is_the_sequential_sum_in_shard_order)
+{
+    enum { LEN = 160, MAXS = 5 };
+    float buf[MAXS][LEN], ref[LEN];
+    for (size_t ns = 1; ns <= MAXS; ns++)
+        for (size_t n = 1; n <= 67; n += 11) {
+            float *g[MAXS];
+            for (size_t s = 0; s < ns; s++) {
+                g[s] = buf[s];
+                for (size_t i = 0; i < LEN; i++) /* values whose sums round */
+                    buf[s][i] = (float)((double)((i * 7 + s * 13) % 29) * 0.1 - 1.3) *
+                                (s % 2 ? 1e-3f : 1.0f);
+            }
+            const size_t c = 48;
+            for (size_t i = 0; i < n; i++) {
+                float a = buf[0][c + i];
+                for (size_t s = 1; s < ns; s++)
+                    a += buf[s][c + i];
+                ref[i] = a;
+            }
+            float before = buf[0][c + n]; /* just past the chunk */
+            ot__reduce_chunk(g, ns, c, n);
+            cr_assert_eq(memcmp(buf[0] + c, ref, n * sizeof(float)), 0,
+                         "%zu shards, %zu floats", ns, n);
+            cr_assert_eq(buf[0][c + n], before, "wrote past the chunk");
+        }
+    size_t lo, hi, next = 0; /* the arena is whole lines (ot__round_floats) */
+    for (int t = 0; t < 4; t++) {
+        ot__arena_slice(63 * 16, 4, t, &lo, &hi);
+        cr_assert_eq(lo, next);
+        cr_assert_eq(lo % 16, 0u);
+        cr_assert(hi - lo >= 15 * 16 && hi - lo <= 16 * 16);
+        next = hi;
+    }
+    cr_assert_eq(next, 63u * 16);
+}
+
 typedef struct counts {
     size_t steps, epochs, last_steps, stop_after;
     unsigned long heap_at_first, heap_at_end;
