@@ -29,8 +29,9 @@ static void usage(void)
             "             [--peer PATH|none] [--python /usr/bin/python3 (the peer's interpreter)]\n"
             "             [--data fashion-mnist|synthetic] [--out DIR]\n"
             "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n"
-            "             [--step-parts]  (instead of the grid: a step of each --threads count\n"
-            "                              built up part by part, microseconds)\n"
+            "             [--step-parts [--hot-rows N]] (instead of the grid: a step of each\n"
+            "                              --threads count built up part by part, microseconds;\n"
+            "                              rows drawn from the first N rows of the data only)\n"
             "             [--auto-check]  (instead of the grid: --threads auto against each\n"
             "                              fixed thread count, median of --reps runs each)\n"
             "             [--alternatives] (instead of the grid: sharded data-parallel against\n"
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
 {
     config c = {{16, 32, 64, 128, 256, 512, 1024}, 7, {0}, 0, {"784-100-10", "784-512-10",
                 "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
-                "bench/peers/pytorch_mlp.py", "/usr/bin/python3", 3, 1.0};
+                "bench/peers/pytorch_mlp.py", "/usr/bin/python3", 3, 1.0, 0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
     int layouts = 0, step_parts = 0, tta = 0, models_given = 0, batches_given = 0, plot_only = 0;
     double target = 0.87;
@@ -119,6 +120,13 @@ int main(int argc, char **argv)
             c.data = v;
         } else if (strcmp(a, "--out") == 0) {
             c.out = v;
+        } else if (strcmp(a, "--hot-rows") == 0) {
+            char *end;
+            c.hot_rows = strtoul(v, &end, 10);
+            if (*end != '\0' || c.hot_rows == 0) {
+                fprintf(stderr, "bench: --hot-rows wants a count of rows, got '%s'\n", v);
+                return 2;
+            }
         } else if (strcmp(a, "--target") == 0) {
             target = atof(v);
         } else {
@@ -186,7 +194,17 @@ int main(int argc, char **argv)
     }
 
     if (step_parts) {
-        printf("%s: microseconds per step, one shard per thread\n", c.optimizer);
+        size_t max_batch = 0;
+        for (size_t bi = 0; bi < c.n_batches; bi++)
+            max_batch = c.batches[bi] > max_batch ? c.batches[bi] : max_batch;
+        if (c.hot_rows && (c.hot_rows < max_batch || c.hot_rows > d->n)) {
+            fprintf(stderr, "bench: --hot-rows %zu must be between the largest batch (%zu) "
+                            "and the data's %zu rows\n", c.hot_rows, max_batch, d->n);
+            ot_dataset_destroy(d);
+            return 2;
+        }
+        printf("%s: microseconds per step, one shard per thread; rows from %s\n", c.optimizer,
+               c.hot_rows ? "the first --hot-rows rows of the data" : "all the data");
         printf("%-18s %6s %7s %9s %9s %13s %9s %9s %9s %10s\n", "model", "batch", "threads",
                "kernels", "+barrier", "+gather+loss", "+reduce", "+update", "fit",
                "kern/fit");
@@ -199,8 +217,8 @@ int main(int argc, char **argv)
                         continue;
                     }
                     double us[STEP_PARTS];
-                    measure_step_parts(c.models[mi], d, c.batches[bi], c.threads[ti],
-                                       c.optimizer, 5 * c.seconds, us);
+                    measure_step_parts(c.models[mi], d, c.hot_rows, c.batches[bi],
+                                       c.threads[ti], c.optimizer, 5 * c.seconds, us);
                     double fit = 1e6 * (double)c.batches[bi] /
                                  measure_omptrain(c.models[mi], d, c.batches[bi],
                                                   c.threads[ti], c.optimizer, c.seconds);

@@ -28,6 +28,7 @@ typedef struct config {
     const char *optimizer, *data, *out, *peer, *python;
     int reps;
     double seconds;
+    size_t hot_rows; /* --step-parts: rows drawn from the first hot_rows only; 0: all */
 } config;
 
 /* One point of the grid and its repetitions. */
@@ -81,8 +82,11 @@ double measure_gemm(int threads);
  * plus the optimizer's update of the slice: the trainer's step without its
  * bookkeeping. */
 #define STEP_PARTS 5
-void measure_step_parts(const char *spec, const ot_dataset *d, size_t batch, int threads,
-                        const char *optimizer, double seconds, double us[STEP_PARTS]);
+/* The rows come from the first `rows_from` rows of d (all of d when 0), in
+ * a fixed scattered order. */
+void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from, size_t batch,
+                        int threads, const char *optimizer, double seconds,
+                        double us[STEP_PARTS]);
 
 /* ---- peer.c ---- */
 typedef struct peer {

@@ -277,8 +277,9 @@ double measure_gemm(int threads)
  * the step built up part by part (see bench.h). Every thread runs the same
  * number of steps; the time is the master's between two barriers. Rounds
  * interleave the parts, medians of 3 rounds. */
-void measure_step_parts(const char *spec, const ot_dataset *d, size_t batch, int threads,
-                        const char *optimizer, double seconds, double us[STEP_PARTS])
+void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from, size_t batch,
+                        int threads, const char *optimizer, double seconds,
+                        double us[STEP_PARTS])
 {
     ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
@@ -289,8 +290,9 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t batch, int
     float **grads = calloc((size_t)threads, sizeof *grads);
     if (idx == NULL || grads == NULL)
         die("allocating the step parts' buffers");
+    const size_t from = rows_from ? rows_from : d->n;
     for (size_t i = 0; i < d->n; i++)
-        idx[i] = (uint32_t)((i * 7919) % d->n);
+        idx[i] = (uint32_t)((i * 7919) % from);
     float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
     for (size_t k = 0; k < m->opt.slots; k++)
         slot[k] = m->opt.state + k * n;
