@@ -56,32 +56,19 @@ int main(int argc, char **argv)
     for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
         c.threads[c.n_threads++] = t;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--breakdown") == 0) {
-            breakdown = 1;
-            continue;
-        }
-        if (strcmp(argv[i], "--step-parts") == 0) {
-            step_parts = 1;
-            continue;
-        }
-        if (strcmp(argv[i], "--auto-check") == 0) {
-            auto_check = 1;
-            continue;
-        }
-        if (strcmp(argv[i], "--alternatives") == 0) {
-            alternatives = 1;
-            continue;
-        }
-        if (strcmp(argv[i], "--replot") == 0) {
-            plot_only = 1;
-            continue;
-        }
-        if (strcmp(argv[i], "--layouts") == 0) {
-            layouts = 1;
-            continue;
-        }
-        if (strcmp(argv[i], "--time-to-accuracy") == 0) {
-            tta = 1;
+        /* the modes: flags without a value */
+        const struct {
+            const char *flag;
+            int *on;
+        } modes[] = {{"--breakdown", &breakdown},   {"--step-parts", &step_parts},
+                     {"--auto-check", &auto_check}, {"--alternatives", &alternatives},
+                     {"--replot", &plot_only},      {"--layouts", &layouts},
+                     {"--time-to-accuracy", &tta}};
+        size_t k = 0;
+        while (k < sizeof modes / sizeof modes[0] && strcmp(argv[i], modes[k].flag) != 0)
+            k++;
+        if (k < sizeof modes / sizeof modes[0]) {
+            *modes[k].on = 1;
             continue;
         }
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
