@@ -349,6 +349,12 @@ ot_status ot__model_set_scaling(ot_model *m, ot_scaling kind, const float *shift
 
 size_t ot_model_param_count(const ot_model *m) { return m ? m->n_params : 0; }
 
+int ot__model_runs_activation(const ot_model *m, size_t l)
+{
+    return m->layers[l].act != OT_ACTIVATION_LINEAR &&
+           !(m->compiled && m->fused && l + 1 == m->n_layers);
+}
+
 size_t ot__model_max_units(const ot_model *m)
 {
     size_t w = 0;

@@ -56,6 +56,10 @@ struct ot_model {
     int fit_shuffle;
 };
 
+/* Whether layer l's activation runs as primitives of its own: not linear,
+ * and not a last activation that the loss computes. */
+int ot__model_runs_activation(const ot_model *model, size_t l);
+
 /* Widest layer (units), for sizing per-row buffers. */
 size_t ot__model_max_units(const ot_model *model);
 

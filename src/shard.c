@@ -14,13 +14,6 @@
 #include "loss.h"
 #include "shard.h"
 
-/* Whether layer l's activation runs as primitives (not linear, not fused). */
-static int has_primitive(const ot__worker *w, size_t l)
-{
-    const ot_model *m = w->model;
-    return m->layers[l].act != OT_ACTIVATION_LINEAR &&
-           !(w->fused && l + 1 == m->n_layers);
-}
 
 ot_status ot__worker_init(ot__worker *w, const ot_model *m,
                           dnnl_engine_t engine, size_t max_rows,
@@ -50,7 +43,7 @@ ot_status ot__worker_init(ot__worker *w, const ot_model *m,
         if (w->z[l] == NULL)
             goto oom;
         w->a[l] = w->z[l];
-        if (has_primitive(w, l) && ot__activation_needs_src(m->layers[l].act)) {
+        if (ot__model_runs_activation(m, l) && ot__activation_needs_src(m->layers[l].act)) {
             w->a[l] = ot__calloc(n, sizeof(float), "shard activations");
             if (w->a[l] == NULL)
                 goto oom;
@@ -116,7 +109,7 @@ ot_status ot__worker_plan(ot__worker *w, size_t rows)
         };
         OT_TRY(ot__dense_init(&p->dense[l], w->engine, rows, ly->in, ly->out,
                               &io, w->training, l));
-        if (has_primitive(w, l))
+        if (ot__model_runs_activation(m, l))
             OT_TRY(ot__activation_init(&p->act[l], w->engine, ly->act, rows,
                                        ly->out, w->z[l], w->a[l], w->d[l],
                                        w->training, l));

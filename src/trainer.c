@@ -31,6 +31,7 @@
 #include "rng.h"
 #include "shard.h"
 #include "trainer.h"
+#include "unit_split.h"
 
 #define OT_MAX_THREADS 1024
 #define CHUNK OT__CHUNK
@@ -53,6 +54,8 @@ typedef struct run {
     ot_status *step_status;  /* [threads] */
     int *weights_bad;        /* [threads]: a non-finite weight in its slice */
     char (*msg)[256];        /* [threads] */
+    ot__usplit usplit;       /* steps cut by units; model NULL: none */
+    ot__uthread *uthreads;   /* [threads] */
 } run;
 
 void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
@@ -92,6 +95,11 @@ static void run_close(run *r)
     if (r->workers)
         for (int t = 0; t < r->threads; t++)
             ot__worker_destroy(&r->workers[t]);
+    if (r->uthreads)
+        for (int t = 0; t < r->threads; t++)
+            ot__uthread_destroy(&r->uthreads[t], r->m->n_layers);
+    ot__free(r->uthreads);
+    ot__usplit_close(&r->usplit);
     if (r->grads)
         for (size_t s = 0; s < r->shards; s++)
             ot__free(r->grads[s]);
@@ -157,6 +165,23 @@ static void run_add_data(run *r, const ot_dataset *d)
         r->n_targets = d->n_targets;
 }
 
+/* The state of the steps cut by units, for the training batch lengths
+ * (among len[0..n)) that the rule gives them to. Call after run_add_data. */
+static ot_status run_add_unit_split(run *r, const size_t *len, size_t n)
+{
+    size_t lens[OT__USPLIT_LENS], k = 0;
+    for (size_t i = 0; i < n && k < OT__USPLIT_LENS; i++)
+        if (len[i] > 0 && ot__usplit_applies(r->m, len[i], r->shards) &&
+            (k == 0 || lens[0] != len[i]))
+            lens[k++] = len[i];
+    if (k == 0)
+        return OT_OK;
+    r->uthreads = ot__calloc((size_t)r->threads, sizeof *r->uthreads, "unit threads");
+    if (r->uthreads == NULL)
+        return OT_OUT_OF_MEMORY;
+    return ot__usplit_open(&r->usplit, r->m, r->shards, lens, k, r->n_targets);
+}
+
 /* Records a thread's failure with its message. */
 static void thread_fail(run *r, ot_status *slot, int tid, ot_status st)
 {
@@ -208,6 +233,10 @@ static void thread_setup(run *r, int tid)
     }
     size_t lo, hi, max_rows = 0;
     my_shards(r, tid, &lo, &hi);
+    if (r->usplit.model != NULL &&
+        (st = ot__usplit_thread_init(&r->uthreads[tid], &r->usplit, r->engine,
+                                     lo, hi)) != OT_OK)
+        goto done;
     for (size_t i = 0; i < r->n_lens; i++)
         for (size_t s = lo; s < hi; s++) {
             size_t first, rows;
@@ -603,6 +632,217 @@ static void end_epoch(run *r, fit_state *f, size_t epoch, uint64_t iteration)
         f->stop = 1;
 }
 
+/* Every thread reaches the same verdict on a step from the same data: a
+ * failure, or a loss that is not finite. */
+static int step_verdict(const run *r)
+{
+    int bad = any_failure(r, r->step_status);
+    for (size_t s = 0; s < r->shards && !bad; s++)
+        bad = !isfinite(r->shard_loss[s]);
+    return bad;
+}
+
+/* The optimizer over arena[off, off + n), with the reduced gradient in
+ * grads[0]; flags a weight it makes non-finite. */
+static void update_range(run *r, int tid, const ot__opt_step *k,
+                         float *const *slot, size_t off, size_t n)
+{
+    ot_model *m = r->m;
+    float *s[OT__MAX_SLOTS];
+    for (int j = 0; j < OT__MAX_SLOTS; j++)
+        s[j] = slot[j] ? slot[j] + off : NULL;
+    ot__optimizer_update(&m->opt.cfg, k, m->params + off, r->grads[0] + off, s, n);
+    if (!all_finite(m->params + off, n))
+        r->weights_bad[tid] = 1;
+}
+
+/* The master's account of a step, between the update and barrier B. */
+static void step_done(run *r, fit_state *f, int bad, size_t epoch, size_t step,
+                      size_t bn, uint64_t iteration)
+{
+    ot_model *m = r->m;
+    const ot_fit_config *cfg = f->cfg;
+    if (bad && !any_failure(r, r->step_status)) {
+        f->fail = OT_NON_FINITE;
+        f->fail_epoch = epoch;
+        f->fail_step = step + 1;
+    }
+    if (bad)
+        return;
+    double l, k;
+    shard_totals(r, &l, &k);
+    f->loss_sum += l;
+    f->metric_sum += k;
+    f->seen += bn;
+    m->opt.iterations = iteration;
+    m->steps_in_epoch = step + 1;
+    m->part_loss = f->loss_sum;
+    m->part_metric = f->metric_sum;
+    m->part_seen = f->seen;
+    if (cfg->on_step) {
+        ot_step_metrics sm = {epoch, step + 1, f->steps,
+                              f->loss_sum / (double)f->seen,
+                              f->metric_sum / (double)f->seen,
+                              omp_get_wtime() - f->t_epoch};
+        if (cfg->on_step(&sm, cfg->user))
+            f->stop = 1;
+    }
+}
+
+/* One fit step cut by rows, up to barrier B: this thread's shards, barrier
+ * A, its slice of the arena reduced and updated, the master's account. */
+static int shard_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
+                      uint64_t *iteration, float *const *slot)
+{
+    ot_model *m = r->m;
+    size_t s_lo, s_hi, a_lo, a_hi;
+    my_shards(r, tid, &s_lo, &s_hi);
+    my_slice(r, tid, &a_lo, &a_hi);
+    size_t b0 = step * r->batch;
+    size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
+    float scale = 1.0f / (float)bn;
+    for (size_t s = s_lo; s < s_hi; s++) {
+        size_t first, rows;
+        ot__shard_range(bn, r->shards, s, &first, &rows);
+        r->shard_loss[s] = 0.0;
+        r->shard_metric[s] = 0.0;
+        if (rows == 0)
+            continue;
+        ot__rows rw = {f->train, f->train_idx, b0 + first, rows};
+        ot_status st = ot__worker_train(&r->workers[tid], &rw, scale,
+                                        r->grads[s], &r->shard_loss[s],
+                                        &r->shard_metric[s]);
+        if (st != OT_OK) {
+            thread_fail(r, &r->step_status[tid], tid, st);
+            break;
+        }
+    }
+#pragma omp barrier /* A */
+    int bad = step_verdict(r);
+    if (!bad) {
+        size_t ns = bn < r->shards ? bn : r->shards;
+        ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++*iteration, epoch - 1);
+        for (size_t c = a_lo; c < a_hi; c += CHUNK) {
+            size_t n = a_hi - c < CHUNK ? a_hi - c : CHUNK;
+            ot__reduce_chunk(r->grads, ns, c, n);
+            update_range(r, tid, &k, slot, c, n);
+        }
+    }
+#pragma omp master
+    step_done(r, f, bad, epoch, step, bn, *iteration);
+    return bad;
+}
+
+/*
+ * A step cut by units (unit_split.h), up to its backward pass, on rows
+ * already gathered into the buffers of parity `par`: the forward pass with
+ * a barrier after each layer, the loss on the owner of the last layer's
+ * block (or the master, when the last layer has several), barrier L, then
+ * the backward pass with a barrier after each layer but the first.
+ * Returns the verdict that every thread reaches after barrier L; a thread
+ * that fails after it flags its weights too, so that the fit falls back to
+ * the epoch's start.
+ */
+static int unit_pass(run *r, int tid, size_t bn, int li, int par, float scale)
+{
+    ot__usplit *u = &r->usplit;
+    ot__uthread *ut = &r->uthreads[tid];
+    const size_t L = r->m->n_layers;
+    float *grad = r->grads[0];
+    ot_status st = OT_OK;
+    size_t lo, hi;
+    my_shards(r, tid, &lo, &hi);
+    for (size_t s = lo; s < hi; s++)
+        r->shard_loss[s] = r->shard_metric[s] = 0.0;
+    for (size_t l = 0; l + 1 < L; l++) {
+        if (st == OT_OK)
+            st = ot__usplit_forward(ut, u, l, li, par);
+#pragma omp barrier
+    }
+    if (st == OT_OK)
+        st = ot__usplit_forward(ut, u, L - 1, li, par);
+    if (u->n_blocks[L - 1] == 1) {
+        /* its block belongs to shard 0's thread, which holds the loss */
+        if (st == OT_OK && ot__uthread_owns(ut, L - 1)) {
+            ot__usplit_loss(u, bn, par, scale, &r->shard_loss[0],
+                            &r->shard_metric[0]);
+            st = ot__usplit_backward(ut, u, L - 1, li, par, grad);
+        }
+    } else {
+#pragma omp barrier
+#pragma omp master
+        ot__usplit_loss(u, bn, par, scale, &r->shard_loss[0], &r->shard_metric[0]);
+#pragma omp barrier
+        if (st == OT_OK)
+            st = ot__usplit_backward(ut, u, L - 1, li, par, grad);
+    }
+    if (st != OT_OK)
+        thread_fail(r, &r->step_status[tid], tid, st);
+#pragma omp barrier /* L */
+    int bad = step_verdict(r);
+    for (size_t l = L - 1; l-- > 0;) {
+        if (!bad && st == OT_OK &&
+            (st = ot__usplit_backward(ut, u, l, li, par, grad)) != OT_OK) {
+            thread_fail(r, &r->step_status[tid], tid, st);
+            r->weights_bad[tid] = 1;
+        }
+        if (l > 0) {
+#pragma omp barrier
+        }
+    }
+    return bad;
+}
+
+/* Rows of a fit's step into the unit-split buffers of its parity, this
+ * thread's shards of them. */
+static void unit_gather(run *r, fit_state *f, int tid, size_t step)
+{
+    size_t lo, hi, b0 = step * r->batch;
+    size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
+    my_shards(r, tid, &lo, &hi);
+    ot__usplit_gather(&r->usplit, f->train, f->train_idx, b0, bn,
+                      (int)(step & 1), lo, hi);
+}
+
+/* One fit step cut by units, up to barrier B: the rows (unless the step
+ * before gathered them), the pass, this thread's blocks updated, the
+ * master's account, and the next step's rows when it is cut by units too. */
+static int unit_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
+                     int li, uint64_t *iteration, float *const *slot,
+                     size_t *gathered)
+{
+    ot_model *m = r->m;
+    size_t bn = r->usplit.lens[li];
+    if (*gathered != step) {
+        unit_gather(r, f, tid, step);
+#pragma omp barrier
+    }
+    int bad = unit_pass(r, tid, bn, li, (int)(step & 1), 1.0f / (float)bn);
+    if (!bad) {
+        ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++*iteration, epoch - 1);
+        const ot__uthread *ut = &r->uthreads[tid];
+        for (size_t i = 0; i < ut->n && !r->weights_bad[tid]; i++) {
+            const ot__ublock *b = &ut->blocks[i];
+            const ot__layer *ly = &m->layers[b->layer];
+            update_range(r, tid, &k, slot, ly->w_off + b->c0 * ly->in,
+                         (b->c1 - b->c0) * ly->in);
+            update_range(r, tid, &k, slot, ly->b_off + b->c0, b->c1 - b->c0);
+        }
+    }
+#pragma omp master
+    step_done(r, f, bad, epoch, step, bn, *iteration);
+    size_t next = step + 1;
+    if (!bad && next < f->steps) {
+        size_t b0 = next * r->batch;
+        size_t nn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
+        if (ot__usplit_len(&r->usplit, nn) >= 0) {
+            unit_gather(r, f, tid, next);
+            *gathered = next;
+        }
+    }
+    return bad;
+}
+
 static void fit_region(run *r, fit_state *f)
 {
     ot_model *m = r->m;
@@ -613,9 +853,6 @@ static void fit_region(run *r, fit_state *f)
     if (any_failure(r, r->setup_status))
         return;
 
-    size_t s_lo, s_hi, a_lo, a_hi;
-    my_shards(r, tid, &s_lo, &s_hi);
-    my_slice(r, tid, &a_lo, &a_hi);
     const size_t arena_len = m->arena_len;
     float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
     for (size_t k = 0; k < m->opt.slots; k++)
@@ -649,76 +886,16 @@ static void fit_region(run *r, fit_state *f)
 #pragma omp barrier
         int bad = 0;
         size_t step0 = epoch == f->first_epoch ? f->first_step : 0;
+        size_t gathered = SIZE_MAX; /* the step whose rows a unit step gathered ahead */
         for (size_t step = step0; step < f->steps; step++) {
             size_t b0 = step * r->batch;
             size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
-            float scale = 1.0f / (float)bn;
-            for (size_t s = s_lo; s < s_hi; s++) {
-                size_t first, rows;
-                ot__shard_range(bn, r->shards, s, &first, &rows);
-                r->shard_loss[s] = 0.0;
-                r->shard_metric[s] = 0.0;
-                if (rows == 0)
-                    continue;
-                ot__rows rw = {f->train, f->train_idx, b0 + first, rows};
-                ot_status st = ot__worker_train(&r->workers[tid], &rw, scale,
-                                                r->grads[s], &r->shard_loss[s],
-                                                &r->shard_metric[s]);
-                if (st != OT_OK) {
-                    thread_fail(r, &r->step_status[tid], tid, st);
-                    break;
-                }
-            }
-#pragma omp barrier /* A */
-            /* Every thread reaches the same verdict from the same data. */
-            bad = any_failure(r, r->step_status);
-            for (size_t s = 0; s < r->shards && !bad; s++)
-                bad = !isfinite(r->shard_loss[s]);
-            if (!bad) {
-                size_t ns = bn < r->shards ? bn : r->shards;
-                ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++iteration,
-                                                       epoch - 1);
-                for (size_t c = a_lo; c < a_hi; c += CHUNK) {
-                    size_t n = a_hi - c < CHUNK ? a_hi - c : CHUNK;
-                    float *s[OT__MAX_SLOTS];
-                    for (int j = 0; j < OT__MAX_SLOTS; j++)
-                        s[j] = slot[j] ? slot[j] + c : NULL;
-                    ot__reduce_chunk(r->grads, ns, c, n);
-                    ot__optimizer_update(&m->opt.cfg, &k, m->params + c,
-                                         r->grads[0] + c, s, n);
-                    if (!all_finite(m->params + c, n))
-                        r->weights_bad[tid] = 1;
-                }
-            }
-#pragma omp master
-            {
-                if (bad && !any_failure(r, r->step_status)) {
-                    f->fail = OT_NON_FINITE;
-                    f->fail_epoch = epoch;
-                    f->fail_step = step + 1;
-                }
-                if (!bad) {
-                    double l, k;
-                    shard_totals(r, &l, &k);
-                    f->loss_sum += l;
-                    f->metric_sum += k;
-                    f->seen += bn;
-                    m->opt.iterations = iteration;
-                    m->steps_in_epoch = step + 1;
-                    m->part_loss = f->loss_sum;
-                    m->part_metric = f->metric_sum;
-                    m->part_seen = f->seen;
-                    if (cfg->on_step) {
-                        ot_step_metrics sm = {epoch, step + 1, f->steps,
-                                              f->loss_sum / (double)f->seen,
-                                              f->metric_sum / (double)f->seen,
-                                              omp_get_wtime() - f->t_epoch};
-
-                        if (cfg->on_step(&sm, cfg->user))
-                            f->stop = 1;
-                    }
-                }
-            }
+            int li = r->usplit.model ? ot__usplit_len(&r->usplit, bn) : -1;
+            if (li >= 0)
+                bad = unit_step(r, f, tid, epoch, step, li, &iteration, slot,
+                                &gathered);
+            else
+                bad = shard_step(r, f, tid, epoch, step, &iteration, slot);
 #pragma omp barrier /* B */
             if (!bad && any_flag(r->weights_bad, r->threads)) {
                 bad = 1;
@@ -936,6 +1113,11 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
     if (f.n_val >= cfg->batch_size)
         run_add_length(&r, cfg->batch_size);
     run_add_length(&r, f.n_val % cfg->batch_size);
+    size_t train_lens[2] = {cfg->batch_size, f.n_train % cfg->batch_size};
+    if ((status = run_add_unit_split(&r, train_lens, 2)) != OT_OK) {
+        run_close(&r);
+        goto done_hist;
+    }
 
 #pragma omp parallel num_threads(T)
     {
@@ -1279,6 +1461,10 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
         return status;
     run_add_data(&r, d);
     run_add_length(&r, d->n);
+    if ((status = run_add_unit_split(&r, &d->n, 1)) != OT_OK) {
+        run_close(&r);
+        return status;
+    }
     float scale = 1.0f / (float)d->n;
 #pragma omp parallel num_threads(T)
     {
@@ -1286,7 +1472,13 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
         int tid = omp_get_thread_num();
         thread_setup(&r, tid);
 #pragma omp barrier
-        if (!any_failure(&r, r.setup_status)) {
+        if (!any_failure(&r, r.setup_status) && r.usplit.model != NULL) {
+            size_t lo, hi;
+            my_shards(&r, tid, &lo, &hi);
+            ot__usplit_gather(&r.usplit, d, NULL, 0, d->n, 0, lo, hi);
+#pragma omp barrier
+            (void)unit_pass(&r, tid, d->n, 0, 0, scale);
+        } else if (!any_failure(&r, r.setup_status)) {
             size_t lo, hi, a_lo, a_hi;
             my_shards(&r, tid, &lo, &hi);
             for (size_t s = lo; s < hi; s++) {

@@ -18,6 +18,7 @@
 #include "src/dataset.h"
 #include "src/model.h"
 #include "src/trainer.h"
+#include "src/unit_split.h"
 
 #ifdef OT_COUNT_MALLOC
 /* Every heap allocation of the process (oneDNN's, libstdc++'s and libgomp's
@@ -273,8 +274,8 @@ Test(trainer, reduction_is_the_sequential_sum_in_shard_order)
 
 typedef struct counts {
     size_t steps, epochs, last_steps, stop_after;
-    unsigned long heap_at_first, heap_at_end;
-    uint64_t lib_at_first, lib_at_end;
+    unsigned long heap_at_first, heap_at_end, heap_at_epoch1;
+    uint64_t lib_at_first, lib_at_end, lib_at_epoch1;
 } counts;
 
 static int on_step(const ot_step_metrics *s, void *user)
@@ -297,6 +298,10 @@ static int on_epoch(const ot_epoch_metrics *e, void *user)
     cr_assert_eq(e->epoch, c->epochs);
     c->heap_at_end = heap_allocations();
     c->lib_at_end = ot__alloc_count();
+    if (c->epochs == 1) {
+        c->heap_at_epoch1 = c->heap_at_end;
+        c->lib_at_epoch1 = c->lib_at_end;
+    }
     return 0;
 }
 
@@ -978,4 +983,195 @@ Test(trainer, choose_threads_by_calibration_leaves_the_model_alone)
     free(after);
     ot_model_destroy(m);
     ot_dataset_destroy(d);
+}
+
+/* ---- steps cut by units (unit_split.c) ---------------------------------- */
+
+/* Hidden layers of 64 and 48 units: 4 and 3 blocks with 4 shards. */
+static ot_model *wide_model(unsigned seed, ot_optimizer_kind kind)
+{
+    ot_layer l[] = {OT_DENSE(64, OT_ACTIVATION_RELU), OT_DENSE(48, OT_ACTIVATION_TANH),
+                    OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 20, l, 3, seed), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(kind);
+    if (kind == OT_OPTIMIZER_SGD) {
+        oc.momentum = 0.9f;
+        oc.nesterov = 1;
+    }
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    return m;
+}
+
+/* Weights after 3 epochs of the wide model: 613 samples, 490 to train on,
+ * batches of 50 and a last one of 40. mode: ot__usplit_force's. */
+static float *wide_weights_after(int mode, int threads, size_t shards,
+                                 ot_optimizer_kind kind, size_t *count)
+{
+    ot__usplit_force(mode);
+    ot_dataset *d = th_blobs(613, 20, 4, 3);
+    ot_model *m = wide_model(11, kind);
+    cr_assert_eq(ot__usplit_applies(m, 50, shards), mode > 0);
+    cr_assert_eq(ot__usplit_applies(m, 40, shards), mode > 0);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 50;
+    fc.epochs = 3;
+    fc.validation_split = 0.2;
+    fc.threads = threads;
+    fc.shards = shards;
+    fc.seed = 5;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    float *w;
+    weights_of(m, &w, count);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+    ot__usplit_force(0);
+    return w;
+}
+
+static void unit_split_bit_identical(ot_optimizer_kind kind)
+{
+    size_t n, n2;
+    float *ref = wide_weights_after(1, 1, 4, kind, &n);
+    const int threads[] = {2, 3, 4, 7};
+    for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
+        float *w = wide_weights_after(1, threads[i], 4, kind, &n2);
+        cr_assert_eq(n, n2);
+        cr_assert(memcmp(ref, w, n * sizeof(float)) == 0,
+                  "%s, cut by units: weights with %d threads differ from 1 thread "
+                  "(4 shards)", ot_optimizer_name(kind), threads[i]);
+        free(w);
+    }
+    free(ref);
+}
+
+Test(trainer, unit_split_bit_identical_across_thread_counts_adam)
+{
+    unit_split_bit_identical(OT_OPTIMIZER_ADAM);
+}
+
+Test(trainer, unit_split_bit_identical_across_thread_counts_sgd_nesterov)
+{
+    unit_split_bit_identical(OT_OPTIMIZER_SGD);
+}
+
+Test(trainer, unit_split_changes_only_rounding)
+{
+    /* the same training cut by rows and by units: the sums differ in order
+     * only, so after 27 steps the weights agree to rounding */
+    size_t n;
+    float *rows = wide_weights_after(-1, 2, 4, OT_OPTIMIZER_SGD, &n);
+    float *units = wide_weights_after(1, 2, 4, OT_OPTIMIZER_SGD, &n);
+    size_t differ = 0;
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(fabsf(rows[i] - units[i]) <= 1e-4f * (1.0f + fabsf(rows[i])),
+                  "param %zu: %.9g by rows, %.9g by units", i, (double)rows[i],
+                  (double)units[i]);
+        differ += rows[i] != units[i];
+    }
+    cr_assert(differ > 0, "cut by units gave the very same bits: did it run?");
+    free(rows);
+    free(units);
+}
+
+Test(trainer, unit_split_step_loop_allocates_nothing)
+{
+    ot__usplit_force(1);
+    ot_dataset *d = th_blobs(613, 20, 4, 3);
+    ot_model *m = wide_model(11, OT_OPTIMIZER_ADAM);
+    counts c = {0};
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 50;
+    fc.epochs = 3;
+    fc.validation_split = 0.2;
+    fc.threads = 2;
+    fc.shards = 3;
+    fc.on_step = on_step;
+    fc.on_epoch = on_epoch;
+    fc.user = &c;
+    attribute_allocations(1);
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    attribute_allocations(0);
+    cr_assert_eq(c.epochs, 3);
+    /* From the end of the first epoch to the end of the last: the master
+     * calls on_step while the other threads may still be inside oneDNN's
+     * execute, whose own allocations are counted apart only once the call
+     * has begun; at the end of an epoch every thread waits. */
+    cr_assert_eq(c.lib_at_end, c.lib_at_epoch1, "library allocations in the loop: %llu",
+                 (unsigned long long)(c.lib_at_end - c.lib_at_epoch1));
+    cr_assert_eq(c.heap_at_end, c.heap_at_epoch1, "heap allocations in the loop: %lu",
+                 c.heap_at_end - c.heap_at_epoch1);
+#ifdef OT_COUNT_MALLOC
+    cr_assert(c.heap_at_epoch1 > 0, "the malloc counter counts nothing");
+#endif
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, unit_split_stop_inside_an_epoch_and_go_on)
+{
+    /* rows gathered ahead for the next step are not kept across fits: a
+     * fit stopped after step 4 of epoch 2 and continued ends on the same
+     * bits as one that ran through */
+    ot__usplit_force(1);
+    ot_dataset *d = th_blobs(613, 20, 4, 3);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 50;
+    fc.epochs = 3;
+    fc.threads = 2;
+    fc.shards = 4;
+    ot_model *a = wide_model(4, OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_fit(a, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    ot_model *b = wide_model(4, OT_OPTIMIZER_ADAM);
+    counts c = {0};
+    c.stop_after = 13 + 4; /* 13 steps an epoch */
+    fc.on_step = on_step;
+    fc.user = &c;
+    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_OK);
+    cr_assert_eq(c.steps, 17);
+    fc.on_step = NULL;
+    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    float *wa, *wb;
+    size_t n;
+    weights_of(a, &wa, &n);
+    weights_of(b, &wb, &n);
+    cr_assert(memcmp(wa, wb, n * sizeof(float)) == 0,
+              "stopped and continued differs from one run");
+    free(wa);
+    free(wb);
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(d);
+}
+
+Test(trainer, unit_blocks_tile_each_layer)
+{
+    const size_t units[] = {1, 15, 16, 31, 32, 33, 47, 48, 100, 512, 1000, 1024};
+    for (size_t u = 0; u < sizeof units / sizeof *units; u++) {
+        ot_layer l[] = {OT_DENSE(units[u], OT_ACTIVATION_RELU),
+                        OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+        ot_model *m = NULL;
+        cr_assert_eq(ot_model_create(&m, 8, l, 2, 1), OT_OK);
+        ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+        cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+        for (size_t S = 1; S <= 20; S++) {
+            size_t n = ot__usplit_blocks(m, 0, S), end = 0;
+            cr_assert(n >= 1 && n <= S);
+            cr_assert_eq(n, units[u] / 16 < S ? (units[u] / 16 ? units[u] / 16 : 1) : S,
+                         "%zu units, %zu shards: %zu blocks", units[u], S, n);
+            for (size_t j = 0; j < n; j++) {
+                size_t c0, c1;
+                ot__usplit_block_units(m, 0, S, j, &c0, &c1);
+                cr_assert_eq(c0, end, "%zu units, %zu shards: block %zu starts at %zu",
+                             units[u], S, j, c0);
+                cr_assert(c0 % 16 == 0);
+                cr_assert(c1 - c0 >= (n > 1 ? 16u : 1u));
+                end = c1;
+            }
+            cr_assert_eq(end, units[u]);
+            /* the last layer, whose softmax the loss computes, stays whole */
+            cr_assert_eq(ot__usplit_blocks(m, 1, S), 1);
+        }
+        ot_model_destroy(m);
+    }
 }

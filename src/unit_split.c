@@ -1,0 +1,362 @@
+/*
+ * unit_split.c - the training step cut by units: blocks, their buffers and
+ * primitives, and the passes the trainer runs between its barriers. See
+ * unit_split.h for the data flow.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "loss.h"
+#include "unit_split.h"
+
+#define MIN_UNITS 16 /* a block's least units: one cache line of a row */
+
+static atomic_int forced;
+
+void ot__usplit_force(int mode) { atomic_store(&forced, mode); }
+
+size_t ot__usplit_blocks(const ot_model *m, size_t l, size_t shards)
+{
+    const ot__layer *ly = &m->layers[l];
+    if (ly->act == OT_ACTIVATION_SOFTMAX ||
+        (l + 1 == m->n_layers && m->compiled && m->fused))
+        return 1; /* whole rows */
+    size_t n = ly->out / MIN_UNITS;
+    if (n > shards)
+        n = shards;
+    return n ? n : 1;
+}
+
+void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
+                            size_t j, size_t *c0, size_t *c1)
+{
+    size_t out = m->layers[l].out, n = ot__usplit_blocks(m, l, shards);
+    size_t lines = out / MIN_UNITS;
+    *c0 = j * lines / n * MIN_UNITS;
+    *c1 = j + 1 == n ? out : (j + 1) * lines / n * MIN_UNITS;
+}
+
+/*
+ * The rule. Cut by rows, every thread reads all the weights each step
+ * (half of them just written by another core) and the shards' gradients
+ * are summed across cores: traffic that grows with the parameters. Cut by
+ * units, what crosses grows with the rows: the gathered batch and each
+ * layer's outputs and input gradients. Units win when a batch is small
+ * against the layers' widths: measured with `bench --alternatives` and
+ * `bench --split` (BENCHMARKS.md).
+ */
+int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
+{
+    int mode = atomic_load(&forced);
+    if (mode < 0 || shards < 2 || !m->compiled)
+        return 0;
+    size_t widest = 0, split = 0;
+    for (size_t l = 0; l < m->n_layers; l++)
+        if (ot__usplit_blocks(m, l, shards) > 1) {
+            split = 1;
+            if (m->layers[l].out > widest)
+                widest = m->layers[l].out;
+        }
+    if (!split)
+        return 0;
+    if (mode > 0)
+        return 1;
+    return rows * 4 <= widest;
+}
+
+ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
+                          const size_t *lens, size_t n_lens, size_t n_targets)
+{
+    memset(u, 0, sizeof *u);
+    u->model = m;
+    u->shards = shards;
+    u->fused = m->compiled && m->fused;
+    for (size_t i = 0; i < n_lens && i < OT__USPLIT_LENS; i++) {
+        u->lens[u->n_lens++] = lens[i];
+        if (lens[i] > u->max_rows)
+            u->max_rows = lens[i];
+    }
+    const size_t L = m->n_layers, R = u->max_rows;
+    for (int k = 0; k < 2; k++) {
+        u->x[k] = ot__calloc(R * m->input_dim, sizeof(float), "batch inputs");
+        u->y[k] = ot__calloc(R, sizeof(int32_t), "batch labels");
+        if (!u->x[k] || !u->y[k])
+            goto oom;
+        if (n_targets > 0 &&
+            !(u->t[k] = ot__calloc(R * n_targets, sizeof(float), "batch targets")))
+            goto oom;
+    }
+    for (size_t l = 0; l < L; l++) {
+        u->n_blocks[l] = ot__usplit_blocks(m, l, shards);
+        if (l > 0 && !(u->in[l] = ot__calloc(R * m->layers[l].in, sizeof(float),
+                                             "layer inputs")))
+            goto oom;
+        if (l > 0 && !(u->p[l] = ot__calloc(u->n_blocks[l], sizeof(float *),
+                                            "input gradients")))
+            goto oom;
+    }
+    if (u->n_blocks[L - 1] > 1) {
+        size_t C = m->layers[L - 1].out;
+        u->out = ot__calloc(R * C, sizeof(float), "batch outputs");
+        u->dout = ot__calloc(R * C, sizeof(float), "batch outputs");
+        if (!u->out || !u->dout)
+            goto oom;
+    }
+    return OT_OK;
+oom:
+    ot__usplit_close(u);
+    return OT_OUT_OF_MEMORY;
+}
+
+void ot__usplit_close(ot__usplit *u)
+{
+    if (u->model == NULL)
+        return;
+    for (int k = 0; k < 2; k++) {
+        ot__free(u->x[k]);
+        ot__free(u->y[k]);
+        ot__free(u->t[k]);
+    }
+    for (size_t l = 0; l < u->model->n_layers; l++) {
+        ot__free(u->in[l]);
+        ot__free(u->p[l]);
+    }
+    if (u->model->n_layers > 0 && u->n_blocks[u->model->n_layers - 1] > 1) {
+        ot__free(u->out);
+        ot__free(u->dout);
+    }
+    memset(u, 0, sizeof *u);
+}
+
+static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
+{
+    ot_status status = OT_OK;
+    const ot_model *m = u->model;
+    const size_t l = b->layer, L = m->n_layers, R = u->max_rows;
+    const ot__layer *ly = &m->layers[l];
+    const size_t w = b->c1 - b->c0;
+    int act = ot__model_runs_activation(m, l);
+    b->z = ot__calloc(R * w, sizeof(float), "block outputs");
+    b->d = ot__calloc(R * w, sizeof(float), "block gradients");
+    if (!b->z || !b->d)
+        return OT_OUT_OF_MEMORY;
+    b->a = b->z;
+    if (act && ot__activation_needs_src(ly->act) &&
+        !(b->a = ot__calloc(R * w, sizeof(float), "block activations")))
+        return OT_OUT_OF_MEMORY;
+    if (l > 0) {
+        if (!(b->p = ot__calloc(R * ly->in, sizeof(float), "block input gradients")))
+            return OT_OUT_OF_MEMORY;
+        u->p[l][b->j] = b->p;
+    }
+    if (l + 1 == L && u->n_blocks[l] == 1) {
+        u->out = u->fused ? b->z : b->a;
+        u->dout = b->d;
+    }
+    for (size_t i = 0; i < u->n_lens; i++) {
+        for (int par = 0; par < 2; par++) {
+            ot__dense_io io = {
+                .src = l == 0 ? u->x[par] : u->in[l],
+                .w = m->params + ly->w_off + b->c0 * ly->in,
+                .b = m->params + ly->b_off + b->c0,
+                .dst = b->z,
+                .ddst = b->d,
+                .dsrc = b->p,
+            };
+            OT_TRY(ot__dense_init(&b->dense[i][par], engine, u->lens[i], ly->in,
+                                  w, &io, 1, l));
+        }
+        if (act)
+            OT_TRY(ot__activation_init(&b->act[i], engine, ly->act, u->lens[i],
+                                       w, b->z, b->a, b->d, 1, l));
+    }
+fail:
+    return status;
+}
+
+ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
+                                 dnnl_engine_t engine, size_t s_lo, size_t s_hi)
+{
+    ot_status status = OT_OK;
+    const ot_model *m = u->model;
+    const size_t L = m->n_layers, S = u->shards;
+    memset(ut, 0, sizeof *ut);
+    size_t n = 0;
+    for (size_t l = 0; l < L; l++)
+        for (size_t j = 0; j < u->n_blocks[l]; j++) {
+            size_t s = j * S / u->n_blocks[l];
+            n += s >= s_lo && s < s_hi;
+        }
+    if (n == 0)
+        return OT_OK;
+    OT_DNNL(dnnl_stream_create(&ut->stream, engine, dnnl_stream_default_flags));
+    if (!(ut->blocks = ot__calloc(n, sizeof *ut->blocks, "unit blocks")))
+        return OT_OUT_OF_MEMORY;
+    for (size_t l = 0; l < L; l++)
+        for (size_t j = 0; j < u->n_blocks[l]; j++) {
+            size_t s = j * S / u->n_blocks[l];
+            if (s < s_lo || s >= s_hi)
+                continue;
+            ot__ublock *b = &ut->blocks[ut->n++];
+            b->layer = l;
+            b->j = j;
+            ot__usplit_block_units(m, l, S, j, &b->c0, &b->c1);
+            OT_TRY(block_init(b, u, engine));
+        }
+fail:
+    return status;
+}
+
+void ot__uthread_destroy(ot__uthread *ut, size_t n_layers)
+{
+    (void)n_layers;
+    for (size_t i = 0; i < ut->n; i++) {
+        ot__ublock *b = &ut->blocks[i];
+        for (size_t k = 0; k < OT__USPLIT_LENS; k++) {
+            ot__dense_destroy(&b->dense[k][0]);
+            ot__dense_destroy(&b->dense[k][1]);
+            ot__activation_destroy(&b->act[k]);
+        }
+        if (b->a != b->z)
+            ot__free(b->a);
+        ot__free(b->z);
+        ot__free(b->d);
+        ot__free(b->p);
+    }
+    ot__free(ut->blocks);
+    if (ut->stream)
+        dnnl_stream_destroy(ut->stream);
+    memset(ut, 0, sizeof *ut);
+}
+
+int ot__uthread_owns(const ot__uthread *ut, size_t l)
+{
+    for (size_t i = 0; i < ut->n; i++)
+        if (ut->blocks[i].layer == l)
+            return 1;
+    return 0;
+}
+
+int ot__usplit_len(const ot__usplit *u, size_t rows)
+{
+    for (size_t i = 0; i < u->n_lens; i++)
+        if (u->lens[i] == rows)
+            return (int)i;
+    return -1;
+}
+
+/* Rows of shard s (as ot__shard_range). */
+static void shard_rows(size_t batch, size_t shards, size_t s, size_t *first,
+                       size_t *rows)
+{
+    size_t q = batch / shards, r = batch % shards;
+    *first = s * q + (s < r ? s : r);
+    *rows = q + (s < r);
+}
+
+void ot__usplit_gather(ot__usplit *u, const ot_dataset *d, const uint32_t *idx,
+                       size_t first, size_t rows, int par, size_t s_lo,
+                       size_t s_hi)
+{
+    const ot_model *m = u->model;
+    ot__scaling sc = {m->shift, m->mult};
+    size_t nt = d->t ? d->n_targets : 0;
+    for (size_t s = s_lo; s < s_hi; s++) {
+        size_t f, n;
+        shard_rows(rows, u->shards, s, &f, &n);
+        if (n == 0)
+            continue;
+        ot__dataset_gather(d, &sc, idx, first + f, n, u->x[par] + f * m->input_dim,
+                           d->y ? u->y[par] + f : NULL,
+                           d->t ? u->t[par] + f * nt : NULL);
+    }
+}
+
+/* dst[r * dld + c] = src[r * sld + c] for r < rows, c < w. */
+static void copy_columns(float *dst, size_t dld, const float *src, size_t sld,
+                         size_t rows, size_t w)
+{
+    for (size_t r = 0; r < rows; r++)
+        memcpy(dst + r * dld, src + r * sld, w * sizeof(float));
+}
+
+/* d[r][c] = p[0][r * ld + c] + p[1][..] + ... + p[n-1][..], in block order. */
+OT_MULTIVERSION
+static void sum_columns(float *d, size_t w, float *const *p, size_t n,
+                        size_t ld, size_t c0, size_t rows)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *dr = d + r * w;
+        memcpy(dr, p[0] + r * ld + c0, w * sizeof(float));
+        for (size_t k = 1; k < n; k++) {
+            const float *pr = p[k] + r * ld + c0;
+            for (size_t c = 0; c < w; c++)
+                dr[c] += pr[c];
+        }
+    }
+}
+
+ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
+                             int par)
+{
+    ot_status status = OT_OK;
+    const ot_model *m = u->model;
+    const size_t L = m->n_layers, rows = u->lens[li];
+    for (size_t i = 0; i < ut->n; i++) {
+        ot__ublock *b = &ut->blocks[i];
+        if (b->layer != l)
+            continue;
+        OT_TRY(ot__dense_forward(&b->dense[li][par], ut->stream));
+        OT_TRY(ot__activation_forward(&b->act[li], ut->stream));
+        OT_DNNL(dnnl_stream_wait(ut->stream));
+        const float *a = l + 1 == L && u->fused ? b->z : b->a;
+        const size_t w = b->c1 - b->c0;
+        if (l + 1 < L)
+            copy_columns(u->in[l + 1] + b->c0, m->layers[l].out, a, w, rows, w);
+        else if (u->n_blocks[l] > 1)
+            copy_columns(u->out + b->c0, m->layers[l].out, a, w, rows, w);
+    }
+fail:
+    return status;
+}
+
+void ot__usplit_loss(ot__usplit *u, size_t rows, int par, float scale,
+                     double *loss, double *metric)
+{
+    const ot_model *m = u->model;
+    ot__loss_batch b = {
+        .out = u->out,
+        .labels = u->y[par],
+        .targets = u->t[par],
+        .rows = rows,
+        .C = m->layers[m->n_layers - 1].out,
+    };
+    ot__loss(m->loss, &b, scale, u->dout, loss, metric);
+}
+
+ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
+                              int par, float *grad)
+{
+    ot_status status = OT_OK;
+    const ot_model *m = u->model;
+    const size_t L = m->n_layers, rows = u->lens[li];
+    const ot__layer *ly = &m->layers[l];
+    for (size_t i = 0; i < ut->n; i++) {
+        ot__ublock *b = &ut->blocks[i];
+        if (b->layer != l)
+            continue;
+        size_t w = b->c1 - b->c0;
+        if (l + 1 < L)
+            sum_columns(b->d, w, u->p[l + 1], u->n_blocks[l + 1],
+                        m->layers[l + 1].in, b->c0, rows);
+        else if (u->n_blocks[l] > 1)
+            copy_columns(b->d, w, u->dout + b->c0, ly->out, rows, w);
+        OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
+        OT_TRY(ot__dense_backward(&b->dense[li][par], ut->stream,
+                                  grad + ly->w_off + b->c0 * ly->in,
+                                  grad + ly->b_off + b->c0));
+        OT_DNNL(dnnl_stream_wait(ut->stream));
+    }
+fail:
+    return status;
+}

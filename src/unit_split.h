@@ -1,0 +1,123 @@
+/*
+ * unit_split.h - a training step cut by each layer's units instead of by
+ * rows, for small batches: every block of units of a layer runs over the
+ * whole batch, on the thread that owns it. Not installed.
+ *
+ * With S shards, layer l's units are cut into n_l <= S blocks of at least
+ * 16 units (one block for a softmax layer and for a last layer whose
+ * activation the loss computes). Block j of layer l owns rows [c0, c1) of
+ * the layer's weights (contiguous in "oi"), the same rows of the gradient
+ * and of the optimizer state: a thread reads and writes only its own
+ * weights, so nothing of the weights crosses between cores and nothing is
+ * reduced. What crosses is per row of the batch:
+ *
+ *   x (gathered, each thread its shards' rows)
+ *   forward, layer l, block j: z_j = in_l . W[c0:c1]^T + b[c0:c1], a_j = f(z_j),
+ *           a_j copied into columns [c0, c1) of in_{l+1}      | barrier
+ *   loss over the last layer's outputs -> its gradient
+ *   backward, layer l, block j: d_j = sum over the blocks k of layer l+1 of
+ *           p_{l+1,k}[:, c0:c1] (in block order), f backward, dW, db, and
+ *           p_{l,j} = d_j . W[c0:c1] (layer l > 0)               | barrier
+ *
+ * Every block's sums depend only on the block and the batch, never on which
+ * thread runs it: the weights are the same for every thread count, as with
+ * shards (but not the same as the row-cut step's: the arithmetic differs).
+ * Serial code: the trainer calls it between its barriers.
+ */
+#ifndef OT_UNIT_SPLIT_H
+#define OT_UNIT_SPLIT_H
+
+#include "activation.h"
+#include "dataset.h"
+#include "dense.h"
+#include "model.h"
+
+#define OT__USPLIT_LENS 2 /* the batch and the last, shorter one */
+
+/* Whether a training step of `rows` rows with `shards` shards is cut by
+ * units: a fixed rule of the model's shapes, the rows and the shard count. */
+int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards);
+
+/* Tests and the benchmark: 0 follows the rule, 1 cuts by units wherever
+ * the model has a layer of several blocks, -1 never. */
+void ot__usplit_force(int mode);
+
+/* Units [c0, c1) of block j of layer l, and the number of blocks. */
+size_t ot__usplit_blocks(const ot_model *m, size_t l, size_t shards);
+void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
+                            size_t j, size_t *c0, size_t *c1);
+
+/* One block on its owner thread, with its primitives per batch length and
+ * per gathered buffer. */
+typedef struct ot__ublock {
+    size_t layer, j, c0, c1;
+    float *z, *a, *d; /* rows x (c1 - c0) */
+    float *p;         /* rows x in: its part of the gradient of the input */
+    ot__dense dense[OT__USPLIT_LENS][2];
+    ot__activation act[OT__USPLIT_LENS];
+} ot__ublock;
+
+/* What the threads share. */
+typedef struct ot__usplit {
+    const ot_model *model;
+    size_t shards, max_rows;
+    size_t lens[OT__USPLIT_LENS], n_lens;
+    int fused;
+    size_t n_blocks[OT_MAX_LAYERS];
+    float *x[2];   /* gathered rows, by step parity */
+    int32_t *y[2];
+    float *t[2];
+    float *in[OT_MAX_LAYERS]; /* in[l], l > 0: rows x in_l, layer l-1's outputs */
+    float *out, *dout;        /* the last layer's outputs (rows x C) and their
+                               * gradient: its block's own buffers when it has
+                               * one block, else assembled here */
+    float **p[OT_MAX_LAYERS]; /* p[l][j]: block j's part of the input gradient */
+} ot__usplit;
+
+/* One thread's blocks and stream. */
+typedef struct ot__uthread {
+    dnnl_stream_t stream;
+    ot__ublock *blocks; /* in layer order */
+    size_t n;
+} ot__uthread;
+
+/* The shared buffers for the batch lengths lens[0..n) (those the rule
+ * applies to). */
+ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
+                          const size_t *lens, size_t n_lens, size_t n_targets);
+void ot__usplit_close(ot__usplit *u);
+
+/* The blocks whose shard (j * S / n_l) is in [s_lo, s_hi), their buffers
+ * (first touch) and primitives. Call from the owner thread. */
+ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
+                                 dnnl_engine_t engine, size_t s_lo, size_t s_hi);
+void ot__uthread_destroy(ot__uthread *ut, size_t n_layers);
+
+/* Gathers the rows of shards [s_lo, s_hi) of a batch of `rows` rows,
+ * idx[first..], into the buffers of parity `par`. */
+void ot__usplit_gather(ot__usplit *u, const ot_dataset *d, const uint32_t *idx,
+                       size_t first, size_t rows, int par, size_t s_lo,
+                       size_t s_hi);
+
+/* Whether the thread owns a block of layer l. */
+int ot__uthread_owns(const ot__uthread *ut, size_t l);
+
+/* The index of a batch length in u->lens, or -1. */
+int ot__usplit_len(const ot__usplit *u, size_t rows);
+
+/* This thread's blocks of layer l, forward, outputs copied to the next
+ * layer's input (or to u->out). */
+ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
+                             int par);
+
+/* The loss over the last layer's outputs (the whole batch), its gradient
+ * into the last layer's block (one block) or u->dout. */
+void ot__usplit_loss(ot__usplit *u, size_t rows, int par, float scale,
+                     double *loss, double *metric);
+
+/* This thread's blocks of layer l, backward: gradients of the weights into
+ * `grad` (arena layout), and their parts of the input gradient. */
+ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
+                              int par, float *grad);
+
+#endif
