@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "bench.h"
+#include "src/unit_split.h"
 
 static void usage(void)
 {
@@ -34,8 +35,9 @@ static void usage(void)
             "                              rows drawn from the first N rows of the data only)\n"
             "             [--auto-check]  (instead of the grid: --threads auto against each\n"
             "                              fixed thread count, median of --reps runs each)\n"
-            "             [--alternatives] (instead of the grid: sharded data-parallel against\n"
-            "                              one oneDNN call over the whole batch, oneDNN threading)\n"
+            "             [--alternatives] (instead of the grid: the step cut by rows, cut by\n"
+            "                              units, and one oneDNN call with oneDNN threading;\n"
+            "                              which cut omptrain chooses)\n"
             "             [--layouts]     (instead of the grid: plain oi weights against oneDNN's\n"
             "                              preferred layout, per layer, rows and direction)\n"
             "             [--replot]      (instead of the grid: the plots again from\n"
@@ -190,8 +192,10 @@ int main(int argc, char **argv)
             ot_dataset_destroy(d);
             return 2;
         }
-        printf("%s: microseconds per step, one shard per thread; rows from %s\n", c.optimizer,
-               c.hot_rows ? "the first --hot-rows rows of the data" : "all the data");
+        /* the stages are those of the step cut by rows: fit too, here */
+        ot__usplit_force(-1);
+        printf("%s: microseconds per step cut by rows, one shard per thread; rows from %s\n",
+               c.optimizer, c.hot_rows ? "the first --hot-rows rows of the data" : "all the data");
         printf("%-18s %6s %7s %9s %9s %13s %9s %9s %9s %10s\n", "model", "batch", "threads",
                "kernels", "+barrier", "+gather+loss", "+reduce", "+update", "fit",
                "kern/fit");
@@ -225,22 +229,41 @@ int main(int argc, char **argv)
     }
 
     if (alternatives) {
-        /* interleaved: sharded (omptrain), then one call with oneDNN threading */
-        printf("%-18s %6s %7s %14s %18s %8s\n", "model", "batch", "threads", "sharded s/s",
-               "one-call s/s", "ratio");
+        /* interleaved: the step cut by rows (shards), cut by units, and one
+         * call with oneDNN threading; `rule`: the cut omptrain chooses */
+        printf("%-18s %6s %7s %12s %12s %14s %11s %10s %6s\n", "model", "batch", "threads",
+               "rows s/s", "units s/s", "one-call s/s", "units/rows", "rows/call", "rule");
         for (size_t mi = 0; mi < c.n_models; mi++)
             for (size_t bi = 0; bi < c.n_batches; bi++)
                 for (int ti = 0; ti < c.n_threads; ti++) {
-                    double a[16], b[16];
+                    double a[16], u[16], b[16];
+                    ot_model *m = make_model(c.models[mi], c.optimizer);
+                    size_t S = (size_t)c.threads[ti];
+                    int units = S > 1 && (ot__usplit_force(1), ot__usplit_applies(m, c.batches[bi], S));
+                    ot__usplit_force(0);
+                    int rule = ot__usplit_applies(m, c.batches[bi], S);
+                    ot_model_destroy(m);
                     for (int r = 0; r < c.reps; r++) {
+                        ot__usplit_force(-1);
                         a[r] = measure_omptrain(c.models[mi], d, c.batches[bi], c.threads[ti],
                                                 c.optimizer, c.seconds);
+                        ot__usplit_force(1);
+                        u[r] = units ? measure_omptrain(c.models[mi], d, c.batches[bi],
+                                                        c.threads[ti], c.optimizer, c.seconds)
+                                     : 0.0;
+                        ot__usplit_force(0);
                         b[r] = measure_internal(c.models[mi], d, c.batches[bi], c.threads[ti],
                                                 c.optimizer, c.seconds);
                     }
-                    double ma = median(a, c.reps), mb = median(b, c.reps);
-                    printf("%-18s %6zu %7d %14.0f %18.0f %8.2f\n", c.models[mi], c.batches[bi],
-                           c.threads[ti], ma, mb, ma / mb);
+                    double ma = median(a, c.reps), mu = median(u, c.reps), mb = median(b, c.reps);
+                    if (units)
+                        printf("%-18s %6zu %7d %12.0f %12.0f %14.0f %11.2f %10.2f %6s\n",
+                               c.models[mi], c.batches[bi], c.threads[ti], ma, mu, mb,
+                               mu / ma, ma / mb, rule ? "units" : "rows");
+                    else
+                        printf("%-18s %6zu %7d %12.0f %12s %14.0f %11s %10.2f %6s\n",
+                               c.models[mi], c.batches[bi], c.threads[ti], ma, "-", mb, "-",
+                               ma / mb, "rows");
                     fflush(stdout);
                 }
         ot_dataset_destroy(d);

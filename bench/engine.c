@@ -16,8 +16,52 @@
 #include "bench.h"
 #include "src/common.h"
 #include "src/trainer.h"
+#include "src/unit_split.h"
 
 /* ---- the kernel-only ceiling ----------------------------------------------- */
+
+/* The ceiling of a step cut by units: each thread its blocks' primitives
+ * over the whole batch, back to back; the slowest thread sets the rate. */
+static double measure_unit_kernels(ot_model *m, dnnl_engine_t engine, size_t batch,
+                                   int threads, double seconds)
+{
+    ot__usplit u;
+    if (ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0) != OT_OK)
+        die("building the kernel-only ceiling's blocks");
+    double rate = INFINITY;
+    int failed = 0;
+#pragma omp parallel num_threads(threads) reduction(min : rate)
+    {
+        omp_set_num_threads(1);
+        int t = omp_get_thread_num();
+        size_t lo = (size_t)t, hi = (size_t)t + 1; /* one shard per thread */
+        ot__uthread ut;
+        float *grad = calloc(m->arena_len, sizeof(float));
+        if (ot__usplit_thread_init(&ut, &u, engine, lo, hi) != OT_OK || grad == NULL) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp barrier
+        if (!failed && ut.n > 0) {
+            for (int i = 0; i < 20; i++)
+                ot__usplit_kernels(&ut, &u, 0, grad);
+            double t0 = now();
+            size_t iters = 0;
+            do {
+                for (int i = 0; i < 10; i++)
+                    ot__usplit_kernels(&ut, &u, 0, grad);
+                iters += 10;
+            } while (now() - t0 < seconds);
+            rate = (double)iters / (now() - t0);
+        }
+        ot__uthread_destroy(&ut, m->n_layers);
+        free(grad);
+    }
+    ot__usplit_close(&u);
+    if (failed)
+        die("building the kernel-only ceiling's blocks");
+    return rate * (double)batch;
+}
 
 double measure_kernels(const char *spec, size_t batch, int threads, double seconds)
 {
@@ -25,6 +69,13 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
     dnnl_engine_t engine;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
         die("creating a oneDNN CPU engine");
+    if (ot__usplit_applies(m, batch, (size_t)threads)) {
+        /* the primitives the trainer runs there: its blocks' */
+        double r = measure_unit_kernels(m, engine, batch, threads, seconds);
+        dnnl_engine_destroy(engine);
+        ot_model_destroy(m);
+        return r;
+    }
     double samples = 0, elapsed = 0;
     int failed = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : samples) reduction(max : elapsed)

@@ -38,12 +38,14 @@ void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
 
 /*
  * The rule. Cut by rows, every thread reads all the weights each step
- * (half of them just written by another core) and the shards' gradients
- * are summed across cores: traffic that grows with the parameters. Cut by
- * units, what crosses grows with the rows: the gathered batch and each
- * layer's outputs and input gradients. Units win when a batch is small
- * against the layers' widths: measured with `bench --alternatives` and
- * `bench --split` (BENCHMARKS.md).
+ * (the others' share just written by other cores) and the shards'
+ * gradients are summed across cores: traffic that grows with the
+ * parameters, whatever the batch; and small shards make poor products.
+ * Cut by units, what crosses grows with the rows: the gathered batch and
+ * each layer's outputs and input gradients. `bench --alternatives --threads
+ * 2` (BENCHMARKS.md) put the break-even between 32 and 64 rows for a
+ * widest split layer of 100 units, near 200 for 512 and near 256-512 for
+ * 1024: units up to a third of the widest layer.
  */
 int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
 {
@@ -61,7 +63,7 @@ int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
         return 0;
     if (mode > 0)
         return 1;
-    return rows * 4 <= widest;
+    return rows * 3 <= widest;
 }
 
 ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
@@ -357,6 +359,28 @@ ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
                                   grad + ly->b_off + b->c0));
         OT_DNNL(dnnl_stream_wait(ut->stream));
     }
+fail:
+    return status;
+}
+
+ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
+                             float *grad)
+{
+    ot_status status = OT_OK;
+    const ot_model *m = u->model;
+    for (size_t i = 0; i < ut->n; i++) {
+        OT_TRY(ot__dense_forward(&ut->blocks[i].dense[li][0], ut->stream));
+        OT_TRY(ot__activation_forward(&ut->blocks[i].act[li], ut->stream));
+    }
+    for (size_t i = ut->n; i-- > 0;) {
+        ot__ublock *b = &ut->blocks[i];
+        const ot__layer *ly = &m->layers[b->layer];
+        OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
+        OT_TRY(ot__dense_backward(&b->dense[li][0], ut->stream,
+                                  grad + ly->w_off + b->c0 * ly->in,
+                                  grad + ly->b_off + b->c0));
+    }
+    OT_DNNL(dnnl_stream_wait(ut->stream));
 fail:
     return status;
 }

@@ -120,4 +120,11 @@ void ot__usplit_loss(ot__usplit *u, size_t rows, int par, float scale,
 ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
                               int par, float *grad);
 
+/* The bare primitives of this thread's blocks over batch length li: every
+ * block's forward and activation passes, then backward, gradients into
+ * `grad`; no copies between blocks, no loss. For the benchmark's
+ * kernel-only ceiling. */
+ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
+                             float *grad);
+
 #endif

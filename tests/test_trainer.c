@@ -1175,3 +1175,38 @@ Test(trainer, unit_blocks_tile_each_layer)
         ot_model_destroy(m);
     }
 }
+
+Test(trainer, unit_split_rule)
+{
+    /* units up to a third of the widest split layer, from two shards on */
+    const char *spec[] = {"100", "512", "1024,1024"};
+    const size_t widest[] = {100, 512, 1024};
+    for (size_t k = 0; k < 3; k++) {
+        ot_layer l[3];
+        size_t L = 0;
+        char buf[32];
+        snprintf(buf, sizeof buf, "%s", spec[k]);
+        for (char *p = strtok(buf, ","); p; p = strtok(NULL, ","))
+            l[L++] = (ot_layer)OT_DENSE((size_t)atoi(p), OT_ACTIVATION_RELU);
+        l[L++] = (ot_layer)OT_DENSE(10, OT_ACTIVATION_SOFTMAX);
+        ot_model *m = NULL;
+        cr_assert_eq(ot_model_create(&m, 784, l, L, 1), OT_OK);
+        ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+        cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+        size_t most = widest[k] / 3;
+        cr_assert(!ot__usplit_applies(m, 16, 1), "one shard is never cut by units");
+        cr_assert(ot__usplit_applies(m, most, 2));
+        cr_assert(!ot__usplit_applies(m, most + 1, 2));
+        cr_assert(ot__usplit_applies(m, 16, 16));
+        ot__usplit_force(-1);
+        cr_assert(!ot__usplit_applies(m, 16, 2));
+        ot__usplit_force(0);
+        ot_model_destroy(m);
+    }
+    /* no layer of 32 units: nothing to cut */
+    ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
+    ot__usplit_force(1);
+    cr_assert(!ot__usplit_applies(m, 4, 4));
+    ot__usplit_force(0);
+    ot_model_destroy(m);
+}
