@@ -5,7 +5,9 @@
  * of the first and the last tenth of the run. Exits non-zero when memory
  * grew by more than 1 MiB or the last tenth is more than 1.5x slower.
  *
- * usage: soak [EPOCHS [THREADS]]   (defaults: 3000 epochs, 8 threads)
+ * usage: soak [EPOCHS [THREADS [BATCH]]]   (defaults: 3000 epochs, 8
+ * threads, batches of 64: the step cut by rows; 21 or fewer rows cut it by
+ * units)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +56,9 @@ int main(int argc, char **argv)
 {
     size_t epochs = argc > 1 ? (size_t)atol(argv[1]) : 3000;
     int threads = argc > 2 ? atoi(argv[2]) : 8;
-    if (epochs < 10 || threads < 1) {
-        fprintf(stderr, "usage: soak [EPOCHS >= 10 [THREADS >= 1]]\n");
+    long batch = argc > 3 ? atol(argv[3]) : 64;
+    if (epochs < 10 || threads < 1 || batch < threads || batch > 384) {
+        fprintf(stderr, "usage: soak [EPOCHS >= 10 [THREADS >= 1 [BATCH: THREADS to 384]]]\n");
         return 2;
     }
     enum { N = 512, D = 32, C = 4 };
@@ -74,7 +77,7 @@ int main(int argc, char **argv)
     ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     ot_fit_config fit = ot_fit_config_default();
     fit.epochs = epochs;
-    fit.batch_size = 64;
+    fit.batch_size = (size_t)batch;
     fit.validation_split = 0.25;
     fit.threads = threads;
     fit.shards = (size_t)threads;
@@ -89,8 +92,8 @@ int main(int argc, char **argv)
     }
     size_t tenth = epochs / 10;
     double first = mean(s.seconds, tenth), last = mean(s.seconds + epochs - tenth, tenth);
-    printf("soak: %zu epochs of %d samples, %d threads, %d shards\n", epochs, N, threads,
-           threads);
+    printf("soak: %zu epochs of %d samples, batches of %ld, %d threads, %d shards\n", epochs,
+           N, batch, threads, threads);
     printf("RSS after epoch 1: %ld KiB, after epoch %zu: %ld KiB (%+ld KiB)\n",
            s.rss_first, epochs, s.rss_last, s.rss_last - s.rss_first);
     printf("mean epoch time: first tenth %.3f ms, last tenth %.3f ms (x%.2f)\n",

@@ -11,6 +11,12 @@
  *                (always this order), optimizer(param, state, g)
  *   barrier B
  *
+ * Small batches on wide layers are cut by units instead (unit_split.h):
+ * each thread runs its blocks of every layer over the whole batch, with a
+ * barrier after each layer, and updates its blocks' weights; nothing is
+ * reduced. Which cut a step gets is a rule of (model, rows, S), so the
+ * weights still depend on S and never on T.
+ *
  * oneDNN primitives run on the calling worker only: inside the region each
  * thread sets the thread count of its own nested level to 1 (an ICV of its
  * implicit task: the caller's setting is untouched) before it creates or runs
