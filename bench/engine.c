@@ -54,7 +54,7 @@ static double measure_unit_kernels(ot_model *m, dnnl_engine_t engine, size_t bat
             } while (now() - t0 < seconds);
             rate = (double)iters / (now() - t0);
         }
-        ot__uthread_destroy(&ut, m->n_layers);
+        ot__uthread_destroy(&ut);
         free(grad);
     }
     ot__usplit_close(&u);

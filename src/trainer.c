@@ -103,7 +103,7 @@ static void run_close(run *r)
             ot__worker_destroy(&r->workers[t]);
     if (r->uthreads)
         for (int t = 0; t < r->threads; t++)
-            ot__uthread_destroy(&r->uthreads[t], r->m->n_layers);
+            ot__uthread_destroy(&r->uthreads[t]);
     ot__free(r->uthreads);
     ot__usplit_close(&r->usplit);
     if (r->grads)
@@ -638,6 +638,13 @@ static void end_epoch(run *r, fit_state *f, size_t epoch, uint64_t iteration)
         f->stop = 1;
 }
 
+/* Rows of a fit's step: the batch, or what is left for the last one. */
+static size_t step_rows(const run *r, const fit_state *f, size_t step)
+{
+    size_t b0 = step * r->batch;
+    return f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
+}
+
 /* Every thread reaches the same verdict on a step from the same data: a
  * failure, or a loss that is not finite. */
 static int step_verdict(const run *r)
@@ -704,8 +711,7 @@ static int shard_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
     size_t s_lo, s_hi, a_lo, a_hi;
     my_shards(r, tid, &s_lo, &s_hi);
     my_slice(r, tid, &a_lo, &a_hi);
-    size_t b0 = step * r->batch;
-    size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
+    size_t b0 = step * r->batch, bn = step_rows(r, f, step);
     float scale = 1.0f / (float)bn;
     for (size_t s = s_lo; s < s_hi; s++) {
         size_t first, rows;
@@ -803,11 +809,10 @@ static int unit_pass(run *r, int tid, size_t bn, int li, int par, float scale)
  * thread's shards of them. */
 static void unit_gather(run *r, fit_state *f, int tid, size_t step)
 {
-    size_t lo, hi, b0 = step * r->batch;
-    size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
+    size_t lo, hi;
     my_shards(r, tid, &lo, &hi);
-    ot__usplit_gather(&r->usplit, f->train, f->train_idx, b0, bn,
-                      (int)(step & 1), lo, hi);
+    ot__usplit_gather(&r->usplit, f->train, f->train_idx, step * r->batch,
+                      step_rows(r, f, step), (int)(step & 1), lo, hi);
 }
 
 /* One fit step cut by units, up to barrier B: the rows (unless the step
@@ -838,13 +843,9 @@ static int unit_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
 #pragma omp master
     step_done(r, f, bad, epoch, step, bn, *iteration);
     size_t next = step + 1;
-    if (!bad && next < f->steps) {
-        size_t b0 = next * r->batch;
-        size_t nn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
-        if (ot__usplit_len(&r->usplit, nn) >= 0) {
-            unit_gather(r, f, tid, next);
-            *gathered = next;
-        }
+    if (!bad && next < f->steps && ot__usplit_len(&r->usplit, step_rows(r, f, next)) >= 0) {
+        unit_gather(r, f, tid, next);
+        *gathered = next;
     }
     return bad;
 }
@@ -894,9 +895,7 @@ static void fit_region(run *r, fit_state *f)
         size_t step0 = epoch == f->first_epoch ? f->first_step : 0;
         size_t gathered = SIZE_MAX; /* the step whose rows a unit step gathered ahead */
         for (size_t step = step0; step < f->steps; step++) {
-            size_t b0 = step * r->batch;
-            size_t bn = f->n_train - b0 < r->batch ? f->n_train - b0 : r->batch;
-            int li = r->usplit.model ? ot__usplit_len(&r->usplit, bn) : -1;
+            int li = r->usplit.model ? ot__usplit_len(&r->usplit, step_rows(r, f, step)) : -1;
             if (li >= 0)
                 bad = unit_step(r, f, tid, epoch, step, li, &iteration, slot,
                                 &gathered);

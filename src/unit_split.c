@@ -209,9 +209,8 @@ fail:
     return status;
 }
 
-void ot__uthread_destroy(ot__uthread *ut, size_t n_layers)
+void ot__uthread_destroy(ot__uthread *ut)
 {
-    (void)n_layers;
     for (size_t i = 0; i < ut->n; i++) {
         ot__ublock *b = &ut->blocks[i];
         for (size_t k = 0; k < OT__USPLIT_LENS; k++) {

@@ -91,7 +91,7 @@ void ot__usplit_close(ot__usplit *u);
  * (first touch) and primitives. Call from the owner thread. */
 ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
                                  dnnl_engine_t engine, size_t s_lo, size_t s_hi);
-void ot__uthread_destroy(ot__uthread *ut, size_t n_layers);
+void ot__uthread_destroy(ot__uthread *ut);
 
 /* Gathers the rows of shards [s_lo, s_hi) of a batch of `rows` rows,
  * idx[first..], into the buffers of parity `par`. */
