@@ -39,6 +39,11 @@ typedef struct ot__worker {
     size_t n_plans;
 } ot__worker;
 
+/* Rows of shard s when a batch of `batch` rows is cut into `shards`:
+ * sizes differ by at most one, the larger ones first. */
+void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
+                     size_t *rows);
+
 /* Allocates the buffers for up to max_rows rows (first touch: call from the
  * thread that will run the worker); n_targets: float targets per row. */
 ot_status ot__worker_init(ot__worker *w, const ot_model *model,

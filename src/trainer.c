@@ -64,14 +64,6 @@ typedef struct run {
     ot__uthread *uthreads;   /* [threads] */
 } run;
 
-void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
-                     size_t *rows)
-{
-    size_t q = batch / shards, r = batch % shards;
-    *first = s * q + (s < r ? s : r);
-    *rows = q + (s < r);
-}
-
 static void my_shards(const run *r, int tid, size_t *lo, size_t *hi)
 {
     *lo = (size_t)tid * r->shards / (size_t)r->threads;

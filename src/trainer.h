@@ -5,11 +5,8 @@
 #define OT_TRAINER_H
 
 #include "model.h"
+#include "shard.h" /* ot__shard_range */
 
-/* Rows of shard s when a batch of `batch` rows is cut into `shards`:
- * sizes differ by at most one, the larger ones first. */
-void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
-                     size_t *rows);
 
 /* The gradient of the mean loss over rows [0, n) of `data` (one batch of n,
  * cut into `shards` shards run by `threads` threads, reduced as in fit),

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "loss.h"
+#include "shard.h"
 #include "unit_split.h"
 
 #define MIN_UNITS 16 /* a block's least units: one cache line of a row */
@@ -246,15 +247,6 @@ int ot__usplit_len(const ot__usplit *u, size_t rows)
     return -1;
 }
 
-/* Rows of shard s (as ot__shard_range). */
-static void shard_rows(size_t batch, size_t shards, size_t s, size_t *first,
-                       size_t *rows)
-{
-    size_t q = batch / shards, r = batch % shards;
-    *first = s * q + (s < r ? s : r);
-    *rows = q + (s < r);
-}
-
 void ot__usplit_gather(ot__usplit *u, const ot_dataset *d, const uint32_t *idx,
                        size_t first, size_t rows, int par, size_t s_lo,
                        size_t s_hi)
@@ -264,7 +256,7 @@ void ot__usplit_gather(ot__usplit *u, const ot_dataset *d, const uint32_t *idx,
     size_t nt = d->t ? d->n_targets : 0;
     for (size_t s = s_lo; s < s_hi; s++) {
         size_t f, n;
-        shard_rows(rows, u->shards, s, &f, &n);
+        ot__shard_range(rows, u->shards, s, &f, &n);
         if (n == 0)
             continue;
         ot__dataset_gather(d, &sc, idx, first + f, n, u->x[par] + f * m->input_dim,

@@ -84,10 +84,10 @@ static unsigned long heap_allocations(void) { return 0; }
 static void attribute_allocations(int on) { (void)on; }
 #endif
 
-static ot_model *small_model(unsigned seed, ot_optimizer_kind kind)
+/* 20 inputs, the layers l[0..3), compiled for sparse categorical
+ * cross-entropy with `kind` (SGD: Nesterov momentum 0.9). */
+static ot_model *compiled_model(const ot_layer *l, unsigned seed, ot_optimizer_kind kind)
 {
-    ot_layer l[] = {OT_DENSE(16, OT_ACTIVATION_RELU), OT_DENSE(8, OT_ACTIVATION_SIGMOID),
-                    OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, 20, l, 3, seed), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(kind);
@@ -97,6 +97,13 @@ static ot_model *small_model(unsigned seed, ot_optimizer_kind kind)
     }
     cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
     return m;
+}
+
+static ot_model *small_model(unsigned seed, ot_optimizer_kind kind)
+{
+    ot_layer l[] = {OT_DENSE(16, OT_ACTIVATION_RELU), OT_DENSE(8, OT_ACTIVATION_SIGMOID),
+                    OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
+    return compiled_model(l, seed, kind);
 }
 
 static float *weights_after(int threads, size_t shards, ot_optimizer_kind kind,
@@ -1001,15 +1008,7 @@ static ot_model *wide_model(unsigned seed, ot_optimizer_kind kind)
 {
     ot_layer l[] = {OT_DENSE(64, OT_ACTIVATION_RELU), OT_DENSE(48, OT_ACTIVATION_TANH),
                     OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
-    ot_model *m = NULL;
-    cr_assert_eq(ot_model_create(&m, 20, l, 3, seed), OT_OK);
-    ot_optimizer_config oc = ot_optimizer_config_default(kind);
-    if (kind == OT_OPTIMIZER_SGD) {
-        oc.momentum = 0.9f;
-        oc.nesterov = 1;
-    }
-    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
-    return m;
+    return compiled_model(l, seed, kind);
 }
 
 /* Weights after 3 epochs of the wide model: 613 samples, 490 to train on,
