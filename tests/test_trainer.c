@@ -396,16 +396,17 @@ Test(trainer, step_loop_allocates_nothing)
     loop_allocates_nothing(small_model(11, OT_OPTIMIZER_ADAM), 3, 0);
 }
 
-Test(trainer, non_finite_loss_stops_and_keeps_last_good_weights)
+/* A diverging run on model m (SGD at a rate of 1e30) with `shards`. */
+static void non_finite_loss_stops(ot_model *m, size_t shards)
 {
     ot_dataset *d = th_blobs(64, 20, 4, 1);
-    ot_model *m = small_model(1, OT_OPTIMIZER_SGD);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
     oc.learning_rate = 1e30f; /* diverges within a few steps */
     cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = 8;
     fc.epochs = 50;
+    fc.shards = shards;
     ot_status st = ot_model_fit(m, d, &fc, NULL);
     cr_assert_eq(st, OT_NON_FINITE, "status %s", ot_status_str(st));
     cr_assert(strstr(ot_last_error(), "epoch") && strstr(ot_last_error(), "step"),
@@ -418,6 +419,11 @@ Test(trainer, non_finite_loss_stops_and_keeps_last_good_weights)
     free(w);
     ot_model_destroy(m);
     ot_dataset_destroy(d);
+}
+
+Test(trainer, non_finite_loss_stops_and_keeps_last_good_weights)
+{
+    non_finite_loss_stops(small_model(1, OT_OPTIMIZER_SGD), 0);
 }
 
 Test(trainer, learns_xor)
@@ -932,10 +938,11 @@ Test(trainer, several_caller_threads_on_different_models)
     ot_dataset_destroy(d);
 }
 
-Test(trainer, non_finite_weights_fall_back_to_the_epoch_start)
+/* mse on targets of 1e15: a finite loss (~1e30) and gradient (~1e15),
+ * but with a learning rate of 1e30 the first update overflows; hidden:
+ * the units of the linear hidden layer. */
+static void non_finite_weights_fall_back(size_t hidden, size_t shards)
 {
-    /* mse on targets of 1e15: a finite loss (~1e30) and gradient (~1e15),
-     * but with a learning rate of 1e30 the first update overflows */
     enum { R = 64 };
     float x[R * 4], t[R];
     for (size_t i = 0; i < R * 4; i++)
@@ -944,7 +951,7 @@ Test(trainer, non_finite_weights_fall_back_to_the_epoch_start)
         t[i] = 1e15f;
     ot_dataset *d = NULL;
     cr_assert_eq(ot_dataset_create_targets(&d, R, 4, x, 1, t), OT_OK);
-    ot_layer l[] = {OT_DENSE(8, OT_ACTIVATION_LINEAR), OT_DENSE(1, OT_ACTIVATION_LINEAR)};
+    ot_layer l[] = {OT_DENSE(hidden, OT_ACTIVATION_LINEAR), OT_DENSE(1, OT_ACTIVATION_LINEAR)};
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, 4, l, 2, 1), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
@@ -956,6 +963,7 @@ Test(trainer, non_finite_weights_fall_back_to_the_epoch_start)
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = 16;
     fc.epochs = 3;
+    fc.shards = shards;
     ot_status st = ot_model_fit(m, d, &fc, NULL);
     cr_assert_eq(st, OT_NON_FINITE, "%s: %s", ot_status_str(st), ot_last_error());
     cr_assert(strstr(ot_last_error(), "epoch 1, step 1: the update made weights non-finite"),
@@ -967,6 +975,11 @@ Test(trainer, non_finite_weights_fall_back_to_the_epoch_start)
     free(after);
     ot_model_destroy(m);
     ot_dataset_destroy(d);
+}
+
+Test(trainer, non_finite_weights_fall_back_to_the_epoch_start)
+{
+    non_finite_weights_fall_back(8, 0);
 }
 
 Test(trainer, choose_threads_by_calibration_leaves_the_model_alone)
@@ -1193,4 +1206,19 @@ Test(trainer, unit_split_rule)
     cr_assert(!ot__usplit_applies(m, 4, 4));
     ot__usplit_force(0);
     ot_model_destroy(m);
+}
+
+Test(trainer, unit_split_non_finite_loss_stops)
+{
+    ot__usplit_force(1);
+    ot_model *m = wide_model(1, OT_OPTIMIZER_SGD);
+    cr_assert(ot__usplit_applies(m, 8, 2));
+    non_finite_loss_stops(m, 2);
+}
+
+Test(trainer, unit_split_non_finite_weights_fall_back_to_the_epoch_start)
+{
+    /* 32 hidden units: two blocks, each thread finds its own overflow */
+    ot__usplit_force(1);
+    non_finite_weights_fall_back(32, 2);
 }
