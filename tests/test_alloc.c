@@ -178,18 +178,6 @@ Test(alloc, every_failure_is_clean)
     ot_model_destroy(c.model);
 }
 
-static ot_status op_fit_units(void *p)
-{
-    ctx *c = p;
-    ot_fit_config fc = ot_fit_config_default();
-    fc.epochs = 2;
-    fc.batch_size = 16;
-    fc.validation_split = 0.25;
-    fc.threads = 2;
-    fc.shards = 3;
-    return ot_model_fit(c->model, c->data, &fc, NULL);
-}
-
 /* Steps cut by units: their shared buffers, each thread's blocks (a kept
  * pre-activation for gelu) and, with a last layer in blocks, the
  * assembled outputs; every failure clean, nothing leaked. */
@@ -204,7 +192,7 @@ Test(alloc, fit_cut_by_units_failures_are_clean)
     cr_assert_eq(ot_model_compile(c.model, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
     cr_assert(ot__usplit_applies(c.model, 16, 3));
     c.data = th_blobs(100, 20, 4, 1);
-    size_t n = inject("fit cut by units", op_fit_units, NULL, &c);
+    size_t n = inject("fit cut by units", op_fit, NULL, &c);
     cr_assert_geq(n, 10, "fit made %zu allocations", n);
     ot_model_destroy(c.model);
     ot_dataset_destroy(c.data);
@@ -219,9 +207,10 @@ Test(alloc, fit_cut_by_units_failures_are_clean)
     ot_layer b[] = {OT_DENSE(64, OT_ACTIVATION_TANH), OT_DENSE(C, OT_ACTIVATION_LINEAR)};
     cr_assert_eq(ot_model_create(&c.model, 20, b, 2, 1), OT_OK);
     cr_assert_eq(ot_model_compile(c.model, OT_LOSS_MSE, &oc), OT_OK);
-    n = inject("fit cut by units, last layer in blocks", op_fit_units, NULL, &c);
+    n = inject("fit cut by units, last layer in blocks", op_fit, NULL, &c);
     cr_assert_geq(n, 10, "fit made %zu allocations", n);
     ot_model_destroy(c.model);
     ot_dataset_destroy(c.data);
+    ot_history_destroy(c.hist);
     ot__usplit_force(0);
 }

@@ -106,11 +106,11 @@ static ot_model *small_model(unsigned seed, ot_optimizer_kind kind)
     return compiled_model(l, seed, kind);
 }
 
-static float *weights_after(int threads, size_t shards, ot_optimizer_kind kind,
-                            size_t *count)
+/* The weights of model m (destroyed) after 3 epochs of 613 samples, 490 to
+ * train on: batches of 50 and a last, partial one of 40. */
+static float *trained_weights(ot_model *m, int threads, size_t shards, size_t *count)
 {
-    ot_dataset *d = th_blobs(613, 20, 4, 3); /* 613: a partial last batch */
-    ot_model *m = small_model(11, kind);
+    ot_dataset *d = th_blobs(613, 20, 4, 3);
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = 50;
     fc.epochs = 3;
@@ -128,6 +128,12 @@ static float *weights_after(int threads, size_t shards, ot_optimizer_kind kind,
     ot_model_destroy(m);
     ot_dataset_destroy(d);
     return w;
+}
+
+static float *weights_after(int threads, size_t shards, ot_optimizer_kind kind,
+                            size_t *count)
+{
+    return trained_weights(small_model(11, kind), threads, shards, count);
 }
 
 static void bit_identical_across_threads(ot_optimizer_kind kind)
@@ -524,6 +530,19 @@ static void weights_of(const ot_model *m, float **w, size_t *n)
     cr_assert_eq(ot_model_get_weights(m, *w, *n), OT_OK);
 }
 
+/* Whether two models have the very same weights, bit for bit. */
+static int same_weights(const ot_model *a, const ot_model *b)
+{
+    float *wa, *wb;
+    size_t na, nb;
+    weights_of(a, &wa, &na);
+    weights_of(b, &wb, &nb);
+    int same = na == nb && memcmp(wa, wb, na * sizeof(float)) == 0;
+    free(wa);
+    free(wb);
+    return same;
+}
+
 Test(trainer, resume_ends_bit_identical_to_an_uninterrupted_run)
 {
     char dir[256], path[300];
@@ -558,17 +577,10 @@ Test(trainer, resume_ends_bit_identical_to_an_uninterrupted_run)
     cr_assert_eq(ot_history_length(h), 2);
     cr_assert_eq(ot_history_epoch(h, 0)->epoch, 3);
 
-    float *wa, *wb;
-    size_t n;
-    weights_of(a, &wa, &n);
-    weights_of(b, &wb, &n);
-    cr_assert(memcmp(wa, wb, n * sizeof(float)) == 0,
-              "2 epochs + resume + 2 epochs differ from 4 epochs");
+    cr_assert(same_weights(a, b), "2 epochs + resume + 2 epochs differ from 4 epochs");
     fc.initial_epoch = 4;
     cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_INVALID_ARGUMENT);
     cr_assert(strstr(ot_last_error(), "nothing to train") != NULL);
-    free(wa);
-    free(wb);
     ot_history_destroy(h);
     ot_model_destroy(a);
     ot_model_destroy(b);
@@ -595,14 +607,7 @@ Test(trainer, early_stopping_restores_the_best_epoch)
     ot_fit_config f1 = workflow_config();
     f1.epochs = 1;
     cr_assert_eq(ot_model_fit(one, d, &f1, NULL), OT_OK);
-    float *wm, *w1;
-    size_t n;
-    weights_of(m, &wm, &n);
-    weights_of(one, &w1, &n);
-    cr_assert(memcmp(wm, w1, n * sizeof(float)) == 0,
-              "the restored weights are not those of epoch 1");
-    free(wm);
-    free(w1);
+    cr_assert(same_weights(m, one), "the restored weights are not those of epoch 1");
     ot_history_destroy(h);
     ot_model_destroy(one);
 
@@ -862,14 +867,8 @@ Test(trainer, periodic_checkpoints_and_a_stop_inside_an_epoch)
     ot_history *h = NULL;
     cr_assert_eq(ot_model_fit(m, d, &rc, &h), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_history_length(h), 4); /* epochs 2 (from step 6) to 5 */
-    float *wa, *wb;
-    size_t n;
-    weights_of(full, &wa, &n);
-    weights_of(m, &wb, &n);
-    cr_assert(memcmp(wa, wb, n * sizeof(float)) == 0, "stopped inside an epoch and "
-              "resumed: the weights differ from the run never stopped");
-    free(wa);
-    free(wb);
+    cr_assert(same_weights(full, m), "stopped inside an epoch and resumed: the weights "
+              "differ from the run never stopped");
     ot_history_destroy(h);
     ot_model_destroy(m);
     ot_model_destroy(full);
@@ -1024,28 +1023,15 @@ static ot_model *wide_model(unsigned seed, ot_optimizer_kind kind)
     return compiled_model(l, seed, kind);
 }
 
-/* Weights after 3 epochs of the wide model: 613 samples, 490 to train on,
- * batches of 50 and a last one of 40. mode: ot__usplit_force's. */
+/* The same for the wide model; mode: ot__usplit_force's. */
 static float *wide_weights_after(int mode, int threads, size_t shards,
                                  ot_optimizer_kind kind, size_t *count)
 {
     ot__usplit_force(mode);
-    ot_dataset *d = th_blobs(613, 20, 4, 3);
     ot_model *m = wide_model(11, kind);
     cr_assert_eq(ot__usplit_applies(m, 50, shards), mode > 0);
     cr_assert_eq(ot__usplit_applies(m, 40, shards), mode > 0);
-    ot_fit_config fc = ot_fit_config_default();
-    fc.batch_size = 50;
-    fc.epochs = 3;
-    fc.validation_split = 0.2;
-    fc.threads = threads;
-    fc.shards = shards;
-    fc.seed = 5;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
-    float *w;
-    weights_of(m, &w, count);
-    ot_model_destroy(m);
-    ot_dataset_destroy(d);
+    float *w = trained_weights(m, threads, shards, count);
     ot__usplit_force(0);
     return w;
 }
@@ -1128,14 +1114,7 @@ Test(trainer, unit_split_stop_inside_an_epoch_and_go_on)
     cr_assert_eq(c.steps, 17);
     fc.on_step = NULL;
     cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_OK, "%s", ot_last_error());
-    float *wa, *wb;
-    size_t n;
-    weights_of(a, &wa, &n);
-    weights_of(b, &wb, &n);
-    cr_assert(memcmp(wa, wb, n * sizeof(float)) == 0,
-              "stopped and continued differs from one run");
-    free(wa);
-    free(wb);
+    cr_assert(same_weights(a, b), "stopped and continued differs from one run");
     ot_model_destroy(a);
     ot_model_destroy(b);
     ot_dataset_destroy(d);
