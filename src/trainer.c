@@ -738,8 +738,8 @@ static int shard_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
 }
 
 /*
- * A step cut by units (unit_split.h), up to its backward pass, on rows
- * already gathered into the buffers of parity `par`: the forward pass with
+ * A step cut by units (unit_split.h), up to its backward pass, on rows of
+ * d already gathered into the buffers of parity `par`: the forward pass with
  * a barrier after each layer, the loss on the owner of the last layer's
  * block (or the master, when the last layer has several), barrier L, then
  * the backward pass with a barrier after each layer but the first.
@@ -747,7 +747,8 @@ static int shard_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
  * that fails after it flags its weights too, so that the fit falls back to
  * the epoch's start.
  */
-static int unit_pass(run *r, int tid, size_t bn, int li, int par, float scale)
+static int unit_pass(run *r, int tid, const ot_dataset *d, size_t bn, int li, int par,
+                     float scale)
 {
     ot__usplit *u = &r->usplit;
     ot__uthread *ut = &r->uthreads[tid];
@@ -768,14 +769,14 @@ static int unit_pass(run *r, int tid, size_t bn, int li, int par, float scale)
     if (u->n_blocks[L - 1] == 1) {
         /* its block belongs to shard 0's thread, which holds the loss */
         if (st == OT_OK && ot__uthread_owns(ut, L - 1)) {
-            ot__usplit_loss(u, bn, par, scale, &r->shard_loss[0],
+            ot__usplit_loss(u, d, bn, par, scale, &r->shard_loss[0],
                             &r->shard_metric[0]);
             st = ot__usplit_backward(ut, u, L - 1, li, par, grad);
         }
     } else {
 #pragma omp barrier
 #pragma omp master
-        ot__usplit_loss(u, bn, par, scale, &r->shard_loss[0], &r->shard_metric[0]);
+        ot__usplit_loss(u, d, bn, par, scale, &r->shard_loss[0], &r->shard_metric[0]);
 #pragma omp barrier
         if (st == OT_OK)
             st = ot__usplit_backward(ut, u, L - 1, li, par, grad);
@@ -820,7 +821,7 @@ static int unit_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
         unit_gather(r, f, tid, step);
 #pragma omp barrier
     }
-    int bad = unit_pass(r, tid, bn, li, (int)(step & 1), 1.0f / (float)bn);
+    int bad = unit_pass(r, tid, f->train, bn, li, (int)(step & 1), 1.0f / (float)bn);
     if (!bad) {
         ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++*iteration, epoch - 1);
         const ot__uthread *ut = &r->uthreads[tid];
@@ -1474,7 +1475,7 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
             my_shards(&r, tid, &lo, &hi);
             ot__usplit_gather(&r.usplit, d, NULL, 0, d->n, 0, lo, hi);
 #pragma omp barrier
-            (void)unit_pass(&r, tid, d->n, 0, 0, scale);
+            (void)unit_pass(&r, tid, d, d->n, 0, 0, scale);
         } else if (!any_failure(&r, r.setup_status)) {
             size_t lo, hi, a_lo, a_hi;
             my_shards(&r, tid, &lo, &hi);

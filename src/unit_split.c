@@ -313,14 +313,14 @@ fail:
     return status;
 }
 
-void ot__usplit_loss(ot__usplit *u, size_t rows, int par, float scale,
-                     double *loss, double *metric)
+void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows, int par,
+                     float scale, double *loss, double *metric)
 {
     const ot_model *m = u->model;
     ot__loss_batch b = {
         .out = u->out,
-        .labels = u->y[par],
-        .targets = u->t[par],
+        .labels = d->y ? u->y[par] : NULL,
+        .targets = d->t ? u->t[par] : NULL,
         .rows = rows,
         .C = m->layers[m->n_layers - 1].out,
     };

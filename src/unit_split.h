@@ -110,10 +110,11 @@ int ot__usplit_len(const ot__usplit *u, size_t rows);
 ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
                              int par);
 
-/* The loss over the last layer's outputs (the whole batch), its gradient
- * into the last layer's block (one block) or u->dout. */
-void ot__usplit_loss(ot__usplit *u, size_t rows, int par, float scale,
-                     double *loss, double *metric);
+/* The loss over the last layer's outputs (the whole batch of d's rows),
+ * its gradient into the last layer's block (one block) or u->dout; the
+ * targets are d's kind: labels or float rows. */
+void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows, int par,
+                     float scale, double *loss, double *metric);
 
 /* This thread's blocks of layer l, backward: gradients of the weights into
  * `grad` (arena layout), and their parts of the input gradient. */

@@ -1201,3 +1201,49 @@ Test(trainer, unit_split_non_finite_weights_fall_back_to_the_epoch_start)
     ot__usplit_force(1);
     non_finite_weights_fall_back(32, 2);
 }
+
+/* The weights of the wide model trained with categorical cross-entropy on
+ * labels, validated on one-hot float rows: the run holds float targets
+ * that its training rows do not have. mode: ot__usplit_force's. */
+static float *labels_with_target_validation(int mode, size_t *n)
+{
+    ot_dataset *d = th_blobs(300, 20, 4, 3), *v = th_blobs(100, 20, 4, 7), *vt = NULL;
+    float onehot[100 * 4];
+    cr_assert_eq(ot_to_categorical(v->y, 100, 4, onehot), OT_OK);
+    cr_assert_eq(ot_dataset_create_targets(&vt, 100, 20, v->x, 4, onehot), OT_OK);
+    ot_layer l[] = {OT_DENSE(64, OT_ACTIVATION_RELU), OT_DENSE(48, OT_ACTIVATION_TANH),
+                    OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 20, l, 3, 2), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    ot__usplit_force(mode);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 16;
+    fc.epochs = 2;
+    fc.threads = 2;
+    fc.shards = 2;
+    fc.validation_data = vt;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    ot__usplit_force(0);
+    float *w;
+    weights_of(m, &w, n);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+    ot_dataset_destroy(v);
+    ot_dataset_destroy(vt);
+    return w;
+}
+
+Test(trainer, unit_split_labels_with_float_validation_targets)
+{
+    size_t n;
+    float *rows = labels_with_target_validation(-1, &n);
+    float *units = labels_with_target_validation(1, &n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(fabsf(rows[i] - units[i]) <= 1e-4f * (1.0f + fabsf(rows[i])),
+                  "param %zu: %.9g by rows, %.9g by units", i, (double)rows[i],
+                  (double)units[i]);
+    free(rows);
+    free(units);
+}
