@@ -6,6 +6,8 @@
  * step: the updated weights into it (once for the forward pass, once more
  * when backward-data wants another), and the weight gradient back to the
  * arena's layout for the reduction and the optimizer; the table counts them.
+ * The forward pass also as the transposed product (src/dense.c), measured
+ * through the engine's own layer.
  */
 #include <math.h>
 #include <omp.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "src/dense.h"
 #include "src/onednn.h"
 
 enum { FWD, BWD_DATA, BWD_WEIGHTS, TO_FWD, TO_BWD_DATA, FROM_DW, ITEMS };
@@ -176,6 +179,40 @@ static double time_item(const ot__prim *p, dnnl_stream_t stream, double seconds)
     return 1e6 * (now() - t0) / (double)calls;
 }
 
+/* The engine's forward pass, by the transposed product (mode 1: oneDNN's
+ * matmul, then the transposition and the bias) or the inner product (-1). */
+static void build_dense(ot__dense *d, float **bufs, dnnl_engine_t engine, size_t rows,
+                        size_t in, size_t out, int mode)
+{
+    size_t sizes[5] = {rows * in, out * in, out, rows * out, rows * out};
+    for (int i = 0; i < 5; i++) {
+        bufs[i] = calloc(sizes[i], sizeof(float));
+        if (bufs[i] == NULL)
+            die("allocating a layer's buffers");
+        for (size_t j = 0; j < sizes[i]; j++)
+            bufs[i][j] = 0.01f * (float)((int)(j % 201) - 100);
+    }
+    ot__dense_io io = {bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], NULL};
+    ot__dense_force_transposed(mode);
+    ot_status st = ot__dense_init(d, engine, rows, in, out, &io, 1, 0);
+    ot__dense_force_transposed(0);
+    if (st != OT_OK)
+        die("building a dense layer");
+}
+
+static double time_dense(ot__dense *d, dnnl_stream_t stream, double seconds)
+{
+    size_t calls = 0;
+    double t0 = now();
+    do {
+        for (int i = 0; i < 10; i++)
+            if (ot__dense_forward(d, stream) != OT_OK)
+                die("running a dense layer's forward pass");
+        calls += 10;
+    } while (now() - t0 < seconds);
+    return 1e6 * (now() - t0) / (double)calls;
+}
+
 void run_layouts(const config *c)
 {
     omp_set_num_threads(1); /* as inside the trainer: one thread per primitive */
@@ -190,9 +227,12 @@ void run_layouts(const config *c)
     printf("one thread, microseconds per call, medians of 5 interleaved rounds;\n"
            "oi, io: weights and their gradient plain in the arena (units x inputs, or\n"
            "inputs x units as a Keras kernel), no reorder; preferred: oneDNN's choice\n"
-           "(format_tag any) plus the reorders from and to an oi arena it needs each step\n");
-    printf("%-10s %6s  %-20s %8s %8s %10s %9s %9s\n", "layer", "rows", "direction", "oi",
-           "io", "preferred", "io/oi", "pref/oi");
+           "(format_tag any) plus the reorders from and to an oi arena it needs each step;\n"
+           "transposed: the forward pass as the engine runs it over 16 to 128 rows on\n"
+           "AVX-512 (src/dense.c): oneDNN's matmul on W . src^T, then dst = its transpose\n"
+           "plus the bias\n");
+    printf("%-10s %6s  %-20s %8s %8s %10s %9s %9s %11s %8s\n", "layer", "rows", "direction",
+           "oi", "io", "preferred", "io/oi", "pref/oi", "transposed", "tr/oi");
     enum { K = 3, ROUNDS = 5 };
     const dnnl_format_tag_t tags[K] = {dnnl_ab, dnnl_ba, dnnl_format_tag_any};
     for (size_t mi = 0; mi < c->n_models; mi++) {
@@ -205,12 +245,21 @@ void run_layouts(const config *c)
                 layout lay[K];
                 for (int k = 0; k < K; k++)
                     build(&lay[k], engine, rows, in, out, tags[k]);
-                double t[K][ITEMS][ROUNDS];
-                for (int r = 0; r < ROUNDS; r++)
+                ot__dense tr;
+                float *tr_bufs[5];
+                build_dense(&tr, tr_bufs, engine, rows, in, out, 1);
+                double t[K][ITEMS][ROUNDS], t_tr[ROUNDS];
+                for (int r = 0; r < ROUNDS; r++) {
                     for (int item = 0; item < ITEMS; item++)
                         for (int k = 0; k < K; k++)
                             t[k][item][r] = time_item(&lay[k].prim[item], stream,
                                                       c->seconds / 30);
+                    t_tr[r] = time_dense(&tr, stream, c->seconds / 30);
+                }
+                ot__dense_destroy(&tr);
+                for (int i = 0; i < 5; i++)
+                    free(tr_bufs[i]);
+                double us_tr = median(t_tr, ROUNDS);
                 double us[K][ITEMS], total[K] = {0};
                 for (int k = 0; k < K; k++)
                     for (int item = 0; item < ITEMS; item++) {
@@ -231,6 +280,8 @@ void run_layouts(const config *c)
                     if (item < TO_FWD)
                         printf(" %9.2f %9.2f", us[1][item] / us[0][item],
                                us[2][item] / us[0][item]);
+                    if (item == FWD)
+                        printf(" %11.1f %8.2f", us_tr, us_tr / us[0][item]);
                     printf("\n");
                 }
                 printf("%-10s %6zu  %-20s %8.1f %8.1f %10.1f %9.2f %9.2f   (preferred: w %s, "

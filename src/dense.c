@@ -5,77 +5,93 @@
  * preferred (blocked) weight layouts make some passes faster but cost two
  * reorders a step, more than they save (`bench --layouts`, BENCHMARKS.md).
  *
- * Row blocks. With oi weights the forward pass is a product with the
- * transposed weight matrix. oneDNN 2.6's sgemm has an AVX-512 kernel for
- * such products over 2 to 15 rows that reads the weights in place; from 16
- * rows on it packs the whole weight matrix first, on every call, which for
- * a small matrix costs more than the arithmetic (784 x 100: 9 us for 8
- * rows, 30 us for 16, measured with `bench --layouts`). So a shard of 16 to
- * 63 rows whose weights are small (at most 128 Ki floats, they stay in L2)
- * runs its forward pass in blocks of at most 15 rows. The rule depends only
- * on the shapes and the processor, never on timing, so a shard of a given
- * size always sums in the same order and the weights stay bit-reproducible.
+ * The forward pass as the transposed product. The inner product's forward
+ * pass runs on oneDNN 2.6's sgemm, which over 16 rows and more packs the
+ * whole weight matrix on every call and works in panels of 48 units (784 x
+ * 100 over 64 rows: 73 us, 784 x 52: 42 us against 30 for 784 x 48). Over
+ * 16 to 128 rows oneDNN's matmul (brgemm on AVX-512) is faster on the
+ * product the other way round, zt = W . src^T (units x rows), read from the
+ * same plain buffers: 784 x 100 over 64 rows in 52 us, 784 x 1024 over 16
+ * rows in 145 against 278, 1024 x 1024 over 32 rows in 353 against 598
+ * (`bench --layouts`, BENCHMARKS.md). The layer then writes dst = zt^T + b,
+ * a pass over rows x units values it has just written. The rule depends
+ * only on the shapes and the processor, never on timing, so a shard of a
+ * given size always sums in the same order and the weights stay
+ * bit-reproducible.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dense.h"
 
-size_t ot__dense_row_blocks(size_t rows, size_t in, size_t out)
+static atomic_int forced;
+
+void ot__dense_force_transposed(int mode) { atomic_store(&forced, mode); }
+
+int ot__dense_transposed(size_t rows, size_t in, size_t out)
 {
+    (void)in;
+    (void)out;
+    int mode = atomic_load(&forced);
+    if (mode != 0)
+        return mode > 0;
     /* what oneDNN runs on: a fixed fact of the machine */
     int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
-    if (!avx512 || rows < 16 || rows >= 64 || in * out > ((size_t)128 << 10))
-        return 1;
-    return (rows + 14) / 15;
+    return avx512 && rows >= 16 && rows <= 128;
 }
 
-/* The forward primitives: one per row block, each over its rows of src and
- * dst (pd_full serves when the shard is one block). */
-static ot_status forward_blocks(ot__dense *d, dnnl_engine_t engine,
-                                const_dnnl_primitive_desc_t pd_full,
-                                const dnnl_inner_product_desc_t *full, size_t rows,
-                                size_t in, size_t out, const ot__dense_io *io,
-                                const char *what)
+/* zt (out x rows) = W (out x in) . src^T (in x rows, the rows x in buffer
+ * read by columns), on oneDNN's matmul; dst is written by
+ * transpose_bias after it. */
+static ot_status forward_transposed(ot__dense *d, dnnl_engine_t engine, size_t rows,
+                                    size_t in, size_t out, const ot__dense_io *io,
+                                    const char *what)
 {
     ot_status status = OT_OK;
     dnnl_primitive_desc_t pd = NULL;
-    d->n_fwd = io->src && io->dst ? ot__dense_row_blocks(rows, in, out) : 1;
-    if (d->n_fwd > OT__MAX_ROW_BLOCKS)
-        return ot__fail(OT_INVALID_STATE, "%s: %zu row blocks, at most %d", what,
-                        d->n_fwd, OT__MAX_ROW_BLOCKS);
-    size_t first = 0;
-    for (size_t k = 0; k < d->n_fwd; k++) {
-        size_t n = rows / d->n_fwd + (k < rows % d->n_fwd);
-        if (d->n_fwd == 1) {
-            d->fsrc[k] = d->src;
-            d->fdst[k] = d->dst;
-            OT_TRY(ot__prim_create(&d->fwd[k], pd_full, engine, what));
-        } else {
-            dnnl_memory_desc_t src_md, dst_md;
-            dnnl_inner_product_desc_t desc;
-            OT_TRY(ot__md_2d(&src_md, n, in));
-            OT_TRY(ot__md_2d(&dst_md, n, out));
-            OT_TRY(ot__memory(&d->fsrc[k], &src_md, engine, io->src + first * in));
-            OT_TRY(ot__memory(&d->fdst[k], &dst_md, engine, io->dst + first * out));
-            OT_DNNL(dnnl_inner_product_forward_desc_init(
-                &desc, full->prop_kind, &src_md, &full->weights_desc,
-                &full->bias_desc, &dst_md));
-            OT_TRY(ot__pd_create(&pd, &desc, engine, NULL, what));
-            OT_TRY(ot__prim_create(&d->fwd[k], pd, engine, what));
-            dnnl_primitive_desc_destroy(pd);
-            pd = NULL;
-        }
-        ot__prim_arg(&d->fwd[k], DNNL_ARG_SRC, d->fsrc[k]);
-        ot__prim_arg(&d->fwd[k], DNNL_ARG_WEIGHTS, d->w);
-        ot__prim_arg(&d->fwd[k], DNNL_ARG_BIAS, d->b);
-        ot__prim_arg(&d->fwd[k], DNNL_ARG_DST, d->fdst[k]);
-        first += n;
-    }
+    dnnl_memory_desc_t w_md, srct_md, zt_md;
+    dnnl_matmul_desc_t desc;
+    d->zt = ot__alloc(rows * out, sizeof(float), "dense layer outputs, transposed");
+    if (d->zt == NULL)
+        return OT_OUT_OF_MEMORY;
+    d->rows = rows;
+    d->out = out;
+    d->bias = io->b;
+    d->dst_data = io->dst;
+    dnnl_dims_t dims = {(dnnl_dim_t)in, (dnnl_dim_t)rows};
+    dnnl_dims_t strides = {1, (dnnl_dim_t)in};
+    OT_TRY(ot__md_2d(&w_md, out, in));
+    OT_DNNL(dnnl_memory_desc_init_by_strides(&srct_md, 2, dims, dnnl_f32, strides));
+    OT_TRY(ot__md_2d(&zt_md, out, rows));
+    OT_DNNL(dnnl_matmul_desc_init(&desc, &w_md, &srct_md, NULL, &zt_md));
+    OT_TRY(ot__pd_create(&pd, &desc, engine, NULL, what));
+    OT_TRY(ot__memory(&d->tw, &w_md, engine, io->w));
+    OT_TRY(ot__memory(&d->tsrc, &srct_md, engine, io->src));
+    OT_TRY(ot__memory(&d->tzt, &zt_md, engine, d->zt));
+    OT_TRY(ot__prim_create(&d->fwd, pd, engine, what));
+    ot__prim_arg(&d->fwd, DNNL_ARG_SRC, d->tw);
+    ot__prim_arg(&d->fwd, DNNL_ARG_WEIGHTS, d->tsrc);
+    ot__prim_arg(&d->fwd, DNNL_ARG_DST, d->tzt);
 fail:
     if (pd)
         dnnl_primitive_desc_destroy(pd);
     return status;
+}
+
+/* dst (rows x out) = zt^T + b, in tiles of 16 units so that the 16 rows of
+ * zt being read stay in L1 while dst is written row by row. */
+static void transpose_bias(const ot__dense *d)
+{
+    const size_t rows = d->rows, out = d->out;
+    const float *restrict zt = d->zt, *restrict b = d->bias;
+    float *restrict dst = d->dst_data;
+    for (size_t u0 = 0; u0 < out; u0 += 16) {
+        size_t u1 = u0 + 16 < out ? u0 + 16 : out;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t u = u0; u < u1; u++)
+                dst[r * out + u] = zt[u * rows + r] + b[u];
+    }
 }
 
 ot_status ot__dense_init(ot__dense *d, dnnl_engine_t engine, size_t rows,
@@ -104,7 +120,15 @@ ot_status ot__dense_init(ot__dense *d, dnnl_engine_t engine, size_t rows,
     OT_TRY(ot__memory(&d->w, &w_md, engine, io->w));
     OT_TRY(ot__memory(&d->b, &b_md, engine, io->b));
     OT_TRY(ot__memory(&d->dst, &dst_md, engine, io->dst));
-    OT_TRY(forward_blocks(d, engine, fwd_pd, &desc, rows, in, out, io, what));
+    if (io->src && io->dst && ot__dense_transposed(rows, in, out)) {
+        OT_TRY(forward_transposed(d, engine, rows, in, out, io, what));
+    } else {
+        OT_TRY(ot__prim_create(&d->fwd, fwd_pd, engine, what));
+        ot__prim_arg(&d->fwd, DNNL_ARG_SRC, d->src);
+        ot__prim_arg(&d->fwd, DNNL_ARG_WEIGHTS, d->w);
+        ot__prim_arg(&d->fwd, DNNL_ARG_BIAS, d->b);
+        ot__prim_arg(&d->fwd, DNNL_ARG_DST, d->dst);
+    }
 
     if (training) {
         /* ddst (rows x out), src -> dw (out x in), db (out) */
@@ -149,30 +173,26 @@ fail:
 
 void ot__dense_destroy(ot__dense *d)
 {
-    for (size_t k = 0; k < OT__MAX_ROW_BLOCKS; k++) {
-        ot__prim_destroy(&d->fwd[k]);
-        if (d->fsrc[k] && d->fsrc[k] != d->src)
-            dnnl_memory_destroy(d->fsrc[k]);
-        if (d->fdst[k] && d->fdst[k] != d->dst)
-            dnnl_memory_destroy(d->fdst[k]);
-        d->fsrc[k] = d->fdst[k] = NULL;
-    }
+    ot__prim_destroy(&d->fwd);
     ot__prim_destroy(&d->bwd_w);
     ot__prim_destroy(&d->bwd_d);
-    dnnl_memory_t *mems[] = {&d->src, &d->w, &d->b, &d->dst,
-                             &d->dsrc, &d->ddst, &d->dw, &d->db};
+    dnnl_memory_t *mems[] = {&d->src, &d->w,  &d->b,  &d->dst,  &d->dsrc, &d->ddst,
+                             &d->dw,  &d->db, &d->tw, &d->tsrc, &d->tzt};
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++) {
         if (*mems[i])
             dnnl_memory_destroy(*mems[i]);
         *mems[i] = NULL;
     }
+    ot__free(d->zt);
+    d->zt = NULL;
 }
 
 ot_status ot__dense_forward(ot__dense *d, dnnl_stream_t stream)
 {
     ot_status status = OT_OK;
-    for (size_t k = 0; k < d->n_fwd; k++)
-        OT_TRY(ot__prim_run(&d->fwd[k], stream));
+    OT_TRY(ot__prim_run(&d->fwd, stream));
+    if (d->zt != NULL)
+        transpose_bias(d);
 fail:
     return status;
 }

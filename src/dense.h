@@ -1,5 +1,6 @@
 /*
- * dense.h - one Dense layer for one shard shape on oneDNN inner products:
+ * dense.h - one Dense layer for one shard shape on oneDNN inner products
+ * (the forward pass on small shards on oneDNN's matmul: see dense.c):
  * forward, backward-weights (with bias) and backward-data. Knows nothing of
  * threads: the caller gives it a stream. Not installed.
  */
@@ -8,23 +9,29 @@
 
 #include "onednn.h"
 
-#define OT__MAX_ROW_BLOCKS 5 /* ceil(63 / 15): see ot__dense_row_blocks */
-
 typedef struct ot__dense {
-    /* dst = src . W^T + b, over the shard at once or in row blocks (see
-     * ot__dense_row_blocks); fsrc/fdst view each block's rows */
-    ot__prim fwd[OT__MAX_ROW_BLOCKS];
-    size_t n_fwd;
-    dnnl_memory_t fsrc[OT__MAX_ROW_BLOCKS], fdst[OT__MAX_ROW_BLOCKS];
+    /* dst = src . W^T + b: the inner product, or the transposed product
+     * into zt followed by dst = zt^T + b (see ot__dense_transposed) */
+    ot__prim fwd;
     ot__prim bwd_w;   /* dW = ddst^T . src, db = sum_rows ddst */
     ot__prim bwd_d;   /* dsrc = ddst . W (absent for the first layer) */
     dnnl_memory_t src, w, b, dst, dsrc, ddst, dw, db;
+    /* the transposed product only: its views of w and src, and zt */
+    dnnl_memory_t tw, tsrc, tzt;
+    float *zt;             /* out x rows; NULL: the inner product */
+    const float *bias;
+    float *dst_data;
+    size_t rows, out;
 } ot__dense;
 
-/* How many row blocks the forward pass of a layer `in` -> `out` over `rows`
- * rows is cut into: a fixed rule of the shapes and the processor, so that
+/* Whether the forward pass of a layer `in` -> `out` over `rows` rows is the
+ * transposed product: a fixed rule of the shapes and the processor, so that
  * the same shard always sums in the same order. See dense.c. */
-size_t ot__dense_row_blocks(size_t rows, size_t in, size_t out);
+int ot__dense_transposed(size_t rows, size_t in, size_t out);
+
+/* Tests and the benchmark: 0 follows the rule, 1 always the transposed
+ * product, -1 never. */
+void ot__dense_force_transposed(int mode);
 
 /* Buffers (not owned), rows x features, row-major:
  *   src (rows x in), w (out x in, "oi"), b (out), dst (rows x out),

@@ -24,7 +24,7 @@
 
 #define IN 5
 #define ROWS 7      /* rows of most checks */
-#define MAX_ROWS 63 /* and of the row-blocked forward pass's */
+#define MAX_ROWS 129 /* and of the checks of the transposed product's rule */
 
 /* How the targets of a check are given. */
 enum targets { LABELS, FLOATS };
@@ -177,30 +177,41 @@ Test(dense, gradient_deep_mixed_sharded)
     check_model(l, 4, 3);
 }
 
-/* The forward pass in row blocks (dense.c): 16 to 63 rows of small layers,
- * on AVX-512, run as blocks of at most 15 rows; the rest as one call. */
-Test(dense, row_block_rule)
+/* The forward pass as the transposed product (dense.c): 16 to 128 rows on
+ * AVX-512, the inner product otherwise. */
+Test(dense, transposed_rule)
 {
     int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
-    cr_expect_eq(ot__dense_row_blocks(15, 784, 100), 1);
-    cr_expect_eq(ot__dense_row_blocks(16, 784, 100), avx512 ? 2 : 1);
-    cr_expect_eq(ot__dense_row_blocks(40, 5, 6), avx512 ? 3 : 1);
-    cr_expect_eq(ot__dense_row_blocks(63, 784, 100), avx512 ? 5 : 1);
-    cr_expect_eq(ot__dense_row_blocks(64, 784, 100), 1);
-    cr_expect_eq(ot__dense_row_blocks(32, 784, 512), 1); /* too large to gain */
+    cr_expect_eq(ot__dense_transposed(15, 784, 100), 0);
+    cr_expect_eq(ot__dense_transposed(16, 784, 100), avx512);
+    cr_expect_eq(ot__dense_transposed(40, 5, 6), avx512);
+    cr_expect_eq(ot__dense_transposed(128, 1024, 1024), avx512);
+    cr_expect_eq(ot__dense_transposed(129, 784, 100), 0);
+    cr_expect_eq(ot__dense_transposed(1024, 784, 100), 0);
 }
 
-Test(dense, gradient_row_blocks)
+Test(dense, gradient_transposed)
 {
-    /* one shard of 40 rows (blocks of 14, 13, 13 on AVX-512), two shards
-     * of 24 and 23 rows (2 blocks each), 33 and 63 rows (3 and 5 blocks):
-     * every row's output in its place, checked through the loss and
-     * gradient against the reference */
-    ot_layer l[] = {OT_DENSE(6, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    /* one shard of 40 rows, two of 24 and 23, one of 33 with mse, one of
+     * 128 (the last of the rule) and three of 43, and one of 129 (the inner
+     * product beside it): every row's output in its place and every unit's
+     * bias, checked through the loss and gradient against the reference */
+    ot_layer l[] = {OT_DENSE(20, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 40);
     check_rows(l, 2, 2, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 47);
     check_rows(l, 2, 1, OT_LOSS_MSE, FLOATS, 33);
-    check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 63); /* 5 blocks */
+    check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 128);
+    check_rows(l, 2, 3, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 129);
+    check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 129);
+    /* and on every processor, whatever the rule says there: the transposed
+     * product over 7 rows and 3 shards (3, 2, 2 rows), the inner product
+     * over 40 */
+    ot__dense_force_transposed(1);
+    check_rows(l, 2, 1, OT_LOSS_MSE, FLOATS, ROWS);
+    check_rows(l, 2, 3, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, ROWS);
+    ot__dense_force_transposed(-1);
+    check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 40);
+    ot__dense_force_transposed(0);
 }
 
 /* ---- steps cut by units (unit_split.c) ---- */
