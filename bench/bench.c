@@ -325,9 +325,8 @@ int main(int argc, char **argv)
         }
         size_t n_val = d->n / 5, n_train = d->n - n_val;
         ot_dataset *train = NULL, *val = NULL;
-        if (ot_dataset_create(&train, n_train, d->dim, d->x, d->y) != OT_OK ||
-            ot_dataset_create(&val, n_val, d->dim, d->x + n_train * d->dim,
-                              d->y + n_train) != OT_OK) {
+        if (ot__dataset_slice(&train, d, 0, n_train) != OT_OK ||
+            ot__dataset_slice(&val, d, n_train, n_val) != OT_OK) {
             fprintf(stderr, "bench: %s\n", ot_last_error());
             return 1;
         }

@@ -73,8 +73,16 @@ int peer_start_with(peer *p, const char *python, const char *script, const char 
     snprintf(xf, sizeof xf, "%s/.features.f32", dir);
     snprintf(yf, sizeof yf, "%s/.labels.i32", dir);
     FILE *fx = fopen(xf, "wb"), *fy = fopen(yf, "wb");
-    int ok = fx && fy && fwrite(d->x, sizeof(float), d->n * d->dim, fx) == d->n * d->dim &&
-             fwrite(d->y, sizeof(int32_t), d->n, fy) == d->n;
+    /* the features as floats, as omptrain's gathers give them */
+    enum { CHUNK = 1024 };
+    float *rows = malloc(CHUNK * d->dim * sizeof(float));
+    int ok = fx && fy && rows && fwrite(d->y, sizeof(int32_t), d->n, fy) == d->n;
+    for (size_t i = 0; ok && i < d->n; i += CHUNK) {
+        size_t n = d->n - i < CHUNK ? d->n - i : CHUNK;
+        ot__dataset_gather(d, NULL, NULL, i, n, rows, NULL, NULL);
+        ok = fwrite(rows, sizeof(float), n * d->dim, fx) == n * d->dim;
+    }
+    free(rows);
     if (fx && fclose(fx) != 0)
         ok = 0;
     if (fy && fclose(fy) != 0)

@@ -7,12 +7,13 @@
 
 #include "dataset.h"
 
-ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
-                           int32_t *y, float *t, size_t n_targets)
+static ot_status wrap(ot_dataset **out, size_t n, size_t dim, float *x,
+                      uint8_t *pixels, int32_t *y, float *t, size_t n_targets)
 {
     ot_dataset *d = ot__calloc(1, sizeof *d, "dataset");
     if (d == NULL) {
         ot__free(x);
+        ot__free(pixels);
         ot__free(y);
         ot__free(t);
         return OT_OUT_OF_MEMORY;
@@ -20,6 +21,7 @@ ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
     d->n = n;
     d->dim = dim;
     d->x = x;
+    d->pixels = pixels;
     d->y = y;
     d->t = t;
     d->n_targets = t ? n_targets : 0;
@@ -31,6 +33,18 @@ ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
     d->classes = (size_t)(max + 1);
     *out = d;
     return OT_OK;
+}
+
+ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
+                           int32_t *y, float *t, size_t n_targets)
+{
+    return wrap(out, n, dim, x, NULL, y, t, n_targets);
+}
+
+ot_status ot__dataset_wrap_pixels(ot_dataset **out, size_t n, size_t dim,
+                                  uint8_t *pixels, int32_t *y)
+{
+    return wrap(out, n, dim, NULL, pixels, y, NULL, 0);
 }
 
 /* Checks shapes and features; names the first bad value. */
@@ -150,9 +164,35 @@ void ot_dataset_destroy(ot_dataset *d)
     if (d == NULL)
         return;
     ot__free(d->x);
+    ot__free(d->pixels);
     ot__free(d->y);
     ot__free(d->t);
     ot__free(d);
+}
+
+ot_status ot__dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
+                            size_t n)
+{
+    *out = NULL;
+    if (first > d->n || n > d->n - first || n == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset: rows %zu..%zu of %zu",
+                        first, first + n, d->n);
+    const size_t dim = d->dim, nt = d->n_targets;
+    float *x = d->x ? copy(d->x + first * dim, n * dim, sizeof(float), "dataset features")
+                    : NULL;
+    uint8_t *px = d->pixels ? copy(d->pixels + first * dim, n * dim, 1, "dataset pixels")
+                            : NULL;
+    int32_t *y = d->y ? copy(d->y + first, n, sizeof(int32_t), "dataset labels") : NULL;
+    float *t = d->t ? copy(d->t + first * nt, n * nt, sizeof(float), "dataset targets")
+                    : NULL;
+    if ((d->x && !x) || (d->pixels && !px) || (d->y && !y) || (d->t && !t)) {
+        ot__free(x);
+        ot__free(px);
+        ot__free(y);
+        ot__free(t);
+        return OT_OUT_OF_MEMORY;
+    }
+    return wrap(out, n, dim, x, px, y, t, nt);
 }
 
 size_t ot_dataset_size(const ot_dataset *d) { return d ? d->n : 0; }
@@ -167,8 +207,41 @@ ot_status ot_dataset_features(const ot_dataset *d, float *out, size_t count)
     if (count != d->n * d->dim)
         return ot__fail(OT_INVALID_ARGUMENT, "dataset features: buffer of %zu "
                         "floats, the dataset has %zu x %zu", count, d->n, d->dim);
-    memcpy(out, d->x, count * sizeof(float));
+    ot__dataset_gather(d, NULL, NULL, 0, d->n, out, NULL, NULL);
     return OT_OK;
+}
+
+/* Rows of pixels, each decoded (and scaled) into out. The next rows of a
+ * random gather are prefetched: a row of 784 bytes is 13 cache lines, too
+ * short for the hardware prefetcher to run ahead, so without it every row
+ * waits for memory (a gather of 256 random rows of Fashion-MNIST: about 40
+ * against 70 us, which is also what 256 rows of floats take). */
+#define PREFETCH_ROWS 4
+
+OT_MULTIVERSION
+static void gather_pixels(const ot_dataset *d, const ot__scaling *sc,
+                          const uint32_t *idx, size_t first, size_t rows, float *out)
+{
+    const size_t dim = d->dim;
+    const int scaled = sc != NULL && sc->shift != NULL;
+    for (size_t r = 0; r < rows; r++) {
+        size_t i = idx ? idx[first + r] : first + r;
+        if (idx && r + PREFETCH_ROWS < rows) {
+            const char *next = (const char *)(d->pixels + idx[first + r + PREFETCH_ROWS] * dim);
+            for (size_t o = 0; o < dim; o += 64)
+                __builtin_prefetch(next + o, 0, 3);
+        }
+        const uint8_t *restrict x = d->pixels + i * dim;
+        float *restrict o = out + r * dim;
+        if (scaled) {
+            const float *restrict shift = sc->shift, *restrict mult = sc->mult;
+            for (size_t j = 0; j < dim; j++)
+                o[j] = (ot__pixel(x[j]) - shift[j]) * mult[j];
+        } else {
+            for (size_t j = 0; j < dim; j++)
+                o[j] = ot__pixel(x[j]);
+        }
+    }
 }
 
 void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
@@ -176,22 +249,32 @@ void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
                         float *out, int32_t *labels, float *targets)
 {
     const size_t dim = d->dim, nt = d->n_targets;
+    if (d->pixels != NULL)
+        gather_pixels(d, sc, idx, first, rows, out);
     for (size_t r = 0; r < rows; r++) {
         size_t i = idx ? idx[first + r] : first + r;
-        float *o = out + r * dim;
-        const float *x = d->x + i * dim;
-        if (sc != NULL && sc->shift != NULL) {
-            const float *restrict shift = sc->shift, *restrict mult = sc->mult;
-            for (size_t j = 0; j < dim; j++)
-                o[j] = (x[j] - shift[j]) * mult[j];
-        } else {
-            memcpy(o, x, dim * sizeof(float));
+        if (d->x != NULL) {
+            float *o = out + r * dim;
+            const float *x = d->x + i * dim;
+            if (sc != NULL && sc->shift != NULL) {
+                const float *restrict shift = sc->shift, *restrict mult = sc->mult;
+                for (size_t j = 0; j < dim; j++)
+                    o[j] = (x[j] - shift[j]) * mult[j];
+            } else {
+                memcpy(o, x, dim * sizeof(float));
+            }
         }
         if (labels != NULL && d->y != NULL)
             labels[r] = d->y[i];
         if (targets != NULL && d->t != NULL)
             memcpy(targets + r * nt, d->t + i * nt, nt * sizeof(float));
     }
+}
+
+/* Feature j of row i, as a gather gives it unscaled. */
+static double feature(const ot_dataset *d, size_t i, size_t j)
+{
+    return d->pixels ? ot__pixel(d->pixels[i * d->dim + j]) : d->x[i * d->dim + j];
 }
 
 void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
@@ -206,7 +289,7 @@ void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
             b = -INFINITY;
         }
         for (size_t r = 0; r < n; r++) {
-            double v = d->x[(idx ? idx[r] : r) * dim + j];
+            double v = feature(d, idx ? idx[r] : r, j);
             if (kind == OT_SCALING_MINMAX) {
                 a = v < a ? v : a;
                 b = v > b ? v : b;
@@ -217,7 +300,7 @@ void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
         if (kind == OT_SCALING_STANDARD) {
             double mean = a / (double)n;
             for (size_t r = 0; r < n; r++) {
-                double v = d->x[(idx ? idx[r] : r) * dim + j] - mean;
+                double v = feature(d, idx ? idx[r] : r, j) - mean;
                 b += v * v;
             }
             double sd = sqrt(b / (double)n);

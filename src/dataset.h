@@ -11,7 +11,10 @@
 
 struct ot_dataset {
     size_t n, dim;
-    float *x;   /* n x dim, row-major */
+    float *x;   /* n x dim, row-major; NULL when the features are pixels */
+    uint8_t *pixels; /* or n x dim bytes b, each the feature b / 255 (IDX
+                      * images): a quarter of the memory, and of what a
+                      * gather of random rows reads from it */
     int32_t *y; /* n labels, or NULL */
     size_t classes; /* max label + 1 */
     float *t;   /* n x n_targets float targets, or NULL */
@@ -21,6 +24,19 @@ struct ot_dataset {
 /* Takes ownership of x, y and t (ot__alloc'd) on success and on failure. */
 ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
                            int32_t *y, float *t, size_t n_targets);
+
+/* The same for pixels (x NULL): the features b / 255 of the bytes b. */
+ot_status ot__dataset_wrap_pixels(ot_dataset **out, size_t n, size_t dim,
+                                  uint8_t *pixels, int32_t *y);
+
+/* A new dataset of rows [first, first + n) of d, features stored as in d. */
+ot_status ot__dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
+                            size_t n);
+
+/* The feature a pixel byte stands for: b / 255 correctly rounded, which is
+ * the textbook's x / 255.0 in double rounded to float for every byte (a
+ * test checks all 256). */
+static inline float ot__pixel(uint8_t b) { return (float)b / 255.0f; }
 
 /* Feature scaling applied while gathering: x' = (x - shift) * mult. */
 typedef struct ot__scaling {

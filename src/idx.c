@@ -151,7 +151,7 @@ fail:
 }
 
 static ot_status read_images(const char *path, size_t *n, size_t *dim,
-                             float **x)
+                             uint8_t **pixels_out)
 {
     idx_file f;
     ot_status status = idx_open(&f, path);
@@ -170,16 +170,11 @@ static ot_status read_images(const char *path, size_t *n, size_t *dim,
     size_t bytes = (size_t)d[0] * pixels;
     if ((status = idx_payload(&f, bytes, &raw)) != OT_OK)
         goto done;
-    float *px = ot__alloc(bytes, sizeof(float), "image features");
-    if (px == NULL) {
-        status = OT_OUT_OF_MEMORY;
-        goto done;
-    }
-    for (size_t i = 0; i < bytes; i++)
-        px[i] = (float)(raw[i] / 255.0); /* the textbook's x / 255.0 */
+    /* kept as bytes: the dataset's features are b / 255 (dataset.h) */
     *n = d[0];
     *dim = pixels;
-    *x = px;
+    *pixels_out = raw;
+    raw = NULL;
 done:
     ot__free(raw);
     gzclose(f.gz);
@@ -220,7 +215,7 @@ ot_status ot_dataset_load_idx(ot_dataset **out, const char *images_path,
         return ot__fail(OT_INVALID_ARGUMENT, "load_idx: NULL argument");
     *out = NULL;
     size_t n = 0, dim = 0, nl = 0;
-    float *x = NULL;
+    uint8_t *x = NULL;
     int32_t *y = NULL;
     ot_status status = read_images(images_path, &n, &dim, &x);
     if (status != OT_OK)
@@ -236,7 +231,7 @@ ot_status ot_dataset_load_idx(ot_dataset **out, const char *images_path,
         return ot__fail(OT_BAD_FORMAT, "%s: %zu labels for the %zu images of %s",
                         labels_path, nl, n, images_path);
     }
-    return ot__dataset_wrap(out, n, dim, x, y, NULL, 0);
+    return ot__dataset_wrap_pixels(out, n, dim, x, y);
 }
 
 /* Finds `<dir>/<split>-<kind>-idx?-ubyte[.gz]` or the ".idx?-ubyte" spelling. */

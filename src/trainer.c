@@ -1360,7 +1360,7 @@ ot_status ot_model_predict(ot_model *m, const float *x, size_t n, float *out,
                         "%zu rows x %zu outputs need more", out_count, n,
                         classes);
     /* A view of the caller's rows: no copy, no labels. */
-    ot_dataset view = {n, m->input_dim, (float *)x, NULL, 0, NULL, 0};
+    ot_dataset view = {.n = n, .dim = m->input_dim, .x = (float *)x};
     return forward_call(m, &view, cfg, NULL, NULL, out);
 }
 
@@ -1387,7 +1387,11 @@ static ot_status classes_of(ot_model *m, const ot_dataset *view,
     ot_status status = OT_OK;
     for (size_t i = 0; i < view->n && status == OT_OK; i += chunk) {
         size_t n = view->n - i < chunk ? view->n - i : chunk;
-        ot_dataset part = {n, view->dim, view->x + i * view->dim, NULL, 0, NULL, 0};
+        const size_t at = i * view->dim;
+        ot_dataset part = {.n = n,
+                           .dim = view->dim,
+                           .x = view->x ? view->x + at : NULL,
+                           .pixels = view->pixels ? view->pixels + at : NULL};
         status = forward_call(m, &part, cfg, NULL, NULL, out);
         for (size_t r = 0; r < n && status == OT_OK; r++)
             classes[i + r] = row_class(out + r * C, C);
@@ -1402,7 +1406,7 @@ ot_status ot_model_predict_classes(ot_model *m, const float *x, size_t n,
     ot_status status = check_predict(m, x, n, classes);
     if (status != OT_OK)
         return status;
-    ot_dataset view = {n, m->input_dim, (float *)x, NULL, 0, NULL, 0};
+    ot_dataset view = {.n = n, .dim = m->input_dim, .x = (float *)x};
     return classes_of(m, &view, cfg, classes);
 }
 

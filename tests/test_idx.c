@@ -59,8 +59,10 @@ Test(idx, pixels_are_scaled_like_the_textbook)
     th_idx_labels(lab, 0x801, 2, 2, 10, 0);
     ot_dataset *d = NULL;
     cr_assert_eq(load(&d), OT_OK);
+    float x[72];
+    cr_assert_eq(ot_dataset_features(d, x, 72), OT_OK);
     for (size_t i = 0; i < 72; i++)
-        cr_assert_eq(d->x[i], (float)((double)(i * 7 % 256) / 255.0), "pixel %zu", i);
+        cr_assert_eq(x[i], (float)((double)(i * 7 % 256) / 255.0), "pixel %zu", i);
     cr_assert_eq(d->y[0], 0);
     cr_assert_eq(d->y[1], 1);
     ot_dataset_destroy(d);
@@ -169,4 +171,50 @@ Test(idx, directory_lookup_finds_gzip_names)
     cr_assert_eq(ot_dataset_load_idx_dir(&d, dir, "train"), OT_IO_ERROR);
     cr_assert(strstr(ot_last_error(), "train-images-idx3-ubyte") != NULL, "%s",
               ot_last_error());
+}
+
+/* Images are kept as bytes (a quarter of the memory) and decoded in every
+ * gather: each of the 256 bytes must give the textbook's x / 255.0 to the
+ * bit, whether gathered in order, at random, or with scaling. */
+Test(idx, every_byte_decodes_like_the_textbook)
+{
+    for (int b = 0; b < 256; b++)
+        cr_assert_eq(ot__pixel((uint8_t)b), (float)((double)b / 255.0), "byte %d", b);
+    th_idx_images(img, 0x803, 256, 1, 3, 768, 0); /* 256 rows of 3 pixels */
+    th_idx_labels(lab, 0x801, 256, 256, 10, 0);
+    ot_dataset *d = NULL;
+    cr_assert_eq(load(&d), OT_OK);
+    cr_assert_not_null(d->pixels, "images are kept as bytes");
+    cr_assert_null(d->x);
+    float all[768], rows[768];
+    cr_assert_eq(ot_dataset_features(d, all, 768), OT_OK);
+    for (size_t i = 0; i < 768; i++)
+        cr_assert_eq(all[i], (float)((double)(i * 7 % 256) / 255.0), "pixel %zu", i);
+    /* random rows (with the prefetch ahead), and scaled */
+    uint32_t idx[256];
+    for (uint32_t r = 0; r < 256; r++)
+        idx[r] = (r * 97 + 13) % 256;
+    float shift[3] = {0.25f, -1.0f, 0.5f}, mult[3] = {2.0f, 0.5f, 3.0f};
+    ot__scaling sc = {shift, mult};
+    int32_t labels[256];
+    ot__dataset_gather(d, &sc, idx, 0, 256, rows, labels, NULL);
+    for (size_t r = 0; r < 256; r++) {
+        cr_assert_eq(labels[r], d->y[idx[r]]);
+        for (size_t j = 0; j < 3; j++)
+            cr_assert_eq(rows[r * 3 + j], (all[idx[r] * 3 + j] - shift[j]) * mult[j],
+                         "row %zu feature %zu", r, j);
+    }
+    /* a slice keeps the bytes */
+    ot_dataset *part = NULL;
+    cr_assert_eq(ot__dataset_slice(&part, d, 100, 50), OT_OK);
+    cr_assert_not_null(part->pixels);
+    float px[150];
+    cr_assert_eq(ot_dataset_features(part, px, 150), OT_OK);
+    cr_assert_arr_eq(px, all + 300, sizeof px);
+    cr_assert_eq(part->y[0], d->y[100]);
+    ot_dataset *bad = (ot_dataset *)1;
+    cr_assert_eq(ot__dataset_slice(&bad, d, 200, 57), OT_INVALID_ARGUMENT);
+    cr_assert_null(bad);
+    ot_dataset_destroy(part);
+    ot_dataset_destroy(d);
 }
