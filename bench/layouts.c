@@ -163,26 +163,38 @@ static void destroy(layout *l)
         dnnl_memory_destroy(l->mem[i]);
 }
 
-/* Microseconds per call of one item, at least `seconds`. */
-static double time_item(const ot__prim *p, dnnl_stream_t stream, double seconds)
+static ot_status run_prim(void *p, dnnl_stream_t stream) { return ot__prim_run(p, stream); }
+
+static ot_status run_dense_forward(void *d, dnnl_stream_t stream)
 {
-    if (p->prim == NULL)
-        return 0;
+    return ot__dense_forward(d, stream);
+}
+
+/* Microseconds per call of run(arg), at least `seconds`. */
+static double time_calls(ot_status (*run)(void *, dnnl_stream_t), void *arg,
+                         dnnl_stream_t stream, double seconds)
+{
     size_t calls = 0;
     double t0 = now();
     do {
         for (int i = 0; i < 10; i++)
-            if (ot__prim_run(p, stream) != OT_OK)
+            if (run(arg, stream) != OT_OK)
                 die("running a primitive");
         calls += 10;
     } while (now() - t0 < seconds);
     return 1e6 * (now() - t0) / (double)calls;
 }
 
-/* The engine's forward pass, by the transposed product (mode 1: oneDNN's
- * matmul, then the transposition and the bias) or the inner product (-1). */
-static void build_dense(ot__dense *d, float **bufs, dnnl_engine_t engine, size_t rows,
-                        size_t in, size_t out, int mode)
+/* One item's primitive (0 when the layout needs none). */
+static double time_item(ot__prim *p, dnnl_stream_t stream, double seconds)
+{
+    return p->prim == NULL ? 0 : time_calls(run_prim, p, stream, seconds);
+}
+
+/* The engine's forward pass by the transposed product (oneDNN's matmul,
+ * then the transposition and the bias), whatever rows the rule gives it. */
+static void build_transposed(ot__dense *d, float **bufs, dnnl_engine_t engine,
+                             size_t rows, size_t in, size_t out)
 {
     size_t sizes[5] = {rows * in, out * in, out, rows * out, rows * out};
     for (int i = 0; i < 5; i++) {
@@ -193,24 +205,11 @@ static void build_dense(ot__dense *d, float **bufs, dnnl_engine_t engine, size_t
             bufs[i][j] = 0.01f * (float)((int)(j % 201) - 100);
     }
     ot__dense_io io = {bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], NULL};
-    ot__dense_force_transposed(mode);
+    ot__dense_force_transposed(1);
     ot_status st = ot__dense_init(d, engine, rows, in, out, &io, 1, 0);
     ot__dense_force_transposed(0);
     if (st != OT_OK)
         die("building a dense layer");
-}
-
-static double time_dense(ot__dense *d, dnnl_stream_t stream, double seconds)
-{
-    size_t calls = 0;
-    double t0 = now();
-    do {
-        for (int i = 0; i < 10; i++)
-            if (ot__dense_forward(d, stream) != OT_OK)
-                die("running a dense layer's forward pass");
-        calls += 10;
-    } while (now() - t0 < seconds);
-    return 1e6 * (now() - t0) / (double)calls;
 }
 
 void run_layouts(const config *c)
@@ -247,14 +246,14 @@ void run_layouts(const config *c)
                     build(&lay[k], engine, rows, in, out, tags[k]);
                 ot__dense tr;
                 float *tr_bufs[5];
-                build_dense(&tr, tr_bufs, engine, rows, in, out, 1);
+                build_transposed(&tr, tr_bufs, engine, rows, in, out);
                 double t[K][ITEMS][ROUNDS], t_tr[ROUNDS];
                 for (int r = 0; r < ROUNDS; r++) {
                     for (int item = 0; item < ITEMS; item++)
                         for (int k = 0; k < K; k++)
                             t[k][item][r] = time_item(&lay[k].prim[item], stream,
                                                       c->seconds / 30);
-                    t_tr[r] = time_dense(&tr, stream, c->seconds / 30);
+                    t_tr[r] = time_calls(run_dense_forward, &tr, stream, c->seconds / 30);
                 }
                 ot__dense_destroy(&tr);
                 for (int i = 0; i < 5; i++)
