@@ -7,8 +7,9 @@
  *
  * The forward pass as the transposed product. The inner product's forward
  * pass runs on oneDNN 2.6's sgemm, which over 16 rows and more packs the
- * whole weight matrix on every call and works in panels of 48 units (784 x
- * 100 over 64 rows: 73 us, 784 x 52: 42 us against 30 for 784 x 48). Over
+ * whole weight matrix on every call and works in panels of 48 units (over
+ * 64 rows, 784 x 52 took 60.8 us against 33.6 for 784 x 48: BENCHMARKS.md,
+ * "Cut by rows or by units"). Over
  * 16 to 128 rows oneDNN's matmul (brgemm on AVX-512) is faster on the
  * product the other way round, zt = W . src^T (units x rows), read from the
  * same plain buffers; the layer then writes dst = zt^T + b, a pass over
