@@ -591,6 +591,25 @@ OT_API ot_status ot_model_choose_threads(const ot_model *model,
                                          double seconds,
                                          ot_thread_choice *out);
 
+/** How the threads share a training step (README "How a step runs"). */
+typedef enum ot_step_cut {
+    OT_STEP_CUT_ROWS = 0,  /**< each thread its shards' rows, all layers; the
+                                shards' gradients are summed */
+    OT_STEP_CUT_UNITS = 1  /**< each thread its blocks of every layer's units,
+                                over all the rows: small batches, wide layers */
+} ot_step_cut;
+
+/**
+ * How a training step of `rows` rows on `shards` shards is cut between the
+ * threads: a fixed rule of the model's shapes, the rows and the shard count,
+ * never of the thread count (so the weights do not depend on it). An epoch's
+ * last, partial batch has its own rows and may be cut the other way.
+ * OT_INVALID_ARGUMENT for NULL or zero arguments, OT_INVALID_STATE if the
+ * model is not compiled. Since 0.1.
+ */
+OT_API ot_status ot_model_step_cut(const ot_model *model, size_t rows,
+                                   size_t shards, ot_step_cut *out);
+
 /** How evaluate and predict run: batches, threads and shards. */
 typedef struct ot_eval_config {
     size_t batch_size; /**< 32 */

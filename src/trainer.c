@@ -1400,6 +1400,18 @@ static ot_status classes_of(ot_model *m, const ot_dataset *view,
     return status;
 }
 
+ot_status ot_model_step_cut(const ot_model *m, size_t rows, size_t shards,
+                            ot_step_cut *out)
+{
+    if (m == NULL || out == NULL || rows == 0 || shards == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "step cut: NULL model or output, "
+                        "or zero rows or shards");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "step cut: the model is not compiled");
+    *out = ot__usplit_applies(m, rows, shards) ? OT_STEP_CUT_UNITS : OT_STEP_CUT_ROWS;
+    return OT_OK;
+}
+
 ot_status ot_model_predict_classes(ot_model *m, const float *x, size_t n,
                                    int32_t *classes, const ot_eval_config *cfg)
 {

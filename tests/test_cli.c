@@ -146,6 +146,19 @@ Test(cli, bad_data_fails_cleanly)
     EXPECT_RUN(args, 1, "not an omptrain model file");
 }
 
+/* The training line names the cut of the steps: a wide layer and a small
+ * batch on two shards are cut by units. */
+Test(cli, train_says_how_steps_are_cut)
+{
+    write_idx("small", "train", 400);
+    char args[1024];
+    snprintf(args, sizeof args,
+             "train --data idx:%s/small --layers 64:relu,4:softmax --epochs 1 "
+             "--batch 16 --threads 1 --shards 2 --validation-split 0",
+             dir);
+    EXPECT_RUN(args, 0, "1 threads, 2 shards (steps cut by units)");
+}
+
 Test(cli, train_history_save_evaluate_summary)
 {
     write_idx("small", "train", 400);
@@ -159,7 +172,7 @@ Test(cli, train_history_save_evaluate_summary)
              dir, hist, model);
     EXPECT_RUN(args, 0, "Epoch 3/3");
     cr_assert(strstr(out, "val_accuracy") && strstr(out, "samples/s") &&
-              strstr(out, "2 threads, 4 shards"), "%s", out);
+              strstr(out, "2 threads, 4 shards (steps cut by rows)"), "%s", out);
     cr_assert(strchr(out, '\r') == NULL, "carriage returns in piped output");
     unsigned char buf[4096];
     size_t n = th_read(hist, buf, sizeof buf - 1);

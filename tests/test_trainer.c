@@ -1174,11 +1174,30 @@ Test(trainer, unit_split_rule)
         cr_assert(ot__usplit_applies(m, most, 2));
         cr_assert(!ot__usplit_applies(m, most + 1, 2));
         cr_assert(ot__usplit_applies(m, 16, 16));
+        /* the public query says the same */
+        ot_step_cut cut = OT_STEP_CUT_ROWS;
+        cr_assert_eq(ot_model_step_cut(m, most, 2, &cut), OT_OK);
+        cr_assert_eq(cut, OT_STEP_CUT_UNITS);
+        cr_assert_eq(ot_model_step_cut(m, most + 1, 2, &cut), OT_OK);
+        cr_assert_eq(cut, OT_STEP_CUT_ROWS);
+        cr_assert_eq(ot_model_step_cut(m, 16, 1, &cut), OT_OK);
+        cr_assert_eq(cut, OT_STEP_CUT_ROWS);
         ot__usplit_force(-1);
         cr_assert(!ot__usplit_applies(m, 16, 2));
         ot__usplit_force(0);
         ot_model_destroy(m);
     }
+    /* misuse of the query */
+    ot_step_cut cut;
+    ot_model *raw = NULL;
+    ot_layer rl[] = {OT_DENSE(100, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
+    cr_assert_eq(ot_model_create(&raw, 784, rl, 2, 1), OT_OK);
+    cr_assert_eq(ot_model_step_cut(raw, 16, 2, &cut), OT_INVALID_STATE);
+    cr_assert_eq(ot_model_step_cut(NULL, 16, 2, &cut), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_step_cut(raw, 16, 2, NULL), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_step_cut(raw, 0, 2, &cut), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_step_cut(raw, 16, 0, &cut), OT_INVALID_ARGUMENT);
+    ot_model_destroy(raw);
     /* no layer of 32 units: nothing to cut */
     ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
     ot__usplit_force(1);

@@ -358,9 +358,12 @@ int cli_train(int argc, char **argv)
             if (l.kind == OT_LAYER_DENSE)
                 printf("-%zu", l.units);
         }
-        printf(" (%zu params), batch %zu, %d threads, %zu shards, seed %llu",
+        ot_step_cut cut = OT_STEP_CUT_ROWS;
+        ot_model_step_cut(model, batch, shards, &cut);
+        printf(" (%zu params), batch %zu, %d threads, %zu shards (steps cut by %s), "
+               "seed %llu",
                ot_model_param_count(model), batch, threads, shards,
-               (unsigned long long)seed);
+               cut == OT_STEP_CUT_UNITS ? "units" : "rows", (unsigned long long)seed);
         if (resume && ot_model_steps_in_epoch(model) > 0)
             printf(", resuming %s at epoch %zu after step %zu", resume,
                    ot_model_epochs_trained(model) + 1, ot_model_steps_in_epoch(model));
