@@ -348,8 +348,8 @@ int main(int argc, char **argv)
     size_t total = c.n_models * c.n_batches * (size_t)c.n_threads;
     point *pts = calloc(total, sizeof *pts);
     size_t n = 0;
-    printf("%-18s %6s %7s %12s %12s %8s %12s %8s\n", "model", "batch", "threads",
-           "samples/s", "kernels", "eff", "PyTorch", "ratio");
+    printf("%-18s %6s %7s %12s %12s %8s %12s %8s  %s\n", "model", "batch", "threads",
+           "samples/s", "kernels", "eff", "PyTorch", "ratio", "cut");
     for (size_t mi = 0; mi < c.n_models; mi++)
         for (size_t bi = 0; bi < c.n_batches; bi++)
             for (int ti = 0; ti < c.n_threads; ti++) {
@@ -366,6 +366,15 @@ int main(int argc, char **argv)
                 p->threads = c.threads[ti];
                 p->flops_per_sample = flops_per_sample(layers, L, in);
                 p->gemm_gflops = gemm[ti];
+                /* how the trainer cuts these steps (one shard per thread) */
+                ot_model *cm = make_model(p->model, c.optimizer);
+                ot_step_cut cut = OT_STEP_CUT_ROWS;
+                if (ot_model_step_cut(cm, p->batch, (size_t)p->threads, &cut) != OT_OK) {
+                    fprintf(stderr, "bench: %s\n", ot_last_error());
+                    return 1;
+                }
+                p->units = cut == OT_STEP_CUT_UNITS;
+                ot_model_destroy(cm);
                 /* interleaved: omptrain, the peer, the kernel-only ceiling, ...;
                  * the peak memory is omptrain's alone */
                 double kernels[16], peak = 0;
@@ -384,9 +393,9 @@ int main(int argc, char **argv)
                 p->kernel_sps = median(kernels, c.reps);
                 double med = median(p->sps, p->n);
                 double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
-                printf("%-18s %6zu %7d %12.0f %12.0f %8.2f %12.0f %8.2f\n", p->model,
+                printf("%-18s %6zu %7d %12.0f %12.0f %8.2f %12.0f %8.2f  %s\n", p->model,
                        p->batch, p->threads, med, p->kernel_sps, med / p->kernel_sps, torch,
-                       med / torch);
+                       med / torch, p->units ? "units" : "rows");
                 fflush(stdout);
             }
     write_results(&c, pts, n, &pp, have_peer, data_desc);

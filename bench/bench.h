@@ -39,6 +39,7 @@ typedef struct point {
     double sps[16], peer_sps[16];
     int n, n_peer;
     double kernel_sps, gemm_gflops, flops_per_sample, peak_mib;
+    int units; /* the steps are cut by units (else by rows) */
 } point;
 
 /* ---- common.c ---- */

@@ -29,7 +29,8 @@ void write_results(const config *c, const point *pts, size_t n, const peer *pp,
     fprintf(f, "model,batch,threads,samples_per_s_median,samples_per_s_min,"
                "samples_per_s_max,ms_per_step,gflops_per_s,scaling_efficiency,"
                "kernel_ceiling_samples_per_s,efficiency_vs_kernels,gemm_peak_gflops_per_s,"
-               "efficiency_vs_gemm,pytorch_samples_per_s_median,ratio_vs_pytorch,peak_rss_mib\n");
+               "efficiency_vs_gemm,pytorch_samples_per_s_median,ratio_vs_pytorch,peak_rss_mib,"
+               "cut\n");
     fprintf(j, "{\"data\": \"%s\", \"optimizer\": \"%s\", \"reps\": %d, \"seconds_per_rep\": %g,"
                " \"pytorch\": \"%s\", \"pytorch_allocator\": \"%s\", \"points\": [\n",
             data_desc, c->optimizer, c->reps, c->seconds,
@@ -44,22 +45,24 @@ void write_results(const config *c, const point *pts, size_t n, const peer *pp,
         double eff = isnan(one) ? NAN : med / (one * p->threads);
         double gflops = med * p->flops_per_sample / 1e9;
         double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
-        fprintf(f, "%s,%zu,%d,%.0f,%.0f,%.0f,%.4f,%.2f,%.3f,%.0f,%.3f,%.1f,%.3f,%.0f,%.3f,%.0f\n",
+        const char *cut = p->units ? "units" : "rows";
+        fprintf(f, "%s,%zu,%d,%.0f,%.0f,%.0f,%.4f,%.2f,%.3f,%.0f,%.3f,%.1f,%.3f,%.0f,%.3f,%.0f,%s\n",
                 p->model, p->batch, p->threads, med, vmin(p->sps, p->n), vmax(p->sps, p->n),
                 1e3 * (double)p->batch / med, gflops, eff, p->kernel_sps,
                 med / p->kernel_sps, p->gemm_gflops, gflops / p->gemm_gflops, torch,
-                med / torch, p->peak_mib);
+                med / torch, p->peak_mib, cut);
         fprintf(j, "  {\"model\": \"%s\", \"batch\": %zu, \"threads\": %d, "
                    "\"samples_per_s\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f}, "
                    "\"ms_per_step\": %.4f, \"gflops_per_s\": %.2f, \"scaling_efficiency\": %s, "
                    "\"kernel_ceiling_samples_per_s\": %.0f, \"gemm_peak_gflops_per_s\": %.1f, "
-                   "\"pytorch_samples_per_s_median\": %s, \"peak_rss_mib\": %.0f}%s\n",
+                   "\"pytorch_samples_per_s_median\": %s, \"peak_rss_mib\": %.0f, "
+                   "\"cut\": \"%s\"}%s\n",
                 p->model, p->batch, p->threads, med, vmin(p->sps, p->n), vmax(p->sps, p->n),
                 1e3 * (double)p->batch / med, gflops,
                 isnan(eff) ? "null" : (snprintf(path, sizeof path, "%.3f", eff), path),
                 p->kernel_sps, p->gemm_gflops,
                 isnan(torch) ? "null" : (snprintf(path + 100, sizeof path - 100, "%.0f", torch), path + 100),
-                p->peak_mib, i + 1 < n ? "," : "");
+                p->peak_mib, cut, i + 1 < n ? "," : "");
     }
     fprintf(j, "]}\n");
     fclose(f);
