@@ -218,9 +218,11 @@ adam_loop(float alpha, float one_b1, float one_b2, float eps, float *restrict w,
         m[i] = mi;
         v[i] = vi;
         if (ams) {
-            /* max(vhat, v) as a comparison: fmaxf's rule for NaN keeps
-             * GCC from vectorising it (3x slower training), and v is never
-             * NaN while training runs (a non-finite update stops it) */
+            /* max(vhat, v) as a comparison, which GCC vectorises (fmaxf,
+             * for its rule on NaN, it does not: training was 3x slower).
+             * The same values as fmaxf(vhat, v) here: a NaN v keeps vhat
+             * either way, and vhat never holds a NaN (it takes only v that
+             * compared greater). */
             vi = vi > vhat[i] ? vi : vhat[i];
             vhat[i] = vi;
         }
