@@ -218,3 +218,50 @@ Test(idx, every_byte_decodes_like_the_textbook)
     ot_dataset_destroy(part);
     ot_dataset_destroy(d);
 }
+
+/* Training on images kept as bytes gives the very weights of training on
+ * the same features given as floats: split, shuffle, scaling statistics,
+ * gathers and evaluation all see the same values. */
+Test(idx, bytes_train_like_floats)
+{
+    th_idx_images(img, 0x803, 240, 3, 4, 240 * 12, 0);
+    th_idx_labels(lab, 0x801, 240, 240, 10, 0);
+    ot_dataset *bytes = NULL, *floats = NULL;
+    cr_assert_eq(load(&bytes), OT_OK);
+    cr_assert_not_null(bytes->pixels);
+    /* the floats as the textbook computes them from the file's pixels */
+    float *x = malloc(240 * 12 * sizeof(float));
+    for (size_t i = 0; i < 240 * 12; i++)
+        x[i] = (float)((double)(i * 7 % 256) / 255.0);
+    cr_assert_eq(ot_dataset_create(&floats, 240, 12, x, bytes->y), OT_OK);
+    free(x);
+    cr_assert_null(floats->pixels);
+    float w[2][12 * 16 + 16 + 16 * 10 + 10];
+    double acc[2];
+    for (int k = 0; k < 2; k++) {
+        ot_layer l[] = {OT_DENSE(16, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
+        ot_model *m = NULL;
+        cr_assert_eq(ot_model_create(&m, 12, l, 2, 5), OT_OK);
+        ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+        cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+        ot_fit_config fc = ot_fit_config_default();
+        fc.batch_size = 16;
+        fc.epochs = 2;
+        fc.validation_split = 0.25;
+        fc.scaling = OT_SCALING_STANDARD;
+        fc.threads = 2;
+        fc.shards = 2;
+        cr_assert_eq(ot_model_fit(m, k ? floats : bytes, &fc, NULL), OT_OK, "%s",
+                     ot_last_error());
+        cr_assert_eq(ot_model_param_count(m), sizeof w[k] / sizeof(float));
+        cr_assert_eq(ot_model_get_weights(m, w[k], sizeof w[k] / sizeof(float)), OT_OK);
+        double loss;
+        cr_assert_eq(ot_model_evaluate(m, k ? floats : bytes, NULL, &loss, &acc[k]), OT_OK,
+                     "%s", ot_last_error());
+        ot_model_destroy(m);
+    }
+    cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0, "weights differ");
+    cr_assert_eq(acc[0], acc[1]);
+    ot_dataset_destroy(bytes);
+    ot_dataset_destroy(floats);
+}
