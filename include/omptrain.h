@@ -383,8 +383,11 @@ OT_API ot_status ot_dataset_xor(ot_dataset **out);
 
 /**
  * Loads an IDX image file (magic 0x00000803) and its IDX label file (magic
- * 0x00000801), plain or gzip-compressed. Pixels are scaled to [0, 1].
- * Since 0.1.
+ * 0x00000801), plain or gzip-compressed. Pixels are scaled to [0, 1]: each
+ * byte b is the feature b / 255.0, rounded to float, as the textbook's
+ * x / 255.0 gives it. The pixels stay bytes in memory (a quarter of the
+ * floats' size) and are converted when read; ot_dataset_features gives the
+ * floats. Since 0.1.
  */
 OT_API ot_status ot_dataset_load_idx(ot_dataset **out, const char *images_path,
                                      const char *labels_path);
