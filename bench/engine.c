@@ -202,7 +202,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                         ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
                     if (mode == 2 || mode == 3) {
                         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
-                        ot__optimizer_update(&m->opt.cfg, &st, m->params, grad, slot, n);
+                        ot__optimizer_update(&m->opt.cfg, &st, m->params, grad, NULL, slot, n);
                     } else if (mode == 4) {
                         floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, n);
                     } else if (mode == 5) {
@@ -275,7 +275,7 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
             float *sl[OT__MAX_SLOTS];
             for (int j = 0; j < OT__MAX_SLOTS; j++)
                 sl[j] = slot[j] ? slot[j] + c0 : NULL;
-            ot__optimizer_update(&m->opt.cfg, &st, m->params + c0, grad + c0, sl, n);
+            ot__optimizer_update(&m->opt.cfg, &st, m->params + c0, grad + c0, NULL, sl, n);
         }
         if (++steps == 20)
             t0 = now();
@@ -399,13 +399,18 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
                         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, it + 1, 0);
                         for (size_t c = lo; c < hi; c += OT__CHUNK) {
                             size_t cn = hi - c < OT__CHUNK ? hi - c : OT__CHUNK;
-                            ot__reduce_chunk(grads, (size_t)threads, c, cn);
-                            if (part == 4) {
+                            if (part == 3) {
+                                ot__reduce_chunk(grads, (size_t)threads, c, cn);
+                            } else {
+                                /* as the trainer: the last shard's gradient
+                                 * is added in the update's loop */
+                                ot__reduce_chunk(grads, (size_t)threads - 1, c, cn);
                                 float *s[OT__MAX_SLOTS];
                                 for (int j = 0; j < OT__MAX_SLOTS; j++)
                                     s[j] = slot[j] ? slot[j] + c : NULL;
-                                ot__optimizer_update(&m->opt.cfg, &st, m->params + c,
-                                                     grads[0] + c, s, cn);
+                                ot__optimizer_update(&m->opt.cfg, &st, m->params + c, grads[0] + c,
+                                                     threads > 1 ? grads[threads - 1] + c : NULL,
+                                                     s, cn);
                             }
                         }
 #pragma omp barrier

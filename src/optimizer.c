@@ -178,26 +178,37 @@ ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *c, uint64_t t,
     return k;
 }
 
+/* The gradient at i: g[i], or g[i] + g2[i] when `two` (a constant at each
+ * call, so that every variant is its own branch-free loop). The trainer
+ * passes the last shard's gradient as g2 rather than summing it in a pass
+ * of its own (see shard_step in trainer.c). */
+static inline __attribute__((always_inline)) float
+grad_at(const float *restrict g, const float *restrict g2, size_t i, const int two)
+{
+    return two ? g[i] + g2[i] : g[i];
+}
+
 static inline __attribute__((always_inline)) void sgd(const ot_optimizer_config *c, float lr, float *restrict w,
-                const float *restrict g, float *restrict m, size_t n)
+                const float *restrict g, const float *restrict g2, float *restrict m, size_t n, const int two)
 {
     if (m == NULL) {
         /* w -= lr * g */
         for (size_t i = 0; i < n; i++)
-            w[i] -= lr * g[i];
+            w[i] -= lr * grad_at(g, g2, i, two);
         return;
     }
     /* m = -g * lr + m * momentum; w += m (Nesterov: w += -g * lr + m * momentum) */
     const float mom = c->momentum;
     if (c->nesterov) {
         for (size_t i = 0; i < n; i++) {
-            float v = -g[i] * lr + m[i] * mom;
+            float gi = grad_at(g, g2, i, two);
+            float v = -gi * lr + m[i] * mom;
             m[i] = v;
-            w[i] += -g[i] * lr + v * mom;
+            w[i] += -gi * lr + v * mom;
         }
     } else {
         for (size_t i = 0; i < n; i++) {
-            float v = -g[i] * lr + m[i] * mom;
+            float v = -grad_at(g, g2, i, two) * lr + m[i] * mom;
             m[i] = v;
             w[i] += v;
         }
@@ -208,11 +219,11 @@ static inline __attribute__((always_inline)) void sgd(const ot_optimizer_config 
  * compiles to its own branch-free (vectorised) loop. */
 static inline __attribute__((always_inline)) void
 adam_loop(float alpha, float one_b1, float one_b2, float eps, float *restrict w,
-          const float *restrict g, float *restrict m, float *restrict v,
-          float *restrict vhat, size_t n, const int ams)
+          const float *restrict g, const float *restrict g2, float *restrict m, float *restrict v,
+          float *restrict vhat, size_t n, const int ams, const int two)
 {
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
+        float gi = grad_at(g, g2, i, two);
         float mi = m[i] + (gi - m[i]) * one_b1;
         float vi = v[i] + (gi * gi - v[i]) * one_b2;
         m[i] = mi;
@@ -231,39 +242,41 @@ adam_loop(float alpha, float one_b1, float one_b2, float eps, float *restrict w,
 }
 
 static inline __attribute__((always_inline)) void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
-                 const float *restrict g, float *restrict m,
-                 float *restrict v, float *restrict vhat, size_t n)
+                 const float *restrict g, const float *restrict g2, float *restrict m,
+                 float *restrict v, float *restrict vhat, size_t n, const int two)
 {
     /* m += (g - m) * (1 - beta1); v += (g^2 - v) * (1 - beta2);
      * amsgrad: vhat = max(vhat, v), used in place of v;
      * w -= m * alpha / (sqrt(v) + epsilon) */
     const float one_b1 = 1.0f - c->beta1, one_b2 = 1.0f - c->beta2, eps = c->epsilon;
     if (vhat != NULL)
-        adam_loop(alpha, one_b1, one_b2, eps, w, g, m, v, vhat, n, 1);
+        adam_loop(alpha, one_b1, one_b2, eps, w, g, g2, m, v, vhat, n, 1, two);
     else
-        adam_loop(alpha, one_b1, one_b2, eps, w, g, m, v, NULL, n, 0);
+        adam_loop(alpha, one_b1, one_b2, eps, w, g, g2, m, v, NULL, n, 0, two);
 }
 
 static inline __attribute__((always_inline)) void adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
-                    const float *restrict g, float *restrict acc, size_t n)
+                    const float *restrict g, const float *restrict g2, float *restrict acc, size_t n, const int two)
 {
     /* acc += g^2; w -= lr * g / sqrt(acc + epsilon) */
     const float eps = c->epsilon;
     for (size_t i = 0; i < n; i++) {
-        float a = acc[i] + g[i] * g[i];
+        float gi = grad_at(g, g2, i, two);
+        float a = acc[i] + gi * gi;
         acc[i] = a;
-        w[i] -= lr * g[i] / sqrtf(a + eps);
+        w[i] -= lr * gi / sqrtf(a + eps);
     }
 }
 
 static inline __attribute__((always_inline)) void
 rmsprop_loop(const ot_optimizer_config *c, float lr, float *restrict w,
-             const float *restrict g, float *restrict vel, float *restrict avg,
-             float *restrict mom, size_t n, const int centered, const int momentum)
+             const float *restrict g, const float *restrict g2, float *restrict vel, float *restrict avg,
+             float *restrict mom, size_t n, const int centered, const int momentum,
+             const int two)
 {
     const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon, mu = c->momentum;
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
+        float gi = grad_at(g, g2, i, two);
         float v = rho * vel[i] + one_rho * gi * gi;
         vel[i] = v;
         float den = v + eps;
@@ -284,8 +297,8 @@ rmsprop_loop(const ot_optimizer_config *c, float lr, float *restrict w,
 }
 
 static inline __attribute__((always_inline)) void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
-                    const float *restrict g, float *restrict vel,
-                    float *restrict avg, float *restrict mom, size_t n)
+                    const float *restrict g, const float *restrict g2, float *restrict vel,
+                    float *restrict avg, float *restrict mom, size_t n, const int two)
 {
     /* vel = rho vel + (1 - rho) g^2;
      * centered: avg = rho avg + (1 - rho) g, denominator = vel - avg^2 + eps,
@@ -294,25 +307,25 @@ static inline __attribute__((always_inline)) void rmsprop(const ot_optimizer_con
      * momentum: mom = momentum * mom + increment, w -= mom; else w -= increment
      * (each combination its own branch-free loop) */
     if (avg && mom)
-        rmsprop_loop(c, lr, w, g, vel, avg, mom, n, 1, 1);
+        rmsprop_loop(c, lr, w, g, g2, vel, avg, mom, n, 1, 1, two);
     else if (avg)
-        rmsprop_loop(c, lr, w, g, vel, avg, NULL, n, 1, 0);
+        rmsprop_loop(c, lr, w, g, g2, vel, avg, NULL, n, 1, 0, two);
     else if (mom)
-        rmsprop_loop(c, lr, w, g, vel, NULL, mom, n, 0, 1);
+        rmsprop_loop(c, lr, w, g, g2, vel, NULL, mom, n, 0, 1, two);
     else
-        rmsprop_loop(c, lr, w, g, vel, NULL, NULL, n, 0, 0);
+        rmsprop_loop(c, lr, w, g, g2, vel, NULL, NULL, n, 0, 0, two);
 }
 
 static inline __attribute__((always_inline)) void adadelta(const ot_optimizer_config *c, float lr, float *restrict w,
-                     const float *restrict g, float *restrict acc_g,
-                     float *restrict acc_d, size_t n)
+                     const float *restrict g, const float *restrict g2, float *restrict acc_g,
+                     float *restrict acc_d, size_t n, const int two)
 {
     /* acc_g = rho acc_g + (1 - rho) g^2;
      * delta = -sqrt(acc_d + eps) * g / sqrt(acc_g + eps);
      * acc_d = rho acc_d + (1 - rho) delta^2; w += lr * delta */
     const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon;
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
+        float gi = grad_at(g, g2, i, two);
         float ag = rho * acc_g[i] + one_rho * gi * gi;
         acc_g[i] = ag;
         float delta = -sqrtf(acc_d[i] + eps) * gi / sqrtf(ag + eps);
@@ -321,30 +334,42 @@ static inline __attribute__((always_inline)) void adadelta(const ot_optimizer_co
     }
 }
 
-OT_MULTIVERSION
-void ot__optimizer_update(const ot_optimizer_config *c, const ot__opt_step *k,
-                          float *restrict w, const float *restrict g,
-                          float *const s[OT__MAX_SLOTS], size_t n)
+static inline __attribute__((always_inline)) void
+update(const ot_optimizer_config *c, const ot__opt_step *k, float *restrict w,
+       const float *restrict g, const float *restrict g2,
+       float *const s[OT__MAX_SLOTS], size_t n, const int two)
 {
     switch (c->kind) {
     case OT_OPTIMIZER_SGD:
-        sgd(c, k->lr, w, g, s[0], n);
+        sgd(c, k->lr, w, g, g2, s[0], n, two);
         break;
     case OT_OPTIMIZER_ADAM:
-        adam(c, k->lr, w, g, s[0], s[1], c->amsgrad ? s[2] : NULL, n);
+        adam(c, k->lr, w, g, g2, s[0], s[1], c->amsgrad ? s[2] : NULL, n, two);
         break;
     case OT_OPTIMIZER_ADAGRAD:
-        adagrad(c, k->lr, w, g, s[0], n);
+        adagrad(c, k->lr, w, g, g2, s[0], n, two);
         break;
     case OT_OPTIMIZER_RMSPROP: {
         /* slots: velocity, then average gradient (centered), then momentum */
         float *avg = c->centered ? s[1] : NULL;
         float *mom = c->momentum != 0.0f ? s[c->centered ? 2 : 1] : NULL;
-        rmsprop(c, k->lr, w, g, s[0], avg, mom, n);
+        rmsprop(c, k->lr, w, g, g2, s[0], avg, mom, n, two);
         break;
     }
     case OT_OPTIMIZER_ADADELTA:
-        adadelta(c, k->lr, w, g, s[0], s[1], n);
+        adadelta(c, k->lr, w, g, g2, s[0], s[1], n, two);
         break;
     }
+}
+
+OT_MULTIVERSION
+void ot__optimizer_update(const ot_optimizer_config *c, const ot__opt_step *k,
+                          float *restrict w, const float *restrict g,
+                          const float *restrict g2, float *const s[OT__MAX_SLOTS],
+                          size_t n)
+{
+    if (g2 != NULL)
+        update(c, k, w, g, g2, s, n, 1);
+    else
+        update(c, k, w, g, NULL, s, n, 0);
 }

@@ -41,11 +41,13 @@ double ot__optimizer_lr(const ot_optimizer_config *cfg, uint64_t t,
 ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *cfg, uint64_t t,
                                    size_t epoch);
 
-/* Updates n parameters w[0..n) with gradient g; s[k] points at the same
- * offset in state slot k (NULL when the rule has fewer slots). */
+/* Updates n parameters w[0..n) with gradient g, or g + g2 element-wise
+ * when g2 is not NULL (the last shard's gradient, added in the update's own
+ * loop); s[k] points at the same offset in state slot k (NULL when the rule
+ * has fewer slots). */
 void ot__optimizer_update(const ot_optimizer_config *cfg,
                           const ot__opt_step *k, float *restrict w,
-                          const float *restrict g, float *const s[OT__MAX_SLOTS],
-                          size_t n);
+                          const float *restrict g, const float *restrict g2,
+                          float *const s[OT__MAX_SLOTS], size_t n);
 
 #endif

@@ -16,7 +16,7 @@ static void step(const ot_optimizer_config *c, uint64_t t, float *w,
 {
     ot__opt_step k = ot__optimizer_prepare(c, t, 0);
     float *s[OT__MAX_SLOTS] = {s0, s1, s2};
-    ot__optimizer_update(c, &k, w, g, s, n);
+    ot__optimizer_update(c, &k, w, g, NULL, s, n);
 }
 
 static ot_optimizer_config cfg(ot_optimizer_kind k) { return ot_optimizer_config_default(k); }
@@ -269,6 +269,64 @@ Test(optimizer, adadelta_steps_match_reference)
     c.learning_rate = 1.0f;
     c.rho = 0.9f;
     against_reference(c);
+}
+
+/* The trainer adds the last shard's gradient inside the update's loop
+ * (g + g2): the very bits of updating with the sum made beforehand, for
+ * every rule and variant, over 25 steps. */
+static void second_gradient_is_added(ot_optimizer_config c)
+{
+    enum { STEPS = 25 };
+    float g[N], g2[N], sum[N], w[2][N], state[2][OT__MAX_SLOTS * N];
+    size_t slots = ot__optimizer_slots(&c);
+    for (int v = 0; v < 2; v++) {
+        ot__optimizer_init_state(&c, state[v], N);
+        for (size_t i = 0; i < N; i++)
+            w[v][i] = (float)cos((double)i);
+    }
+    for (int t = 1; t <= STEPS; t++) {
+        for (size_t i = 0; i < N; i++) {
+            g[i] = (float)(sin(0.37 * (double)(t * N + i)) * (1.0 + (double)(i % 5)));
+            g2[i] = (float)(cos(0.91 * (double)(t * N + i)) * 0.3);
+            sum[i] = g[i] + g2[i];
+        }
+        ot__opt_step k = ot__optimizer_prepare(&c, (uint64_t)t, 0);
+        for (int v = 0; v < 2; v++) {
+            float *s[OT__MAX_SLOTS];
+            for (size_t j = 0; j < OT__MAX_SLOTS; j++)
+                s[j] = j < slots ? state[v] + j * N : NULL;
+            if (v == 0)
+                ot__optimizer_update(&c, &k, w[v], sum, NULL, s, N);
+            else
+                ot__optimizer_update(&c, &k, w[v], g, g2, s, N);
+        }
+    }
+    cr_assert_arr_eq(w[0], w[1], sizeof w[0], "%s: weights", ot_optimizer_name(c.kind));
+    cr_assert_arr_eq(state[0], state[1], slots * N * sizeof(float), "%s: state",
+                     ot_optimizer_name(c.kind));
+}
+
+Test(optimizer, second_gradient_is_added_in_the_loop)
+{
+    ot_optimizer_config c = cfg(OT_OPTIMIZER_SGD);
+    second_gradient_is_added(c);
+    c.momentum = 0.9f;
+    second_gradient_is_added(c);
+    c.nesterov = 1;
+    second_gradient_is_added(c);
+    c = cfg(OT_OPTIMIZER_ADAM);
+    second_gradient_is_added(c);
+    c.amsgrad = 1;
+    second_gradient_is_added(c);
+    second_gradient_is_added(cfg(OT_OPTIMIZER_ADAGRAD));
+    c = cfg(OT_OPTIMIZER_RMSPROP);
+    for (int centered = 0; centered < 2; centered++)
+        for (int mom = 0; mom < 2; mom++) {
+            c.centered = centered;
+            c.momentum = mom ? 0.7f : 0.0f;
+            second_gradient_is_added(c);
+        }
+    second_gradient_is_added(cfg(OT_OPTIMIZER_ADADELTA));
 }
 
 Test(optimizer, schedules)
