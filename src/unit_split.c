@@ -44,9 +44,11 @@ void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
  * parameters, whatever the batch; and small shards make poor products.
  * Cut by units, what crosses grows with the rows: the gathered batch and
  * each layer's outputs and input gradients. `bench --alternatives --threads
- * 2` (BENCHMARKS.md) put the break-even between 32 and 64 rows for a
- * widest split layer of 100 units, near 200 for 512 and near 256-512 for
- * 1024: units up to a third of the widest layer.
+ * 2` (BENCHMARKS.md) put the break-even between 48 and 64 rows for a
+ * widest split layer of 100 units, between 256 and 512 for 512 units, and
+ * near 384-512 for 1024: units up to half the widest layer. (The rule
+ * used to say a third, which ran rows at 40-48 rows for 100 units and at
+ * 192-256 for 512, where units measured 1.02-1.15 faster.)
  */
 int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
 {
@@ -64,7 +66,7 @@ int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
         return 0;
     if (mode > 0)
         return 1;
-    return rows * 3 <= widest;
+    return rows * 2 <= widest;
 }
 
 ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
