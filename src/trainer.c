@@ -649,18 +649,22 @@ static int step_verdict(const run *r)
 
 /* The optimizer over arena[off, off + n), with the gradient in grads[0],
  * plus last (another shard's gradient) when it is not NULL; flags a weight
- * it makes non-finite. */
+ * it makes non-finite. A chunk at a time, so that the check reads weights
+ * still in L1 (a block cut by units is up to megabytes). */
 static void update_range(run *r, int tid, const ot__opt_step *k,
                          float *const *slot, size_t off, size_t n, const float *last)
 {
     ot_model *m = r->m;
-    float *s[OT__MAX_SLOTS];
-    for (int j = 0; j < OT__MAX_SLOTS; j++)
-        s[j] = slot[j] ? slot[j] + off : NULL;
-    ot__optimizer_update(&m->opt.cfg, k, m->params + off, r->grads[0] + off,
-                         last ? last + off : NULL, s, n);
-    if (!all_finite(m->params + off, n))
-        r->weights_bad[tid] = 1;
+    for (size_t c = off; c < off + n; c += CHUNK) {
+        size_t cn = off + n - c < CHUNK ? off + n - c : CHUNK;
+        float *s[OT__MAX_SLOTS];
+        for (int j = 0; j < OT__MAX_SLOTS; j++)
+            s[j] = slot[j] ? slot[j] + c : NULL;
+        ot__optimizer_update(&m->opt.cfg, k, m->params + c, r->grads[0] + c,
+                             last ? last + c : NULL, s, cn);
+        if (!all_finite(m->params + c, cn))
+            r->weights_bad[tid] = 1;
+    }
 }
 
 /* The master's account of a step, between the update and barrier B. */
