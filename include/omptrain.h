@@ -582,7 +582,9 @@ typedef struct ot_thread_choice {
  * Chooses the thread count for training `model` on `data` with this batch
  * size, by calibration: a throw-away copy of the model trains for about
  * `seconds` with each candidate (1, 2, 4, ... up to omp_get_max_threads(),
- * and that count itself), and the fastest wins. The model is not changed.
+ * and that count itself), in three rounds that interleave the candidates,
+ * and the fastest best round wins (samples_per_second holds each one's
+ * best round). The model is not changed.
  * With shards == 0 the shard count follows the thread count (so the chosen
  * count decides the weights: print or save it, as `omptrain train` does);
  * with shards > 0 only thread counts up to it are tried, and the weights do

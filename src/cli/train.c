@@ -199,7 +199,7 @@ int cli_train(int argc, char **argv)
         {"--min-delta", CLI_DOUBLE, &min_delta, "D", "early stopping: smallest improvement", 0, 1e30, NULL},
         {"--no-restore-best", CLI_BOOL, &no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
         {"--save-best", CLI_STRING, &save_best, "FILE", "save the model whenever --monitor improves", 0, 0, NULL},
-        {"--threads", CLI_STRING, &threads_spec, "N|auto", "OpenMP threads; auto: the fastest of 1, 2, 4, ... up to all cores, timed for 0.2 s each on this model and data (printed, and saved with the shard count)", 0, 0, NULL},
+        {"--threads", CLI_STRING, &threads_spec, "N|auto", "OpenMP threads; auto: the fastest of 1, 2, 4, ... up to all cores, timed for 0.2 s each on this model and data, in three interleaved rounds (printed, and saved with the shard count)", 0, 0, NULL},
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch; the weights depend on it, not on --threads", 1, 65536, "the thread count"},
         {"--seed", CLI_U64, &seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
         {"--resume", CLI_STRING, &resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
