@@ -62,10 +62,8 @@ static ot_status forward_transposed(ot__dense *d, dnnl_engine_t engine, size_t r
     d->out = out;
     d->bias = io->b;
     d->dst_data = io->dst;
-    dnnl_dims_t dims = {(dnnl_dim_t)in, (dnnl_dim_t)rows};
-    dnnl_dims_t strides = {1, (dnnl_dim_t)in};
     OT_TRY(ot__md_2d(&w_md, out, in));
-    OT_DNNL(dnnl_memory_desc_init_by_strides(&srct_md, 2, dims, dnnl_f32, strides));
+    OT_TRY(ot__md_strided(&srct_md, in, rows, 1, in));
     OT_TRY(ot__md_2d(&zt_md, out, rows));
     OT_DNNL(dnnl_matmul_desc_init(&desc, &w_md, &srct_md, NULL, &zt_md));
     OT_TRY(ot__pd_create(&pd, &desc, engine, NULL, what));
@@ -209,6 +207,99 @@ ot_status ot__dense_backward(ot__dense *d, dnnl_stream_t stream, float *dw,
     OT_TRY(ot__prim_run(&d->bwd_w, stream));
     if (d->bwd_d.prim != NULL)
         OT_TRY(ot__prim_run(&d->bwd_d, stream));
+fail:
+    return status;
+}
+
+/* One of the three products of ot__dense_cols: dst = a . b on oneDNN's
+ * matmul, with the views' descriptors; a and b are bound now, dst too
+ * unless it is NULL (set per call). */
+static ot_status cols_product(ot__prim *p, dnnl_memory_t mem[3], dnnl_engine_t engine,
+                              const dnnl_memory_desc_t md[3], float *data[3],
+                              const char *what)
+{
+    ot_status status = OT_OK;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_matmul_desc_t desc;
+    OT_DNNL(dnnl_matmul_desc_init(&desc, &md[0], &md[1], NULL, &md[2]));
+    OT_TRY(ot__pd_create(&pd, &desc, engine, NULL, what));
+    for (int k = 0; k < 3; k++)
+        OT_TRY(ot__memory(&mem[k], &md[k], engine, data[k]));
+    OT_TRY(ot__prim_create(p, pd, engine, what));
+    ot__prim_arg(p, DNNL_ARG_SRC, mem[0]);
+    ot__prim_arg(p, DNNL_ARG_WEIGHTS, mem[1]);
+    ot__prim_arg(p, DNNL_ARG_DST, mem[2]);
+fail:
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
+    return status;
+}
+
+ot_status ot__dense_cols_init(ot__dense_cols *d, dnnl_engine_t engine, size_t rows,
+                              size_t in, size_t out, size_t c0, size_t c1,
+                              const ot__dense_cols_io *io, size_t layer)
+{
+    ot_status status = OT_OK;
+    const size_t w = c1 - c0;
+    char what[80];
+    memset(d, 0, sizeof *d);
+    dnnl_memory_desc_t fwd[3], bwd_d[3], bwd_w[3];
+    /* part (rows x out) = src (rows x w) . W[:, c0:c1]^T (w x out) */
+    OT_TRY(ot__md_2d(&fwd[0], rows, w));
+    OT_TRY(ot__md_strided(&fwd[1], w, out, 1, in));
+    OT_TRY(ot__md_2d(&fwd[2], rows, out));
+    /* dsrc (rows x w) = ddst (rows x out) . W[:, c0:c1] (out x w) */
+    OT_TRY(ot__md_2d(&bwd_d[0], rows, out));
+    OT_TRY(ot__md_strided(&bwd_d[1], out, w, in, 1));
+    OT_TRY(ot__md_2d(&bwd_d[2], rows, w));
+    /* dW[:, c0:c1] (out x w) = ddst^T (out x rows) . src (rows x w) */
+    OT_TRY(ot__md_strided(&bwd_w[0], out, rows, 1, out));
+    OT_TRY(ot__md_2d(&bwd_w[1], rows, w));
+    OT_TRY(ot__md_strided(&bwd_w[2], out, w, in, 1));
+    float *wc = io->w + c0;
+    snprintf(what, sizeof what, "dense layer %zu forward, inputs %zu-%zu", layer + 1,
+             c0, c1);
+    OT_TRY(cols_product(&d->fwd, d->mem[0], engine, fwd,
+                        (float *[]){io->src, wc, io->part}, what));
+    snprintf(what, sizeof what, "dense layer %zu backward-data, inputs %zu-%zu",
+             layer + 1, c0, c1);
+    OT_TRY(cols_product(&d->bwd_d, d->mem[1], engine, bwd_d,
+                        (float *[]){io->ddst, wc, io->dsrc}, what));
+    snprintf(what, sizeof what, "dense layer %zu backward-weights, inputs %zu-%zu",
+             layer + 1, c0, c1);
+    OT_TRY(cols_product(&d->bwd_w, d->mem[2], engine, bwd_w,
+                        (float *[]){io->ddst, io->src, NULL}, what));
+    d->c0 = c0;
+fail:
+    if (status != OT_OK)
+        ot__dense_cols_destroy(d);
+    return status;
+}
+
+void ot__dense_cols_destroy(ot__dense_cols *d)
+{
+    ot__prim_destroy(&d->fwd);
+    ot__prim_destroy(&d->bwd_d);
+    ot__prim_destroy(&d->bwd_w);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++) {
+            if (d->mem[i][k])
+                dnnl_memory_destroy(d->mem[i][k]);
+            d->mem[i][k] = NULL;
+        }
+}
+
+ot_status ot__dense_cols_forward(ot__dense_cols *d, dnnl_stream_t stream)
+{
+    return ot__prim_run(&d->fwd, stream);
+}
+
+ot_status ot__dense_cols_backward(ot__dense_cols *d, dnnl_stream_t stream, float *dw)
+{
+    ot_status status = OT_OK;
+    OT_DNNL(dnnl_memory_set_data_handle(d->mem[2][2], dw + d->c0));
+    OT_TRY(ot__prim_run(&d->bwd_w, stream));
+    OT_TRY(ot__prim_run(&d->bwd_d, stream));
 fail:
     return status;
 }

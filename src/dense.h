@@ -53,4 +53,37 @@ ot_status ot__dense_forward(ot__dense *d, dnnl_stream_t stream);
 ot_status ot__dense_backward(ot__dense *d, dnnl_stream_t stream, float *dw,
                              float *db);
 
+/*
+ * Columns [c0, c1) of a Dense layer's inputs, for the thread that holds
+ * those inputs (src, rows x w, w = c1 - c0): the layer's products cut by
+ * its inputs (unit_split.c cuts a last layer kept whole this way).
+ *   forward:  part (rows x out) = src . W[:, c0:c1]^T, no bias: the
+ *             layer's output is the sum of the parts, plus b;
+ *   backward: dW[:, c0:c1] = ddst^T . src, and dsrc (rows x w) =
+ *             ddst . W[:, c0:c1].
+ * W is the whole "oi" matrix (out x in): the products read and write
+ * strided views of it, on oneDNN's matmul.
+ */
+typedef struct ot__dense_cols {
+    ot__prim fwd, bwd_d, bwd_w;
+    dnnl_memory_t mem[3][3]; /* each product's a, b and dst */
+    size_t c0;
+} ot__dense_cols;
+
+/* Buffers (not owned): src (rows x w), w (the layer's out x in weights),
+ * part (rows x out), ddst (rows x out), dsrc (rows x w). */
+typedef struct ot__dense_cols_io {
+    float *src, *w, *part, *ddst, *dsrc;
+} ot__dense_cols_io;
+
+ot_status ot__dense_cols_init(ot__dense_cols *d, dnnl_engine_t engine, size_t rows,
+                              size_t in, size_t out, size_t c0, size_t c1,
+                              const ot__dense_cols_io *io, size_t layer);
+void ot__dense_cols_destroy(ot__dense_cols *d);
+ot_status ot__dense_cols_forward(ot__dense_cols *d, dnnl_stream_t stream);
+
+/* dw: the layer's whole weight gradient (out x in); writes its columns
+ * [c0, c1), then dsrc. */
+ot_status ot__dense_cols_backward(ot__dense_cols *d, dnnl_stream_t stream, float *dw);
+
 #endif

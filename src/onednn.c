@@ -20,6 +20,17 @@ fail:
     return status;
 }
 
+ot_status ot__md_strided(dnnl_memory_desc_t *md, size_t rows, size_t cols,
+                         size_t rs, size_t cs)
+{
+    ot_status status = OT_OK;
+    dnnl_dims_t d = {(dnnl_dim_t)rows, (dnnl_dim_t)cols};
+    dnnl_dims_t s = {(dnnl_dim_t)rs, (dnnl_dim_t)cs};
+    OT_DNNL(dnnl_memory_desc_init_by_strides(md, 2, d, dnnl_f32, s));
+fail:
+    return status;
+}
+
 ot_status ot__memory(dnnl_memory_t *mem, const dnnl_memory_desc_t *md,
                      dnnl_engine_t engine, void *data)
 {

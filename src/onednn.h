@@ -19,6 +19,12 @@ typedef struct ot__prim {
 /* f32 descriptor of a rows x cols row-major matrix (cols == 0: a vector). */
 ot_status ot__md_2d(dnnl_memory_desc_t *md, size_t rows, size_t cols);
 
+/* f32 descriptor of a rows x cols matrix whose element (i, j) is at
+ * i * rs + j * cs: a transposed view, or a block of columns of a wider
+ * matrix. */
+ot_status ot__md_strided(dnnl_memory_desc_t *md, size_t rows, size_t cols,
+                         size_t rs, size_t cs);
+
 /* A memory object over `data` (not owned; NULL: set before use). */
 ot_status ot__memory(dnnl_memory_t *mem, const dnnl_memory_desc_t *md,
                      dnnl_engine_t engine, void *data);

@@ -838,13 +838,11 @@ static int unit_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
     if (!bad) {
         ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++*iteration, epoch - 1);
         const ot__uthread *ut = &r->uthreads[tid];
-        for (size_t i = 0; i < ut->n && !r->weights_bad[tid]; i++) {
-            const ot__ublock *b = &ut->blocks[i];
-            const ot__layer *ly = &m->layers[b->layer];
-            update_range(r, tid, &k, slot, ly->w_off + b->c0 * ly->in,
-                         (b->c1 - b->c0) * ly->in, NULL);
-            update_range(r, tid, &k, slot, ly->b_off + b->c0, b->c1 - b->c0, NULL);
-        }
+        size_t off, n;
+        for (size_t i = 0; i < ut->n && !r->weights_bad[tid]; i++)
+            for (size_t j = 0; ot__usplit_block_range(&r->usplit, &ut->blocks[i], j,
+                                                      &off, &n); j++)
+                update_range(r, tid, &k, slot, off, n, NULL);
     }
 #pragma omp master
     step_done(r, f, bad, epoch, step, bn, *iteration);

@@ -82,6 +82,9 @@ ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
             u->max_rows = lens[i];
     }
     const size_t L = m->n_layers, R = u->max_rows;
+    for (size_t l = 0; l < L; l++)
+        u->n_blocks[l] = ot__usplit_blocks(m, l, shards);
+    u->by_inputs = L >= 2 && u->n_blocks[L - 1] == 1 && u->n_blocks[L - 2] > 1;
     for (int k = 0; k < 2; k++) {
         u->x[k] = ot__calloc(R * m->input_dim, sizeof(float), "batch inputs");
         u->y[k] = ot__calloc(R, sizeof(int32_t), "batch labels");
@@ -91,22 +94,25 @@ ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
             !(u->t[k] = ot__calloc(R * n_targets, sizeof(float), "batch targets")))
             goto oom;
     }
-    for (size_t l = 0; l < L; l++) {
-        u->n_blocks[l] = ot__usplit_blocks(m, l, shards);
-        if (l > 0 && !(u->in[l] = ot__calloc(R * m->layers[l].in, sizeof(float),
-                                             "layer inputs")))
+    for (size_t l = 1; l < L; l++) {
+        if (u->by_inputs && l == L - 1)
+            break; /* the blocks before it keep their outputs */
+        if (!(u->in[l] = ot__calloc(R * m->layers[l].in, sizeof(float), "layer inputs")))
             goto oom;
-        if (l > 0 && !(u->p[l] = ot__calloc(u->n_blocks[l], sizeof(float *),
-                                            "input gradients")))
-            goto oom;
-    }
-    if (u->n_blocks[L - 1] > 1) {
-        size_t C = m->layers[L - 1].out;
-        u->out = ot__calloc(R * C, sizeof(float), "batch outputs");
-        u->dout = ot__calloc(R * C, sizeof(float), "batch outputs");
-        if (!u->out || !u->dout)
+        if (!(u->p[l] = ot__calloc(u->n_blocks[l], sizeof(float *), "input gradients")))
             goto oom;
     }
+    const size_t C = m->layers[L - 1].out;
+    if (u->n_blocks[L - 1] > 1 &&
+        !(u->out = ot__calloc(R * C, sizeof(float), "batch outputs")))
+        goto oom;
+    /* by inputs, the blocks of layer L-2 read it from their first step */
+    if ((u->n_blocks[L - 1] > 1 || u->by_inputs) &&
+        !(u->dout = ot__calloc(R * C, sizeof(float), "batch output gradients")))
+        goto oom;
+    if (u->by_inputs &&
+        !(u->parts = ot__calloc(u->n_blocks[L - 2], sizeof(float *), "logit parts")))
+        goto oom;
     return OT_OK;
 oom:
     ot__usplit_close(u);
@@ -126,11 +132,25 @@ void ot__usplit_close(ot__usplit *u)
         ot__free(u->in[l]);
         ot__free(u->p[l]);
     }
-    if (u->model->n_layers > 0 && u->n_blocks[u->model->n_layers - 1] > 1) {
+    size_t L = u->model->n_layers;
+    if (L > 0 && u->n_blocks[L - 1] > 1)
         ot__free(u->out);
+    if (L > 0 && (u->n_blocks[L - 1] > 1 || u->by_inputs))
         ot__free(u->dout);
-    }
+    ot__free(u->parts);
     memset(u, 0, sizeof *u);
+}
+
+/* Whether b is the last layer's block of a last layer cut by its inputs,
+ * or a block of the layer before it. */
+static int is_head(const ot__usplit *u, const ot__ublock *b)
+{
+    return u->by_inputs && b->layer + 1 == u->model->n_layers;
+}
+
+static int feeds_head(const ot__usplit *u, const ot__ublock *b)
+{
+    return u->by_inputs && b->layer + 2 == u->model->n_layers;
 }
 
 static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
@@ -141,15 +161,22 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
     const ot__layer *ly = &m->layers[l];
     const size_t w = b->c1 - b->c0;
     int act = ot__model_runs_activation(m, l);
+    /* by inputs, the last layer's block sums the parts and runs no product */
+    const int head = is_head(u, b);
     b->z = ot__calloc(R * w, sizeof(float), "block outputs");
-    b->d = ot__calloc(R * w, sizeof(float), "block gradients");
+    if (head) {
+        b->d = u->dout;
+        b->d_shared = 1;
+    } else {
+        b->d = ot__calloc(R * w, sizeof(float), "block gradients");
+    }
     if (!b->z || !b->d)
         return OT_OUT_OF_MEMORY;
     b->a = b->z;
     if (act && ot__activation_needs_src(ly->act) &&
         !(b->a = ot__calloc(R * w, sizeof(float), "block activations")))
         return OT_OUT_OF_MEMORY;
-    if (l > 0) {
+    if (l > 0 && !head) {
         if (!(b->p = ot__calloc(R * ly->in, sizeof(float), "block input gradients")))
             return OT_OUT_OF_MEMORY;
         u->p[l][b->j] = b->p;
@@ -158,7 +185,30 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
         u->out = u->fused ? b->z : b->a;
         u->dout = b->d;
     }
+    const int feeds = feeds_head(u, b);
+    const ot__layer *last = &m->layers[L - 1];
+    if (feeds) {
+        if (!(b->part = ot__calloc(R * last->out, sizeof(float), "logit part")))
+            return OT_OUT_OF_MEMORY;
+        u->parts[b->j] = b->part;
+    }
     for (size_t i = 0; i < u->n_lens; i++) {
+        if (act)
+            OT_TRY(ot__activation_init(&b->act[i], engine, ly->act, u->lens[i],
+                                       w, b->z, b->a, b->d, 1, l));
+        if (feeds) {
+            ot__dense_cols_io io = {
+                .src = b->a,
+                .w = m->params + last->w_off,
+                .part = b->part,
+                .ddst = u->dout,
+                .dsrc = b->d,
+            };
+            OT_TRY(ot__dense_cols_init(&b->head[i], engine, u->lens[i], last->in,
+                                       last->out, b->c0, b->c1, &io, L - 1));
+        }
+        if (head)
+            continue;
         for (int par = 0; par < 2; par++) {
             ot__dense_io io = {
                 .src = l == 0 ? u->x[par] : u->in[l],
@@ -171,9 +221,6 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
             OT_TRY(ot__dense_init(&b->dense[i][par], engine, u->lens[i], ly->in,
                                   w, &io, 1, l));
         }
-        if (act)
-            OT_TRY(ot__activation_init(&b->act[i], engine, ly->act, u->lens[i],
-                                       w, b->z, b->a, b->d, 1, l));
     }
 fail:
     return status;
@@ -220,17 +267,44 @@ void ot__uthread_destroy(ot__uthread *ut)
             ot__dense_destroy(&b->dense[k][0]);
             ot__dense_destroy(&b->dense[k][1]);
             ot__activation_destroy(&b->act[k]);
+            ot__dense_cols_destroy(&b->head[k]);
         }
         if (b->a != b->z)
             ot__free(b->a);
         ot__free(b->z);
-        ot__free(b->d);
+        if (!b->d_shared)
+            ot__free(b->d);
         ot__free(b->p);
+        ot__free(b->part);
     }
     ot__free(ut->blocks);
     if (ut->stream)
         dnnl_stream_destroy(ut->stream);
     memset(ut, 0, sizeof *ut);
+}
+
+int ot__usplit_block_range(const ot__usplit *u, const ot__ublock *b, size_t i,
+                           size_t *off, size_t *n)
+{
+    const ot_model *m = u->model;
+    const ot__layer *ly = &m->layers[b->layer];
+    const size_t w = b->c1 - b->c0;
+    if (is_head(u, b)) {
+        *off = ly->b_off; /* its weights belong to the blocks before it */
+        *n = ly->out;
+        return i == 0;
+    }
+    if (i < 2) {
+        *off = i == 0 ? ly->w_off + b->c0 * ly->in : ly->b_off + b->c0;
+        *n = i == 0 ? w * ly->in : w;
+        return 1;
+    }
+    const ot__layer *last = &m->layers[b->layer + 1];
+    if (!feeds_head(u, b) || i - 2 >= last->out)
+        return 0;
+    *off = last->w_off + (i - 2) * last->in + b->c0; /* row i - 2, its columns */
+    *n = w;
+    return 1;
 }
 
 int ot__uthread_owns(const ot__uthread *ut, size_t l)
@@ -291,6 +365,33 @@ static void sum_columns(float *d, size_t w, float *const *p, size_t n,
     }
 }
 
+/* z[r][c] = b[c] + part[0][r][c] + part[1][r][c] + ..., in block order. */
+OT_MULTIVERSION
+static void sum_parts(float *z, const float *b, float *const *part, size_t n,
+                      size_t rows, size_t C)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *zr = z + r * C;
+        for (size_t c = 0; c < C; c++)
+            zr[c] = b[c] + part[0][r * C + c];
+        for (size_t k = 1; k < n; k++) {
+            const float *pr = part[k] + r * C;
+            for (size_t c = 0; c < C; c++)
+                zr[c] += pr[c];
+        }
+    }
+}
+
+/* db[c] = d[0][c] + d[1][c] + ..., in row order. */
+OT_MULTIVERSION
+static void sum_rows(float *db, const float *d, size_t rows, size_t C)
+{
+    memcpy(db, d, C * sizeof(float));
+    for (size_t r = 1; r < rows; r++)
+        for (size_t c = 0; c < C; c++)
+            db[c] += d[r * C + c];
+}
+
 ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
                              int par)
 {
@@ -301,8 +402,17 @@ ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
         ot__ublock *b = &ut->blocks[i];
         if (b->layer != l)
             continue;
-        OT_TRY(ot__dense_forward(&b->dense[li][par], ut->stream));
+        if (is_head(u, b))
+            sum_parts(b->z, m->params + m->layers[l].b_off, u->parts,
+                      u->n_blocks[l - 1], rows, m->layers[l].out);
+        else
+            OT_TRY(ot__dense_forward(&b->dense[li][par], ut->stream));
         OT_TRY(ot__activation_forward(&b->act[li], ut->stream));
+        if (feeds_head(u, b)) {
+            OT_TRY(ot__dense_cols_forward(&b->head[li], ut->stream));
+            OT_DNNL(dnnl_stream_wait(ut->stream));
+            continue;
+        }
         OT_DNNL(dnnl_stream_wait(ut->stream));
         const float *a = l + 1 == L && u->fused ? b->z : b->a;
         const size_t w = b->c1 - b->c0;
@@ -341,12 +451,20 @@ ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
         if (b->layer != l)
             continue;
         size_t w = b->c1 - b->c0;
-        if (l + 1 < L)
+        if (feeds_head(u, b))
+            OT_TRY(ot__dense_cols_backward(&b->head[li], ut->stream,
+                                           grad + m->layers[l + 1].w_off));
+        else if (l + 1 < L)
             sum_columns(b->d, w, u->p[l + 1], u->n_blocks[l + 1],
                         m->layers[l + 1].in, b->c0, rows);
         else if (u->n_blocks[l] > 1)
             copy_columns(b->d, w, u->dout + b->c0, ly->out, rows, w);
         OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
+        if (is_head(u, b)) {
+            OT_DNNL(dnnl_stream_wait(ut->stream));
+            sum_rows(grad + ly->b_off, b->d, rows, ly->out);
+            continue;
+        }
         OT_TRY(ot__dense_backward(&b->dense[li][par], ut->stream,
                                   grad + ly->w_off + b->c0 * ly->in,
                                   grad + ly->b_off + b->c0));
@@ -362,16 +480,24 @@ ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
     ot_status status = OT_OK;
     const ot_model *m = u->model;
     for (size_t i = 0; i < ut->n; i++) {
-        OT_TRY(ot__dense_forward(&ut->blocks[i].dense[li][0], ut->stream));
-        OT_TRY(ot__activation_forward(&ut->blocks[i].act[li], ut->stream));
+        ot__ublock *b = &ut->blocks[i];
+        if (!is_head(u, b))
+            OT_TRY(ot__dense_forward(&b->dense[li][0], ut->stream));
+        OT_TRY(ot__activation_forward(&b->act[li], ut->stream));
+        if (feeds_head(u, b))
+            OT_TRY(ot__dense_cols_forward(&b->head[li], ut->stream));
     }
     for (size_t i = ut->n; i-- > 0;) {
         ot__ublock *b = &ut->blocks[i];
         const ot__layer *ly = &m->layers[b->layer];
+        if (feeds_head(u, b))
+            OT_TRY(ot__dense_cols_backward(&b->head[li], ut->stream,
+                                           grad + m->layers[b->layer + 1].w_off));
         OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
-        OT_TRY(ot__dense_backward(&b->dense[li][0], ut->stream,
-                                  grad + ly->w_off + b->c0 * ly->in,
-                                  grad + ly->b_off + b->c0));
+        if (!is_head(u, b))
+            OT_TRY(ot__dense_backward(&b->dense[li][0], ut->stream,
+                                      grad + ly->w_off + b->c0 * ly->in,
+                                      grad + ly->b_off + b->c0));
     }
     OT_DNNL(dnnl_stream_wait(ut->stream));
 fail:

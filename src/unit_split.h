@@ -19,6 +19,18 @@
  *           p_{l+1,k}[:, c0:c1] (in block order), f backward, dW, db, and
  *           p_{l,j} = d_j . W[c0:c1] (layer l > 0)               | barrier
  *
+ * A last layer kept whole (a softmax, or the loss's own activation) is cut
+ * by its inputs instead when the layer before it is in blocks: block j of
+ * layer L-2 also owns columns [c0, c1) of the last layer's weights, W_L[:,
+ * c0:c1], their gradient and state. It computes its part of the logits,
+ * part_j = a_j . W_L[:, c0:c1]^T, from its own outputs (which are then not
+ * copied anywhere), and after the loss its own gradient directly,
+ * d_j = dout . W_L[:, c0:c1], with dW_L[:, c0:c1] = dout^T . a_j. The last
+ * layer's block (shard 0's thread) keeps the bias, the sum of the parts in
+ * block order, the activation, the loss and db. What crosses is rows x
+ * classes per block, where the whole layer on one thread read every
+ * block's outputs and wrote the whole input gradient for the others.
+ *
  * Every block's sums depend only on the block and the batch, never on which
  * thread runs it: the weights are the same for every thread count, as with
  * shards (but not the same as the row-cut step's: the arithmetic differs).
@@ -53,8 +65,13 @@ typedef struct ot__ublock {
     size_t layer, j, c0, c1;
     float *z, *a, *d; /* rows x (c1 - c0) */
     float *p;         /* rows x in: its part of the gradient of the input */
+    int d_shared;     /* d is u->dout, not the block's own */
     ot__dense dense[OT__USPLIT_LENS][2];
     ot__activation act[OT__USPLIT_LENS];
+    /* a block of layer L-2 when the last layer is cut by its inputs: its
+     * columns of the last layer, and its part of the logits */
+    ot__dense_cols head[OT__USPLIT_LENS];
+    float *part; /* rows x classes */
 } ot__ublock;
 
 /* What the threads share. */
@@ -63,6 +80,7 @@ typedef struct ot__usplit {
     size_t shards, max_rows;
     size_t lens[OT__USPLIT_LENS], n_lens;
     int fused;
+    int by_inputs; /* the last layer is cut by its inputs (see above) */
     size_t n_blocks[OT_MAX_LAYERS];
     float *x[2];   /* gathered rows, by step parity */
     int32_t *y[2];
@@ -72,6 +90,7 @@ typedef struct ot__usplit {
                                * gradient: its block's own buffers when it has
                                * one block, else assembled here */
     float **p[OT_MAX_LAYERS]; /* p[l][j]: block j's part of the input gradient */
+    float **parts;            /* by inputs: parts[j], block j's part of the logits */
 } ot__usplit;
 
 /* One thread's blocks and stream. */
@@ -98,6 +117,12 @@ void ot__uthread_destroy(ot__uthread *ut);
 void ot__usplit_gather(ot__usplit *u, const ot_dataset *d, const uint32_t *idx,
                        size_t first, size_t rows, int par, size_t s_lo,
                        size_t s_hi);
+
+/* The i-th range [*off, *off + *n) of the parameter arena that block b
+ * owns (its weights and biases, and, by inputs, its columns of the last
+ * layer's weights): 0 past the last. The optimizer updates exactly these. */
+int ot__usplit_block_range(const ot__usplit *u, const ot__ublock *b, size_t i,
+                           size_t *off, size_t *n);
 
 /* Whether the thread owns a block of layer l. */
 int ot__uthread_owns(const ot__uthread *ut, size_t l);

@@ -179,7 +179,8 @@ Test(alloc, every_failure_is_clean)
 }
 
 /* Steps cut by units: their shared buffers, each thread's blocks (a kept
- * pre-activation for gelu) and, with a last layer in blocks, the
+ * pre-activation for gelu), a last layer kept whole and so cut by its
+ * inputs, and, with a last layer in blocks, the
  * assembled outputs; every failure clean, nothing leaked. */
 Test(alloc, fit_cut_by_units_failures_are_clean)
 {

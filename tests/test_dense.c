@@ -250,6 +250,19 @@ Test(dense, gradient_unit_split_selu_tanh)
     check_units(l, 3, 2, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS);
 }
 
+Test(dense, gradient_unit_split_last_layer_by_inputs)
+{
+    /* a last layer kept whole, cut by its inputs: 3 blocks of 16 units
+     * each give their part of the outputs and take their columns of its
+     * weights; the softmax runs as an activation (mse does not fuse it) */
+    ot_layer l[] = {OT_DENSE(48, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    check_units(l, 2, 3, OT_LOSS_MSE, FLOATS);
+    /* and under a loss that computes the activation itself: two blocks of
+     * 16 and 17 units */
+    ot_layer s[] = {OT_DENSE(33, OT_ACTIVATION_TANH), OT_DENSE(3, OT_ACTIVATION_SIGMOID)};
+    check_units(s, 2, 2, OT_LOSS_BINARY_CROSSENTROPY, FLOATS);
+}
+
 Test(dense, gradient_unit_split_last_layer_in_blocks)
 {
     /* a linear last layer of 33 units (blocks of 16 and 17) under mse: the
