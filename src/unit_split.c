@@ -183,7 +183,8 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
     }
     if (l + 1 == L && u->n_blocks[l] == 1) {
         u->out = u->fused ? b->z : b->a;
-        u->dout = b->d;
+        if (!head) /* by inputs, the others read u->dout as this runs */
+            u->dout = b->d;
     }
     const int feeds = feeds_head(u, b);
     const ot__layer *last = &m->layers[L - 1];
