@@ -261,6 +261,10 @@ Test(dense, gradient_unit_split_last_layer_by_inputs)
      * 16 and 17 units */
     ot_layer s[] = {OT_DENSE(33, OT_ACTIVATION_TANH), OT_DENSE(3, OT_ACTIVATION_SIGMOID)};
     check_units(s, 2, 2, OT_LOSS_BINARY_CROSSENTROPY, FLOATS);
+    /* one linear output under huber, two hidden layers in blocks */
+    ot_layer r[] = {OT_DENSE(32, OT_ACTIVATION_ELU), OT_DENSE(32, OT_ACTIVATION_RELU),
+                    OT_DENSE(1, OT_ACTIVATION_LINEAR)};
+    check_units(r, 3, 2, OT_LOSS_HUBER, FLOATS);
 }
 
 Test(dense, gradient_unit_split_last_layer_in_blocks)
