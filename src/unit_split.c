@@ -409,12 +409,11 @@ ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
         else
             OT_TRY(ot__dense_forward(&b->dense[li][par], ut->stream));
         OT_TRY(ot__activation_forward(&b->act[li], ut->stream));
-        if (feeds_head(u, b)) {
+        if (feeds_head(u, b))
             OT_TRY(ot__dense_cols_forward(&b->head[li], ut->stream));
-            OT_DNNL(dnnl_stream_wait(ut->stream));
-            continue;
-        }
         OT_DNNL(dnnl_stream_wait(ut->stream));
+        if (feeds_head(u, b))
+            continue; /* its outputs stay with it: the next layer took its part */
         const float *a = l + 1 == L && u->fused ? b->z : b->a;
         const size_t w = b->c1 - b->c0;
         if (l + 1 < L)
