@@ -74,7 +74,9 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                        const char *optimizer, double seconds, double us[6]);
 double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
-double measure_gemm(int threads);
+/* GFLOP/s of oneDNN's sgemm on 2048^3 with `threads` threads: the best of
+ * `runs` timed calls, after one untimed. */
+double measure_gemm(int threads, int runs);
 /* T threads, one shard each, microseconds per step, the step built up part
  * by part: us[0] the bare primitives of every shard, no barrier (the
  * kernel-only ceiling); us[1] plus a barrier per step; us[2] gathering the

@@ -297,20 +297,27 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
 
 /* ---- the GEMM peak ---------------------------------------------------------- */
 
-double measure_gemm(int threads)
+double measure_gemm(int threads, int runs)
 {
     const dnnl_dim_t n = 2048;
     float *a = malloc((size_t)(n * n) * sizeof(float));
     float *b = malloc((size_t)(n * n) * sizeof(float));
     float *c = malloc((size_t)(n * n) * sizeof(float));
+    if (!a || !b || !c) {
+        fprintf(stderr, "bench: no memory for the GEMM peak's 48 MB\n");
+        exit(1);
+    }
     for (dnnl_dim_t i = 0; i < n * n; i++) {
         a[i] = (float)(i % 7) * 0.1f;
         b[i] = (float)(i % 5) * 0.1f;
     }
     omp_set_num_threads(threads); /* oneDNN's sgemm threads itself */
-    dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) != dnnl_success) {
+        fprintf(stderr, "bench: oneDNN's sgemm failed\n");
+        exit(1);
+    }
     double best = 0;
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < runs; r++) {
         double t0 = now();
         dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         double g = 2.0 * (double)n * (double)n * (double)n / (now() - t0) / 1e9;
