@@ -344,7 +344,8 @@ int main(int argc, char **argv)
 
     /* the GEMM peak is measured beside each point, in its repetitions, so
      * that a machine whose speed drifts over the grid gives every point the
-     * denominator of its own minutes: the lowest and highest per count */
+     * denominator of its own minutes (the median, as for every other
+     * column): the lowest and highest per count */
     double gemm_lo[MAX_AXIS + 1], gemm_hi[MAX_AXIS + 1];
     for (int t = 0; t < c.n_threads; t++) {
         gemm_lo[t] = INFINITY;
@@ -382,7 +383,7 @@ int main(int argc, char **argv)
                 ot_model_destroy(cm);
                 /* interleaved: omptrain, the peer, the kernel-only ceiling, the
                  * GEMM peak, ...; the peak memory is omptrain's alone */
-                double kernels[16], peak = 0;
+                double kernels[16], gemms[16], peak = 0;
                 for (int r = 0; r < c.reps; r++) {
                     peak_reset();
                     p->sps[p->n++] = measure_omptrain(p->model, d, p->batch, p->threads,
@@ -393,9 +394,9 @@ int main(int argc, char **argv)
                         p->peer_sps[p->n_peer++] = peer_run(&pp, p->model, p->batch,
                                                             p->threads, c.optimizer, c.seconds);
                     kernels[r] = measure_kernels(p->model, p->batch, p->threads, c.seconds);
-                    double g = measure_gemm(p->threads, 1);
-                    p->gemm_gflops = g > p->gemm_gflops ? g : p->gemm_gflops;
+                    gemms[r] = measure_gemm(p->threads, 1);
                 }
+                p->gemm_gflops = median(gemms, c.reps);
                 gemm_lo[ti] = fmin(gemm_lo[ti], p->gemm_gflops);
                 gemm_hi[ti] = fmax(gemm_hi[ti], p->gemm_gflops);
                 p->peak_mib = peak;
@@ -410,7 +411,7 @@ int main(int argc, char **argv)
     write_results(&c, pts, n, &pp, have_peer, data_desc);
     for (size_t mi = 0; mi < c.n_models; mi++)
         write_svgs(&c, pts, n, c.models[mi]);
-    printf("GEMM peak (oneDNN sgemm 2048^3, best of each point's repetitions):");
+    printf("GEMM peak (oneDNN sgemm 2048^3, median of each point's repetitions):");
     for (int t = 0; t < c.n_threads; t++)
         printf(" %d thread%s %.1f-%.1f GFLOP/s;", c.threads[t], c.threads[t] > 1 ? "s" : "",
                gemm_lo[t], gemm_hi[t]);
