@@ -249,11 +249,11 @@ void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
                         float *out, int32_t *labels, float *targets)
 {
     const size_t dim = d->dim, nt = d->n_targets;
-    if (d->pixels != NULL)
+    if (d->pixels != NULL && out != NULL)
         gather_pixels(d, sc, idx, first, rows, out);
     for (size_t r = 0; r < rows; r++) {
         size_t i = idx ? idx[first + r] : first + r;
-        if (d->x != NULL) {
+        if (d->x != NULL && out != NULL) {
             float *o = out + r * dim;
             const float *x = d->x + i * dim;
             if (sc != NULL && sc->shift != NULL) {

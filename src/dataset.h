@@ -45,7 +45,7 @@ typedef struct ot__scaling {
 
 /* Copies rows idx[first..first+rows) (or rows first..first+rows when idx is
  * NULL) of the features into out (rows x dim, scaled), and of the labels or
- * targets into labels / targets when those are not NULL. */
+ * targets into labels / targets, each when it is not NULL. */
 void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
                         const uint32_t *idx, size_t first, size_t rows,
                         float *out, int32_t *labels, float *targets);

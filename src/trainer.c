@@ -752,7 +752,7 @@ static int shard_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
 
 /*
  * A step cut by units (unit_split.h), up to its backward pass, on rows of
- * d already gathered into the buffers of parity `par`: the forward pass with
+ * d that each thread has gathered for itself: the forward pass with
  * a barrier after each layer, the loss on the owner of the last layer's
  * block (or the master, when the last layer has several), barrier L, then
  * the backward pass with a barrier after each layer but the first.
@@ -760,7 +760,7 @@ static int shard_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
  * that fails after it flags its weights too, so that the fit falls back to
  * the epoch's start.
  */
-static int unit_pass(run *r, int tid, const ot_dataset *d, size_t bn, int li, int par,
+static int unit_pass(run *r, int tid, const ot_dataset *d, size_t bn, int li,
                      float scale)
 {
     ot__usplit *u = &r->usplit;
@@ -774,25 +774,24 @@ static int unit_pass(run *r, int tid, const ot_dataset *d, size_t bn, int li, in
         r->shard_loss[s] = r->shard_metric[s] = 0.0;
     for (size_t l = 0; l + 1 < L; l++) {
         if (st == OT_OK)
-            st = ot__usplit_forward(ut, u, l, li, par);
+            st = ot__usplit_forward(ut, u, l, li);
 #pragma omp barrier
     }
     if (st == OT_OK)
-        st = ot__usplit_forward(ut, u, L - 1, li, par);
+        st = ot__usplit_forward(ut, u, L - 1, li);
     if (u->n_blocks[L - 1] == 1) {
         /* its block belongs to shard 0's thread, which holds the loss */
         if (st == OT_OK && ot__uthread_owns(ut, L - 1)) {
-            ot__usplit_loss(u, d, bn, par, scale, &r->shard_loss[0],
-                            &r->shard_metric[0]);
-            st = ot__usplit_backward(ut, u, L - 1, li, par, grad);
+            ot__usplit_loss(u, d, bn, scale, &r->shard_loss[0], &r->shard_metric[0]);
+            st = ot__usplit_backward(ut, u, L - 1, li, grad);
         }
     } else {
 #pragma omp barrier
 #pragma omp master
-        ot__usplit_loss(u, d, bn, par, scale, &r->shard_loss[0], &r->shard_metric[0]);
+        ot__usplit_loss(u, d, bn, scale, &r->shard_loss[0], &r->shard_metric[0]);
 #pragma omp barrier
         if (st == OT_OK)
-            st = ot__usplit_backward(ut, u, L - 1, li, par, grad);
+            st = ot__usplit_backward(ut, u, L - 1, li, grad);
     }
     if (st != OT_OK)
         thread_fail(r, &r->step_status[tid], tid, st);
@@ -800,7 +799,7 @@ static int unit_pass(run *r, int tid, const ot_dataset *d, size_t bn, int li, in
     int bad = step_verdict(r);
     for (size_t l = L - 1; l-- > 0;) {
         if (!bad && st == OT_OK &&
-            (st = ot__usplit_backward(ut, u, l, li, par, grad)) != OT_OK) {
+            (st = ot__usplit_backward(ut, u, l, li, grad)) != OT_OK) {
             thread_fail(r, &r->step_status[tid], tid, st);
             r->weights_bad[tid] = 1;
         }
@@ -811,14 +810,11 @@ static int unit_pass(run *r, int tid, const ot_dataset *d, size_t bn, int li, in
     return bad;
 }
 
-/* Rows of a fit's step into the unit-split buffers of its parity, this
- * thread's shards of them. */
+/* Rows of a fit's step into this thread's unit-split buffers. */
 static void unit_gather(run *r, fit_state *f, int tid, size_t step)
 {
-    size_t lo, hi;
-    my_shards(r, tid, &lo, &hi);
-    ot__usplit_gather(&r->usplit, f->train, f->train_idx, step * r->batch,
-                      step_rows(r, f, step), (int)(step & 1), lo, hi);
+    ot__usplit_gather(&r->usplit, &r->uthreads[tid], f->train, f->train_idx,
+                      step * r->batch, step_rows(r, f, step));
 }
 
 /* One fit step cut by units, up to barrier B: the rows (unless the step
@@ -830,11 +826,9 @@ static int unit_step(run *r, fit_state *f, int tid, size_t epoch, size_t step,
 {
     ot_model *m = r->m;
     size_t bn = r->usplit.lens[li];
-    if (*gathered != step) {
+    if (*gathered != step)
         unit_gather(r, f, tid, step);
-#pragma omp barrier
-    }
-    int bad = unit_pass(r, tid, f->train, bn, li, (int)(step & 1), 1.0f / (float)bn);
+    int bad = unit_pass(r, tid, f->train, bn, li, 1.0f / (float)bn);
     if (!bad) {
         ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++*iteration, epoch - 1);
         const ot__uthread *ut = &r->uthreads[tid];
@@ -1514,11 +1508,8 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
         thread_setup(&r, tid);
 #pragma omp barrier
         if (!any_failure(&r, r.setup_status) && r.usplit.model != NULL) {
-            size_t lo, hi;
-            my_shards(&r, tid, &lo, &hi);
-            ot__usplit_gather(&r.usplit, d, NULL, 0, d->n, 0, lo, hi);
-#pragma omp barrier
-            (void)unit_pass(&r, tid, d, d->n, 0, 0, scale);
+            ot__usplit_gather(&r.usplit, &r.uthreads[tid], d, NULL, 0, d->n);
+            (void)unit_pass(&r, tid, d, d->n, 0, scale);
         } else if (!any_failure(&r, r.setup_status)) {
             size_t lo, hi, a_lo, a_hi;
             my_shards(&r, tid, &lo, &hi);

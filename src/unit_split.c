@@ -85,15 +85,11 @@ ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
     for (size_t l = 0; l < L; l++)
         u->n_blocks[l] = ot__usplit_blocks(m, l, shards);
     u->by_inputs = L >= 2 && u->n_blocks[L - 1] == 1 && u->n_blocks[L - 2] > 1;
-    for (int k = 0; k < 2; k++) {
-        u->x[k] = ot__calloc(R * m->input_dim, sizeof(float), "batch inputs");
-        u->y[k] = ot__calloc(R, sizeof(int32_t), "batch labels");
-        if (!u->x[k] || !u->y[k])
-            goto oom;
-        if (n_targets > 0 &&
-            !(u->t[k] = ot__calloc(R * n_targets, sizeof(float), "batch targets")))
-            goto oom;
-    }
+    if (!(u->y = ot__calloc(R, sizeof(int32_t), "batch labels")))
+        goto oom;
+    if (n_targets > 0 &&
+        !(u->t = ot__calloc(R * n_targets, sizeof(float), "batch targets")))
+        goto oom;
     for (size_t l = 1; l < L; l++) {
         if (u->by_inputs && l == L - 1)
             break; /* the blocks before it keep their outputs */
@@ -123,11 +119,8 @@ void ot__usplit_close(ot__usplit *u)
 {
     if (u->model == NULL)
         return;
-    for (int k = 0; k < 2; k++) {
-        ot__free(u->x[k]);
-        ot__free(u->y[k]);
-        ot__free(u->t[k]);
-    }
+    ot__free(u->y);
+    ot__free(u->t);
     for (size_t l = 0; l < u->model->n_layers; l++) {
         ot__free(u->in[l]);
         ot__free(u->p[l]);
@@ -153,7 +146,8 @@ static int feeds_head(const ot__usplit *u, const ot__ublock *b)
     return u->by_inputs && b->layer + 2 == u->model->n_layers;
 }
 
-static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
+static ot_status block_init(ot__ublock *b, ot__usplit *u, const ot__uthread *ut,
+                            dnnl_engine_t engine)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
@@ -210,18 +204,15 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, dnnl_engine_t engine)
         }
         if (head)
             continue;
-        for (int par = 0; par < 2; par++) {
-            ot__dense_io io = {
-                .src = l == 0 ? u->x[par] : u->in[l],
-                .w = m->params + ly->w_off + b->c0 * ly->in,
-                .b = m->params + ly->b_off + b->c0,
-                .dst = b->z,
-                .ddst = b->d,
-                .dsrc = b->p,
-            };
-            OT_TRY(ot__dense_init(&b->dense[i][par], engine, u->lens[i], ly->in,
-                                  w, &io, 1, l));
-        }
+        ot__dense_io io = {
+            .src = l == 0 ? ut->x : u->in[l],
+            .w = m->params + ly->w_off + b->c0 * ly->in,
+            .b = m->params + ly->b_off + b->c0,
+            .dst = b->z,
+            .ddst = b->d,
+            .dsrc = b->p,
+        };
+        OT_TRY(ot__dense_init(&b->dense[i], engine, u->lens[i], ly->in, w, &io, 1, l));
     }
 fail:
     return status;
@@ -234,15 +225,20 @@ ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
     const ot_model *m = u->model;
     const size_t L = m->n_layers, S = u->shards;
     memset(ut, 0, sizeof *ut);
-    size_t n = 0;
+    ut->loss = s_lo == 0 && s_hi > 0;
+    size_t n = 0, first = 0;
     for (size_t l = 0; l < L; l++)
         for (size_t j = 0; j < u->n_blocks[l]; j++) {
             size_t s = j * S / u->n_blocks[l];
             n += s >= s_lo && s < s_hi;
+            first += l == 0 && s >= s_lo && s < s_hi;
         }
     if (n == 0)
         return OT_OK;
     OT_DNNL(dnnl_stream_create(&ut->stream, engine, dnnl_stream_default_flags));
+    if (first > 0 &&
+        !(ut->x = ot__calloc(u->max_rows * m->input_dim, sizeof(float), "batch inputs")))
+        return OT_OUT_OF_MEMORY;
     if (!(ut->blocks = ot__calloc(n, sizeof *ut->blocks, "unit blocks")))
         return OT_OUT_OF_MEMORY;
     for (size_t l = 0; l < L; l++)
@@ -254,7 +250,7 @@ ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
             b->layer = l;
             b->j = j;
             ot__usplit_block_units(m, l, S, j, &b->c0, &b->c1);
-            OT_TRY(block_init(b, u, engine));
+            OT_TRY(block_init(b, u, ut, engine));
         }
 fail:
     return status;
@@ -265,8 +261,7 @@ void ot__uthread_destroy(ot__uthread *ut)
     for (size_t i = 0; i < ut->n; i++) {
         ot__ublock *b = &ut->blocks[i];
         for (size_t k = 0; k < OT__USPLIT_LENS; k++) {
-            ot__dense_destroy(&b->dense[k][0]);
-            ot__dense_destroy(&b->dense[k][1]);
+            ot__dense_destroy(&b->dense[k]);
             ot__activation_destroy(&b->act[k]);
             ot__dense_cols_destroy(&b->head[k]);
         }
@@ -279,6 +274,7 @@ void ot__uthread_destroy(ot__uthread *ut)
         ot__free(b->part);
     }
     ot__free(ut->blocks);
+    ot__free(ut->x);
     if (ut->stream)
         dnnl_stream_destroy(ut->stream);
     memset(ut, 0, sizeof *ut);
@@ -324,22 +320,16 @@ int ot__usplit_len(const ot__usplit *u, size_t rows)
     return -1;
 }
 
-void ot__usplit_gather(ot__usplit *u, const ot_dataset *d, const uint32_t *idx,
-                       size_t first, size_t rows, int par, size_t s_lo,
-                       size_t s_hi)
+void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
+                       const uint32_t *idx, size_t first, size_t rows)
 {
     const ot_model *m = u->model;
     ot__scaling sc = {m->shift, m->mult};
-    size_t nt = d->t ? d->n_targets : 0;
-    for (size_t s = s_lo; s < s_hi; s++) {
-        size_t f, n;
-        ot__shard_range(rows, u->shards, s, &f, &n);
-        if (n == 0)
-            continue;
-        ot__dataset_gather(d, &sc, idx, first + f, n, u->x[par] + f * m->input_dim,
-                           d->y ? u->y[par] + f : NULL,
-                           d->t ? u->t[par] + f * nt : NULL);
-    }
+    if (ut->x != NULL)
+        ot__dataset_gather(d, &sc, idx, first, rows, ut->x, NULL, NULL);
+    if (ut->loss)
+        ot__dataset_gather(d, NULL, idx, first, rows, NULL,
+                           d->y ? u->y : NULL, d->t ? u->t : NULL);
 }
 
 /* dst[r * dld + c] = src[r * sld + c] for r < rows, c < w. */
@@ -393,8 +383,7 @@ static void sum_rows(float *db, const float *d, size_t rows, size_t C)
             db[c] += d[r * C + c];
 }
 
-ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
-                             int par)
+ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
@@ -407,7 +396,7 @@ ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
             sum_parts(b->z, m->params + m->layers[l].b_off, u->parts,
                       u->n_blocks[l - 1], rows, m->layers[l].out);
         else
-            OT_TRY(ot__dense_forward(&b->dense[li][par], ut->stream));
+            OT_TRY(ot__dense_forward(&b->dense[li], ut->stream));
         OT_TRY(ot__activation_forward(&b->act[li], ut->stream));
         if (feeds_head(u, b))
             OT_TRY(ot__dense_cols_forward(&b->head[li], ut->stream));
@@ -425,14 +414,14 @@ fail:
     return status;
 }
 
-void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows, int par,
+void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
                      float scale, double *loss, double *metric)
 {
     const ot_model *m = u->model;
     ot__loss_batch b = {
         .out = u->out,
-        .labels = d->y ? u->y[par] : NULL,
-        .targets = d->t ? u->t[par] : NULL,
+        .labels = d->y ? u->y : NULL,
+        .targets = d->t ? u->t : NULL,
         .rows = rows,
         .C = m->layers[m->n_layers - 1].out,
     };
@@ -440,7 +429,7 @@ void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows, int par,
 }
 
 ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
-                              int par, float *grad)
+                              float *grad)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
@@ -465,7 +454,7 @@ ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
             sum_rows(grad + ly->b_off, b->d, rows, ly->out);
             continue;
         }
-        OT_TRY(ot__dense_backward(&b->dense[li][par], ut->stream,
+        OT_TRY(ot__dense_backward(&b->dense[li], ut->stream,
                                   grad + ly->w_off + b->c0 * ly->in,
                                   grad + ly->b_off + b->c0));
         OT_DNNL(dnnl_stream_wait(ut->stream));
@@ -482,7 +471,7 @@ ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
     for (size_t i = 0; i < ut->n; i++) {
         ot__ublock *b = &ut->blocks[i];
         if (!is_head(u, b))
-            OT_TRY(ot__dense_forward(&b->dense[li][0], ut->stream));
+            OT_TRY(ot__dense_forward(&b->dense[li], ut->stream));
         OT_TRY(ot__activation_forward(&b->act[li], ut->stream));
         if (feeds_head(u, b))
             OT_TRY(ot__dense_cols_forward(&b->head[li], ut->stream));
@@ -495,7 +484,7 @@ ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
                                            grad + m->layers[b->layer + 1].w_off));
         OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
         if (!is_head(u, b))
-            OT_TRY(ot__dense_backward(&b->dense[li][0], ut->stream,
+            OT_TRY(ot__dense_backward(&b->dense[li], ut->stream,
                                       grad + ly->w_off + b->c0 * ly->in,
                                       grad + ly->b_off + b->c0));
     }

@@ -11,7 +11,9 @@
  * weights, so nothing of the weights crosses between cores and nothing is
  * reduced. What crosses is per row of the batch:
  *
- *   x (gathered, each thread its shards' rows)
+ *   x (every thread that owns a block of layer 0 gathers all the rows
+ *      into its own buffer: 4 bytes a feature written from 1 read, where
+ *      half of a shared buffer would cross from the other core)
  *   forward, layer l, block j: z_j = in_l . W[c0:c1]^T + b[c0:c1], a_j = f(z_j),
  *           a_j copied into columns [c0, c1) of in_{l+1}      | barrier
  *   loss over the last layer's outputs -> its gradient
@@ -59,14 +61,13 @@ size_t ot__usplit_blocks(const ot_model *m, size_t l, size_t shards);
 void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
                             size_t j, size_t *c0, size_t *c1);
 
-/* One block on its owner thread, with its primitives per batch length and
- * per gathered buffer. */
+/* One block on its owner thread, with its primitives per batch length. */
 typedef struct ot__ublock {
     size_t layer, j, c0, c1;
     float *z, *a, *d; /* rows x (c1 - c0) */
     float *p;         /* rows x in: its part of the gradient of the input */
     int d_shared;     /* d is u->dout, not the block's own */
-    ot__dense dense[OT__USPLIT_LENS][2];
+    ot__dense dense[OT__USPLIT_LENS];
     ot__activation act[OT__USPLIT_LENS];
     /* a block of layer L-2 when the last layer is cut by its inputs: its
      * columns of the last layer, and its part of the logits */
@@ -82,9 +83,8 @@ typedef struct ot__usplit {
     int fused;
     int by_inputs; /* the last layer is cut by its inputs (see above) */
     size_t n_blocks[OT_MAX_LAYERS];
-    float *x[2];   /* gathered rows, by step parity */
-    int32_t *y[2];
-    float *t[2];
+    int32_t *y;    /* the batch's labels or targets, gathered and read by */
+    float *t;      /* the thread of shard 0 only (it computes the loss) */
     float *in[OT_MAX_LAYERS]; /* in[l], l > 0: rows x in_l, layer l-1's outputs */
     float *out, *dout;        /* the last layer's outputs (rows x C) and their
                                * gradient: its block's own buffers when it has
@@ -96,6 +96,9 @@ typedef struct ot__usplit {
 /* One thread's blocks and stream. */
 typedef struct ot__uthread {
     dnnl_stream_t stream;
+    float *x;           /* its copy of the batch's rows, when it has a block
+                         * of layer 0 */
+    int loss;           /* it owns shard 0: gathers the labels or targets */
     ot__ublock *blocks; /* in layer order */
     size_t n;
 } ot__uthread;
@@ -112,11 +115,12 @@ ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
                                  dnnl_engine_t engine, size_t s_lo, size_t s_hi);
 void ot__uthread_destroy(ot__uthread *ut);
 
-/* Gathers the rows of shards [s_lo, s_hi) of a batch of `rows` rows,
- * idx[first..], into the buffers of parity `par`. */
-void ot__usplit_gather(ot__usplit *u, const ot_dataset *d, const uint32_t *idx,
-                       size_t first, size_t rows, int par, size_t s_lo,
-                       size_t s_hi);
+/* Gathers a batch of `rows` rows, idx[first..], for this thread: all of
+ * their features into ut->x when it has one, their labels or targets when
+ * it computes the loss. A thread gathers the next step's rows as soon as it
+ * is done with its own step: no other thread reads what it writes. */
+void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
+                       const uint32_t *idx, size_t first, size_t rows);
 
 /* The i-th range [*off, *off + *n) of the parameter arena that block b
  * owns (its weights and biases, and, by inputs, its columns of the last
@@ -132,19 +136,18 @@ int ot__usplit_len(const ot__usplit *u, size_t rows);
 
 /* This thread's blocks of layer l, forward, outputs copied to the next
  * layer's input (or to u->out). */
-ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
-                             int par);
+ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li);
 
 /* The loss over the last layer's outputs (the whole batch of d's rows),
  * its gradient into the last layer's block (one block) or u->dout; the
  * targets are d's kind: labels or float rows. */
-void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows, int par,
+void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
                      float scale, double *loss, double *metric);
 
 /* This thread's blocks of layer l, backward: gradients of the weights into
  * `grad` (arena layout), and their parts of the input gradient. */
 ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
-                              int par, float *grad);
+                              float *grad);
 
 /* The bare primitives of this thread's blocks over batch length li: every
  * block's forward and activation passes, then backward, gradients into
