@@ -358,9 +358,12 @@ int main(int argc, char **argv)
     printf("%-18s %6s %7s %12s %12s %8s %12s %8s  %s\n", "model", "batch", "threads",
            "samples/s", "kernels", "eff", "PyTorch", "ratio", "cut");
     for (size_t mi = 0; mi < c.n_models; mi++)
-        for (size_t bi = 0; bi < c.n_batches; bi++)
+        for (size_t bi = 0; bi < c.n_batches; bi++) {
+            /* the points of every thread count of this model and batch */
+            point *g = &pts[n];
+            int one = -1;
             for (int ti = 0; ti < c.n_threads; ti++) {
-                point *p = &pts[n++];
+                point *p = &g[ti];
                 ot_layer layers[MAX_AXIS];
                 size_t in, L = parse_model(c.models[mi], &in, layers);
                 if (L == 0 || in != d->dim) {
@@ -381,33 +384,52 @@ int main(int argc, char **argv)
                 }
                 p->units = cut == OT_STEP_CUT_UNITS;
                 ot_model_destroy(cm);
-                /* interleaved: omptrain, the peer, the kernel-only ceiling, the
-                 * GEMM peak, ...; the peak memory is omptrain's alone */
-                double kernels[16], gemms[16], peak = 0;
-                for (int r = 0; r < c.reps; r++) {
+                if (p->threads == 1)
+                    one = ti;
+            }
+            /* interleaved: in each repetition every thread count in turn, and
+             * for each omptrain, the peer, the kernel-only ceiling, the GEMM
+             * peak; so that N threads are compared with 1 thread measured
+             * seconds apart, not a point later. The peak memory is
+             * omptrain's alone. */
+            double kernels[MAX_AXIS][16], gemms[MAX_AXIS][16], peak[MAX_AXIS] = {0};
+            for (int r = 0; r < c.reps; r++)
+                for (int ti = 0; ti < c.n_threads; ti++) {
+                    point *p = &g[ti];
                     peak_reset();
                     p->sps[p->n++] = measure_omptrain(p->model, d, p->batch, p->threads,
                                                       c.optimizer, c.seconds);
                     double pk = peak_mib();
-                    peak = pk > peak ? pk : peak;
+                    peak[ti] = pk > peak[ti] ? pk : peak[ti];
                     if (have_peer)
                         p->peer_sps[p->n_peer++] = peer_run(&pp, p->model, p->batch,
                                                             p->threads, c.optimizer, c.seconds);
-                    kernels[r] = measure_kernels(p->model, p->batch, p->threads, c.seconds);
-                    gemms[r] = measure_gemm(p->threads, 1);
+                    kernels[ti][r] = measure_kernels(p->model, p->batch, p->threads, c.seconds);
+                    gemms[ti][r] = measure_gemm(p->threads, 1);
                 }
-                p->gemm_gflops = median(gemms, c.reps);
+            for (int ti = 0; ti < c.n_threads; ti++) {
+                point *p = &g[ti];
+                p->gemm_gflops = median(gemms[ti], c.reps);
                 gemm_lo[ti] = fmin(gemm_lo[ti], p->gemm_gflops);
                 gemm_hi[ti] = fmax(gemm_hi[ti], p->gemm_gflops);
-                p->peak_mib = peak;
-                p->kernel_sps = median(kernels, c.reps);
+                p->peak_mib = peak[ti];
+                p->kernel_sps = median(kernels[ti], c.reps);
+                p->scaling = NAN;
+                if (one >= 0) {
+                    double ratio[16];
+                    for (int r = 0; r < c.reps; r++)
+                        ratio[r] = p->sps[r] / (p->threads * g[one].sps[r]);
+                    p->scaling = median(ratio, c.reps);
+                }
                 double med = median(p->sps, p->n);
                 double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
                 printf("%-18s %6zu %7d %12.0f %12.0f %8.2f %12.0f %8.2f  %s\n", p->model,
                        p->batch, p->threads, med, p->kernel_sps, med / p->kernel_sps, torch,
                        med / torch, p->units ? "units" : "rows");
-                fflush(stdout);
             }
+            fflush(stdout);
+            n += (size_t)c.n_threads;
+        }
     write_results(&c, pts, n, &pp, have_peer, data_desc);
     for (size_t mi = 0; mi < c.n_models; mi++)
         write_svgs(&c, pts, n, c.models[mi]);

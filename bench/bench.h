@@ -39,6 +39,9 @@ typedef struct point {
     double sps[16], peer_sps[16];
     int n, n_peer;
     double kernel_sps, gemm_gflops, flops_per_sample, peak_mib;
+    double scaling; /* median over the repetitions of samples/s / (threads x
+                     * the 1-thread point's in the same repetition); NAN
+                     * without a 1-thread point */
     int units; /* the steps are cut by units (else by rows) */
 } point;
 

@@ -37,12 +37,7 @@ void write_results(const config *c, const point *pts, size_t n, const peer *pp,
             have_peer ? pp->version : "none", have_peer ? pp->allocator : "none");
     for (size_t i = 0; i < n; i++) {
         const point *p = &pts[i];
-        double med = median(p->sps, p->n), one = NAN;
-        for (size_t k = 0; k < n; k++)
-            if (strcmp(pts[k].model, p->model) == 0 && pts[k].batch == p->batch &&
-                pts[k].threads == 1)
-                one = median(pts[k].sps, pts[k].n);
-        double eff = isnan(one) ? NAN : med / (one * p->threads);
+        double med = median(p->sps, p->n), eff = p->scaling;
         double gflops = med * p->flops_per_sample / 1e9;
         double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
         const char *cut = p->units ? "units" : "rows";
@@ -170,17 +165,19 @@ void write_svgs(const config *c, const point *pts, size_t n, const char *model)
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">threads</text>\n",
             (W - R + L) / 2, H - 12);
     for (size_t b = 0; b < c->n_batches; b++) {
-        double one = NAN;
+        int any = 0;
         for (size_t i = 0; i < n; i++)
-            if (!strcmp(pts[i].model, model) && pts[i].batch == c->batches[b] && pts[i].threads == 1)
-                one = median(pts[i].sps, pts[i].n);
-        if (isnan(one))
+            any |= !strcmp(pts[i].model, model) && pts[i].batch == c->batches[b] &&
+                   !isnan(pts[i].scaling);
+        if (!any)
             continue;
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
                 colour[b % 8]);
         for (size_t i = 0; i < n; i++)
-            if (!strcmp(pts[i].model, model) && pts[i].batch == c->batches[b])
-                fprintf(f, "%.1f,%.1f ", SX(pts[i].threads), SY(median(pts[i].sps, pts[i].n) / one));
+            if (!strcmp(pts[i].model, model) && pts[i].batch == c->batches[b] &&
+                !isnan(pts[i].scaling))
+                fprintf(f, "%.1f,%.1f ", SX(pts[i].threads),
+                        SY(pts[i].scaling * pts[i].threads));
         fprintf(f, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">batch %zu</text>\n",
                 W - R + 10, T + 34 + 18.0 * (double)b, colour[b % 8], c->batches[b]);
     }
@@ -192,7 +189,8 @@ void write_svgs(const config *c, const point *pts, size_t n, const char *model)
 
 int replot(config *c)
 {
-    /* the grid's CSV back into points: medians only, as the plots use */
+    /* the grid's CSV back into points: the medians and the scaling, as the
+     * plots use */
     char path[4096], line[1024];
     snprintf(path, sizeof path, "%s/bench.csv", c->out);
     FILE *f = fopen(path, "r");
@@ -211,9 +209,11 @@ int replot(config *c)
     while (pts && names && n < cap && fgets(line, sizeof line, f)) {
         point *p = &pts[n];
         double torch;
-        if (sscanf(line, "%63[^,],%zu,%d,%lf,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%lf",
-                   names[n], &p->batch, &p->threads, &p->sps[0], &torch) != 5)
+        char scaling[32];
+        if (sscanf(line, "%63[^,],%zu,%d,%lf,%*f,%*f,%*f,%*f,%31[^,],%*f,%*f,%*f,%*f,%lf",
+                   names[n], &p->batch, &p->threads, &p->sps[0], scaling, &torch) != 6)
             continue;
+        p->scaling = strtod(scaling, NULL); /* "nan" without a 1-thread point */
         p->model = names[n];
         p->n = 1;
         if (!isnan(torch)) {
