@@ -9,11 +9,11 @@
  * the layer's weights (contiguous in "oi"), the same rows of the gradient
  * and of the optimizer state: a thread reads and writes only its own
  * weights, so nothing of the weights crosses between cores and nothing is
- * reduced. What crosses is per row of the batch:
+ * reduced. Nor do the rows: every thread that owns a block of layer 0
+ * gathers all of them into its own buffer (a byte read for each float
+ * written, where half of a shared buffer would come from the other core).
+ * What crosses is per row of the batch:
  *
- *   x (every thread that owns a block of layer 0 gathers all the rows
- *      into its own buffer: 4 bytes a feature written from 1 read, where
- *      half of a shared buffer would cross from the other core)
  *   forward, layer l, block j: z_j = in_l . W[c0:c1]^T + b[c0:c1], a_j = f(z_j),
  *           a_j copied into columns [c0, c1) of in_{l+1}      | barrier
  *   loss over the last layer's outputs -> its gradient
