@@ -43,12 +43,13 @@ void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
  * gradients are summed across cores: traffic that grows with the
  * parameters, whatever the batch; and small shards make poor products.
  * Cut by units, what crosses grows with the rows: the gathered batch and
- * each layer's outputs and input gradients. `bench --alternatives --threads
- * 2` (BENCHMARKS.md) put the break-even between 48 and 64 rows for a
- * widest split layer of 100 units, between 256 and 512 for 512 units, and
- * near 384-512 for 1024: units up to half the widest layer. (The rule
- * used to say a third, which ran rows at 40-48 rows for 100 units and at
- * 192-256 for 512, where units measured 1.02-1.15 faster.)
+ * each layer's outputs and input gradients. Since each thread gathers its
+ * own rows, `bench --alternatives --threads 2` (BENCHMARKS.md) puts the
+ * break-even between 80 and 128 rows for a widest split layer of 100 units
+ * (units 1.16-1.42 times rows at 64 and 1.09-1.27 at 80, 0.96-1.07 at 128),
+ * and finds the two level at 320-448 rows for 512 units and at 640-768 for
+ * 1024: units up to four fifths of the widest layer. (The rule said half
+ * before, and a third before that.)
  */
 int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
 {
@@ -66,7 +67,7 @@ int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
         return 0;
     if (mode > 0)
         return 1;
-    return rows * 2 <= widest;
+    return rows * 5 <= widest * 4;
 }
 
 ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
