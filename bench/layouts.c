@@ -160,7 +160,7 @@ static void destroy(layout *l)
     for (int i = 0; i < ITEMS; i++)
         ot__prim_destroy(&l->prim[i]);
     for (int i = 0; i < l->n_mem; i++)
-        dnnl_memory_destroy(l->mem[i]);
+        ot__memory_release(&l->mem[i]);
 }
 
 static ot_status run_prim(void *p, dnnl_stream_t stream) { return ot__prim_run(p, stream); }

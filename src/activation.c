@@ -162,11 +162,8 @@ void ot__activation_destroy(ot__activation *f)
         ot__prim_destroy(&f->bwd[i]);
     }
     dnnl_memory_t *mems[] = {&f->z, &f->a, &f->diff};
-    for (size_t i = 0; i < 3; i++) {
-        if (*mems[i])
-            dnnl_memory_destroy(*mems[i]);
-        *mems[i] = NULL;
-    }
+    for (size_t i = 0; i < 3; i++)
+        ot__memory_release(mems[i]);
 }
 
 static ot_status run_pair(const ot__prim *p, dnnl_stream_t stream)

@@ -179,11 +179,8 @@ void ot__dense_destroy(ot__dense *d)
     ot__prim_destroy(&d->bwd_d);
     dnnl_memory_t *mems[] = {&d->src, &d->w,  &d->b,  &d->dst,  &d->dsrc, &d->ddst,
                              &d->dw,  &d->db, &d->tw, &d->tsrc, &d->tzt};
-    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++) {
-        if (*mems[i])
-            dnnl_memory_destroy(*mems[i]);
-        *mems[i] = NULL;
-    }
+    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
+        ot__memory_release(mems[i]);
     ot__free(d->zt);
     d->zt = NULL;
 }
@@ -282,11 +279,8 @@ void ot__dense_cols_destroy(ot__dense_cols *d)
     ot__prim_destroy(&d->bwd_d);
     ot__prim_destroy(&d->bwd_w);
     for (int i = 0; i < 3; i++)
-        for (int k = 0; k < 3; k++) {
-            if (d->mem[i][k])
-                dnnl_memory_destroy(d->mem[i][k]);
-            d->mem[i][k] = NULL;
-        }
+        for (int k = 0; k < 3; k++)
+            ot__memory_release(&d->mem[i][k]);
 }
 
 ot_status ot__dense_cols_forward(ot__dense_cols *d, dnnl_stream_t stream)

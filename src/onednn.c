@@ -96,11 +96,17 @@ fail:
     return status;
 }
 
+void ot__memory_release(dnnl_memory_t *m)
+{
+    if (*m)
+        dnnl_memory_destroy(*m);
+    *m = NULL;
+}
+
 void ot__prim_destroy(ot__prim *p)
 {
     if (p->prim)
         dnnl_primitive_destroy(p->prim);
-    if (p->scratch)
-        dnnl_memory_destroy(p->scratch);
+    ot__memory_release(&p->scratch);
     memset(p, 0, sizeof *p);
 }

@@ -46,4 +46,7 @@ ot_status ot__prim_run(const ot__prim *p, dnnl_stream_t stream);
 
 void ot__prim_destroy(ot__prim *p);
 
+/* Destroys *m when it is not NULL and clears it. */
+void ot__memory_release(dnnl_memory_t *m);
+
 #endif
