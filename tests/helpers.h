@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,6 +27,30 @@ static inline void th_tmpdir(char *buf, size_t size)
         perror("mkdtemp");
         abort();
     }
+}
+
+/* Runs "ENV BIN ARGS 2>&1" through the shell with BIN from the environment
+ * variable bin_var (set by meson test), its output into out (size bytes,
+ * NUL-terminated); returns its exit status, 128 + the signal that ended it,
+ * or -1 when it could not be run. */
+static inline int th_run(const char *bin_var, const char *env, const char *args, char *out,
+                         size_t size)
+{
+    const char *bin = getenv(bin_var);
+    char cmd[4096];
+    out[0] = '\0';
+    if (bin == NULL) {
+        snprintf(out, size, "%s is not set (run through meson test)", bin_var);
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>&1", env, bin, args);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
 }
 
 static inline void th_write(const char *path, const void *data, size_t len, int gz)

@@ -5,7 +5,6 @@
  * written by the test.
  */
 #include <criterion/criterion.h>
-#include <sys/wait.h>
 
 #include "helpers.h"
 
@@ -19,17 +18,11 @@ TestSuite(cli, .init = setup, .timeout = 300);
 /* Runs `omptrain ARGS` through the shell; stdout+stderr into out. */
 static int run_env(const char *env, const char *args)
 {
-    const char *bin = getenv("OMPTRAIN_BIN");
-    cr_assert(bin != NULL, "OMPTRAIN_BIN is not set (run through meson test)");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "OMPTRAIN_DATA= %s %s %s 2>&1", env, bin, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert(p != NULL);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    cr_assert(WIFEXITED(st), "'%s' did not exit normally (signal?)\n%s", args, out);
-    return WEXITSTATUS(st);
+    char e[1024];
+    snprintf(e, sizeof e, "OMPTRAIN_DATA= %s", env);
+    int rc = th_run("OMPTRAIN_BIN", e, args, out, sizeof out);
+    cr_assert(rc >= 0 && rc < 128, "'%s' did not exit normally (%d)\n%s", args, rc, out);
+    return rc;
 }
 
 static int run(const char *args) { return run_env("", args); }

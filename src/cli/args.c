@@ -11,11 +11,13 @@
 
 #include "cli.h"
 
+const char *cli_program = "omptrain";
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("omptrain: error: ", stderr);
+    fprintf(stderr, "%s: error: ", cli_program);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -60,10 +62,19 @@ static void default_text(const cli_opt *o, char *buf, size_t size)
     }
 }
 
+/* "omptrain train", or the program alone when it has no commands. */
+static const char *invocation(const char *command, char *buf, size_t size)
+{
+    snprintf(buf, size, command ? "%s %s" : "%s", cli_program, command);
+    return buf;
+}
+
 static void help(const char *command, const char *summary, const cli_opt *opts,
                  size_t n)
 {
-    printf("usage: omptrain %s [FLAGS]\n\n%s\n\nflags:\n", command, summary);
+    char inv[128];
+    printf("usage: %s [FLAGS]\n\n%s\n\nflags:\n", invocation(command, inv, sizeof inv),
+           summary);
     for (size_t i = 0; i < n; i++) {
         char lhs[64], def[128];
         if (opts[i].kind == CLI_BOOL)
@@ -140,6 +151,10 @@ static int parse_value(const cli_opt *o, const char *v)
 int cli_parse(const char *command, const char *summary, const cli_opt *opts,
               size_t n, int argc, char **argv, int *seen)
 {
+    char inv[128], where[64] = "";
+    invocation(command, inv, sizeof inv);
+    if (command)
+        snprintf(where, sizeof where, "%s: ", command);
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -147,8 +162,8 @@ int cli_parse(const char *command, const char *summary, const cli_opt *opts,
             return CLI_OK;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            cli_error("%s: unexpected argument '%s' (flags start with --; see "
-                      "omptrain %s --help)", command, arg, command);
+            cli_error("%sunexpected argument '%s' (flags start with --; see "
+                      "%s --help)", where, arg, inv);
             return CLI_USAGE;
         }
         const char *eq = strchr(arg, '=');
@@ -159,8 +174,8 @@ int cli_parse(const char *command, const char *summary, const cli_opt *opts,
                 strncmp(opts[j].name, arg, name_len) == 0)
                 o = &opts[j];
         if (o == NULL) {
-            cli_error("%s: unknown flag '%.*s' (see omptrain %s --help)",
-                      command, (int)name_len, arg, command);
+            cli_error("%sunknown flag '%.*s' (see %s --help)", where,
+                      (int)name_len, arg, inv);
             return CLI_USAGE;
         }
         const char *value;
@@ -184,6 +199,14 @@ int cli_parse(const char *command, const char *summary, const cli_opt *opts,
             seen[o - opts] = 1;
     }
     return -1;
+}
+
+int cli_given(const cli_opt *opts, const int *seen, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return seen[i];
+    return 0;
 }
 
 int cli_parse_layers(const char *spec, ot_layer *layers, size_t max, size_t *n)

@@ -34,13 +34,21 @@ typedef struct cli_opt {
     const char *default_text; /* shown instead of the value, when set */
 } cli_opt;
 
-/* Parses argv[0..argc) against opts; seen[i] (when not NULL) is set for
+/* The program's name in errors and help: "omptrain", unless a program that
+ * borrows these parsers (bench) sets its own. */
+extern const char *cli_program;
+
+/* Parses argv[0..argc) against opts (command: "train", or NULL for a
+ * program without commands); seen[i] (when not NULL) is set for
  * each option given. Returns -1 to go on, or an exit status (CLI_OK after
  * --help, CLI_USAGE after an error, already printed). */
 int cli_parse(const char *command, const char *summary, const cli_opt *opts,
               size_t n_opts, int argc, char **argv, int *seen);
 
-/* Prints "omptrain: error: <formatted>" to stderr. */
+/* Whether the flag `name` of opts[0..n) was given (seen: from cli_parse). */
+int cli_given(const cli_opt *opts, const int *seen, size_t n, const char *name);
+
+/* Prints "omptrain: error: <formatted>" (cli_program's name) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints the library's last error and returns CLI_FAILED. */

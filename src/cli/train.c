@@ -38,15 +38,6 @@ static int on_step(const ot_step_metrics *s, void *user)
     return interrupted != 0;
 }
 
-/* Whether the flag `name` was given on the command line. */
-static int given(const cli_opt *opts, const int *seen, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(opts[i].name, name) == 0)
-            return seen[i];
-    return 0;
-}
-
 static const char default_layers[] = "100:relu,10:softmax";
 static const char default_loss[] = "sparse_categorical_crossentropy";
 static const char default_optimizer[] = "adam";
@@ -271,17 +262,17 @@ int cli_train(int argc, char **argv)
         }
         /* the interrupted run's settings, unless given again */
         ot_fit_config rcfg = ot_model_resume_config(model);
-        if (!given(opts, seen, n_opts, "--batch"))
+        if (!cli_given(opts, seen, n_opts, "--batch"))
             batch = rcfg.batch_size;
-        if (!given(opts, seen, n_opts, "--shards"))
+        if (!cli_given(opts, seen, n_opts, "--shards"))
             shards = rcfg.shards;
-        if (!given(opts, seen, n_opts, "--seed"))
+        if (!cli_given(opts, seen, n_opts, "--seed"))
             seed = rcfg.seed;
-        if (!given(opts, seen, n_opts, "--epochs"))
+        if (!cli_given(opts, seen, n_opts, "--epochs"))
             epochs = rcfg.epochs;
-        if (!given(opts, seen, n_opts, "--validation-split") && val_data == NULL)
+        if (!cli_given(opts, seen, n_opts, "--validation-split") && val_data == NULL)
             split = rcfg.validation_split;
-        if (!given(opts, seen, n_opts, "--no-shuffle"))
+        if (!cli_given(opts, seen, n_opts, "--no-shuffle"))
             no_shuffle = !rcfg.shuffle;
     }
     if (resume && auto_threads)
