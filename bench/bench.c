@@ -12,154 +12,219 @@
  * This is a program of the project, not of the library: it sets OpenMP
  * thread counts and uses the library's internals for the ceiling.
  */
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench.h"
+#include "cli.h"
 #include "src/unit_split.h"
 
-static void usage(void)
+/* --out: a folder this program can write in, made when missing; 0 when not
+ * (said), before anything is measured. */
+static int prepare_out(const char *dir)
 {
-    fprintf(stderr,
-            "usage: bench [--batch 16,32,64,128,256,512,1024] [--threads 1,...,cores]\n"
-            "             [--models 784-100-10,784-512-10,784-1024-1024-10]\n"
-            "             [--optimizer adam|sgd] [--reps 3] [--seconds 1.0]\n"
-            "             [--peer PATH|none] [--python /usr/bin/python3 (the peer's interpreter)]\n"
-            "             [--data fashion-mnist|synthetic] [--out DIR]\n"
-            "             [--breakdown]   (instead of the grid: where a 1-thread step's time goes)\n"
-            "             [--step-parts [--hot-rows N]] (instead of the grid: a step of each\n"
-            "                              --threads count built up part by part, microseconds;\n"
-            "                              rows drawn from the first N rows of the data only)\n"
-            "             [--auto-check]  (instead of the grid: --threads auto against each\n"
-            "                              fixed thread count, median of --reps runs each)\n"
-            "             [--alternatives] (instead of the grid: the step cut by rows, cut by\n"
-            "                              units, and one oneDNN call with oneDNN threading;\n"
-            "                              which cut omptrain chooses)\n"
-            "             [--layouts]     (instead of the grid: plain oi weights against oneDNN's\n"
-            "                              preferred layout, per layer, rows and direction)\n"
-            "             [--replot]      (instead of the grid: the plots again from\n"
-            "                              --out DIR's bench.csv)\n"
-            "             [--time-to-accuracy [--target 0.87]] (instead of the grid: seconds\n"
-            "                              to that validation accuracy, omptrain and PyTorch;\n"
-            "                              defaults --models 784-100-10 --batch 32)\n");
+    struct stat st;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        cli_error("--out: cannot make the folder %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--out: %s is not a folder", dir);
+        return 0;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        cli_error("--out: cannot write in %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+/* --models: a list of INPUT-UNITS-...-CLASSES, each once, input 784. */
+static int parse_models(const char *spec, config *c)
+{
+    c->n_models = 0;
+    for (const char *p = spec;;) {
+        size_t len = strcspn(p, ","), in;
+        ot_layer layers[MAX_AXIS];
+        char name[MODEL_NAME];
+        if (len >= sizeof name) {
+            cli_error("--models: '%.*s' is too long", (int)len, p);
+            return 0;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)len, p);
+        if (parse_model(name, &in, layers) == 0 || in != DATA_DIM) {
+            cli_error("--models: '%s' is not a model: INPUT-UNITS-...-CLASSES, input %d, "
+                      "2 to %d widths in 1..%u (relu hidden layers, softmax last)",
+                      name, DATA_DIM, MAX_AXIS, MAX_UNITS);
+            return 0;
+        }
+        for (size_t k = 0; k < c->n_models; k++)
+            if (strcmp(c->models[k], name) == 0) {
+                cli_error("--models: %s is given twice", name);
+                return 0;
+            }
+        if (c->n_models == MAX_AXIS) {
+            cli_error("--models: more than %d models", MAX_AXIS);
+            return 0;
+        }
+        memcpy(c->models[c->n_models++], name, sizeof name);
+        if (p[len] == '\0')
+            return 1;
+        p += len + 1;
+    }
 }
 
 int main(int argc, char **argv)
 {
-    config c = {{16, 32, 64, 128, 256, 512, 1024}, 7, {0}, 0, {"784-100-10", "784-512-10",
-                "784-1024-1024-10"}, 3, "adam", "fashion-mnist", "bench-results",
+    config c = {{0}, 0, {0}, 0, {{0}}, 0, "adam", "fashion-mnist", "bench-results",
                 "bench/peers/pytorch_mlp.py", "/usr/bin/python3", 3, 1.0, 0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
-    int layouts = 0, step_parts = 0, tta = 0, models_given = 0, batches_given = 0, plot_only = 0;
+    int layouts = 0, step_parts = 0, tta = 0, plot_only = 0;
     double target = 0.87;
-    for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
-        c.threads[c.n_threads++] = t;
-    for (int i = 1; i < argc; i++) {
-        /* the modes: flags without a value */
-        const struct {
-            const char *flag;
-            int *on;
-        } modes[] = {{"--breakdown", &breakdown},   {"--step-parts", &step_parts},
-                     {"--auto-check", &auto_check}, {"--alternatives", &alternatives},
-                     {"--replot", &plot_only},      {"--layouts", &layouts},
-                     {"--time-to-accuracy", &tta}};
-        size_t k = 0;
-        while (k < sizeof modes / sizeof modes[0] && strcmp(argv[i], modes[k].flag) != 0)
-            k++;
-        if (k < sizeof modes / sizeof modes[0]) {
-            *modes[k].on = 1;
-            continue;
-        }
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v == NULL) {
-            usage();
-            return 2;
-        }
-        i++;
-        if (strcmp(a, "--batch") == 0) {
-            c.n_batches = (size_t)parse_list(v, c.batches, MAX_AXIS);
-            batches_given = 1;
-        } else if (strcmp(a, "--threads") == 0) {
-            size_t t[MAX_AXIS];
-            c.n_threads = parse_list(v, t, MAX_AXIS);
-            for (int k = 0; k < c.n_threads; k++)
-                c.threads[k] = (int)t[k];
-        } else if (strcmp(a, "--models") == 0) {
-            c.n_models = 0;
-            models_given = 1;
-            for (const char *p = v; *p && c.n_models < MAX_AXIS;) {
-                size_t len = strcspn(p, ",");
-                snprintf(c.models[c.n_models++], sizeof c.models[0], "%.*s", (int)len, p);
-                p += len + (p[len] == ',');
-            }
-        } else if (strcmp(a, "--optimizer") == 0) {
-            c.optimizer = v;
-        } else if (strcmp(a, "--reps") == 0) {
-            c.reps = atoi(v);
-        } else if (strcmp(a, "--seconds") == 0) {
-            c.seconds = atof(v);
-        } else if (strcmp(a, "--peer") == 0) {
-            c.peer = v;
-        } else if (strcmp(a, "--python") == 0) {
-            c.python = v;
-        } else if (strcmp(a, "--data") == 0) {
-            c.data = v;
-        } else if (strcmp(a, "--out") == 0) {
-            c.out = v;
-        } else if (strcmp(a, "--hot-rows") == 0) {
-            char *end;
-            c.hot_rows = strtoul(v, &end, 10);
-            if (*end != '\0' || c.hot_rows == 0) {
-                fprintf(stderr, "bench: --hot-rows wants a count of rows, got '%s'\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--target") == 0) {
-            target = atof(v);
-        } else {
-            usage();
-            return 2;
-        }
-    }
-    if (tta && !models_given) {
-        snprintf(c.models[0], sizeof c.models[0], "784-100-10"); /* the textbook's */
-        c.n_models = 1;
-    }
-    if (tta && !batches_given) {
-        c.batches[0] = 32; /* Keras' default, the textbook's */
-        c.n_batches = 1;
-    }
-    if (c.n_batches == 0 || c.n_threads == 0 || c.n_models == 0 || c.reps < 1 ||
-        c.reps > 16 || !(c.seconds > 0) || !(target > 0 && target < 1)) {
-        usage();
+    const char *batch_spec = "16,32,64,128,256,512,1024";
+    const char *models_spec = "784-100-10,784-512-10,784-1024-1024-10";
+    const char *threads_spec = NULL;
+    char threads_default[64];
+    snprintf(threads_default, sizeof threads_default, "1..%d, every count up to the cores",
+             cores < MAX_AXIS ? cores : MAX_AXIS);
+    const cli_opt opts[] = {
+        {"--batch", CLI_STRING, &batch_spec, "N,...", "global batch sizes (--time-to-accuracy: 32)", 0, 0, NULL},
+        {"--threads", CLI_STRING, &threads_spec, "N,...", "OpenMP thread counts, 1..1024, one shard per thread", 0, 0, threads_default},
+        {"--models", CLI_STRING, &models_spec, "LIST", "INPUT-UNITS-...-CLASSES, input 784, relu hidden layers and softmax (--time-to-accuracy: 784-100-10)", 0, 0, NULL},
+        {"--optimizer", CLI_STRING, &c.optimizer, "NAME", "adam or sgd, Keras' defaults (the PyTorch peer's too)", 0, 0, NULL},
+        {"--reps", CLI_INT, &c.reps, "N", "repetitions of each point, interleaved; the figures are their medians", 1, 16, NULL},
+        {"--seconds", CLI_DOUBLE, &c.seconds, "S", "least seconds timed in each repetition", 0.001, 3600, NULL},
+        {"--peer", CLI_STRING, &c.peer, "PATH|none", "the PyTorch peer (pytorch_mlp.py), or none", 0, 0, NULL},
+        {"--python", CLI_STRING, &c.python, "PATH", "the peer's interpreter, with torch", 0, 0, NULL},
+        {"--data", CLI_STRING, &c.data, "NAME", "fashion-mnist (its training images; synthetic rows of that shape when it is not installed, and the output says so) or synthetic", 0, 0, NULL},
+        {"--out", CLI_STRING, &c.out, "DIR", "the grid's bench.csv, bench.json and SVG plots (each written atomically), made when missing", 0, 0, NULL},
+        {"--breakdown", CLI_BOOL, &breakdown, NULL, "instead of the grid: where a 1-thread step's time goes", 0, 0, NULL},
+        {"--step-parts", CLI_BOOL, &step_parts, NULL, "instead of the grid: a step of each --threads count built up part by part, microseconds", 0, 0, NULL},
+        {"--hot-rows", CLI_SIZE, &c.hot_rows, "N", "--step-parts: rows drawn from the first N rows of the data only", 1, (double)OT_MAX_SAMPLES, "all rows"},
+        {"--auto-check", CLI_BOOL, &auto_check, NULL, "instead of the grid: --threads auto against each fixed thread count, median of --reps runs each", 0, 0, NULL},
+        {"--alternatives", CLI_BOOL, &alternatives, NULL, "instead of the grid: the step cut by rows, cut by units, and one oneDNN call with oneDNN threading; which cut omptrain chooses", 0, 0, NULL},
+        {"--layouts", CLI_BOOL, &layouts, NULL, "instead of the grid: plain oi weights against oneDNN's preferred layout, per layer, rows and direction", 0, 0, NULL},
+        {"--replot", CLI_BOOL, &plot_only, NULL, "instead of the grid: the plots again from --out DIR's bench.csv", 0, 0, NULL},
+        {"--time-to-accuracy", CLI_BOOL, &tta, NULL, "instead of the grid: seconds to --target validation accuracy, omptrain and PyTorch", 0, 0, NULL},
+        {"--target", CLI_DOUBLE, &target, "ACC", "--time-to-accuracy: the validation accuracy to reach", 0.01, 0.9999, NULL},
+    };
+    const size_t n_opts = sizeof opts / sizeof *opts;
+    int seen[sizeof opts / sizeof *opts] = {0};
+    cli_program = "bench";
+    int rc = cli_parse(NULL, "The throughput suite: samples/s of full training steps over models x "
+                       "batch sizes x thread counts, each point beside the kernel-only ceiling, "
+                       "the GEMM peak and PyTorch (bench/README.md explains every column).",
+                       opts, n_opts, argc - 1, argv + 1, seen);
+    if (rc >= 0)
+        return rc;
+#define GIVEN(flag) cli_given(opts, seen, n_opts, flag)
+    if (breakdown + step_parts + auto_check + alternatives + layouts + plot_only + tta > 1) {
+        cli_error("--breakdown, --step-parts, --auto-check, --alternatives, --layouts, "
+                  "--replot and --time-to-accuracy each replace the grid: one at a time");
         return 2;
     }
+    if (GIVEN("--hot-rows") && !step_parts) {
+        cli_error("--hot-rows applies to --step-parts only");
+        return 2;
+    }
+    if (GIVEN("--target") && !tta) {
+        cli_error("--target applies to --time-to-accuracy only");
+        return 2;
+    }
+    if (tta && !GIVEN("--models"))
+        models_spec = "784-100-10"; /* the textbook's */
+    if (tta && !GIVEN("--batch"))
+        batch_spec = "32"; /* Keras' default, the textbook's */
+    size_t axis[MAX_AXIS], n_axis;
+    if (!parse_axis("--batch", batch_spec, 1, OT_MAX_SAMPLES, c.batches, MAX_AXIS,
+                    &c.n_batches))
+        return 2;
+    if (threads_spec == NULL)
+        for (int t = 1; t <= cores && t <= MAX_AXIS; t++)
+            c.threads[c.n_threads++] = t;
+    else if (!parse_axis("--threads", threads_spec, 1, 1024, axis, MAX_AXIS, &n_axis))
+        return 2;
+    else
+        for (size_t k = 0; k < n_axis; k++)
+            c.threads[c.n_threads++] = (int)axis[k];
+    if (!parse_models(models_spec, &c))
+        return 2;
+    if (strcmp(c.optimizer, "adam") != 0 && strcmp(c.optimizer, "sgd") != 0) {
+        cli_error("--optimizer: '%s' is not adam or sgd", c.optimizer);
+        return 2;
+    }
+    if (strcmp(c.data, "fashion-mnist") != 0 && strcmp(c.data, "synthetic") != 0) {
+        cli_error("--data: '%s' is not fashion-mnist or synthetic", c.data);
+        return 2;
+    }
+#undef GIVEN
     if (plot_only)
         return replot(&c);
-    mkdir(c.out, 0755);
+    /* the grid writes its results there, time to accuracy the peer's rows:
+     * a folder that cannot take them fails now, not after the measuring */
+    if ((!(breakdown || step_parts || auto_check || alternatives || layouts) ||
+         (tta && strcmp(c.peer, "none") != 0)) &&
+        !prepare_out(c.out))
+        return 1;
 
-    /* the data: Fashion-MNIST's training images, or random rows of that shape */
+    /* the data: Fashion-MNIST's training images, or rows of that shape */
+    static const char fashion[] = "/usr/share/datasets/fashion-mnist";
     ot_dataset *d = NULL;
     char data_desc[128] = "Fashion-MNIST train (60,000 x 784)";
-    if (strcmp(c.data, "synthetic") == 0 ||
-        ot_dataset_load_idx_dir(&d, "/usr/share/datasets/fashion-mnist", "train") != OT_OK) {
+    struct stat st;
+    if (strcmp(c.data, "synthetic") != 0 && stat(fashion, &st) == 0) {
+        if (ot_dataset_load_idx_dir(&d, fashion, "train") != OT_OK) {
+            fprintf(stderr, "bench: %s\n", ot_last_error());
+            return 1;
+        }
+    } else {
         if (strcmp(c.data, "synthetic") != 0)
-            fprintf(stderr, "bench: Fashion-MNIST not found; synthetic data of the same shape\n");
+            fprintf(stderr, "bench: Fashion-MNIST is not installed (%s, package "
+                            "dataset-fashion-mnist): synthetic rows of its shape\n", fashion);
         snprintf(data_desc, sizeof data_desc, "synthetic (60,000 x 784)");
-        size_t n = 60000, dim = 784;
+        const size_t n = 60000, dim = DATA_DIM;
         float *x = malloc(n * dim * sizeof(float));
         int32_t *y = malloc(n * sizeof(int32_t));
+        if (x == NULL || y == NULL) {
+            fprintf(stderr, "bench: out of memory for %zu synthetic rows\n", n);
+            free(x);
+            free(y);
+            return 1;
+        }
         for (size_t i = 0; i < n * dim; i++)
             x[i] = (float)((i * 2654435761u) % 256) / 255.0f;
         for (size_t i = 0; i < n; i++)
             y[i] = (int32_t)(i % 10);
-        if (ot_dataset_create(&d, n, dim, x, y) != OT_OK)
-            return 1;
+        ot_status made = ot_dataset_create(&d, n, dim, x, y);
         free(x);
         free(y);
+        if (made != OT_OK) {
+            fprintf(stderr, "bench: %s\n", ot_last_error());
+            return 1;
+        }
+    }
+    if (d->dim != DATA_DIM) {
+        fprintf(stderr, "bench: %s: %zu features a row, not %d\n", fashion, d->dim, DATA_DIM);
+        ot_dataset_destroy(d);
+        return 1;
+    }
+    /* every point trains on the whole data: a batch no larger than it, and
+     * at least a row per thread */
+    if (c.batches[c.n_batches - 1] > d->n || c.batches[0] < (size_t)c.threads[c.n_threads - 1]) {
+        if (c.batches[c.n_batches - 1] > d->n)
+            cli_error("--batch: %zu is more than the data's %zu rows",
+                      c.batches[c.n_batches - 1], d->n);
+        else
+            cli_error("--batch %zu has fewer rows than --threads %d: a shard per thread "
+                      "needs a row each", c.batches[0], c.threads[c.n_threads - 1]);
+        ot_dataset_destroy(d);
+        return 2;
     }
 
     if (breakdown) {
@@ -203,11 +268,6 @@ int main(int argc, char **argv)
         for (size_t mi = 0; mi < c.n_models; mi++)
             for (size_t bi = 0; bi < c.n_batches; bi++)
                 for (int ti = 0; ti < c.n_threads; ti++) {
-                    if (c.batches[bi] < (size_t)c.threads[ti]) {
-                        printf("%-18s %6zu %7d   (fewer rows than threads: skipped)\n",
-                               c.models[mi], c.batches[bi], c.threads[ti]);
-                        continue;
-                    }
                     double us[STEP_PARTS];
                     measure_step_parts(c.models[mi], d, c.hot_rows, c.batches[bi],
                                        c.threads[ti], c.optimizer, 5 * c.seconds, us);
@@ -354,6 +414,13 @@ int main(int argc, char **argv)
 
     size_t total = c.n_models * c.n_batches * (size_t)c.n_threads;
     point *pts = calloc(total, sizeof *pts);
+    if (pts == NULL) {
+        fprintf(stderr, "bench: out of memory for %zu points\n", total);
+        if (have_peer)
+            peer_stop(&pp);
+        ot_dataset_destroy(d);
+        return 1;
+    }
     size_t n = 0;
     printf("%-18s %6s %7s %12s %12s %8s %12s %8s  %s\n", "model", "batch", "threads",
            "samples/s", "kernels", "eff", "PyTorch", "ratio", "cut");
@@ -365,12 +432,7 @@ int main(int argc, char **argv)
             for (int ti = 0; ti < c.n_threads; ti++) {
                 point *p = &g[ti];
                 ot_layer layers[MAX_AXIS];
-                size_t in, L = parse_model(c.models[mi], &in, layers);
-                if (L == 0 || in != d->dim) {
-                    fprintf(stderr, "bench: bad model '%s' (input must be %zu)\n",
-                            c.models[mi], d->dim);
-                    return 2;
-                }
+                size_t in, L = parse_model(c.models[mi], &in, layers); /* checked */
                 p->model = c.models[mi];
                 p->batch = c.batches[bi];
                 p->threads = c.threads[ti];
@@ -430,18 +492,18 @@ int main(int argc, char **argv)
             fflush(stdout);
             n += (size_t)c.n_threads;
         }
-    write_results(&c, pts, n, &pp, have_peer, data_desc);
+    int written = write_results(&c, pts, n, &pp, have_peer, data_desc);
     for (size_t mi = 0; mi < c.n_models; mi++)
-        write_svgs(&c, pts, n, c.models[mi]);
+        written = write_svgs(&c, pts, n, c.models[mi]) && written;
     printf("GEMM peak (oneDNN sgemm 2048^3, median of each point's repetitions):");
     for (int t = 0; t < c.n_threads; t++)
         printf(" %d thread%s %.1f-%.1f GFLOP/s;", c.threads[t], c.threads[t] > 1 ? "s" : "",
                gemm_lo[t], gemm_hi[t]);
-    printf("\nPyTorch: %s (allocator %s); results in %s/\n", have_peer ? pp.version : "not run",
-           have_peer ? pp.allocator : "-", c.out);
+    printf("\nPyTorch: %s (allocator %s); results %s %s/\n", have_peer ? pp.version : "not run",
+           have_peer ? pp.allocator : "-", written ? "in" : "NOT all written to", c.out);
     if (have_peer)
         peer_stop(&pp);
     free(pts);
     ot_dataset_destroy(d);
-    return 0;
+    return written ? 0 : 1;
 }

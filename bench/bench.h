@@ -19,11 +19,14 @@
 #include "src/shard.h"
 
 #define MAX_AXIS 16
+#define DATA_DIM 784 /* Fashion-MNIST's, and the synthetic rows' */
+#define MAX_UNITS (1u << 24) /* the library's bound on a layer's width */
+#define MODEL_NAME (MAX_AXIS * 9) /* "784-100-...": MAX_AXIS widths of 8 digits */
 
 typedef struct config {
     size_t batches[MAX_AXIS], n_batches;
     int threads[MAX_AXIS], n_threads;
-    char models[MAX_AXIS][64];
+    char models[MAX_AXIS][MODEL_NAME];
     size_t n_models;
     const char *optimizer, *data, *out, *peer, *python;
     int reps;
@@ -56,9 +59,25 @@ double vmax(const double *v, int n);
  * (0 when the peak cannot be reset: then since the start), MiB. */
 int peak_reset(void);
 double peak_mib(void);
-int parse_list(const char *s, size_t *out, size_t max); /* "16,32" */
-/* "784-100-10" -> layers (relu hidden, softmax last); returns the count. */
+/* "16,32": at most max whole numbers in [lo, hi], each once, into out in
+ * ascending order; 0 when bad, after an error that names flag. */
+int parse_axis(const char *flag, const char *s, size_t lo, size_t hi, size_t *out,
+               size_t max, size_t *n);
+/* "784-100-10" -> layers (relu hidden, softmax last); returns the count of
+ * layers, 0 unless spec is 2 to MAX_AXIS widths in 1..MAX_UNITS joined by '-'. */
 size_t parse_model(const char *spec, size_t *input, ot_layer *layers);
+/* An output file built in memory, then written atomically (a temporary,
+ * fsync, rename): a run that fails leaves the previous file whole. */
+typedef struct outfile {
+    FILE *f;
+    char *buf;
+    size_t len;
+    char path[4096];
+} outfile;
+/* The stream to print DIR/NAME into; NULL when it cannot be had (said). */
+FILE *out_open(outfile *o, const char *dir, const char *name);
+/* Writes the file; 0 when it could not (said, the old file left as it was). */
+int out_close(outfile *o);
 /* A compiled model of `spec`, seed 42; exits on failure. */
 ot_model *make_model(const char *spec, const char *optimizer);
 double flops_per_sample(const ot_layer *layers, size_t L, size_t in);
@@ -118,9 +137,10 @@ int peer_start_with(peer *p, const char *python, const char *script, const char 
                     const ot_dataset *d);
 
 /* ---- report.c ---- */
-void write_results(const config *c, const point *pts, size_t n, const peer *pp,
-                   int have_peer, const char *data_desc);
-void write_svgs(const config *c, const point *pts, size_t n, const char *model);
+/* Each returns 0 when a file could not be written (said on stderr). */
+int write_results(const config *c, const point *pts, size_t n, const peer *pp,
+                  int have_peer, const char *data_desc);
+int write_svgs(const config *c, const point *pts, size_t n, const char *model);
 /* The plots again from c->out/bench.csv (axes in the CSV's order): for a
  * CSV from another machine, or after a change to the plots. */
 int replot(config *c);

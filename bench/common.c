@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "cli.h"
+#include "src/fileio.h"
 
 double now(void)
 {
@@ -74,17 +76,23 @@ double peak_mib(void)
     return kib / 1024.0;
 }
 
-/* "784-100-10" -> layers (relu hidden, softmax last); returns the count. */
 size_t parse_model(const char *spec, size_t *input, ot_layer *layers)
 {
     size_t dims[MAX_AXIS], n = 0;
-    const char *p = spec;
-    while (*p && n < MAX_AXIS) {
-        char *end;
-        dims[n++] = strtoul(p, &end, 10);
-        p = *end == '-' ? end + 1 : end;
-        if (end == p && *p)
+    for (const char *p = spec;;) {
+        if (*p < '0' || *p > '9' || n == MAX_AXIS)
             return 0;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno || v == 0 || v > MAX_UNITS)
+            return 0;
+        dims[n++] = (size_t)v;
+        if (*end == '\0')
+            break;
+        if (*end != '-')
+            return 0;
+        p = end + 1;
     }
     if (n < 2)
         return 0;
@@ -95,6 +103,50 @@ size_t parse_model(const char *spec, size_t *input, ot_layer *layers)
         layers[i - 1].activation = i + 1 < n ? OT_ACTIVATION_RELU : OT_ACTIVATION_SOFTMAX;
     }
     return n - 1;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+int parse_axis(const char *flag, const char *s, size_t lo, size_t hi, size_t *out,
+               size_t max, size_t *n)
+{
+    *n = 0;
+    for (const char *p = s;;) {
+        char *end;
+        errno = 0;
+        unsigned long long v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
+        if (*p < '0' || *p > '9' || errno || (*end != ',' && *end != '\0')) {
+            int len = (int)strcspn(p, ",");
+            if (p == s && p[len] == '\0')
+                cli_error("%s: '%s' is not a whole number", flag, s);
+            else
+                cli_error("%s: '%.*s' in '%s' is not a whole number", flag, len, p, s);
+            return 0;
+        }
+        if (v < lo || v > hi) {
+            cli_error("%s: %llu is out of range %zu..%zu", flag, v, lo, hi);
+            return 0;
+        }
+        if (*n == max) {
+            cli_error("%s: more than %zu values in '%s'", flag, max, s);
+            return 0;
+        }
+        for (size_t i = 0; i < *n; i++)
+            if (out[i] == v) {
+                cli_error("%s: %llu is given twice", flag, v);
+                return 0;
+            }
+        out[(*n)++] = (size_t)v;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    qsort(out, *n, sizeof *out, cmp_size);
+    return 1;
 }
 
 /* A compiled model of `spec` (relu hidden layers, softmax last); exits on
@@ -180,15 +232,28 @@ _Noreturn void die(const char *what)
     exit(1);
 }
 
-int parse_list(const char *s, size_t *out, size_t max)
+FILE *out_open(outfile *o, const char *dir, const char *name)
 {
-    size_t n = 0;
-    while (*s && n < max) {
-        char *end;
-        out[n++] = strtoul(s, &end, 10);
-        if (end == s)
-            return 0;
-        s = *end == ',' ? end + 1 : end;
+    o->buf = NULL;
+    o->len = 0;
+    snprintf(o->path, sizeof o->path, "%s/%s", dir, name);
+    o->f = open_memstream(&o->buf, &o->len);
+    if (o->f == NULL)
+        fprintf(stderr, "bench: cannot write %s: %s\n", o->path, strerror(errno));
+    return o->f;
+}
+
+int out_close(outfile *o)
+{
+    int ok = !ferror(o->f);
+    ok = fclose(o->f) == 0 && ok;
+    if (!ok)
+        fprintf(stderr, "bench: cannot write %s: out of memory\n", o->path);
+    else if (ot__write_file_atomic(o->path, o->buf, o->len) != OT_OK) {
+        fprintf(stderr, "bench: cannot write %s: %s\n", o->path, ot_last_error());
+        ok = 0;
     }
-    return (int)n;
+    free(o->buf);
+    o->buf = NULL;
+    return ok;
 }

@@ -14,17 +14,27 @@
 
 /* ---- output ----------------------------------------------------------------- */
 
-void write_results(const config *c, const point *pts, size_t n, const peer *pp,
-                          int have_peer, const char *data_desc)
+/* A JSON number, or null for NaN and infinities (JSON has neither). */
+static void json_number(FILE *j, const char *fmt, double v)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/bench.csv", c->out);
-    FILE *f = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/bench.json", c->out);
-    FILE *j = fopen(path, "w");
-    if (!f || !j) {
-        fprintf(stderr, "bench: cannot write to %s: %s\n", c->out, strerror(errno));
-        exit(1);
+    if (isfinite(v))
+        fprintf(j, fmt, v);
+    else
+        fputs("null", j);
+}
+
+int write_results(const config *c, const point *pts, size_t n, const peer *pp,
+                  int have_peer, const char *data_desc)
+{
+    outfile csv, json;
+    FILE *f = out_open(&csv, c->out, "bench.csv");
+    if (f == NULL)
+        return 0;
+    FILE *j = out_open(&json, c->out, "bench.json");
+    if (j == NULL) {
+        fclose(f);
+        free(csv.buf);
+        return 0;
     }
     fprintf(f, "model,batch,threads,samples_per_s_median,samples_per_s_min,"
                "samples_per_s_max,ms_per_step,gflops_per_s,scaling_efficiency,"
@@ -47,34 +57,45 @@ void write_results(const config *c, const point *pts, size_t n, const peer *pp,
                 med / p->kernel_sps, p->gemm_gflops, gflops / p->gemm_gflops, torch,
                 med / torch, p->peak_mib, cut);
         fprintf(j, "  {\"model\": \"%s\", \"batch\": %zu, \"threads\": %d, "
-                   "\"samples_per_s\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f}, "
-                   "\"ms_per_step\": %.4f, \"gflops_per_s\": %.2f, \"scaling_efficiency\": %s, "
-                   "\"kernel_ceiling_samples_per_s\": %.0f, \"gemm_peak_gflops_per_s\": %.1f, "
-                   "\"pytorch_samples_per_s_median\": %s, \"peak_rss_mib\": %.0f, "
-                   "\"cut\": \"%s\"}%s\n",
-                p->model, p->batch, p->threads, med, vmin(p->sps, p->n), vmax(p->sps, p->n),
-                1e3 * (double)p->batch / med, gflops,
-                isnan(eff) ? "null" : (snprintf(path, sizeof path, "%.3f", eff), path),
-                p->kernel_sps, p->gemm_gflops,
-                isnan(torch) ? "null" : (snprintf(path + 100, sizeof path - 100, "%.0f", torch), path + 100),
-                p->peak_mib, cut, i + 1 < n ? "," : "");
+                   "\"samples_per_s\": {\"median\": ", p->model, p->batch, p->threads);
+        json_number(j, "%.0f", med);
+        fputs(", \"min\": ", j);
+        json_number(j, "%.0f", vmin(p->sps, p->n));
+        fputs(", \"max\": ", j);
+        json_number(j, "%.0f", vmax(p->sps, p->n));
+        fputs("}, \"ms_per_step\": ", j);
+        json_number(j, "%.4f", 1e3 * (double)p->batch / med);
+        fputs(", \"gflops_per_s\": ", j);
+        json_number(j, "%.2f", gflops);
+        fputs(", \"scaling_efficiency\": ", j);
+        json_number(j, "%.3f", eff);
+        fputs(", \"kernel_ceiling_samples_per_s\": ", j);
+        json_number(j, "%.0f", p->kernel_sps);
+        fputs(", \"gemm_peak_gflops_per_s\": ", j);
+        json_number(j, "%.1f", p->gemm_gflops);
+        fputs(", \"pytorch_samples_per_s_median\": ", j);
+        json_number(j, "%.0f", torch);
+        fputs(", \"peak_rss_mib\": ", j);
+        json_number(j, "%.0f", p->peak_mib);
+        fprintf(j, ", \"cut\": \"%s\"}%s\n", cut, i + 1 < n ? "," : "");
     }
     fprintf(j, "]}\n");
-    fclose(f);
-    fclose(j);
+    int ok = out_close(&csv);
+    return out_close(&json) && ok;
 }
 
 /* samples/s against batch size, a line per thread count (PyTorch dashed);
  * and speedup against threads with the ideal line, for one model. */
-void write_svgs(const config *c, const point *pts, size_t n, const char *model)
+int write_svgs(const config *c, const point *pts, size_t n, const char *model)
 {
     static const char *const colour[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                          "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
-    char path[4096];
-    snprintf(path, sizeof path, "%s/throughput-%s.svg", c->out, model);
-    FILE *f = fopen(path, "w");
+    char name[MODEL_NAME + 32];
+    outfile svg;
+    snprintf(name, sizeof name, "throughput-%s.svg", model);
+    FILE *f = out_open(&svg, c->out, name);
     if (!f)
-        return;
+        return 0;
     const double W = 720, H = 400, L = 70, R = 200, T = 40, B = 50;
     double ymax = 0;
     for (size_t i = 0; i < n; i++)
@@ -133,15 +154,15 @@ void write_svgs(const config *c, const point *pts, size_t n, const char *model)
         }
     }
     fprintf(f, "</svg>\n");
-    fclose(f);
+    if (!out_close(&svg))
+        return 0;
 #undef X
 #undef Y
 
     /* speedup against threads (strong scaling), a line per batch size */
-    snprintf(path, sizeof path, "%s/speedup-%s.svg", c->out, model);
-    f = fopen(path, "w");
-    if (!f)
-        return;
+    snprintf(name, sizeof name, "speedup-%s.svg", model);
+    if (!(f = out_open(&svg, c->out, name)))
+        return 0;
     int tmax = c->threads[c->n_threads - 1];
     double smax = tmax;
 #define SX(t) (L + ((t) - 1.0) / (tmax > 1 ? tmax - 1.0 : 1.0) * (W - L - R))
@@ -182,67 +203,118 @@ void write_svgs(const config *c, const point *pts, size_t n, const char *model)
                 W - R + 10, T + 34 + 18.0 * (double)b, colour[b % 8], c->batches[b]);
     }
     fprintf(f, "</svg>\n");
-    fclose(f);
 #undef SX
 #undef SY
+    return out_close(&svg);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* One row of bench.csv into p (the medians and the scaling, as the plots
+ * use) and its model's name; 0 when it is not such a row. The column `cut`
+ * may be missing: CSVs measured before it was have none. */
+static int read_row(const char *line, point *p, char *name)
+{
+    double torch;
+    char scaling[32];
+    ot_layer layers[MAX_AXIS];
+    size_t in;
+    int end = 0;
+    if (sscanf(line, "%143[^,],%zu,%d,%lf,%*f,%*f,%*f,%*f,%31[^,],%*f,%*f,%*f,%*f,%lf,%*f,%*f%n",
+               name, &p->batch, &p->threads, &p->sps[0], scaling, &torch, &end) != 6 ||
+        end == 0)
+        return 0;
+    const char *rest = line + end; /* the cut, in CSVs since it was measured */
+    if (strncmp(rest, ",rows", 5) == 0 || strncmp(rest, ",units", 6) == 0)
+        rest += rest[1] == 'r' ? 5 : 6;
+    if ((*rest != '\n' && *rest != '\0') ||
+        parse_model(name, &in, layers) == 0 || p->batch == 0 || p->threads < 1 ||
+        !(p->sps[0] > 0))
+        return 0;
+    char *e;
+    p->scaling = strtod(scaling, &e); /* "nan" without a 1-thread point */
+    if (*e != '\0')
+        return 0;
+    p->n = 1;
+    p->n_peer = 0;
+    if (!isnan(torch)) {
+        p->peer_sps[0] = torch;
+        p->n_peer = 1;
+    }
+    return 1;
 }
 
 int replot(config *c)
 {
-    /* the grid's CSV back into points: the medians and the scaling, as the
-     * plots use */
     char path[4096], line[1024];
     snprintf(path, sizeof path, "%s/bench.csv", c->out);
     FILE *f = fopen(path, "r");
-    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
-        fprintf(stderr, "bench: cannot read %s\n", path);
+    if (f == NULL || fgets(line, sizeof line, f) == NULL ||
+        strncmp(line, "model,batch,threads,samples_per_s_median,", 41) != 0) {
+        fprintf(stderr, "bench: cannot read %s%s%s\n", path, f ? ": not bench's CSV" : ": ",
+                f ? "" : strerror(errno));
         if (f)
             fclose(f);
         return 1;
     }
-    size_t cap = 256, n = 0;
+    const size_t cap = MAX_AXIS * MAX_AXIS * MAX_AXIS; /* every axis full */
+    size_t n = 0, row = 1;
     point *pts = calloc(cap, sizeof *pts);
-    char (*names)[64] = calloc(cap, sizeof *names);
+    char (*names)[MODEL_NAME] = calloc(cap, sizeof *names);
+    const char *bad = pts && names ? NULL : "out of memory";
     c->n_batches = 0;
     c->n_threads = 0;
     c->n_models = 0;
-    while (pts && names && n < cap && fgets(line, sizeof line, f)) {
+    while (!bad && fgets(line, sizeof line, f)) {
+        row++;
         point *p = &pts[n];
-        double torch;
-        char scaling[32];
-        if (sscanf(line, "%63[^,],%zu,%d,%lf,%*f,%*f,%*f,%*f,%31[^,],%*f,%*f,%*f,%*f,%lf",
-                   names[n], &p->batch, &p->threads, &p->sps[0], scaling, &torch) != 6)
-            continue;
-        p->scaling = strtod(scaling, NULL); /* "nan" without a 1-thread point */
-        p->model = names[n];
-        p->n = 1;
-        if (!isnan(torch)) {
-            p->peer_sps[0] = torch;
-            p->n_peer = 1;
-        }
+        if (n == cap)
+            bad = "more points than bench measures";
+        else if (!read_row(line, p, names[n]))
+            bad = "not a row of bench's CSV";
+        if (bad)
+            break;
+        p->model = names[n++];
         size_t k;
         for (k = 0; k < c->n_batches && c->batches[k] != p->batch; k++)
             ;
-        if (k == c->n_batches && k < MAX_AXIS)
+        if (k == c->n_batches && (k < MAX_AXIS || (bad = "too many batch sizes", 0)))
             c->batches[c->n_batches++] = p->batch;
         int t;
         for (t = 0; t < c->n_threads && c->threads[t] != p->threads; t++)
             ;
-        if (t == c->n_threads && t < MAX_AXIS)
+        if (t == c->n_threads && (t < MAX_AXIS || (bad = "too many thread counts", 0)))
             c->threads[c->n_threads++] = p->threads;
         for (k = 0; k < c->n_models && strcmp(c->models[k], p->model); k++)
             ;
-        if (k == c->n_models && k < MAX_AXIS)
+        if (k == c->n_models && (k < MAX_AXIS || (bad = "too many models", 0)))
             snprintf(c->models[c->n_models++], sizeof c->models[0], "%s", p->model);
-        n++;
     }
+    if (!bad && ferror(f))
+        bad = strerror(errno);
     fclose(f);
-    int ok = pts && names && n > 0;
-    if (ok)
-        for (size_t k = 0; k < c->n_models; k++)
-            write_svgs(c, pts, n, c->models[k]);
-    else
-        fprintf(stderr, "bench: no points in %s\n", path);
+    if (!bad && n == 0)
+        bad = "no points";
+    int ok = !bad;
+    if (bad)
+        fprintf(stderr, "bench: %s, line %zu: %s\n", path, row, bad);
+    else {
+        /* the plots' axes run upwards */
+        qsort(c->batches, c->n_batches, sizeof c->batches[0], cmp_size);
+        qsort(c->threads, (size_t)c->n_threads, sizeof c->threads[0], cmp_int);
+        for (size_t k = 0; k < c->n_models && ok; k++)
+            ok = write_svgs(c, pts, n, c->models[k]);
+    }
     free(pts);
     free(names);
     return ok ? 0 : 1;
