@@ -69,7 +69,7 @@ static race peer_race(peer *p, const char *spec, size_t n_train, size_t batch, i
     long epochs = 0;
     snprintf(req, sizeof req, "tta %s %zu %d %llu %.4f %zu %zu", spec, batch, threads,
              (unsigned long long)seed, target, max_epochs, n_train);
-    if (!peer_ask(p, req, line, sizeof line) ||
+    if (!peer_ask(p, req, line, sizeof line, 3600) || /* up to max_epochs */
         sscanf(line, "%ld %lf %lf", &epochs, &r.seconds, &r.accuracy) != 3)
         return r;
     r.epochs = epochs > 0 ? (size_t)epochs : 0;

@@ -392,7 +392,8 @@ int main(int argc, char **argv)
             return 1;
         }
         int rc = run_time_to_accuracy(&c, &pp, have_peer, train, val, target);
-        printf("PyTorch: %s (allocator %s)\n", have_peer ? pp.version : "not run",
+        printf("PyTorch: %s%s (allocator %s)\n", have_peer ? pp.version : "not run",
+               pp.lost ? ", lost during the run" : "",
                have_peer ? pp.allocator : "-");
         if (have_peer)
             peer_stop(&pp);
@@ -499,7 +500,8 @@ int main(int argc, char **argv)
     for (int t = 0; t < c.n_threads; t++)
         printf(" %d thread%s %.1f-%.1f GFLOP/s;", c.threads[t], c.threads[t] > 1 ? "s" : "",
                gemm_lo[t], gemm_hi[t]);
-    printf("\nPyTorch: %s (allocator %s); results %s %s/\n", have_peer ? pp.version : "not run",
+    printf("\nPyTorch: %s%s (allocator %s); results %s %s/\n",
+           have_peer ? pp.version : "not run", pp.lost ? ", lost during the run" : "",
            have_peer ? pp.allocator : "-", written ? "in" : "NOT all written to", c.out);
     if (have_peer)
         peer_stop(&pp);

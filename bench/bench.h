@@ -118,6 +118,7 @@ typedef struct peer {
     pid_t pid;
     FILE *to, *from;
     char version[64], allocator[64];
+    int lost; /* it failed to answer once: not asked again */
 } peer;
 
 /* Starts `python` (an interpreter with torch) on pytorch_mlp.py --serve over
@@ -127,9 +128,10 @@ int peer_start(peer *p, const char *python, const char *script, const char *xf,
 /* Samples/s of the peer's training steps; NAN on failure. */
 double peer_run(peer *p, const char *model, size_t batch, int threads,
                 const char *optimizer, double seconds);
-/* Sends one request line and reads one answer line into `answer`;
- * 0 on failure. */
-int peer_ask(peer *p, const char *request, char *answer, size_t size);
+/* Sends one request line and reads one answer line into `answer`, waiting
+ * at most `timeout` seconds; 0 on failure, when the peer is killed and
+ * marked lost (said once on stderr). */
+int peer_ask(peer *p, const char *request, char *answer, size_t size, double timeout);
 void peer_stop(peer *p);
 /* Writes the rows of `d` for the peer into DIR/.features.f32 and
  * DIR/.labels.i32 and starts it; 0 when it could not. */

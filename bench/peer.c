@@ -2,19 +2,36 @@
  * peer.c - the PyTorch peer (bench/peers/pytorch_mlp.py) as a child
  * process: one request per line on its stdin, one answer per line back.
  */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <math.h>
 
 #include "bench.h"
+
+/* One line from the peer within `timeout` seconds; 0 at its end or when it
+ * does not come (the line is whole: one request, one answer, nothing more
+ * is ever buffered). */
+static int read_line(peer *p, char *line, size_t size, double timeout)
+{
+    struct pollfd pf = {fileno(p->from), POLLIN, 0};
+    int r;
+    while ((r = poll(&pf, 1, (int)(timeout * 1000))) < 0 && errno == EINTR)
+        ;
+    return r > 0 && fgets(line, (int)size, p->from) != NULL;
+}
 
 int peer_start(peer *p, const char *python, const char *script, const char *xf,
                const char *yf, size_t n, size_t dim)
 {
     int in[2], out[2];
+    /* a peer that dies makes writes to it fail, not kill the benchmark */
+    signal(SIGPIPE, SIG_IGN);
     if (pipe(in) || pipe(out))
         return 0;
     const char *jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
@@ -39,20 +56,36 @@ int peer_start(peer *p, const char *python, const char *script, const char *xf,
     p->to = fdopen(in[1], "w");
     p->from = fdopen(out[0], "r");
     char line[256];
-    if (p->from == NULL || fgets(line, sizeof line, p->from) == NULL ||
+    if (p->to == NULL || p->from == NULL || !read_line(p, line, sizeof line, 300) ||
         sscanf(line, "ready %63s", p->version) != 1) {
-        fprintf(stderr, "bench: the PyTorch peer did not start (does %s run, with torch? "
-                        "Debian's package is python3-torch); running without it\n", python);
+        fprintf(stderr, "bench: the PyTorch peer %s did not start (does %s run, with torch? "
+                        "Debian's package is python3-torch); running without it\n", script,
+                python);
+        if (p->pid > 0)
+            kill(p->pid, SIGKILL);
+        peer_stop(p);
         return 0;
     }
     return 1;
 }
 
-int peer_ask(peer *p, const char *request, char *answer, size_t size)
+int peer_ask(peer *p, const char *request, char *answer, size_t size, double timeout)
 {
-    if (fprintf(p->to, "%s\n", request) < 0 || fflush(p->to) != 0)
+    if (p->lost)
         return 0;
-    return fgets(answer, (int)size, p->from) != NULL;
+    const char *why = NULL;
+    if (fprintf(p->to, "%s\n", request) < 0 || fflush(p->to) != 0)
+        why = "it stopped reading";
+    else if (!read_line(p, answer, size, timeout))
+        why = feof(p->from) ? "it ended" : "no answer in time";
+    if (why == NULL)
+        return 1;
+    fprintf(stderr, "bench: the PyTorch peer is lost (%s, asked '%s'): its figures are "
+                    "nan from here\n", why, request);
+    p->lost = 1;
+    if (p->pid > 0)
+        kill(p->pid, SIGKILL);
+    return 0;
 }
 
 double peer_run(peer *p, const char *model, size_t batch, int threads,
@@ -61,7 +94,9 @@ double peer_run(peer *p, const char *model, size_t batch, int threads,
     char req[256], line[256];
     double sps = 0;
     snprintf(req, sizeof req, "%s %zu %d %s %.3f", model, batch, threads, optimizer, seconds);
-    if (!peer_ask(p, req, line, sizeof line) || sscanf(line, "%lf", &sps) != 1)
+    /* its model built, warm-up and timed steps: minutes at the most */
+    if (!peer_ask(p, req, line, sizeof line, 120 + 10 * seconds) ||
+        sscanf(line, "%lf", &sps) != 1)
         return NAN;
     return sps;
 }
@@ -87,11 +122,13 @@ int peer_start_with(peer *p, const char *python, const char *script, const char 
         ok = 0;
     if (fy && fclose(fy) != 0)
         ok = 0;
-    if (!ok) {
+    int started = ok && peer_start(p, python, script, xf, yf, d->n, d->dim);
+    if (!ok)
         fprintf(stderr, "bench: cannot write the peer's data in %s; running without it\n", dir);
-        return 0;
-    }
-    return peer_start(p, python, script, xf, yf, d->n, d->dim);
+    /* the peer has read them once it is ready: no 188 MB left behind */
+    unlink(xf);
+    unlink(yf);
+    return started;
 }
 
 void peer_stop(peer *p)
@@ -102,4 +139,6 @@ void peer_stop(peer *p)
         fclose(p->from);
     if (p->pid > 0)
         waitpid(p->pid, NULL, 0);
+    p->to = p->from = NULL;
+    p->pid = 0;
 }

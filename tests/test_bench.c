@@ -2,8 +2,9 @@
  * test_bench.c - the benchmark program's flags and files: every bad flag or
  * value is named in an error before anything is measured (exit 2; a --out
  * that cannot take the results, exit 1), the grid's files are whole and
- * valid, a file that cannot be written is said and fails the run, and
- * --replot refuses a CSV that is not the grid's.
+ * valid, a file that cannot be written is said and fails the run, a peer
+ * that dies is said and left out, and --replot refuses a CSV that is not
+ * the grid's.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -184,4 +185,26 @@ Test(bench, replot_refuses_what_is_not_the_grids_csv)
     size_t n = th_read(path, svg, sizeof svg - 1);
     svg[n] = '\0';
     cr_assert(strstr((char *)svg, "<polyline"), "%s", svg);
+}
+
+Test(bench, a_peer_that_dies_is_said_and_left_out)
+{
+    char args[2048], script[300], res[300];
+    const char *fake = "print('ready fake-torch', flush=True)\n"; /* then ends */
+    snprintf(script, sizeof script, "%s/peer.py", dir);
+    th_write(script, fake, strlen(fake), 0);
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(args, sizeof args, "--peer %s --data synthetic --models 784-16-10 --reps 2 "
+             "--seconds 0.02 --batch 16,32 --threads 1 --out %s", script, res);
+    EXPECT_RUN(args, 0, "the PyTorch peer is lost (");
+    cr_assert(strstr(out, "PyTorch: fake-torch, lost during the run") != NULL, "%s", out);
+    /* said once, not at every point */
+    cr_assert(strstr(strstr(out, "is lost") + 1, "is lost") == NULL, "%s", out);
+    /* the rows it was given are gone */
+    DIR *dp = opendir(res);
+    cr_assert(dp != NULL);
+    for (struct dirent *e; (e = readdir(dp)) != NULL;)
+        cr_assert(strstr(e->d_name, ".f32") == NULL && strstr(e->d_name, ".i32") == NULL,
+                  "%s left in %s", e->d_name, res);
+    closedir(dp);
 }
