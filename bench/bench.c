@@ -214,6 +214,10 @@ int main(int argc, char **argv)
         ot_dataset_destroy(d);
         return 1;
     }
+    /* every model can be made (make_model exits when not): a model too
+     * large fails now, not after the models before it were measured */
+    for (size_t mi = 0; mi < c.n_models; mi++)
+        ot_model_destroy(make_model(c.models[mi], c.optimizer));
     /* every point trains on the whole data: a batch no larger than it, and
      * at least a row per thread */
     if (c.batches[c.n_batches - 1] > d->n || c.batches[0] < (size_t)c.threads[c.n_threads - 1]) {

@@ -164,7 +164,7 @@ ot_model *make_model(const char *spec, const char *optimizer)
     ot_optimizer_config oc = ot_optimizer_config_default(kind);
     if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
         ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK) {
-        fprintf(stderr, "bench: %s\n", ot_last_error());
+        fprintf(stderr, "bench: %s: %s\n", spec, ot_last_error());
         exit(1);
     }
     return m;

@@ -78,6 +78,10 @@ Test(bench, bad_flags_and_values_name_themselves)
     EXPECT_RUN(TINY " --batch 60001", 2, "--batch: 60001 is more than the data's 60000 rows");
     EXPECT_RUN(TINY " --batch 1 --threads 1,2", 2, "fewer rows than --threads 2");
     cr_assert(strstr(out, "samples/s") == NULL, "measured before failing:\n%s", out);
+    /* a model the library refuses, after one it takes: before either is measured */
+    EXPECT_RUN(TINY " --models 784-16-10,784-16777216-16777216-10 --batch 16 --threads 1", 1,
+               "784-16777216-16777216-10: model has more than");
+    cr_assert(strstr(out, "samples/s") == NULL, "measured before failing:\n%s", out);
 }
 
 Test(bench, an_out_folder_that_cannot_take_the_results_fails_first)
