@@ -427,6 +427,7 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t n = 0;
+    int written = 0;
     printf("%-18s %6s %7s %12s %12s %8s %12s %8s  %s\n", "model", "batch", "threads",
            "samples/s", "kernels", "eff", "PyTorch", "ratio", "cut");
     for (size_t mi = 0; mi < c.n_models; mi++)
@@ -496,8 +497,10 @@ int main(int argc, char **argv)
             }
             fflush(stdout);
             n += (size_t)c.n_threads;
+            /* the CSV and JSON of the points so far, after each: a run
+             * stopped or killed half-way keeps what it measured */
+            written = write_results(&c, pts, n, &pp, have_peer, data_desc);
         }
-    int written = write_results(&c, pts, n, &pp, have_peer, data_desc);
     for (size_t mi = 0; mi < c.n_models; mi++)
         written = write_svgs(&c, pts, n, c.models[mi]) && written;
     printf("GEMM peak (oneDNN sgemm 2048^3, median of each point's repetitions):");

@@ -212,3 +212,32 @@ Test(bench, a_peer_that_dies_is_said_and_left_out)
                   "%s left in %s", e->d_name, res);
     closedir(dp);
 }
+
+Test(bench, a_grid_killed_half_way_keeps_the_points_it_measured)
+{
+    char args[2048], script[300], res[300], path[400];
+    /* a peer that answers the first point, then kills the benchmark */
+    const char *fake = "import os, sys\n"
+                       "print('ready fake-torch', flush=True)\n"
+                       "sys.stdin.readline()\n"
+                       "print('1000.0 10 0.01', flush=True)\n"
+                       "sys.stdin.readline()\n"
+                       "os.kill(os.getppid(), 9)\n";
+    snprintf(script, sizeof script, "%s/peer.py", dir);
+    th_write(script, fake, strlen(fake), 0);
+    snprintf(res, sizeof res, "%s/res", dir);
+    snprintf(args, sizeof args, "--peer %s --data synthetic --models 784-16-10 --reps 1 "
+             "--seconds 0.02 --batch 16,32 --threads 1 --out %s", script, res);
+    int rc = th_run("BENCH_BIN", "", args, out, sizeof out);
+    cr_assert_eq(rc, 128 + 9, "exit %d, not killed:\n%s", rc, out);
+    static unsigned char buf[1 << 14];
+    snprintf(path, sizeof path, "%s/bench.csv", res);
+    size_t n = th_read(path, buf, sizeof buf - 1);
+    buf[n] = '\0';
+    cr_assert(strstr((char *)buf, "\n784-16-10,16,1,") && strstr((char *)buf, ",1000,") &&
+              !strstr((char *)buf, ",32,"), "bench.csv:\n%s\noutput:\n%s", buf, out);
+    snprintf(path, sizeof path, "%s/bench.json", res);
+    n = th_read(path, buf, sizeof buf - 1);
+    buf[n] = '\0';
+    cr_assert(n > 3 && strcmp((char *)buf + n - 3, "]}\n") == 0, "%s", buf);
+}
