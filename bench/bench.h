@@ -53,6 +53,7 @@ double now(void);                         /* monotonic seconds */
 /* Says on stderr what failed (and the library's last error), exits 1. */
 _Noreturn void die(const char *what);
 double median(const double *v, int n);    /* n <= 16 */
+int cmp_size(const void *a, const void *b); /* qsort's order of size_t */
 double vmin(const double *v, int n);
 double vmax(const double *v, int n);
 /* The peak resident memory of this process since the last peak_reset

@@ -105,7 +105,7 @@ size_t parse_model(const char *spec, size_t *input, ot_layer *layers)
     return n - 1;
 }
 
-static int cmp_size(const void *a, const void *b)
+int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
@@ -114,36 +114,33 @@ static int cmp_size(const void *a, const void *b)
 int parse_axis(const char *flag, const char *s, size_t lo, size_t hi, size_t *out,
                size_t max, size_t *n)
 {
+    size_t v;
+    const cli_opt o = {flag, CLI_SIZE, &v, "N", "", (double)lo, (double)hi, NULL};
     *n = 0;
     for (const char *p = s;;) {
-        char *end;
-        errno = 0;
-        unsigned long long v = *p >= '0' && *p <= '9' ? strtoull(p, &end, 10) : 0;
-        if (*p < '0' || *p > '9' || errno || (*end != ',' && *end != '\0')) {
-            int len = (int)strcspn(p, ",");
-            if (p == s && p[len] == '\0')
-                cli_error("%s: '%s' is not a whole number", flag, s);
-            else
-                cli_error("%s: '%.*s' in '%s' is not a whole number", flag, len, p, s);
+        char item[32];
+        size_t len = strcspn(p, ",");
+        if (len >= sizeof item) {
+            cli_error("%s: '%.*s' is not a whole number", flag, (int)len, p);
             return 0;
         }
-        if (v < lo || v > hi) {
-            cli_error("%s: %llu is out of range %zu..%zu", flag, v, lo, hi);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (!cli_parse_value(&o, item))
             return 0;
-        }
         if (*n == max) {
             cli_error("%s: more than %zu values in '%s'", flag, max, s);
             return 0;
         }
         for (size_t i = 0; i < *n; i++)
             if (out[i] == v) {
-                cli_error("%s: %llu is given twice", flag, v);
+                cli_error("%s: %zu is given twice", flag, v);
                 return 0;
             }
-        out[(*n)++] = (size_t)v;
-        if (*end == '\0')
+        out[(*n)++] = v;
+        if (p[len] == '\0')
             break;
-        p = end + 1;
+        p += len + 1;
     }
     qsort(out, *n, sizeof *out, cmp_size);
     return 1;

@@ -214,12 +214,6 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int cmp_size(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* One row of bench.csv into p (the medians and the scaling, as the plots
  * use) and its model's name; 0 when it is not such a row. The column `cut`
  * may be missing: CSVs measured before it was have none. */

@@ -50,15 +50,15 @@ Test(bench, bad_flags_and_values_name_themselves)
     EXPECT_RUN("--frobnicate", 2, "unknown flag '--frobnicate'");
     EXPECT_RUN("stray", 2, "unexpected argument 'stray'");
     EXPECT_RUN("--batch", 2, "--batch needs a value");
-    EXPECT_RUN("--batch 0", 2, "--batch: 0 is out of range");
+    EXPECT_RUN("--batch 0", 2, "--batch: 0 is out of range 1..4294967295");
     EXPECT_RUN("--batch -5", 2, "--batch: '-5' is not a whole number");
-    EXPECT_RUN("--batch 16,,32", 2, "--batch: '' in '16,,32' is not a whole number");
+    EXPECT_RUN("--batch 16,,32", 2, "--batch: '' is not a whole number");
     EXPECT_RUN("--batch 16x", 2, "--batch: '16x' is not a whole number");
     EXPECT_RUN("--batch 16,16", 2, "--batch: 16 is given twice");
     EXPECT_RUN("--batch 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", 2, "more than 16 values");
     EXPECT_RUN("--batch 99999999999999999999999", 2, "is not a whole number");
     EXPECT_RUN("--threads 0", 2, "--threads: 0 is out of range 1..1024");
-    EXPECT_RUN("--threads 2,many", 2, "--threads: 'many' in '2,many'");
+    EXPECT_RUN("--threads 2,many", 2, "--threads: 'many' is not a whole number");
     EXPECT_RUN("--models 784-0-10", 2, "--models: '784-0-10' is not a model");
     EXPECT_RUN("--models 784-100-", 2, "--models: '784-100-' is not a model");
     EXPECT_RUN("--models 10-10", 2, "input 784");

@@ -82,7 +82,8 @@ Test(cli, bad_flags_and_values_name_themselves)
     EXPECT_RUN("train --bogus 3", 2, "unknown flag '--bogus'");
     EXPECT_RUN("train --epochs", 2, "--epochs needs a value");
     EXPECT_RUN("train --epochs x", 2, "--epochs: 'x' is not a whole number");
-    EXPECT_RUN("train --epochs 0", 2, "--epochs: 0 is out of range");
+    EXPECT_RUN("train --epochs 0", 2, "--epochs: 0 is out of range 1..1000000");
+    EXPECT_RUN("train --batch 99999999", 2, "--batch: 99999999 is out of range 1..16777216");
     EXPECT_RUN("train --batch -5", 2, "--batch: '-5'");
     EXPECT_RUN("train --threads 0", 2, "--threads: '0' is not auto or a number in 1..1024");
     EXPECT_RUN("train --threads many", 2, "--threads: 'many' is not auto");

@@ -87,7 +87,7 @@ static void help(const char *command, const char *summary, const cli_opt *opts,
     printf("  %-26s %s\n", "--help", "show this help");
 }
 
-static int parse_value(const cli_opt *o, const char *v)
+int cli_parse_value(const cli_opt *o, const char *v)
 {
     char *end = NULL;
     errno = 0;
@@ -103,7 +103,7 @@ static int parse_value(const cli_opt *o, const char *v)
     case CLI_INT:
     case CLI_U64: {
         if (v[0] == '-' || v[0] == '+' || v[0] == '\0') {
-            cli_error("%s: '%s' is not a whole number >= %g", o->name, v, o->min);
+            cli_error("%s: '%s' is not a whole number >= %.0f", o->name, v, o->min);
             return 0;
         }
         unsigned long long x = strtoull(v, &end, 10);
@@ -112,7 +112,7 @@ static int parse_value(const cli_opt *o, const char *v)
             return 0;
         }
         if (o->kind != CLI_U64 && ((double)x < o->min || (double)x > o->max)) {
-            cli_error("%s: %s is out of range %g..%g", o->name, v, o->min, o->max);
+            cli_error("%s: %s is out of range %.0f..%.0f", o->name, v, o->min, o->max);
             return 0;
         }
         if (o->kind == CLI_SIZE)
@@ -193,7 +193,7 @@ int cli_parse(const char *command, const char *summary, const cli_opt *opts,
             cli_error("%s needs a value (%s)", o->name, o->metavar);
             return CLI_USAGE;
         }
-        if (!parse_value(o, value))
+        if (!cli_parse_value(o, value))
             return CLI_USAGE;
         if (seen != NULL)
             seen[o - opts] = 1;

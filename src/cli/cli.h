@@ -45,6 +45,10 @@ extern const char *cli_program;
 int cli_parse(const char *command, const char *summary, const cli_opt *opts,
               size_t n_opts, int argc, char **argv, int *seen);
 
+/* Parses one value v of the flag o into o->dest, checked against its kind
+ * and range; 0 when bad (error printed). */
+int cli_parse_value(const cli_opt *o, const char *v);
+
 /* Whether the flag `name` of opts[0..n) was given (seen: from cli_parse). */
 int cli_given(const cli_opt *opts, const int *seen, size_t n, const char *name);
 
