@@ -53,6 +53,18 @@ static inline int th_run(const char *bin_var, const char *env, const char *args,
     return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
 }
 
+/* In a Criterion test of a command: runs args through the test file's own
+ * run(), which leaves the output in its `out`, and checks the exit status
+ * and that the output holds needle. */
+#define EXPECT_RUN(args, code, needle)                                         \
+    do {                                                                       \
+        int rc_ = run(args);                                                   \
+        cr_assert_eq(rc_, code, "'%s' exited %d, expected %d:\n%s", args, rc_, \
+                     code, out);                                               \
+        cr_assert(strstr(out, needle) != NULL, "'%s' output lacks '%s':\n%s",  \
+                  args, needle, out);                                          \
+    } while (0)
+
 static inline void th_write(const char *path, const void *data, size_t len, int gz)
 {
     if (gz) {

@@ -25,15 +25,6 @@ static int run(const char *args)
     return rc;
 }
 
-#define EXPECT_RUN(args, code, needle)                                         \
-    do {                                                                       \
-        int rc_ = run(args);                                                   \
-        cr_assert_eq(rc_, code, "'%s' exited %d, expected %d:\n%s", args, rc_, \
-                     code, out);                                               \
-        cr_assert(strstr(out, needle) != NULL, "'%s' output lacks '%s':\n%s",  \
-                  args, needle, out);                                          \
-    } while (0)
-
 /* A tiny grid that takes well under a second a point. */
 #define TINY "--peer none --data synthetic --models 784-16-10 --reps 1 --seconds 0.02"
 

@@ -27,15 +27,6 @@ static int run_env(const char *env, const char *args)
 
 static int run(const char *args) { return run_env("", args); }
 
-#define EXPECT_RUN(args, code, needle)                                         \
-    do {                                                                       \
-        int rc_ = run(args);                                                   \
-        cr_assert_eq(rc_, code, "'%s' exited %d, expected %d:\n%s", args, rc_, \
-                     code, out);                                               \
-        cr_assert(strstr(out, needle) != NULL, "'%s' output lacks '%s':\n%s",  \
-                  args, needle, out);                                          \
-    } while (0)
-
 /* A small learnable IDX dataset: 8x8 images whose bright row is the label. */
 static void write_idx(const char *sub, const char *split, uint32_t n)
 {
