@@ -279,19 +279,26 @@ int replot(config *c)
         if (bad)
             break;
         p->model = names[n++];
+        /* the axes, each value once, in the CSV's order (sorted below) */
         size_t k;
         for (k = 0; k < c->n_batches && c->batches[k] != p->batch; k++)
             ;
-        if (k == c->n_batches && (k < MAX_AXIS || (bad = "too many batch sizes", 0)))
+        if (k == c->n_batches && k == MAX_AXIS)
+            bad = "too many batch sizes";
+        else if (k == c->n_batches)
             c->batches[c->n_batches++] = p->batch;
         int t;
         for (t = 0; t < c->n_threads && c->threads[t] != p->threads; t++)
             ;
-        if (t == c->n_threads && (t < MAX_AXIS || (bad = "too many thread counts", 0)))
+        if (t == c->n_threads && t == MAX_AXIS)
+            bad = "too many thread counts";
+        else if (t == c->n_threads)
             c->threads[c->n_threads++] = p->threads;
         for (k = 0; k < c->n_models && strcmp(c->models[k], p->model); k++)
             ;
-        if (k == c->n_models && (k < MAX_AXIS || (bad = "too many models", 0)))
+        if (k == c->n_models && k == MAX_AXIS)
+            bad = "too many models";
+        else if (k == c->n_models)
             snprintf(c->models[c->n_models++], sizeof c->models[0], "%s", p->model);
     }
     if (!bad && ferror(f))
