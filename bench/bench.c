@@ -102,7 +102,7 @@ int main(int argc, char **argv)
         {"--seconds", CLI_DOUBLE, &c.seconds, "S", "least seconds timed in each repetition", 0.001, 3600, NULL},
         {"--peer", CLI_STRING, &c.peer, "PATH|none", "the PyTorch peer (pytorch_mlp.py), or none", 0, 0, NULL},
         {"--python", CLI_STRING, &c.python, "PATH", "the peer's interpreter, with torch", 0, 0, NULL},
-        {"--data", CLI_STRING, &c.data, "NAME", "fashion-mnist (its training images; synthetic rows of that shape when it is not installed, and the output says so) or synthetic", 0, 0, NULL},
+        {"--data", CLI_STRING, &c.data, "NAME", "fashion-mnist (its training images, from $OMPTRAIN_DATA or Debian's dataset-fashion-mnist; synthetic rows of that shape when neither is there, and the output says so) or synthetic", 0, 0, NULL},
         {"--out", CLI_STRING, &c.out, "DIR", "the grid's bench.csv, bench.json and SVG plots (each written atomically), made when missing", 0, 0, NULL},
         {"--breakdown", CLI_BOOL, &breakdown, NULL, "instead of the grid: where a 1-thread step's time goes", 0, 0, NULL},
         {"--step-parts", CLI_BOOL, &step_parts, NULL, "instead of the grid: a step of each --threads count built up part by part, microseconds", 0, 0, NULL},
@@ -174,11 +174,14 @@ int main(int argc, char **argv)
         return 1;
 
     /* the data: Fashion-MNIST's training images, or rows of that shape */
-    static const char fashion[] = "/usr/share/datasets/fashion-mnist";
+    /* $OMPTRAIN_DATA as for omptrain: a folder named there must load */
+    const char *env_dir = getenv("OMPTRAIN_DATA");
+    int from_env = env_dir != NULL && env_dir[0] != '\0';
+    const char *fashion = from_env ? env_dir : "/usr/share/datasets/fashion-mnist";
     ot_dataset *d = NULL;
     char data_desc[128] = "Fashion-MNIST train (60,000 x 784)";
     struct stat st;
-    if (strcmp(c.data, "synthetic") != 0 && stat(fashion, &st) == 0) {
+    if (strcmp(c.data, "synthetic") != 0 && (from_env || stat(fashion, &st) == 0)) {
         if (ot_dataset_load_idx_dir(&d, fashion, "train") != OT_OK) {
             fprintf(stderr, "bench: %s\n", ot_last_error());
             return 1;
@@ -384,8 +387,8 @@ int main(int argc, char **argv)
     if (tta) {
         /* Keras' validation_split=0.2: the last fifth of the rows, unshuffled */
         if (strncmp(data_desc, "Fashion-MNIST", 13) != 0) {
-            fprintf(stderr, "bench: time to accuracy needs Fashion-MNIST (%s)\n",
-                    "/usr/share/datasets/fashion-mnist, package dataset-fashion-mnist");
+            fprintf(stderr, "bench: time to accuracy needs Fashion-MNIST (%s, package "
+                            "dataset-fashion-mnist, or $OMPTRAIN_DATA)\n", fashion);
             return 1;
         }
         size_t n_val = d->n / 5, n_train = d->n - n_val;

@@ -276,6 +276,10 @@ int replot(config *c)
             bad = "more points than bench measures";
         else if (!read_row(line, p, names[n]))
             bad = "not a row of bench's CSV";
+        for (size_t i = 0; i < n && !bad; i++)
+            if (pts[i].batch == p->batch && pts[i].threads == p->threads &&
+                strcmp(names[i], names[n]) == 0)
+                bad = "the same model, batch and threads as an earlier row";
         if (bad)
             break;
         p->model = names[n++];

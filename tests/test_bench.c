@@ -13,6 +13,7 @@
 
 static char dir[256];
 static char out[1 << 16];
+static char env[512]; /* before the command: VAR=value ... */
 
 static void setup(void) { th_tmpdir(dir, sizeof dir); }
 
@@ -20,7 +21,7 @@ TestSuite(bench, .init = setup, .timeout = 300);
 
 static int run(const char *args)
 {
-    int rc = th_run("BENCH_BIN", "", args, out, sizeof out);
+    int rc = th_run("BENCH_BIN", env, args, out, sizeof out);
     cr_assert(rc >= 0 && rc < 128, "'%s' did not exit normally (%d)\n%s", args, rc, out);
     return rc;
 }
@@ -73,6 +74,18 @@ Test(bench, bad_flags_and_values_name_themselves)
     EXPECT_RUN(TINY " --models 784-16-10,784-16777216-16777216-10 --batch 16 --threads 1", 1,
                "784-16777216-16777216-10: model has more than");
     cr_assert(strstr(out, "samples/s") == NULL, "measured before failing:\n%s", out);
+}
+
+/* $OMPTRAIN_DATA, as for omptrain: a folder named there that does not hold
+ * the data fails the run, never falls back to synthetic rows unsaid */
+Test(bench, the_data_folder_in_omptrain_data_must_load)
+{
+    snprintf(env, sizeof env, "OMPTRAIN_DATA=%s/none", dir);
+    EXPECT_RUN("--peer none --models 784-16-10 --step-parts --batch 16 --threads 1 "
+               "--reps 1 --seconds 0.02", 1, "/none");
+    cr_assert(strstr(out, "synthetic") == NULL && strstr(out, "samples/s") == NULL, "%s", out);
+    /* --data synthetic does not read it */
+    EXPECT_RUN(TINY " --step-parts --batch 16 --threads 1", 0, "microseconds per step");
 }
 
 Test(bench, an_out_folder_that_cannot_take_the_results_fails_first)
@@ -172,6 +185,9 @@ Test(bench, replot_refuses_what_is_not_the_grids_csv)
                               "0.01,nan,nan,100,rows\n", header);
     th_write(path, csv, strlen(csv), 0);
     EXPECT_RUN(args, 1, "line 2: not a row");                  /* not a model: a path */
+    snprintf(csv, sizeof csv, "%s%s%s", header, row, row);
+    th_write(path, csv, strlen(csv), 0);
+    EXPECT_RUN(args, 1, "line 3: the same model, batch and threads"); /* a point twice */
     snprintf(csv, sizeof csv, "%s%s", header, row);
     th_write(path, csv, strlen(csv), 0);
     cr_assert_eq(run(args), 0, "%s", out);
@@ -219,7 +235,7 @@ Test(bench, a_grid_killed_half_way_keeps_the_points_it_measured)
     snprintf(res, sizeof res, "%s/res", dir);
     snprintf(args, sizeof args, "--peer %s --data synthetic --models 784-16-10 --reps 1 "
              "--seconds 0.02 --batch 16,32 --threads 1 --out %s", script, res);
-    int rc = th_run("BENCH_BIN", "", args, out, sizeof out);
+    int rc = th_run("BENCH_BIN", env, args, out, sizeof out);
     cr_assert_eq(rc, 128 + 9, "exit %d, not killed:\n%s", rc, out);
     static unsigned char buf[1 << 14];
     snprintf(path, sizeof path, "%s/bench.csv", res);
