@@ -92,9 +92,12 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
 /* One thread, microseconds per step: us[0] the bare primitives, us[1] plus
  * gather and loss, us[2] plus the optimizer's pass; us[3] the optimizer's
  * pass alone, us[4] the floor of that pass: its arithmetic (sqrt and
- * divide for Adam) over data in L1, and us[5] its memory traffic alone. */
+ * divide for Adam) over data in L1, and us[5] its memory traffic alone;
+ * us[6] what that memory traffic costs right after the step of us[1], over
+ * the model's own weights, gradient and state (values kept), where the
+ * step leaves them in the caches: the median of each round's difference. */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[6]);
+                       const char *optimizer, double seconds, double us[7]);
 double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
 /* GFLOP/s of oneDNN's sgemm on 2048^3 with `threads` threads: the best of

@@ -137,26 +137,28 @@ static void floor_divide(float *restrict q, const float *restrict a, const float
 
 /* Its memory traffic alone: read the gradient and the three arrays, write
  * the three back, as the reduction and the update do, with no square root
- * and no division. */
+ * and no division. With z = 0 every value written is the one read (the
+ * compiler cannot know it), so it can run over a model's own arrays. */
 OT_MULTIVERSION
 static void floor_stream(float *restrict w, const float *restrict g, float *restrict m,
-                         float *restrict v, size_t n)
+                         float *restrict v, size_t n, float z)
 {
     for (size_t i = 0; i < n; i++) {
-        float mi = m[i] + g[i] * 0.1f, vi = v[i] + g[i] * g[i];
+        float mi = m[i] + g[i] * z, vi = v[i] + g[i] * g[i] * z;
         m[i] = mi;
         v[i] = vi;
-        w[i] -= mi * vi;
+        w[i] -= mi * vi * z;
     }
 }
 
 /* Microseconds per step on one thread: the bare primitives; plus gathering
  * the rows and the loss (the worker's whole shard); plus the optimizer's
  * pass over the arena (what the trainer adds, barriers aside); then the
- * optimizer's pass alone, and its two floors (see bench.h). Interleaved
+ * optimizer's pass alone, its two floors, and the step followed by the
+ * memory floor over the model's own arrays (see bench.h). Interleaved
  * round by round, medians of 5 rounds. */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[6])
+                       const char *optimizer, double seconds, double us[7])
 {
     ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
@@ -165,7 +167,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
     uint32_t *idx = malloc(d->n * sizeof *idx);
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % d->n);
-    enum { ROUNDS = 5, MODES = 6 };
+    enum { ROUNDS = 5, MODES = 7 };
     double t[MODES][ROUNDS];
     const size_t n = m->arena_len;
 #pragma omp parallel num_threads(1)
@@ -187,18 +189,26 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         for (size_t i = 0; i < 2 * 4096; i++)
             scratch[i] = 1.0f + (float)(i % 97);
         float *sm = scratch + 3 * 4096, *sv = sm + n, *sw = sv + n;
-        uint64_t it = 0;
+        /* the step's own arrays for the memory floor after it: Adam's m and v */
+        float *own_m = slot[0] ? slot[0] : sm, *own_v = slot[1] ? slot[1] : sv;
+        volatile float one = 1.0f, nought = 0.0f; /* unknown to the compiler */
+        const float unit = one, zero = nought;
+        uint64_t it = 0, drawn = 0;
+        /* the memory floor after the step right after the step alone */
+        static const int order[MODES] = {0, 1, 6, 2, 3, 4, 5};
         for (int r = 0; r < ROUNDS; r++)
-            for (int mode = 0; mode < MODES; mode++) {
+            for (int o = 0; o < MODES; o++) {
+                const int mode = order[o];
                 size_t steps = 0;
                 double t0 = now();
                 do {
-                    size_t first = (it * batch) % (d->n - batch);
+                    /* the next rows of the permutation every step */
+                    size_t first = (drawn++ * batch) % (d->n - batch);
                     ot__rows rows = {d, idx, first, batch};
                     double l = 0, k = 0;
                     if (mode == 0)
                         ot__worker_kernels(&w, batch, grad);
-                    else if (mode <= 2)
+                    else if (mode <= 2 || mode == 6)
                         ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
                     if (mode == 2 || mode == 3) {
                         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
@@ -206,7 +216,11 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                     } else if (mode == 4) {
                         floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, n);
                     } else if (mode == 5) {
-                        floor_stream(sw, grad, sm, sv, n);
+                        floor_stream(sw, grad, sm, sv, n, unit);
+                    } else if (mode == 6) {
+                        /* the traffic as the step leaves the caches,
+                         * over the model's own arrays, their values kept */
+                        floor_stream(m->params, grad, own_m, own_v, n, zero);
                     }
                     steps++;
                 } while (now() - t0 < seconds / ROUNDS / MODES);
@@ -219,6 +233,8 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         __builtin_ia32_ldmxcsr(csr);
 #endif
     }
+    for (int r = 0; r < ROUNDS; r++)
+        t[6][r] -= t[1][r]; /* paired: the two ran seconds apart */
     for (int mode = 0; mode < MODES; mode++)
         us[mode] = median(t[mode], ROUNDS);
     free(idx);
