@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_paths.h"
 #include "cli.h"
 #include "src/unit_split.h"
 
@@ -80,10 +81,17 @@ static int parse_models(const char *spec, config *c)
     }
 }
 
-int main(int argc, char **argv)
+/* The PyTorch peer by default: the source tree's, else the installed copy
+ * (bench_paths.h, made by meson). */
+static const char *default_peer(void)
+{
+    return access(OT_PEER_SOURCE, R_OK) == 0 ? OT_PEER_SOURCE : OT_PEER_INSTALLED;
+}
+
+int bench_main(const char *command, int argc, char **argv)
 {
     config c = {{0}, 0, {0}, 0, {{0}}, 0, "adam", "fashion-mnist", "bench-results",
-                "bench/peers/pytorch_mlp.py", "/usr/bin/python3", 3, 1.0, 0};
+                default_peer(), "/usr/bin/python3", 3, 1.0, 0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
     int layouts = 0, step_parts = 0, tta = 0, plot_only = 0;
     double target = 0.87;
@@ -116,11 +124,13 @@ int main(int argc, char **argv)
     };
     const size_t n_opts = sizeof opts / sizeof *opts;
     int seen[sizeof opts / sizeof *opts] = {0};
-    cli_program = "bench";
-    int rc = cli_parse(NULL, "The throughput suite: samples/s of full training steps over models x "
-                       "batch sizes x thread counts, each point beside the kernel-only ceiling, "
-                       "the GEMM peak and PyTorch (bench/README.md explains every column).",
-                       opts, n_opts, argc - 1, argv + 1, seen);
+    if (command == NULL)
+        cli_program = "bench";
+    int rc = cli_parse(command, "The throughput suite: samples/s of full training steps over "
+                       "models x batch sizes x thread counts, each point beside the kernel-only "
+                       "ceiling, the GEMM peak and PyTorch (bench/README.md of the source "
+                       "explains every column).",
+                       opts, n_opts, argc, argv, seen);
     if (rc >= 0)
         return rc;
 #define GIVEN(flag) cli_given(opts, seen, n_opts, flag)
@@ -162,6 +172,15 @@ int main(int argc, char **argv)
     if (strcmp(c.data, "fashion-mnist") != 0 && strcmp(c.data, "synthetic") != 0) {
         cli_error("--data: '%s' is not fashion-mnist or synthetic", c.data);
         return 2;
+    }
+    if (strcmp(c.peer, "none") != 0 && access(c.peer, R_OK) != 0) {
+        if (GIVEN("--peer")) {
+            cli_error("--peer: cannot read %s: %s", c.peer, strerror(errno));
+            return 2;
+        }
+        fprintf(stderr, "%s: the PyTorch peer is not installed (%s): running without it\n",
+                cli_program, c.peer);
+        c.peer = "none";
     }
 #undef GIVEN
     if (plot_only)

@@ -62,6 +62,7 @@ Test(bench, bad_flags_and_values_name_themselves)
     EXPECT_RUN("--seconds 0", 2, "--seconds: 0 is out of range");
     EXPECT_RUN("--optimizer adamw", 2, "--optimizer: 'adamw' is not adam or sgd");
     EXPECT_RUN("--data mnist", 2, "--data: 'mnist' is not fashion-mnist or synthetic");
+    EXPECT_RUN("--peer /no/such/peer.py", 2, "--peer: cannot read /no/such/peer.py");
     EXPECT_RUN("--breakdown --layouts", 2, "one at a time");
     EXPECT_RUN("--hot-rows 64", 2, "--hot-rows applies to --step-parts only");
     EXPECT_RUN("--target 0.5", 2, "--target applies to --time-to-accuracy only");

@@ -64,12 +64,24 @@ Test(cli, help_documents_every_flag_with_defaults)
               strstr(out, "--history") && strstr(out, "--nesterov"), "%s", out);
     EXPECT_RUN("evaluate --help", 0, "--model FILE");
     EXPECT_RUN("summary --help", 0, "--layers");
+    EXPECT_RUN("bench --help", 0, "usage: omptrain bench [FLAGS]");
+    cr_assert(strstr(out, "--time-to-accuracy") && strstr(out, "pytorch_mlp.py"), "%s", out);
+}
+
+/* `omptrain bench` is the suite of bench/ (tests/test_bench.c tests it as
+ * the program `bench`): its flags checked, a tiny mode run */
+Test(cli, bench_is_a_command)
+{
+    EXPECT_RUN("bench --threads 0", 2, "omptrain: error: --threads: 0 is out of range");
+    EXPECT_RUN("bench --peer none --data synthetic --models 784-16-10 --batch 16 --threads 1 "
+               "--reps 1 --seconds 0.02 --step-parts", 0, "microseconds per step");
 }
 
 Test(cli, bad_flags_and_values_name_themselves)
 {
     EXPECT_RUN("", 2, "usage");
-    EXPECT_RUN("frobnicate", 2, "unknown command 'frobnicate'");
+    EXPECT_RUN("frobnicate", 2, "unknown command 'frobnicate' (expected train, evaluate, "
+                                "predict, summary or bench");
     EXPECT_RUN("train --bogus 3", 2, "unknown flag '--bogus'");
     EXPECT_RUN("train --epochs", 2, "--epochs needs a value");
     EXPECT_RUN("train --epochs x", 2, "--epochs: 'x' is not a whole number");

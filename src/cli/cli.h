@@ -93,5 +93,9 @@ int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_predict(int argc, char **argv);
+/* The throughput suite (bench/bench.c) over the flags argv[0..argc):
+ * `command` is "bench" under omptrain (its help and errors say `omptrain
+ * bench`), NULL for the program `bench`. Returns the exit status. */
+int bench_main(const char *command, int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ static void usage(FILE *out)
             "  evaluate   loss and metric of a saved model on a test set, confusion matrix\n"
             "  predict    a saved model's predictions for every sample, as CSV\n"
             "  summary    the Keras-style table of a model\n"
+            "  bench      the throughput suite: samples/s per model, batch size and thread\n"
+            "             count, beside the kernels, the GEMM peak and PyTorch\n"
             "\n"
             "`omptrain COMMAND --help` lists a command's flags with their defaults.\n"
             "omptrain %s\n",
@@ -48,7 +50,9 @@ int main(int argc, char **argv)
         return cli_summary(argc - 2, argv + 2);
     if (strcmp(cmd, "predict") == 0)
         return cli_predict(argc - 2, argv + 2);
-    cli_error("unknown command '%s' (expected train, evaluate, predict or "
-              "summary; see omptrain --help)", cmd);
+    if (strcmp(cmd, "bench") == 0)
+        return bench_main("bench", argc - 2, argv + 2);
+    cli_error("unknown command '%s' (expected train, evaluate, predict, "
+              "summary or bench; see omptrain --help)", cmd);
     return CLI_USAGE;
 }
