@@ -194,7 +194,8 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         volatile float one = 1.0f, nought = 0.0f; /* unknown to the compiler */
         const float unit = one, zero = nought;
         uint64_t it = 0, drawn = 0;
-        /* the memory floor after the step right after the step alone */
+        /* mode 6 (the step, then the memory floor) right after mode 1 (the
+         * step alone), so that their difference is taken in like conditions */
         static const int order[MODES] = {0, 1, 6, 2, 3, 4, 5};
         for (int r = 0; r < ROUNDS; r++)
             for (int o = 0; o < MODES; o++) {
@@ -234,7 +235,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
 #endif
     }
     for (int r = 0; r < ROUNDS; r++)
-        t[6][r] -= t[1][r]; /* paired: the two ran seconds apart */
+        t[6][r] -= t[1][r]; /* paired: timed one after the other */
     for (int mode = 0; mode < MODES; mode++)
         us[mode] = median(t[mode], ROUNDS);
     free(idx);
