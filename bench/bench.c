@@ -421,9 +421,8 @@ int bench_main(const char *command, int argc, char **argv)
             return 1;
         }
         int rc = run_time_to_accuracy(&c, &pp, have_peer, train, val, target);
-        printf("PyTorch: %s%s (allocator %s)\n", have_peer ? pp.version : "not run",
-               pp.lost ? ", lost during the run" : "",
-               have_peer ? pp.allocator : "-");
+        char desc[256];
+        printf("PyTorch: %s\n", peer_describe(&pp, have_peer, desc, sizeof desc));
         if (have_peer)
             peer_stop(&pp);
         ot_dataset_destroy(train);
@@ -532,9 +531,9 @@ int bench_main(const char *command, int argc, char **argv)
     for (int t = 0; t < c.n_threads; t++)
         printf(" %d thread%s %.1f-%.1f GFLOP/s;", c.threads[t], c.threads[t] > 1 ? "s" : "",
                gemm_lo[t], gemm_hi[t]);
-    printf("\nPyTorch: %s%s (allocator %s); results %s %s/\n",
-           have_peer ? pp.version : "not run", pp.lost ? ", lost during the run" : "",
-           have_peer ? pp.allocator : "-", written ? "in" : "NOT all written to", c.out);
+    char desc[256];
+    printf("\nPyTorch: %s; results %s %s/\n", peer_describe(&pp, have_peer, desc, sizeof desc),
+           written ? "in" : "NOT all written to", c.out);
     if (have_peer)
         peer_stop(&pp);
     free(pts);

@@ -121,7 +121,7 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
 typedef struct peer {
     pid_t pid;
     FILE *to, *from;
-    char version[64], allocator[64];
+    char version[64], blas[64], allocator[64];
     int lost; /* it failed to answer once: not asked again */
 } peer;
 
@@ -135,6 +135,9 @@ double peer_run(peer *p, const char *model, size_t batch, int threads,
 /* Sends one request line and reads one answer line into `answer`, waiting
  * at most `timeout` seconds; 0 on failure, when the peer is killed and
  * marked lost (said once on stderr). */
+/* What the peer was, for the output: "1.13.0a0 (BLAS OpenBLAS-0.3.21-SkylakeX,
+ * allocator jemalloc)", its loss said, or "not run". */
+const char *peer_describe(const peer *p, int have_peer, char *buf, size_t size);
 int peer_ask(peer *p, const char *request, char *answer, size_t size, double timeout);
 void peer_stop(peer *p);
 /* Writes the rows of `d` for the peer into DIR/.features.f32 and

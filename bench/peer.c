@@ -57,7 +57,7 @@ int peer_start(peer *p, const char *python, const char *script, const char *xf,
     p->from = fdopen(out[0], "r");
     char line[256];
     if (p->to == NULL || p->from == NULL || !read_line(p, line, sizeof line, 300) ||
-        sscanf(line, "ready %63s", p->version) != 1) {
+        sscanf(line, "ready %63s %63s", p->version, p->blas) < 1) {
         fprintf(stderr, "bench: the PyTorch peer %s did not start (does %s run, with torch? "
                         "Debian's package is python3-torch); running without it\n", script,
                 python);
@@ -66,7 +66,19 @@ int peer_start(peer *p, const char *python, const char *script, const char *xf,
         peer_stop(p);
         return 0;
     }
+    if (p->blas[0] == '\0') /* a peer that does not say */
+        snprintf(p->blas, sizeof p->blas, "unknown");
     return 1;
+}
+
+const char *peer_describe(const peer *p, int have_peer, char *buf, size_t size)
+{
+    if (!have_peer)
+        snprintf(buf, size, "not run");
+    else
+        snprintf(buf, size, "%s%s (BLAS %s, allocator %s)", p->version,
+                 p->lost ? ", lost during the run" : "", p->blas, p->allocator);
+    return buf;
 }
 
 int peer_ask(peer *p, const char *request, char *answer, size_t size, double timeout)

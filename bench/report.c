@@ -42,9 +42,10 @@ int write_results(const config *c, const point *pts, size_t n, const peer *pp,
                "efficiency_vs_gemm,pytorch_samples_per_s_median,ratio_vs_pytorch,peak_rss_mib,"
                "cut\n");
     fprintf(j, "{\"data\": \"%s\", \"optimizer\": \"%s\", \"reps\": %d, \"seconds_per_rep\": %g,"
-               " \"pytorch\": \"%s\", \"pytorch_allocator\": \"%s\", \"points\": [\n",
-            data_desc, c->optimizer, c->reps, c->seconds,
-            have_peer ? pp->version : "none", have_peer ? pp->allocator : "none");
+               " \"pytorch\": \"%s\", \"pytorch_blas\": \"%s\", \"pytorch_allocator\": \"%s\","
+               " \"points\": [\n",
+            data_desc, c->optimizer, c->reps, c->seconds, have_peer ? pp->version : "none",
+            have_peer ? pp->blas : "none", have_peer ? pp->allocator : "none");
     for (size_t i = 0; i < n; i++) {
         const point *p = &pts[i];
         double med = median(p->sps, p->n), eff = p->scaling;

@@ -102,6 +102,24 @@ def run(x, y, model, batch, threads, optimizer, seconds):
             return batch * steps / elapsed, steps, elapsed
 
 
+def blas():
+    """The BLAS torch runs on, as one word: OpenBLAS's version and the
+    kernels it chose for this processor (its DYNAMIC_ARCH), else "unknown"."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({l.split()[-1] for l in f if "openblas" in l and ".so" in l})
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            core, config = lib.openblas_get_corename, lib.openblas_get_config
+            core.restype = config.restype = ctypes.c_char_p
+            version = config().decode().split()[1]
+            return f"OpenBLAS-{version}-{core().decode()}"
+    except (OSError, AttributeError, IndexError, UnicodeDecodeError):
+        pass
+    return "unknown"
+
+
 def main():
     if len(sys.argv) != 6 or sys.argv[1] != "--serve":
         sys.exit(__doc__)
@@ -110,7 +128,7 @@ def main():
         x = torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(n, dim)
     with open(sys.argv[3], "rb") as f:
         y = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
-    print("ready", torch.__version__, flush=True)
+    print("ready", torch.__version__, blas(), flush=True)
     for line in sys.stdin:
         parts = line.split()
         if not parts:
