@@ -441,6 +441,10 @@ int bench_main(const char *command, int argc, char **argv)
         gemm_hi[t] = 0;
     }
 
+    /* the peer's own GEMM peak, so that its speed has a denominator too */
+    if (have_peer)
+        peer_measure_gemm(&pp, c.threads, c.n_threads);
+
     size_t total = c.n_models * c.n_batches * (size_t)c.n_threads;
     point *pts = calloc(total, sizeof *pts);
     if (pts == NULL) {
@@ -531,6 +535,12 @@ int bench_main(const char *command, int argc, char **argv)
     for (int t = 0; t < c.n_threads; t++)
         printf(" %d thread%s %.1f-%.1f GFLOP/s;", c.threads[t], c.threads[t] > 1 ? "s" : "",
                gemm_lo[t], gemm_hi[t]);
+    if (have_peer) {
+        printf("\nPyTorch's GEMM peak (torch.mm 2048^3, median of 5 at the start):");
+        for (int t = 0; t < pp.n_gemm; t++)
+            printf(" %d thread%s %.1f GFLOP/s;", pp.gemm_threads[t],
+                   pp.gemm_threads[t] > 1 ? "s" : "", pp.gemm_gflops[t]);
+    }
     char desc[256];
     printf("\nPyTorch: %s; results %s %s/\n", peer_describe(&pp, have_peer, desc, sizeof desc),
            written ? "in" : "NOT all written to", c.out);

@@ -122,6 +122,10 @@ typedef struct peer {
     pid_t pid;
     FILE *to, *from;
     char version[64], blas[64], allocator[64];
+    /* torch.mm's GFLOP/s (2048^3) per thread count, timed at the start */
+    int gemm_threads[MAX_AXIS];
+    double gemm_gflops[MAX_AXIS];
+    int n_gemm;
     int lost; /* it failed to answer once: not asked again */
 } peer;
 
@@ -135,6 +139,9 @@ double peer_run(peer *p, const char *model, size_t batch, int threads,
 /* Sends one request line and reads one answer line into `answer`, waiting
  * at most `timeout` seconds; 0 on failure, when the peer is killed and
  * marked lost (said once on stderr). */
+/* The peer's GEMM peak (torch.mm 2048^3, median of 5) for each of
+ * threads[0..n), into p->gemm_*: NAN where it does not answer. */
+void peer_measure_gemm(peer *p, const int *threads, int n);
 /* What the peer was, for the output: "1.13.0a0 (BLAS OpenBLAS-0.3.21-SkylakeX,
  * allocator jemalloc)", its loss said, or "not run". */
 const char *peer_describe(const peer *p, int have_peer, char *buf, size_t size);

@@ -113,6 +113,20 @@ double peer_run(peer *p, const char *model, size_t batch, int threads,
     return sps;
 }
 
+void peer_measure_gemm(peer *p, const int *threads, int n)
+{
+    char req[64], line[256];
+    p->n_gemm = 0;
+    for (int t = 0; t < n && t < MAX_AXIS; t++) {
+        double g = NAN;
+        snprintf(req, sizeof req, "gemm %d", threads[t]);
+        if (!peer_ask(p, req, line, sizeof line, 120) || sscanf(line, "%lf", &g) != 1)
+            g = NAN;
+        p->gemm_threads[p->n_gemm] = threads[t];
+        p->gemm_gflops[p->n_gemm++] = g;
+    }
+}
+
 int peer_start_with(peer *p, const char *python, const char *script, const char *dir,
                     const ot_dataset *d)
 {

@@ -43,9 +43,15 @@ int write_results(const config *c, const point *pts, size_t n, const peer *pp,
                "cut\n");
     fprintf(j, "{\"data\": \"%s\", \"optimizer\": \"%s\", \"reps\": %d, \"seconds_per_rep\": %g,"
                " \"pytorch\": \"%s\", \"pytorch_blas\": \"%s\", \"pytorch_allocator\": \"%s\","
-               " \"points\": [\n",
+               " \"pytorch_gemm_gflops_per_s\": [",
             data_desc, c->optimizer, c->reps, c->seconds, have_peer ? pp->version : "none",
             have_peer ? pp->blas : "none", have_peer ? pp->allocator : "none");
+    for (int t = 0; have_peer && t < pp->n_gemm; t++) {
+        fprintf(j, "%s{\"threads\": %d, \"median\": ", t ? ", " : "", pp->gemm_threads[t]);
+        json_number(j, "%.1f", pp->gemm_gflops[t]);
+        fputc('}', j);
+    }
+    fprintf(j, "], \"points\": [\n");
     for (size_t i = 0; i < n; i++) {
         const point *p = &pts[i];
         double med = median(p->sps, p->n), eff = p->scaling;

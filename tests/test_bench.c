@@ -225,9 +225,12 @@ Test(bench, a_peer_that_dies_is_said_and_left_out)
 Test(bench, a_grid_killed_half_way_keeps_the_points_it_measured)
 {
     char args[2048], script[300], res[300], path[400];
-    /* a peer that answers the first point, then kills the benchmark */
+    /* a peer that answers its GEMM and the first point, then kills the
+     * benchmark */
     const char *fake = "import os, sys\n"
                        "print('ready fake-torch', flush=True)\n"
+                       "sys.stdin.readline()\n"
+                       "print('123.0', flush=True)\n"
                        "sys.stdin.readline()\n"
                        "print('1000.0 10 0.01', flush=True)\n"
                        "sys.stdin.readline()\n"
@@ -249,4 +252,6 @@ Test(bench, a_grid_killed_half_way_keeps_the_points_it_measured)
     n = th_read(path, buf, sizeof buf - 1);
     buf[n] = '\0';
     cr_assert(n > 3 && strcmp((char *)buf + n - 3, "]}\n") == 0, "%s", buf);
+    cr_assert(strstr((char *)buf, "\"pytorch_gemm_gflops_per_s\": [{\"threads\": 1, "
+                                  "\"median\": 123.0}]") != NULL, "%s", buf);
 }

@@ -17,6 +17,11 @@ after each epoch measure the accuracy on the remaining rows; answer
     EPOCHS SECONDS VAL_ACCURACY
 at the first epoch that reaches TARGET (EPOCHS -1 and the last accuracy when
 none does), SECONDS from the start of training, validation included.
+GEMM requests, once per thread count at the start of a grid:
+    gemm THREADS
+answer the GFLOP/s of torch.mm on 2048 x 2048 floats with THREADS threads.
+The ready line names torch's version and its BLAS (OpenBLAS's version and
+the kernels it chose for this processor).
 The data comes once, as raw float32 features and int32 labels, from the files
 named on the command line (written by bench.c), so both sides train on the
 same rows.
@@ -120,6 +125,21 @@ def blas():
     return "unknown"
 
 
+def gemm(threads):
+    """GFLOP/s of torch.mm on two 2048 x 2048 float matrices with `threads`
+    threads: the median of 5 after one untimed, as the benchmark times
+    oneDNN's sgemm."""
+    torch.set_num_threads(threads)
+    a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
+    torch.mm(a, b)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - t0)
+    return 2 * 2048 ** 3 / sorted(times)[2] / 1e9
+
+
 def main():
     if len(sys.argv) != 6 or sys.argv[1] != "--serve":
         sys.exit(__doc__)
@@ -132,6 +152,9 @@ def main():
     for line in sys.stdin:
         parts = line.split()
         if not parts:
+            continue
+        if parts[0] == "gemm":
+            print(f"{gemm(int(parts[1])):.2f}", flush=True)
             continue
         if parts[0] == "tta":
             model, batch, threads, seed, target, max_epochs, n_train = parts[1:]
