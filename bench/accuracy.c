@@ -54,7 +54,7 @@ static race omptrain_race(const char *spec, const ot_dataset *train, const ot_da
     if (L == 0 || ot_model_create(&m, in, layers, L, seed) != OT_OK ||
         ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK ||
         ot_model_fit(m, train, &fc, NULL) != OT_OK) {
-        fprintf(stderr, "bench: %s\n", ot_last_error());
+        say("%s\n", ot_last_error());
         exit(1);
     }
     ot_model_destroy(m);

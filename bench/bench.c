@@ -178,8 +178,7 @@ int bench_main(const char *command, int argc, char **argv)
             cli_error("--peer: cannot read %s: %s", c.peer, strerror(errno));
             return 2;
         }
-        fprintf(stderr, "%s: the PyTorch peer is not installed (%s): running without it\n",
-                cli_program, c.peer);
+        say("the PyTorch peer is not installed (%s): running without it\n", c.peer);
         c.peer = "none";
     }
 #undef GIVEN
@@ -202,19 +201,19 @@ int bench_main(const char *command, int argc, char **argv)
     struct stat st;
     if (strcmp(c.data, "synthetic") != 0 && (from_env || stat(fashion, &st) == 0)) {
         if (ot_dataset_load_idx_dir(&d, fashion, "train") != OT_OK) {
-            fprintf(stderr, "bench: %s\n", ot_last_error());
+            say("%s\n", ot_last_error());
             return 1;
         }
     } else {
         if (strcmp(c.data, "synthetic") != 0)
-            fprintf(stderr, "bench: Fashion-MNIST is not installed (%s, package "
-                            "dataset-fashion-mnist): synthetic rows of its shape\n", fashion);
+            say("Fashion-MNIST is not installed (%s, package "
+                "dataset-fashion-mnist): synthetic rows of its shape\n", fashion);
         snprintf(data_desc, sizeof data_desc, "synthetic (60,000 x 784)");
         const size_t n = 60000, dim = DATA_DIM;
         float *x = malloc(n * dim * sizeof(float));
         int32_t *y = malloc(n * sizeof(int32_t));
         if (x == NULL || y == NULL) {
-            fprintf(stderr, "bench: out of memory for %zu synthetic rows\n", n);
+            say("out of memory for %zu synthetic rows\n", n);
             free(x);
             free(y);
             return 1;
@@ -227,12 +226,12 @@ int bench_main(const char *command, int argc, char **argv)
         free(x);
         free(y);
         if (made != OT_OK) {
-            fprintf(stderr, "bench: %s\n", ot_last_error());
+            say("%s\n", ot_last_error());
             return 1;
         }
     }
     if (d->dim != DATA_DIM) {
-        fprintf(stderr, "bench: %s: %zu features a row, not %d\n", fashion, d->dim, DATA_DIM);
+        say("%s: %zu features a row, not %d\n", fashion, d->dim, DATA_DIM);
         ot_dataset_destroy(d);
         return 1;
     }
@@ -282,8 +281,8 @@ int bench_main(const char *command, int argc, char **argv)
         for (size_t bi = 0; bi < c.n_batches; bi++)
             max_batch = c.batches[bi] > max_batch ? c.batches[bi] : max_batch;
         if (c.hot_rows && (c.hot_rows < max_batch || c.hot_rows > d->n)) {
-            fprintf(stderr, "bench: --hot-rows %zu must be between the largest batch (%zu) "
-                            "and the data's %zu rows\n", c.hot_rows, max_batch, d->n);
+            say("--hot-rows %zu must be between the largest batch (%zu) "
+                "and the data's %zu rows\n", c.hot_rows, max_batch, d->n);
             ot_dataset_destroy(d);
             return 2;
         }
@@ -371,7 +370,7 @@ int bench_main(const char *command, int argc, char **argv)
                 ot_model *m = make_model(c.models[mi], c.optimizer);
                 ot_thread_choice tc;
                 if (ot_model_choose_threads(m, d, c.batches[bi], 0, 0.2, &tc) != OT_OK) {
-                    fprintf(stderr, "bench: %s\n", ot_last_error());
+                    say("%s\n", ot_last_error());
                     return 1;
                 }
                 ot_model_destroy(m);
@@ -409,15 +408,15 @@ int bench_main(const char *command, int argc, char **argv)
     if (tta) {
         /* Keras' validation_split=0.2: the last fifth of the rows, unshuffled */
         if (strncmp(data_desc, "Fashion-MNIST", 13) != 0) {
-            fprintf(stderr, "bench: time to accuracy needs Fashion-MNIST (%s, package "
-                            "dataset-fashion-mnist, or $OMPTRAIN_DATA)\n", fashion);
+            say("time to accuracy needs Fashion-MNIST (%s, package "
+                "dataset-fashion-mnist, or $OMPTRAIN_DATA)\n", fashion);
             return 1;
         }
         size_t n_val = d->n / 5, n_train = d->n - n_val;
         ot_dataset *train = NULL, *val = NULL;
         if (ot__dataset_slice(&train, d, 0, n_train) != OT_OK ||
             ot__dataset_slice(&val, d, n_train, n_val) != OT_OK) {
-            fprintf(stderr, "bench: %s\n", ot_last_error());
+            say("%s\n", ot_last_error());
             return 1;
         }
         int rc = run_time_to_accuracy(&c, &pp, have_peer, train, val, target);
@@ -448,7 +447,7 @@ int bench_main(const char *command, int argc, char **argv)
     size_t total = c.n_models * c.n_batches * (size_t)c.n_threads;
     point *pts = calloc(total, sizeof *pts);
     if (pts == NULL) {
-        fprintf(stderr, "bench: out of memory for %zu points\n", total);
+        say("out of memory for %zu points\n", total);
         if (have_peer)
             peer_stop(&pp);
         ot_dataset_destroy(d);
@@ -475,7 +474,7 @@ int bench_main(const char *command, int argc, char **argv)
                 ot_model *cm = make_model(p->model, c.optimizer);
                 ot_step_cut cut = OT_STEP_CUT_ROWS;
                 if (ot_model_step_cut(cm, p->batch, (size_t)p->threads, &cut) != OT_OK) {
-                    fprintf(stderr, "bench: %s\n", ot_last_error());
+                    say("%s\n", ot_last_error());
                     return 1;
                 }
                 p->units = cut == OT_STEP_CUT_UNITS;

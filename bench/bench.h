@@ -50,6 +50,9 @@ typedef struct point {
 
 /* ---- common.c ---- */
 double now(void);                         /* monotonic seconds */
+/* A message on stderr after the program's name ("bench: ", or "omptrain: "
+ * under `omptrain bench`). */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Says on stderr what failed (and the library's last error), exits 1. */
 _Noreturn void die(const char *what);
 double median(const double *v, int n);    /* n <= 16 */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,13 +156,13 @@ ot_model *make_model(const char *spec, const char *optimizer)
     ot_optimizer_kind kind;
     ot_model *m = NULL;
     if (L == 0 || ot_optimizer_parse(optimizer, &kind) != OT_OK) {
-        fprintf(stderr, "bench: bad model '%s' or optimizer '%s'\n", spec, optimizer);
+        say("bad model '%s' or optimizer '%s'\n", spec, optimizer);
         exit(2);
     }
     ot_optimizer_config oc = ot_optimizer_config_default(kind);
     if (ot_model_create(&m, in, layers, L, 42) != OT_OK ||
         ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc) != OT_OK) {
-        fprintf(stderr, "bench: %s: %s\n", spec, ot_last_error());
+        say("%s: %s\n", spec, ot_last_error());
         exit(1);
     }
     return m;
@@ -215,17 +216,26 @@ double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
     fc.on_step = time_steps;
     fc.user = &t;
     if (ot_model_fit(m, d, &fc, NULL) != OT_OK) {
-        fprintf(stderr, "bench: %s\n", ot_last_error());
+        say("%s\n", ot_last_error());
         exit(1);
     }
     ot_model_destroy(m);
     return (double)((t.steps - t.warmup) * batch) / (t.t1 - t.t0);
 }
 
+void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_program);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 _Noreturn void die(const char *what)
 {
     const char *why = ot_last_error();
-    fprintf(stderr, "bench: %s failed%s%s\n", what, why && *why ? ": " : "", why ? why : "");
+    say("%s failed%s%s\n", what, why && *why ? ": " : "", why ? why : "");
     exit(1);
 }
 
@@ -236,7 +246,7 @@ FILE *out_open(outfile *o, const char *dir, const char *name)
     snprintf(o->path, sizeof o->path, "%s/%s", dir, name);
     o->f = open_memstream(&o->buf, &o->len);
     if (o->f == NULL)
-        fprintf(stderr, "bench: cannot write %s: %s\n", o->path, strerror(errno));
+        say("cannot write %s: %s\n", o->path, strerror(errno));
     return o->f;
 }
 
@@ -245,9 +255,9 @@ int out_close(outfile *o)
     int ok = !ferror(o->f);
     ok = fclose(o->f) == 0 && ok;
     if (!ok)
-        fprintf(stderr, "bench: cannot write %s: out of memory\n", o->path);
+        say("cannot write %s: out of memory\n", o->path);
     else if (ot__write_file_atomic(o->path, o->buf, o->len) != OT_OK) {
-        fprintf(stderr, "bench: cannot write %s: %s\n", o->path, ot_last_error());
+        say("cannot write %s: %s\n", o->path, ot_last_error());
         ok = 0;
     }
     free(o->buf);

@@ -321,7 +321,7 @@ double measure_gemm(int threads, int runs)
     float *b = malloc((size_t)(n * n) * sizeof(float));
     float *c = malloc((size_t)(n * n) * sizeof(float));
     if (!a || !b || !c) {
-        fprintf(stderr, "bench: no memory for the GEMM peak's 48 MB\n");
+        say("no memory for the GEMM peak's 48 MB\n");
         exit(1);
     }
     for (dnnl_dim_t i = 0; i < n * n; i++) {
@@ -330,7 +330,7 @@ double measure_gemm(int threads, int runs)
     }
     omp_set_num_threads(threads); /* oneDNN's sgemm threads itself */
     if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) != dnnl_success) {
-        fprintf(stderr, "bench: oneDNN's sgemm failed\n");
+        say("oneDNN's sgemm failed\n");
         exit(1);
     }
     double best = 0;

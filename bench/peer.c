@@ -58,9 +58,8 @@ int peer_start(peer *p, const char *python, const char *script, const char *xf,
     char line[256];
     if (p->to == NULL || p->from == NULL || !read_line(p, line, sizeof line, 300) ||
         sscanf(line, "ready %63s %63s", p->version, p->blas) < 1) {
-        fprintf(stderr, "bench: the PyTorch peer %s did not start (does %s run, with torch? "
-                        "Debian's package is python3-torch); running without it\n", script,
-                python);
+        say("the PyTorch peer %s did not start (does %s run, with torch? "
+            "Debian's package is python3-torch); running without it\n", script, python);
         if (p->pid > 0)
             kill(p->pid, SIGKILL);
         peer_stop(p);
@@ -92,8 +91,8 @@ int peer_ask(peer *p, const char *request, char *answer, size_t size, double tim
         why = feof(p->from) ? "it ended" : "no answer in time";
     if (why == NULL)
         return 1;
-    fprintf(stderr, "bench: the PyTorch peer is lost (%s, asked '%s'): its figures are "
-                    "nan from here\n", why, request);
+    say("the PyTorch peer is lost (%s, asked '%s'): its figures are "
+        "nan from here\n", why, request);
     p->lost = 1;
     if (p->pid > 0)
         kill(p->pid, SIGKILL);
@@ -150,7 +149,7 @@ int peer_start_with(peer *p, const char *python, const char *script, const char 
         ok = 0;
     int started = ok && peer_start(p, python, script, xf, yf, d->n, d->dim);
     if (!ok)
-        fprintf(stderr, "bench: cannot write the peer's data in %s; running without it\n", dir);
+        say("cannot write the peer's data in %s; running without it\n", dir);
     /* the peer has read them once it is ready: no 188 MB left behind */
     unlink(xf);
     unlink(yf);

@@ -262,8 +262,8 @@ int replot(config *c)
     FILE *f = fopen(path, "r");
     if (f == NULL || fgets(line, sizeof line, f) == NULL ||
         strncmp(line, "model,batch,threads,samples_per_s_median,", 41) != 0) {
-        fprintf(stderr, "bench: cannot read %s%s%s\n", path, f ? ": not bench's CSV" : ": ",
-                f ? "" : strerror(errno));
+        say("cannot read %s%s%s\n", path, f ? ": not bench's CSV" : ": ",
+            f ? "" : strerror(errno));
         if (f)
             fclose(f);
         return 1;
@@ -319,7 +319,7 @@ int replot(config *c)
         bad = "no points";
     int ok = !bad;
     if (bad)
-        fprintf(stderr, "bench: %s, line %zu: %s\n", path, row, bad);
+        say("%s, line %zu: %s\n", path, row, bad);
     else {
         /* the plots' axes run upwards */
         qsort(c->batches, c->n_batches, sizeof c->batches[0], cmp_size);
