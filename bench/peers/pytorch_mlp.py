@@ -28,6 +28,7 @@ same rows.
 
 usage: pytorch_mlp.py --serve FEATURES.f32 LABELS.i32 N DIM
 """
+import ctypes
 import sys
 import time
 
@@ -110,7 +111,6 @@ def run(x, y, model, batch, threads, optimizer, seconds):
 def blas():
     """The BLAS torch runs on, as one word: OpenBLAS's version and the
     kernels it chose for this processor (its DYNAMIC_ARCH), else "unknown"."""
-    import ctypes
     try:
         with open("/proc/self/maps") as f:
             libs = sorted({l.split()[-1] for l in f if "openblas" in l and ".so" in l})
