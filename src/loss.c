@@ -12,6 +12,7 @@
  * there), these stay exact and finite.
  */
 #include <math.h>
+#include <string.h>
 
 #include "loss.h"
 
@@ -34,75 +35,145 @@ static size_t argmax(const float *v, size_t n)
     return best;
 }
 
-/* e[j] = exp(z[j] - max) for j < n (e may be z), and their sum in order;
- * with e NULL the sum only. */
-static float exp_shifted(const float *z, size_t n, float max, float *e)
+/* Rows of logits are cut into blocks of this many rows: their
+ * exponentials are taken in one loop over the block, not row by row. */
+enum { BLOCK_ROWS = 64 };
+
+/* e^x for x <= 0, the shifted logits' case: x = n ln 2 + r with
+ * |r| <= ln 2 / 2, e^r by a degree-7 polynomial (Cephes' expf
+ * coefficients), times 2^n built in the exponent bits. Within 1 ulp of
+ * e^x (all 1.12e9 floats in range were checked once: 99.2% correctly
+ * rounded; the test checks a sample), exact at 0, and 0 below ln(FLT_MIN),
+ * where e^x is no longer a normal float (the trainer flushes those to 0
+ * anyway). Unlike calls to expf, a loop of these vectorises: the loss over
+ * 1024 rows of 10 classes took 15 us against 37. No fused multiply-adds
+ * (C17 mode contracts none), so every clone gives the same bits. */
+static inline float exp_nonpositive(float x)
+{
+    const float lo = -87.33654475f, magic = 12582912.0f; /* 1.5 * 2^23 */
+    float xc = x < lo ? lo : x;
+    float t = xc * 1.44269504088896341f + magic; /* n + magic, n = round(x log2 e) */
+    float n = t - magic;
+    float r = xc - n * 0.693359375f;             /* n ln 2 in two parts, */
+    r = r - n * -2.12194440e-4f;                  /* the first exact */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    uint32_t tb, magic_b = 0x4b400000u, pow2b;
+    memcpy(&tb, &t, sizeof tb);
+    pow2b = (tb - magic_b + 127u) << 23; /* 2^n: n >= -126 here */
+    float pow2;
+    memcpy(&pow2, &pow2b, sizeof pow2);
+    return x < lo ? 0.0f : p * pow2;
+}
+
+OT_MULTIVERSION
+void ot__exp_nonpositive(float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = exp_nonpositive(v[i]);
+}
+
+/* e = exp(z - max of its row) for n rows of C (e may be z). */
+static void shifted_exps(const float *z, float *e, size_t n, size_t C,
+                         const float *max)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < C; j++)
+            e[r * C + j] = z[r * C + j] - max[r];
+    ot__exp_nonpositive(e, n * C);
+}
+
+/* the sum of a row's exponentials, in order */
+static float row_sum(const float *e, size_t C)
 {
     float sum = 0.0f;
-    for (size_t j = 0; j < n; j++) {
-        float v = expf(z[j] - max);
-        sum += v;
-        if (e != NULL)
-            e[j] = v;
-    }
+    for (size_t j = 0; j < C; j++)
+        sum += e[j];
     return sum;
 }
 
 void ot__softmax_rows(float *x, size_t rows, size_t classes)
 {
-    for (size_t r = 0; r < rows; r++) {
-        float *z = x + r * classes;
-        float inv = 1.0f / exp_shifted(z, classes, z[argmax(z, classes)], z);
-        for (size_t j = 0; j < classes; j++)
-            z[j] *= inv;
+    float max[BLOCK_ROWS];
+    for (size_t r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+        size_t n = rows - r0 < BLOCK_ROWS ? rows - r0 : BLOCK_ROWS;
+        float *x0 = x + r0 * classes;
+        for (size_t i = 0; i < n; i++) {
+            const float *z = x0 + i * classes;
+            max[i] = z[argmax(z, classes)];
+        }
+        shifted_exps(x0, x0, n, classes, max);
+        for (size_t i = 0; i < n; i++) {
+            float *e = x0 + i * classes, inv = 1.0f / row_sum(e, classes);
+            for (size_t j = 0; j < classes; j++)
+                e[j] *= inv;
+        }
     }
 }
 
 /* One exponential per logit: lse = max + log(sum), and the softmax
  * p_j = e_j / sum of the same e_j (where exp(z_j - lse) took a second
  * exponential per logit: 5.1 against 3.0 us over 64 rows of 10 classes,
- * sparse, with the gradient). */
+ * sparse, with the gradient). A block's rows are read first (maximum,
+ * targets), then their exponentials taken in one loop, into diff or the
+ * work rows, then each row's loss and gradient. */
 static void categorical(const ot__loss_batch *b, int sparse, float scale,
                         float *diff, double *loss_sum, double *metric_sum)
 {
     const size_t C = b->C;
     double total = 0.0, hits = 0.0;
-    for (size_t r = 0; r < b->rows; r++) {
-        const float *z = b->out + r * C;
-        float *d = diff != NULL ? diff + r * C : NULL;
-        size_t best = argmax(z, C), true_class = 0;
-        float max = z[best], tsum = 0.0f, tz = 0.0f;
-        if (sparse) {
-            true_class = (size_t)b->labels[r];
-            tsum = 1.0f;
-            tz = z[true_class];
-        } else {
-            float tbest = target(b, r, 0);
-            for (size_t j = 0; j < C; j++) {
-                float t = target(b, r, j);
-                tsum += t;
-                tz += t * z[j];
-                if (t > tbest) {
-                    tbest = t;
-                    true_class = j;
+    float max[BLOCK_ROWS], tsum[BLOCK_ROWS], tz[BLOCK_ROWS];
+    size_t true_class[BLOCK_ROWS];
+    for (size_t r0 = 0; r0 < b->rows; r0 += BLOCK_ROWS) {
+        size_t n = b->rows - r0 < BLOCK_ROWS ? b->rows - r0 : BLOCK_ROWS;
+        for (size_t i = 0; i < n; i++) {
+            const size_t r = r0 + i;
+            const float *z = b->out + r * C;
+            size_t best = argmax(z, C);
+            max[i] = z[best];
+            tsum[i] = tz[i] = 0.0f;
+            true_class[i] = 0;
+            if (sparse) {
+                true_class[i] = (size_t)b->labels[r];
+                tsum[i] = 1.0f;
+                tz[i] = z[true_class[i]];
+            } else {
+                float tbest = target(b, r, 0);
+                for (size_t j = 0; j < C; j++) {
+                    float t = target(b, r, j);
+                    tsum[i] += t;
+                    tz[i] += t * z[j];
+                    if (t > tbest) {
+                        tbest = t;
+                        true_class[i] = j;
+                    }
                 }
             }
+            hits += best == true_class[i];
         }
-        /* z is read whole above: d may overwrite it from here */
-        float sum = exp_shifted(z, C, max, d);
-        float lse = max + logf(sum);
-        hits += best == true_class;
-        total += (double)(tsum * lse - tz); /* sum_j t_j (lse - z_j) */
-        if (d == NULL)
-            continue;
-        float k = scale * tsum / sum;
-        if (sparse) {
-            for (size_t j = 0; j < C; j++)
-                d[j] *= k;
-            d[true_class] -= scale;
-        } else {
-            for (size_t j = 0; j < C; j++)
-                d[j] = d[j] * k - scale * target(b, r, j);
+        /* the block's z is read whole above: e may overwrite it from here */
+        float *e0 = (diff != NULL ? diff : b->work) + r0 * C;
+        shifted_exps(b->out + r0 * C, e0, n, C, max);
+        for (size_t i = 0; i < n; i++) {
+            float *d = e0 + i * C, sum = row_sum(d, C);
+            float lse = max[i] + logf(sum);
+            total += (double)(tsum[i] * lse - tz[i]); /* sum_j t_j (lse - z_j) */
+            if (diff == NULL)
+                continue;
+            float k = scale * tsum[i] / sum;
+            if (sparse) {
+                for (size_t j = 0; j < C; j++)
+                    d[j] *= k;
+                d[true_class[i]] -= scale;
+            } else {
+                for (size_t j = 0; j < C; j++)
+                    d[j] = d[j] * k - scale * target(b, r0 + i, j);
+            }
         }
     }
     *loss_sum += total;

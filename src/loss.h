@@ -15,6 +15,8 @@ typedef struct ot__loss_batch {
     const int32_t *labels; /* rows, or NULL */
     const float *targets;  /* rows x C, or NULL */
     size_t rows, C;
+    float *work;           /* rows x C the categorical losses use when no
+                            * gradient is asked (diff NULL), else unused */
 } ot__loss_batch;
 
 /* Adds the sum over rows of the per-sample loss (mean over the outputs) to
@@ -27,5 +29,9 @@ void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
 
 /* Softmax of each row of logits, in place (rows x classes). */
 void ot__softmax_rows(float *x, size_t rows, size_t classes);
+
+/* v[i] = e^v[i] for v[i] <= 0 (the logits less their row's maximum),
+ * within 1 ulp, in a loop that vectorises; 0 below ln(FLT_MIN). */
+void ot__exp_nonpositive(float *v, size_t n);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "helpers.h"
 #include "src/dense.h"
+#include "src/loss.h"
 #include "src/trainer.h"
 #include "src/unit_split.h"
 
@@ -332,4 +333,125 @@ Test(loss, gradient_mse_through_softmax)
     /* softmax that the loss does not fuse: oneDNN's softmax backward */
     ot_layer l[] = {OT_DENSE(4, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_model_loss(l, 2, 2, OT_LOSS_MSE, FLOATS);
+}
+
+/* ---- the cross-entropy's exponentials and its blocks of rows ---- */
+
+/* distance in units in the last place between two non-negative floats */
+static int64_t ulps(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    return ia > ib ? (int64_t)ia - ib : (int64_t)ib - ia;
+}
+
+Test(loss, exponentials_within_one_ulp)
+{
+    /* every 61st float from -0 down to ln(FLT_MIN), about 17 million,
+     * against the double exponential rounded to float */
+    enum { N = 4096 };
+    float v[N], x[N];
+    int64_t worst = 0;
+    float worst_x = 0.0f;
+    uint32_t bits = 0x80000000u; /* -0 */
+    const float lo = -87.33654475f;
+    for (;;) {
+        size_t n = 0;
+        for (; n < N; n++, bits += 61) {
+            memcpy(&x[n], &bits, sizeof x[n]);
+            if (!(x[n] >= lo))
+                break;
+            v[n] = x[n];
+        }
+        ot__exp_nonpositive(v, n);
+        for (size_t i = 0; i < n; i++) {
+            int64_t u = ulps(v[i], (float)exp((double)x[i]));
+            if (u > worst) {
+                worst = u;
+                worst_x = x[i];
+            }
+        }
+        if (n < N)
+            break;
+    }
+    cr_expect_leq(worst, 1, "e^x is %lld ulp off at x = %.9g", (long long)worst,
+                  (double)worst_x);
+    float edge[] = {0.0f, -0.0f, -1e-30f, -87.0f, -87.4f, -104.0f, -1e30f, -INFINITY};
+    ot__exp_nonpositive(edge, 8);
+    cr_expect_eq(edge[0], 1.0f);
+    cr_expect_eq(edge[1], 1.0f);
+    cr_expect_eq(edge[2], 1.0f);
+    cr_expect_leq(ulps(edge[3], (float)exp(-87.0)), 1);
+    for (int i = 4; i < 8; i++)
+        cr_expect_eq(edge[i], 0.0f, "e^x below ln(FLT_MIN) is 0, got %g", (double)edge[i]);
+    float nan = NAN;
+    ot__exp_nonpositive(&nan, 1);
+    cr_expect(isnan(nan), "a NaN stays a NaN");
+}
+
+/* The sparse cross-entropy over rows that fill two blocks and part of a
+ * third, spreads of logits from 0.01 to 200 (exponentials that vanish),
+ * against double precision: loss, accuracy and the gradient; the same
+ * loss without a gradient (the work rows), and with diff over the logits. */
+Test(loss, categorical_in_blocks_against_double)
+{
+    enum { R = 150, C = 10 };
+    static float z[R * C], zcopy[R * C], d[R * C], work[R * C], p[R * C];
+    static int32_t y[R];
+    uint64_t s = 12345;
+    for (size_t r = 0; r < R; r++) {
+        double spread = 0.01 * pow(2e4, (double)r / (R - 1));
+        for (size_t j = 0; j < C; j++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            z[r * C + j] = (float)(spread * ((double)(s >> 11) / 9007199254740992.0 - 0.5));
+        }
+        y[r] = (int32_t)((r * 7) % C);
+    }
+    const float scale = 1.0f / R;
+    double ref_loss = 0.0, ref_hits = 0.0;
+    for (size_t r = 0; r < R; r++) {
+        const float *zr = z + r * C;
+        size_t best = 0;
+        for (size_t j = 1; j < C; j++)
+            if (zr[j] > zr[best])
+                best = j;
+        double sum = 0.0;
+        for (size_t j = 0; j < C; j++)
+            sum += exp((double)zr[j] - zr[best]);
+        ref_loss += zr[best] + log(sum) - zr[y[r]];
+        ref_hits += best == (size_t)y[r];
+        for (size_t j = 0; j < C; j++) {
+            double g = exp((double)zr[j] - zr[best]) / sum - (j == (size_t)y[r]);
+            p[r * C + j] = (float)(g * scale);
+        }
+    }
+    ot__loss_batch b = {.out = z, .labels = y, .rows = R, .C = C, .work = work};
+    double loss = 0.0, hits = 0.0;
+    ot__loss(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &b, scale, d, &loss, &hits);
+    cr_expect_leq(fabs(loss - ref_loss), 1e-5 * ref_loss, "loss %.9g, double %.9g", loss, ref_loss);
+    cr_expect_eq(hits, ref_hits);
+    for (size_t i = 0; i < R * C; i++)
+        cr_expect_leq(fabsf(d[i] - p[i]), 1e-8f + 1e-5f * fabsf(p[i]), "gradient %zu: %g, double %g",
+                      i, (double)d[i], (double)p[i]);
+
+    double loss2 = 0.0, hits2 = 0.0;
+    ot__loss(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &b, 0.0f, NULL, &loss2, &hits2);
+    cr_expect_eq(loss2, loss, "without a gradient: the same sum");
+    cr_expect_eq(hits2, hits);
+
+    memcpy(zcopy, z, sizeof z);
+    ot__loss_batch in_place = {.out = zcopy, .labels = y, .rows = R, .C = C};
+    double loss3 = 0.0, hits3 = 0.0;
+    ot__loss(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &in_place, scale, zcopy, &loss3, &hits3);
+    cr_expect_eq(loss3, loss, "diff over the logits: the same sum");
+    cr_expect_eq(memcmp(zcopy, d, sizeof d), 0, "diff over the logits: the same gradient");
+
+    memcpy(zcopy, z, sizeof z);
+    ot__softmax_rows(zcopy, R, C);
+    for (size_t i = 0; i < R * C; i++) {
+        double q = p[i] / scale + (i % C == (size_t)y[i / C]);
+        cr_expect_leq(fabs(zcopy[i] - q), 1e-7 + 1e-5 * q, "softmax %zu: %g, double %g", i,
+                      (double)zcopy[i], q);
+    }
 }
