@@ -121,6 +121,10 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
                         double us[STEP_PARTS]);
 
 /* ---- peer.c ---- */
+/* Below this fraction of oneDNN's GEMM peak, the peer's own GEMM is said
+ * to be slow (peer_measure_gemm). */
+#define PEER_GEMM_FLOOR 0.75
+
 typedef struct peer {
     pid_t pid;
     FILE *to, *from;
@@ -143,7 +147,8 @@ double peer_run(peer *p, const char *model, size_t batch, int threads,
  * at most `timeout` seconds; 0 on failure, when the peer is killed and
  * marked lost (said once on stderr). */
 /* The peer's GEMM peak (torch.mm 2048^3, median of 5) for each of
- * threads[0..n), into p->gemm_*: NAN where it does not answer. */
+ * threads[0..n), into p->gemm_*: NAN where it does not answer. Says so
+ * where it is below PEER_GEMM_FLOOR of oneDNN's sgemm on as many threads. */
 void peer_measure_gemm(peer *p, const int *threads, int n);
 /* What the peer was, for the output: "1.13.0a0 (BLAS OpenBLAS-0.3.21-SkylakeX,
  * allocator jemalloc)", its loss said, or "not run". */

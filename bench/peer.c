@@ -123,6 +123,16 @@ void peer_measure_gemm(peer *p, const int *threads, int n)
             g = NAN;
         p->gemm_threads[p->n_gemm] = threads[t];
         p->gemm_gflops[p->n_gemm++] = g;
+        /* A BLAS far below oneDNN's GEMM on the same cores makes the
+         * ratios a measure of that BLAS: Debian's OpenBLAS 0.3.21 takes its
+         * Haswell kernels on AMD Zen 5, half its SkylakeX kernels' speed
+         * there. Said before the grid, with the way to choose others. */
+        double ours = measure_gemm(threads[t], 3);
+        if (g < PEER_GEMM_FLOOR * ours)
+            say("PyTorch's own GEMM ran at %.0f%% of oneDNN's on %d thread%s (%.1f against "
+                "%.1f GFLOP/s, BLAS %s): its figures here are those of that BLAS; "
+                "OPENBLAS_CORETYPE chooses OpenBLAS's kernels (see bench/README.md)\n",
+                100.0 * g / ours, threads[t], threads[t] > 1 ? "s" : "", g, ours, p->blas);
     }
 }
 

@@ -222,6 +222,33 @@ Test(bench, a_peer_that_dies_is_said_and_left_out)
     closedir(dp);
 }
 
+/* A peer whose GEMM is far below oneDNN's is said before the grid, with
+ * its BLAS; one level with it is not. */
+Test(bench, a_peer_with_a_slow_blas_is_said)
+{
+    char args[2048], script[300], res[300];
+    const char *answers[] = {"0.5", "1e9"};
+    for (int i = 0; i < 2; i++) {
+        char fake[512];
+        snprintf(fake, sizeof fake, "import sys\n"
+                 "print('ready fake-torch FakeBLAS-Oldcore', flush=True)\n"
+                 "sys.stdin.readline()\n"
+                 "print('%s', flush=True)\n", answers[i]); /* then ends */
+        snprintf(script, sizeof script, "%s/peer.py", dir);
+        th_write(script, fake, strlen(fake), 0);
+        snprintf(res, sizeof res, "%s/res%d", dir, i);
+        snprintf(args, sizeof args, "--peer %s --data synthetic --models 784-16-10 --reps 1 "
+                 "--seconds 0.02 --batch 16 --threads 1 --out %s", script, res);
+        EXPECT_RUN(args, 0, "the PyTorch peer is lost (");
+        const char *said = strstr(out, "bench: PyTorch's own GEMM ran at 0% of oneDNN's on 1 "
+                                       "thread (0.5 against ");
+        if (i == 0)
+            cr_assert(said != NULL && strstr(said, "BLAS FakeBLAS-Oldcore)") != NULL, "%s", out);
+        else
+            cr_assert(strstr(out, "PyTorch's own GEMM ran at") == NULL, "%s", out);
+    }
+}
+
 Test(bench, a_grid_killed_half_way_keeps_the_points_it_measured)
 {
     char args[2048], script[300], res[300], path[400];
