@@ -419,6 +419,8 @@ int bench_main(const char *command, int argc, char **argv)
             say("%s\n", ot_last_error());
             return 1;
         }
+        if (have_peer) /* said when its BLAS is slow, as before a grid */
+            peer_measure_gemm(&pp, c.threads, c.n_threads);
         int rc = run_time_to_accuracy(&c, &pp, have_peer, train, val, target);
         char desc[256];
         printf("PyTorch: %s\n", peer_describe(&pp, have_peer, desc, sizeof desc));
