@@ -5,6 +5,7 @@
  * that every thread updates its own slice; and the learning-rate schedules.
  */
 #include <math.h>
+#include <string.h>
 #include <strings.h>
 
 #include "optimizer.h"
@@ -182,20 +183,36 @@ ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *c, uint64_t t,
  * call, so that every variant is its own branch-free loop). The trainer
  * passes the last shard's gradient as g2 rather than summing it in a pass
  * of its own (see shard_step in trainer.c). */
+/* 1 when x is an infinity or a NaN, from its bits: an integer that the
+ * element loops OR together as they write each weight, which vectorises in
+ * every loop and is nearly free beside Adam's divider (a separate pass over
+ * each chunk after the update: 16.8-17.1 us for Adam over 79,510 weights in
+ * chunks of 1024, against 14.3-15.0 with the check in the loop). */
+static inline __attribute__((always_inline)) uint32_t nonfinite(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & 0x7f800000u) == 0x7f800000u;
+}
+
 static inline __attribute__((always_inline)) float
 grad_at(const float *restrict g, const float *restrict g2, size_t i, const int two)
 {
     return two ? g[i] + g2[i] : g[i];
 }
 
-static inline __attribute__((always_inline)) void sgd(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) uint32_t sgd(const ot_optimizer_config *c, float lr, float *restrict w,
                 const float *restrict g, const float *restrict g2, float *restrict m, size_t n, const int two)
 {
+    uint32_t bad = 0;
     if (m == NULL) {
         /* w -= lr * g */
-        for (size_t i = 0; i < n; i++)
-            w[i] -= lr * grad_at(g, g2, i, two);
-        return;
+        for (size_t i = 0; i < n; i++) {
+            float wi = w[i] - lr * grad_at(g, g2, i, two);
+            w[i] = wi;
+            bad |= nonfinite(wi);
+        }
+        return bad;
     }
     /* m = -g * lr + m * momentum; w += m (Nesterov: w += -g * lr + m * momentum) */
     const float mom = c->momentum;
@@ -204,24 +221,30 @@ static inline __attribute__((always_inline)) void sgd(const ot_optimizer_config 
             float gi = grad_at(g, g2, i, two);
             float v = -gi * lr + m[i] * mom;
             m[i] = v;
-            w[i] += -gi * lr + v * mom;
+            float wi = w[i] + (-gi * lr + v * mom);
+            w[i] = wi;
+            bad |= nonfinite(wi);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             float v = -grad_at(g, g2, i, two) * lr + m[i] * mom;
             m[i] = v;
-            w[i] += v;
+            float wi = w[i] + v;
+            w[i] = wi;
+            bad |= nonfinite(wi);
         }
     }
+    return bad;
 }
 
 /* One Adam element loop; `ams` is a constant at each call, so each variant
  * compiles to its own branch-free (vectorised) loop. */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) uint32_t
 adam_loop(float alpha, float one_b1, float one_b2, float eps, float *restrict w,
           const float *restrict g, const float *restrict g2, float *restrict m, float *restrict v,
           float *restrict vhat, size_t n, const int ams, const int two)
 {
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = grad_at(g, g2, i, two);
         float mi = m[i] + (gi - m[i]) * one_b1;
@@ -237,11 +260,14 @@ adam_loop(float alpha, float one_b1, float one_b2, float eps, float *restrict w,
             vi = vi > vhat[i] ? vi : vhat[i];
             vhat[i] = vi;
         }
-        w[i] -= (mi * alpha) / (sqrtf(vi) + eps);
+        float wi = w[i] - (mi * alpha) / (sqrtf(vi) + eps);
+        w[i] = wi;
+        bad |= nonfinite(wi);
     }
+    return bad;
 }
 
-static inline __attribute__((always_inline)) void adam(const ot_optimizer_config *c, float alpha, float *restrict w,
+static inline __attribute__((always_inline)) uint32_t adam(const ot_optimizer_config *c, float alpha, float *restrict w,
                  const float *restrict g, const float *restrict g2, float *restrict m,
                  float *restrict v, float *restrict vhat, size_t n, const int two)
 {
@@ -250,31 +276,35 @@ static inline __attribute__((always_inline)) void adam(const ot_optimizer_config
      * w -= m * alpha / (sqrt(v) + epsilon) */
     const float one_b1 = 1.0f - c->beta1, one_b2 = 1.0f - c->beta2, eps = c->epsilon;
     if (vhat != NULL)
-        adam_loop(alpha, one_b1, one_b2, eps, w, g, g2, m, v, vhat, n, 1, two);
-    else
-        adam_loop(alpha, one_b1, one_b2, eps, w, g, g2, m, v, NULL, n, 0, two);
+        return adam_loop(alpha, one_b1, one_b2, eps, w, g, g2, m, v, vhat, n, 1, two);
+    return adam_loop(alpha, one_b1, one_b2, eps, w, g, g2, m, v, NULL, n, 0, two);
 }
 
-static inline __attribute__((always_inline)) void adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) uint32_t adagrad(const ot_optimizer_config *c, float lr, float *restrict w,
                     const float *restrict g, const float *restrict g2, float *restrict acc, size_t n, const int two)
 {
     /* acc += g^2; w -= lr * g / sqrt(acc + epsilon) */
     const float eps = c->epsilon;
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = grad_at(g, g2, i, two);
         float a = acc[i] + gi * gi;
         acc[i] = a;
-        w[i] -= lr * gi / sqrtf(a + eps);
+        float wi = w[i] - lr * gi / sqrtf(a + eps);
+        w[i] = wi;
+        bad |= nonfinite(wi);
     }
+    return bad;
 }
 
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) uint32_t
 rmsprop_loop(const ot_optimizer_config *c, float lr, float *restrict w,
              const float *restrict g, const float *restrict g2, float *restrict vel, float *restrict avg,
              float *restrict mom, size_t n, const int centered, const int momentum,
              const int two)
 {
     const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon, mu = c->momentum;
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = grad_at(g, g2, i, two);
         float v = rho * vel[i] + one_rho * gi * gi;
@@ -289,14 +319,16 @@ rmsprop_loop(const ot_optimizer_config *c, float lr, float *restrict w,
         if (momentum) {
             float mm = mu * mom[i] + inc;
             mom[i] = mm;
-            w[i] -= mm;
-        } else {
-            w[i] -= inc;
+            inc = mm;
         }
+        float wi = w[i] - inc;
+        w[i] = wi;
+        bad |= nonfinite(wi);
     }
+    return bad;
 }
 
-static inline __attribute__((always_inline)) void rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) uint32_t rmsprop(const ot_optimizer_config *c, float lr, float *restrict w,
                     const float *restrict g, const float *restrict g2, float *restrict vel,
                     float *restrict avg, float *restrict mom, size_t n, const int two)
 {
@@ -307,16 +339,15 @@ static inline __attribute__((always_inline)) void rmsprop(const ot_optimizer_con
      * momentum: mom = momentum * mom + increment, w -= mom; else w -= increment
      * (each combination its own branch-free loop) */
     if (avg && mom)
-        rmsprop_loop(c, lr, w, g, g2, vel, avg, mom, n, 1, 1, two);
-    else if (avg)
-        rmsprop_loop(c, lr, w, g, g2, vel, avg, NULL, n, 1, 0, two);
-    else if (mom)
-        rmsprop_loop(c, lr, w, g, g2, vel, NULL, mom, n, 0, 1, two);
-    else
-        rmsprop_loop(c, lr, w, g, g2, vel, NULL, NULL, n, 0, 0, two);
+        return rmsprop_loop(c, lr, w, g, g2, vel, avg, mom, n, 1, 1, two);
+    if (avg)
+        return rmsprop_loop(c, lr, w, g, g2, vel, avg, NULL, n, 1, 0, two);
+    if (mom)
+        return rmsprop_loop(c, lr, w, g, g2, vel, NULL, mom, n, 0, 1, two);
+    return rmsprop_loop(c, lr, w, g, g2, vel, NULL, NULL, n, 0, 0, two);
 }
 
-static inline __attribute__((always_inline)) void adadelta(const ot_optimizer_config *c, float lr, float *restrict w,
+static inline __attribute__((always_inline)) uint32_t adadelta(const ot_optimizer_config *c, float lr, float *restrict w,
                      const float *restrict g, const float *restrict g2, float *restrict acc_g,
                      float *restrict acc_d, size_t n, const int two)
 {
@@ -324,52 +355,52 @@ static inline __attribute__((always_inline)) void adadelta(const ot_optimizer_co
      * delta = -sqrt(acc_d + eps) * g / sqrt(acc_g + eps);
      * acc_d = rho acc_d + (1 - rho) delta^2; w += lr * delta */
     const float rho = c->rho, one_rho = 1.0f - c->rho, eps = c->epsilon;
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
         float gi = grad_at(g, g2, i, two);
         float ag = rho * acc_g[i] + one_rho * gi * gi;
         acc_g[i] = ag;
         float delta = -sqrtf(acc_d[i] + eps) * gi / sqrtf(ag + eps);
         acc_d[i] = rho * acc_d[i] + one_rho * delta * delta;
-        w[i] += lr * delta;
+        float wi = w[i] + lr * delta;
+        w[i] = wi;
+        bad |= nonfinite(wi);
     }
+    return bad;
 }
 
-static inline __attribute__((always_inline)) void
+/* nonzero when a weight it wrote is not finite */
+static inline __attribute__((always_inline)) uint32_t
 update(const ot_optimizer_config *c, const ot__opt_step *k, float *restrict w,
        const float *restrict g, const float *restrict g2,
        float *const s[OT__MAX_SLOTS], size_t n, const int two)
 {
     switch (c->kind) {
     case OT_OPTIMIZER_SGD:
-        sgd(c, k->lr, w, g, g2, s[0], n, two);
-        break;
+        return sgd(c, k->lr, w, g, g2, s[0], n, two);
     case OT_OPTIMIZER_ADAM:
-        adam(c, k->lr, w, g, g2, s[0], s[1], c->amsgrad ? s[2] : NULL, n, two);
-        break;
+        return adam(c, k->lr, w, g, g2, s[0], s[1], c->amsgrad ? s[2] : NULL, n, two);
     case OT_OPTIMIZER_ADAGRAD:
-        adagrad(c, k->lr, w, g, g2, s[0], n, two);
-        break;
+        return adagrad(c, k->lr, w, g, g2, s[0], n, two);
     case OT_OPTIMIZER_RMSPROP: {
         /* slots: velocity, then average gradient (centered), then momentum */
         float *avg = c->centered ? s[1] : NULL;
         float *mom = c->momentum != 0.0f ? s[c->centered ? 2 : 1] : NULL;
-        rmsprop(c, k->lr, w, g, g2, s[0], avg, mom, n, two);
-        break;
+        return rmsprop(c, k->lr, w, g, g2, s[0], avg, mom, n, two);
     }
     case OT_OPTIMIZER_ADADELTA:
-        adadelta(c, k->lr, w, g, g2, s[0], s[1], n, two);
-        break;
+        return adadelta(c, k->lr, w, g, g2, s[0], s[1], n, two);
     }
+    return 0;
 }
 
 OT_MULTIVERSION
-void ot__optimizer_update(const ot_optimizer_config *c, const ot__opt_step *k,
-                          float *restrict w, const float *restrict g,
-                          const float *restrict g2, float *const s[OT__MAX_SLOTS],
-                          size_t n)
+int ot__optimizer_update(const ot_optimizer_config *c, const ot__opt_step *k,
+                         float *restrict w, const float *restrict g,
+                         const float *restrict g2, float *const s[OT__MAX_SLOTS],
+                         size_t n)
 {
-    if (g2 != NULL)
-        update(c, k, w, g, g2, s, n, 1);
-    else
-        update(c, k, w, g, NULL, s, n, 0);
+    uint32_t bad = g2 != NULL ? update(c, k, w, g, g2, s, n, 1)
+                              : update(c, k, w, g, NULL, s, n, 0);
+    return bad == 0;
 }

@@ -44,8 +44,9 @@ ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *cfg, uint64_t t,
 /* Updates n parameters w[0..n) with gradient g, or g + g2 element-wise
  * when g2 is not NULL (the last shard's gradient, added in the update's own
  * loop); s[k] points at the same offset in state slot k (NULL when the rule
- * has fewer slots). */
-void ot__optimizer_update(const ot_optimizer_config *cfg,
+ * has fewer slots). Returns 1 when every weight it wrote is finite, 0 when
+ * one is an infinity or a NaN. */
+int ot__optimizer_update(const ot_optimizer_config *cfg,
                           const ot__opt_step *k, float *restrict w,
                           const float *restrict g, const float *restrict g2,
                           float *const s[OT__MAX_SLOTS], size_t n);

@@ -352,20 +352,6 @@ static void my_slice(const run *r, int tid, size_t *lo, size_t *hi)
     ot__arena_slice(r->m->arena_len, r->threads, tid, lo, hi);
 }
 
-/* Whether every value is finite (branch-free, so it vectorises; cloned for
- * AVX-512 and AVX2 as the optimizer is, since it runs after every update). */
-OT_MULTIVERSION
-static int all_finite(const float *x, size_t n)
-{
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof u);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    return !bad;
-}
-
 /* Sixteen floats at a time across all the shards at once, rather than one
  * pass over the chunk per shard: the shards' gradients were just written by
  * other cores, and reading from all of them together overlaps those
@@ -649,22 +635,17 @@ static int step_verdict(const run *r)
 
 /* The optimizer over arena[off, off + n), with the gradient in grads[0],
  * plus last (another shard's gradient) when it is not NULL; flags a weight
- * it makes non-finite. A chunk at a time, so that the check reads weights
- * still in L1 (a block cut by units is up to megabytes). */
+ * it makes non-finite (the update checks each as it writes it). */
 static void update_range(run *r, int tid, const ot__opt_step *k,
                          float *const *slot, size_t off, size_t n, const float *last)
 {
     ot_model *m = r->m;
-    for (size_t c = off; c < off + n; c += CHUNK) {
-        size_t cn = off + n - c < CHUNK ? off + n - c : CHUNK;
-        float *s[OT__MAX_SLOTS];
-        for (int j = 0; j < OT__MAX_SLOTS; j++)
-            s[j] = slot[j] ? slot[j] + c : NULL;
-        ot__optimizer_update(&m->opt.cfg, k, m->params + c, r->grads[0] + c,
-                             last ? last + c : NULL, s, cn);
-        if (!all_finite(m->params + c, cn))
-            r->weights_bad[tid] = 1;
-    }
+    float *s[OT__MAX_SLOTS];
+    for (int j = 0; j < OT__MAX_SLOTS; j++)
+        s[j] = slot[j] ? slot[j] + off : NULL;
+    if (!ot__optimizer_update(&m->opt.cfg, k, m->params + off, r->grads[0] + off,
+                              last ? last + off : NULL, s, n))
+        r->weights_bad[tid] = 1;
 }
 
 /* The master's account of a step, between the update and barrier B. */

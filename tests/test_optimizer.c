@@ -306,28 +306,69 @@ static void second_gradient_is_added(ot_optimizer_config c)
                      ot_optimizer_name(c.kind));
 }
 
-Test(optimizer, second_gradient_is_added_in_the_loop)
+/* check(c) for every rule and variant: each its own loop */
+static void every_rule(void (*check)(ot_optimizer_config))
 {
     ot_optimizer_config c = cfg(OT_OPTIMIZER_SGD);
-    second_gradient_is_added(c);
+    check(c);
     c.momentum = 0.9f;
-    second_gradient_is_added(c);
+    check(c);
     c.nesterov = 1;
-    second_gradient_is_added(c);
+    check(c);
     c = cfg(OT_OPTIMIZER_ADAM);
-    second_gradient_is_added(c);
+    check(c);
     c.amsgrad = 1;
-    second_gradient_is_added(c);
-    second_gradient_is_added(cfg(OT_OPTIMIZER_ADAGRAD));
+    check(c);
+    check(cfg(OT_OPTIMIZER_ADAGRAD));
     c = cfg(OT_OPTIMIZER_RMSPROP);
     for (int centered = 0; centered < 2; centered++)
         for (int mom = 0; mom < 2; mom++) {
             c.centered = centered;
             c.momentum = mom ? 0.7f : 0.0f;
-            second_gradient_is_added(c);
+            check(c);
         }
-    second_gradient_is_added(cfg(OT_OPTIMIZER_ADADELTA));
+    check(cfg(OT_OPTIMIZER_ADADELTA));
 }
+
+Test(optimizer, second_gradient_is_added_in_the_loop) { every_rule(second_gradient_is_added); }
+
+/* The update says whether every weight it wrote is finite: yes for finite
+ * gradients; no when one gradient is a NaN or one weight an infinity,
+ * wherever it lies (in the vector body or the tail), with or without g2. */
+static void non_finite_weights_are_said(ot_optimizer_config c)
+{
+    const char *name = ot_optimizer_name(c.kind);
+    size_t slots = ot__optimizer_slots(&c);
+    static const size_t where[] = {0, 17, N - 1};
+    for (int two = 0; two < 2; two++)
+        for (int what = 0; what < 3; what++)
+            for (size_t p = 0; p < sizeof where / sizeof *where; p++) {
+                float g[N], g2[N], w[N], state[OT__MAX_SLOTS * N];
+                ot__optimizer_init_state(&c, state, N);
+                for (size_t i = 0; i < N; i++) {
+                    w[i] = (float)cos((double)i);
+                    g[i] = (float)sin((double)i);
+                    g2[i] = 0.25f;
+                }
+                if (what == 1)
+                    g[where[p]] = NAN;
+                else if (what == 2)
+                    w[where[p]] = -INFINITY;
+                float *s[OT__MAX_SLOTS];
+                for (size_t j = 0; j < OT__MAX_SLOTS; j++)
+                    s[j] = j < slots ? state + j * N : NULL;
+                ot__opt_step k = ot__optimizer_prepare(&c, 1, 0);
+                int ok = ot__optimizer_update(&c, &k, w, g, two ? g2 : NULL, s, N);
+                cr_assert_eq(ok, what == 0, "%s (momentum %g, centered %d), %s at %zu, g2 %d: %d",
+                             name, (double)c.momentum, c.centered,
+                             what == 0 ? "all finite" : what == 1 ? "a NaN gradient" : "an infinite weight",
+                             where[p], two, ok);
+                if (what == 0)
+                    break;
+            }
+}
+
+Test(optimizer, non_finite_weights_are_said) { every_rule(non_finite_weights_are_said); }
 
 Test(optimizer, schedules)
 {
