@@ -421,8 +421,10 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
                     }
                     if (part >= 3) {
                         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, it + 1, 0);
-                        for (size_t c = lo; c < hi; c += OT__CHUNK) {
-                            size_t cn = hi - c < OT__CHUNK ? hi - c : OT__CHUNK;
+                        /* as the trainer: in chunks from 3 shards on, else whole */
+                        size_t len = threads > 2 || hi == lo ? OT__CHUNK : hi - lo;
+                        for (size_t c = lo; c < hi; c += len) {
+                            size_t cn = hi - c < len ? hi - c : len;
                             if (part == 3) {
                                 ot__reduce_chunk(grads, (size_t)threads, c, cn);
                             } else {
