@@ -179,10 +179,6 @@ ot__opt_step ot__optimizer_prepare(const ot_optimizer_config *c, uint64_t t,
     return k;
 }
 
-/* The gradient at i: g[i], or g[i] + g2[i] when `two` (a constant at each
- * call, so that every variant is its own branch-free loop). The trainer
- * passes the last shard's gradient as g2 rather than summing it in a pass
- * of its own (see shard_step in trainer.c). */
 /* 1 when x is an infinity or a NaN, from its bits: an integer that the
  * element loops OR together as they write each weight, which vectorises in
  * every loop and is nearly free beside Adam's divider (a separate pass over
@@ -195,6 +191,10 @@ static inline __attribute__((always_inline)) uint32_t nonfinite(float x)
     return (u & 0x7f800000u) == 0x7f800000u;
 }
 
+/* The gradient at i: g[i], or g[i] + g2[i] when `two` (a constant at each
+ * call, so that every variant is its own branch-free loop). The trainer
+ * passes the last shard's gradient as g2 rather than summing it in a pass
+ * of its own (see shard_step in trainer.c). */
 static inline __attribute__((always_inline)) float
 grad_at(const float *restrict g, const float *restrict g2, size_t i, const int two)
 {
