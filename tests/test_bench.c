@@ -240,10 +240,12 @@ Test(bench, a_peer_with_a_slow_blas_is_said)
         snprintf(args, sizeof args, "--peer %s --data synthetic --models 784-16-10 --reps 1 "
                  "--seconds 0.02 --batch 16 --threads 1 --out %s", script, res);
         EXPECT_RUN(args, 0, "the PyTorch peer is lost (");
-        const char *said = strstr(out, "bench: PyTorch's own GEMM ran at 0% of oneDNN's on 1 "
-                                       "thread (0.5 against ");
+        /* the percentage depends on this machine's GEMM: not checked */
+        const char *said = strstr(out, "bench: PyTorch's own GEMM ran at ");
         if (i == 0)
-            cr_assert(said != NULL && strstr(said, "BLAS FakeBLAS-Oldcore)") != NULL, "%s", out);
+            cr_assert(said != NULL && strstr(said, "% of oneDNN's on 1 thread (0.5 against ") &&
+                          strstr(said, "BLAS FakeBLAS-Oldcore)") != NULL,
+                      "%s", out);
         else
             cr_assert(strstr(out, "PyTorch's own GEMM ran at") == NULL, "%s", out);
     }
