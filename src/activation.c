@@ -14,7 +14,6 @@
  *               backward runs them in reverse: linear backward (times the
  *               scale), then elu backward from z.
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -183,10 +182,4 @@ ot_status ot__activation_forward(ot__activation *f, dnnl_stream_t stream)
 ot_status ot__activation_backward(ot__activation *f, dnnl_stream_t stream)
 {
     return run_pair(f->bwd, stream);
-}
-
-void ot__sigmoid(float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = 1.0f / (1.0f + expf(-x[i]));
 }

@@ -31,8 +31,4 @@ void ot__activation_destroy(ot__activation *f);
 ot_status ot__activation_forward(ot__activation *f, dnnl_stream_t stream);
 ot_status ot__activation_backward(ot__activation *f, dnnl_stream_t stream);
 
-/* The same functions in plain C on n values in place, for outputs that the
- * loss computes (softmax rows, sigmoid), used by predict. */
-void ot__sigmoid(float *x, size_t n);
-
 #endif

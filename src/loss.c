@@ -78,6 +78,40 @@ void ot__exp_nonpositive(float *v, size_t n)
         v[i] = exp_nonpositive(v[i]);
 }
 
+/* log(1 + t) for 0 <= t <= 1, the binary loss's log(1 + e^-|z|): 2 atanh(s)
+ * with s = t / (2 + t) <= 1/3, by its odd series to s^15 (the next term is
+ * under a quarter of an ulp), the rounding of 2 + t carried into s. Within
+ * 2 ulp of log1p (all 1.07e9 floats in [0, 1] were checked once: 93.2%
+ * correctly rounded, 686 at 2 ulp); with no call to log1pf, a loop of
+ * these vectorises as exp_nonpositive's do. */
+static inline float log1p_unit(float t)
+{
+    float u = 2.0f + t, c = (2.0f - u) + t; /* u + c == 2 + t exactly */
+    float q = t / u, s = q - q * (c / u);
+    float s2 = s * s, p = 2.0f / 15.0f;
+    p = p * s2 + 2.0f / 13.0f;
+    p = p * s2 + 2.0f / 11.0f;
+    p = p * s2 + 2.0f / 9.0f;
+    p = p * s2 + 2.0f / 7.0f;
+    p = p * s2 + 2.0f / 5.0f;
+    p = p * s2 + 2.0f / 3.0f;
+    return 2.0f * s + s * s2 * p;
+}
+
+/* 1 / (1 + e^-v) from e = e^-|v|, never overflowing: 1 / (1 + e) for
+ * v >= 0, e / (1 + e) below (a NaN stays one). */
+static inline float sigmoid_from(float v, float e)
+{
+    return (v >= 0.0f ? 1.0f : e) / (1.0f + e);
+}
+
+OT_MULTIVERSION
+void ot__sigmoid(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = sigmoid_from(x[i], exp_nonpositive(-fabsf(x[i])));
+}
+
 /* e = exp(z - max of its row) for n rows of C (e may be z). */
 static void shifted_exps(const float *z, float *e, size_t n, size_t C,
                          const float *max)
@@ -180,7 +214,56 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
     *metric_sum += hits;
 }
 
-/* Element-wise losses: binary cross-entropy on logits, mse, mae, huber. */
+/* Binary cross-entropy's terms that need an exponential, for n logits:
+ * sp = log(1 + e^-|v|) and s = the sigmoid of v, from one e^-|v| each. */
+OT_MULTIVERSION
+static void binary_terms(const float *restrict v, float *restrict sp,
+                         float *restrict s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float e = exp_nonpositive(-fabsf(v[i]));
+        sp[i] = log1p_unit(e);
+        s[i] = sigmoid_from(v[i], e);
+    }
+}
+
+/* Elements whose binary terms are taken in one loop. */
+enum { CHUNK = 256 };
+
+/* Binary cross-entropy on logits over rows x C elements, taken in chunks
+ * that may end inside a row: each chunk's terms in one loop, then each
+ * element's loss, hit and gradient, and each row's mean as it ends. */
+static void binary(const ot__loss_batch *b, float scale, float *diff,
+                   double *loss_sum, double *metric_sum)
+{
+    const size_t C = b->C, n = b->rows * C;
+    const float inv_c = 1.0f / (float)C, g = scale * inv_c;
+    float sp[CHUNK], s[CHUNK], l = 0.0f, m = 0.0f;
+    double total = 0.0, metric = 0.0;
+    size_t r = 0, j = 0;
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        const size_t k = n - i0 < CHUNK ? n - i0 : CHUNK;
+        binary_terms(b->out + i0, sp, s, k);
+        for (size_t i = 0; i < k; i++) {
+            float v = b->out[i0 + i], t = target(b, r, j);
+            l += fmaxf(v, 0.0f) - v * t + sp[i];
+            m += (v > 0.0f ? 1.0f : 0.0f) == t;
+            if (diff != NULL) /* after v: diff may be out */
+                diff[i0 + i] = g * (s[i] - t);
+            if (++j == C) {
+                total += (double)(l * inv_c);
+                metric += (double)(m * inv_c);
+                l = m = 0.0f;
+                j = 0;
+                r++;
+            }
+        }
+    }
+    *loss_sum += total;
+    *metric_sum += metric;
+}
+
+/* Element-wise losses on outputs: mse, mae, huber. */
 static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
                         float *diff, double *loss_sum, double *metric_sum)
 {
@@ -194,11 +277,6 @@ static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
         for (size_t j = 0; j < C; j++) {
             float t = target(b, r, j), v = y[j], e = v - t, dv;
             switch (loss) {
-            case OT_LOSS_BINARY_CROSSENTROPY: /* v is the logit */
-                l += fmaxf(v, 0.0f) - v * t + log1pf(expf(-fabsf(v)));
-                m += (v > 0.0f ? 1.0f : 0.0f) == t;
-                dv = 1.0f / (1.0f + expf(-v)) - t;
-                break;
             case OT_LOSS_MSE:
                 l += e * e;
                 m += fabsf(e);
@@ -234,6 +312,9 @@ void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
         break;
     case OT_LOSS_CATEGORICAL_CROSSENTROPY:
         categorical(b, 0, scale, diff, loss_sum, metric_sum);
+        break;
+    case OT_LOSS_BINARY_CROSSENTROPY:
+        binary(b, scale, diff, loss_sum, metric_sum);
         break;
     default:
         elementwise(loss, b, scale, diff, loss_sum, metric_sum);

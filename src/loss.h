@@ -27,8 +27,11 @@ typedef struct ot__loss_batch {
 void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
               double *loss_sum, double *metric_sum);
 
-/* Softmax of each row of logits, in place (rows x classes). */
+/* The activations that the loss computes, for predict: softmax of each
+ * row of logits (rows x classes), and the sigmoid of n logits, in place,
+ * within 2 ulp (0 where it is below FLT_MIN; a NaN stays one). */
 void ot__softmax_rows(float *x, size_t rows, size_t classes);
+void ot__sigmoid(float *x, size_t n);
 
 /* v[i] = e^v[i] for v[i] <= 0 (the logits less their row's maximum),
  * within 1 ulp, in a loop that vectorises; 0 below ln(FLT_MIN). */

@@ -15,6 +15,8 @@
  *     agrees with its analytic gradient); every parameter of the small
  *     models, about 60 evenly spaced ones of the wide models.
  */
+#include <float.h>
+
 #include <criterion/criterion.h>
 
 #include "helpers.h"
@@ -454,4 +456,130 @@ Test(loss, categorical_in_blocks_against_double)
         cr_expect_leq(fabs(zcopy[i] - q), 1e-7 + 1e-5 * q, "softmax %zu: %g, double %g", i,
                       (double)zcopy[i], q);
     }
+}
+
+/* log(1 + e^v) for v <= 0 is the binary loss of one logit v with target 0
+ * (max(v, 0) and v t both vanish): every 61st float from -0 down to
+ * ln(FLT_MIN), about 17 million, against double precision. */
+Test(loss, binary_softplus_within_two_ulp)
+{
+    int64_t worst = 0;
+    float worst_v = 0.0f;
+    const float lo = -87.33654475f;
+    const int32_t label = 0;
+    for (uint32_t bits = 0x80000000u;; bits += 61) {
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        if (!(v >= lo))
+            break;
+        ot__loss_batch b = {.out = &v, .labels = &label, .rows = 1, .C = 1};
+        double loss = 0.0, hits = 0.0;
+        ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &b, 1.0f, NULL, &loss, &hits);
+        int64_t u = ulps((float)loss, (float)log1p(exp((double)v)));
+        if (u > worst) {
+            worst = u;
+            worst_v = v;
+        }
+    }
+    cr_expect_leq(worst, 2, "log(1 + e^v) is %lld ulp off at v = %.9g", (long long)worst,
+                  (double)worst_v);
+}
+
+/* Binary cross-entropy over 150 rows of 3 logits (chunks of 256 elements
+ * end inside rows), logits spread up to 400 (exponentials that vanish,
+ * both signs), soft targets, against double precision: loss, binary
+ * accuracy, gradient; without a gradient; with the gradient written over
+ * the logits; one output with labels; and the sigmoid of predict. */
+Test(loss, binary_in_chunks_against_double)
+{
+    enum { R = 150, C = 3, N = R * C };
+    static float z[N], zcopy[N], d[N], t[N], p[N], tol[N];
+    static int32_t y[R];
+    uint64_t s = 987654321;
+    for (size_t i = 0; i < N; i++) {
+        double spread = 0.01 * pow(4e4, (double)(i / C) / (R - 1));
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        z[i] = (float)(spread * ((double)(s >> 11) / 9007199254740992.0 - 0.5));
+        t[i] = (float)((s >> 20) % 5) / 4.0f; /* 0, 0.25, ..., 1 */
+    }
+    for (size_t r = 0; r < R; r++)
+        y[r] = (int32_t)(r % 3 == 0);
+    const float scale = 1.0f / R;
+    double ref_loss = 0.0, ref_metric = 0.0;
+    for (size_t r = 0; r < R; r++) {
+        double l = 0.0, m = 0.0;
+        for (size_t j = 0; j < C; j++) {
+            size_t i = r * C + j;
+            double v = z[i], sig = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
+            l += fmax(v, 0.0) - v * t[i] + log1p(exp(-fabs(v)));
+            m += (v > 0.0 ? 1.0 : 0.0) == t[i];
+            p[i] = (float)(scale / C * (sig - t[i]));
+            /* s - t loses s's relative precision where they are close:
+             * 3 ulp of the larger */
+            tol[i] = (float)(2e-7 * scale / C * (sig + t[i])) + 1e-30f;
+        }
+        ref_loss += l / C;
+        ref_metric += m / C;
+    }
+    ot__loss_batch b = {.out = z, .targets = t, .rows = R, .C = C};
+    double loss = 0.0, metric = 0.0;
+    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &b, scale, d, &loss, &metric);
+    cr_expect_leq(fabs(loss - ref_loss), 1e-5 * ref_loss, "loss %.9g, double %.9g", loss,
+                  ref_loss);
+    /* each row's mean over its 3 outputs is rounded to float */
+    cr_expect_leq(fabs(metric - ref_metric), 1e-6 * ref_metric,
+                  "binary accuracy %.9g, double %.9g", metric, ref_metric);
+    for (size_t i = 0; i < N; i++)
+        cr_expect_leq(fabsf(d[i] - p[i]), tol[i], "gradient %zu: %g, double %g", i,
+                      (double)d[i], (double)p[i]);
+
+    double loss2 = 0.0, metric2 = 0.0;
+    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &b, 0.0f, NULL, &loss2, &metric2);
+    cr_expect_eq(loss2, loss, "without a gradient: the same sum");
+    cr_expect_eq(metric2, metric);
+
+    memcpy(zcopy, z, sizeof z);
+    ot__loss_batch in_place = {.out = zcopy, .targets = t, .rows = R, .C = C};
+    double loss3 = 0.0, metric3 = 0.0;
+    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &in_place, scale, zcopy, &loss3, &metric3);
+    cr_expect_eq(loss3, loss, "diff over the logits: the same sum");
+    cr_expect_eq(memcmp(zcopy, d, sizeof d), 0, "diff over the logits: the same gradient");
+
+    /* one output, labels 0 or 1: the first R logits */
+    ot__loss_batch one = {.out = z, .labels = y, .rows = R, .C = 1};
+    double loss4 = 0.0, metric4 = 0.0, ref4 = 0.0, hits4 = 0.0;
+    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &one, scale, d, &loss4, &metric4);
+    for (size_t r = 0; r < R; r++) {
+        double v = z[r], sig = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
+        ref4 += fmax(v, 0.0) - v * y[r] + log1p(exp(-fabs(v)));
+        hits4 += (v > 0.0) == (y[r] == 1);
+        double g = scale * (sig - y[r]);
+        cr_expect_leq(fabs(d[r] - g), 2e-7 * scale * (sig + y[r]) + 1e-30,
+                      "one output, gradient %zu: %g, double %g", r, (double)d[r], g);
+    }
+    cr_expect_leq(fabs(loss4 - ref4), 1e-5 * ref4, "one output: loss %.9g, double %.9g",
+                  loss4, ref4);
+    cr_expect_eq(metric4, hits4);
+
+    memcpy(zcopy, z, sizeof z);
+    ot__sigmoid(zcopy, N);
+    for (size_t i = 0; i < N; i++) {
+        double v = z[i], sig = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
+        if (sig < FLT_MIN) /* e^v below the normal floats: flushed to 0 */
+            cr_expect_eq(zcopy[i], 0.0f, "sigmoid %zu: %g, double %g", i, (double)zcopy[i], sig);
+        else
+            cr_expect_leq(ulps(zcopy[i], (float)sig), 2, "sigmoid %zu: %g, double %g", i,
+                          (double)zcopy[i], sig);
+    }
+    float edge[] = {0.0f, -0.0f, INFINITY, -INFINITY, 1e30f, -1e30f, 100.0f, -80.0f, NAN};
+    ot__sigmoid(edge, 9);
+    cr_expect_eq(edge[0], 0.5f);
+    cr_expect_eq(edge[1], 0.5f);
+    cr_expect_eq(edge[2], 1.0f);
+    cr_expect_eq(edge[3], 0.0f);
+    cr_expect_eq(edge[4], 1.0f);
+    cr_expect_eq(edge[5], 0.0f);
+    cr_expect_eq(edge[6], 1.0f);
+    cr_expect_leq(ulps(edge[7], (float)exp(-80.0)), 2, "sigmoid(-80): %g", (double)edge[7]);
+    cr_expect(isnan(edge[8]), "a NaN stays a NaN");
 }
