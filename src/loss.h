@@ -15,8 +15,6 @@ typedef struct ot__loss_batch {
     const int32_t *labels; /* rows, or NULL */
     const float *targets;  /* rows x C, or NULL */
     size_t rows, C;
-    float *work;           /* rows x C the categorical losses use when no
-                            * gradient is asked (diff NULL), else unused */
 } ot__loss_batch;
 
 /* Adds the sum over rows of the per-sample loss (mean over the outputs) to

@@ -43,10 +43,7 @@ ot_status ot__worker_init(ot__worker *w, const ot_model *m,
     w->z = ot__calloc(L, sizeof(float *), "shard buffers");
     w->a = ot__calloc(L, sizeof(float *), "shard buffers");
     w->d = ot__calloc(L, sizeof(float *), "shard buffers");
-    w->work = ot__calloc(max_rows * m->layers[L - 1].out, sizeof(float),
-                         "shard loss rows");
-    if (!w->x || !w->y || (n_targets > 0 && !w->t) || !w->z || !w->a || !w->d ||
-        !w->work)
+    if (!w->x || !w->y || (n_targets > 0 && !w->t) || !w->z || !w->a || !w->d)
         goto oom;
     for (size_t l = 0; l < L; l++) {
         size_t n = max_rows * m->layers[l].out;
@@ -153,7 +150,6 @@ void ot__worker_destroy(ot__worker *w)
     ot__free(w->x);
     ot__free(w->y);
     ot__free(w->t);
-    ot__free(w->work);
     if (w->stream)
         dnnl_stream_destroy(w->stream);
     memset(w, 0, sizeof *w);
@@ -193,7 +189,6 @@ static ot_status gather_forward(ot__worker *w, ot__plan *p, const ot__rows *r,
     b->targets = r->data->t ? w->t : NULL;
     b->rows = r->rows;
     b->C = m->layers[L - 1].out;
-    b->work = w->work;
     return status;
 }
 

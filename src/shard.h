@@ -35,7 +35,6 @@ typedef struct ot__worker {
     float **z;  /* per layer, max_rows x units: Dense outputs */
     float **a;  /* per layer: activations (== z when computed in place) */
     float **d;  /* per layer: gradients of a, then (in place) of z */
-    float *work; /* max_rows x outputs: the loss's rows when it gives no gradient */
     ot__plan plans[OT__MAX_PLANS];
     size_t n_plans;
 } ot__worker;

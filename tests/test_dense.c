@@ -399,7 +399,7 @@ Test(loss, exponentials_within_one_ulp)
 Test(loss, categorical_in_blocks_against_double)
 {
     enum { R = 150, C = 10 };
-    static float z[R * C], zcopy[R * C], d[R * C], work[R * C], p[R * C];
+    static float z[R * C], zcopy[R * C], d[R * C], p[R * C];
     static int32_t y[R];
     uint64_t s = 12345;
     for (size_t r = 0; r < R; r++) {
@@ -428,7 +428,7 @@ Test(loss, categorical_in_blocks_against_double)
             p[r * C + j] = (float)(g * scale);
         }
     }
-    ot__loss_batch b = {.out = z, .labels = y, .rows = R, .C = C, .work = work};
+    ot__loss_batch b = {.out = z, .labels = y, .rows = R, .C = C};
     double loss = 0.0, hits = 0.0;
     ot__loss(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &b, scale, d, &loss, &hits);
     cr_expect_leq(fabs(loss - ref_loss), 1e-5 * ref_loss, "loss %.9g, double %.9g", loss, ref_loss);
@@ -455,6 +455,46 @@ Test(loss, categorical_in_blocks_against_double)
         double q = p[i] / scale + (i % C == (size_t)y[i / C]);
         cr_expect_leq(fabs(zcopy[i] - q), 1e-7 + 1e-5 * q, "softmax %zu: %g, double %g", i,
                       (double)zcopy[i], q);
+    }
+}
+
+/* Without a gradient the exponentials are only summed, a few rows at a
+ * time or a row in pieces when it is longer than the loss's chunk: the
+ * same sums as with the gradient, bit for bit, for rows of 1 to 700
+ * classes (soft targets), and the double-precision loss. */
+Test(loss, categorical_without_gradient_any_width)
+{
+    enum { R = 70, CMAX = 700 };
+    static float z[R * CMAX], t[R * CMAX], d[R * CMAX];
+    const size_t widths[] = {1, 10, 255, 256, 257, 700};
+    uint64_t s = 424242;
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        const size_t C = widths[w];
+        double ref = 0.0;
+        for (size_t r = 0; r < R; r++) {
+            double m = -INFINITY, sum = 0.0, tz = 0.0, ts = 0.0;
+            for (size_t j = 0; j < C; j++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                z[r * C + j] = (float)(20.0 * ((double)(s >> 11) / 9007199254740992.0 - 0.5));
+                t[r * C + j] = (float)((s >> 7) % 3) / 2.0f;
+                m = fmax(m, z[r * C + j]);
+            }
+            for (size_t j = 0; j < C; j++) {
+                sum += exp(z[r * C + j] - m);
+                tz += (double)t[r * C + j] * z[r * C + j];
+                ts += t[r * C + j];
+            }
+            ref += ts * (m + log(sum)) - tz;
+        }
+        ot__loss_batch b = {.out = z, .targets = t, .rows = R, .C = C};
+        double with = 0.0, hits = 0.0, without = 0.0, hits2 = 0.0;
+        ot__loss(OT_LOSS_CATEGORICAL_CROSSENTROPY, &b, 1.0f / R, d, &with, &hits);
+        ot__loss(OT_LOSS_CATEGORICAL_CROSSENTROPY, &b, 0.0f, NULL, &without, &hits2);
+        cr_expect_eq(without, with, "%zu classes: %.17g without a gradient, %.17g with", C,
+                     without, with);
+        cr_expect_eq(hits2, hits);
+        cr_expect_leq(fabs(with - ref), 1e-5 * fabs(ref) + 1e-6, "%zu classes: %.9g, double %.9g",
+                      C, with, ref);
     }
 }
 
