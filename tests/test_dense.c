@@ -392,6 +392,31 @@ Test(loss, exponentials_within_one_ulp)
     cr_expect(isnan(nan), "a NaN stays a NaN");
 }
 
+/* Given the sums (loss, metric) and gradient d that loss gave over b:
+ * the same sums without a gradient, and the same sums and gradient bit
+ * for bit with the gradient written over a copy of the outputs (scratch,
+ * rows x C floats). */
+static void same_without_gradient_and_in_place(ot_loss loss, const ot__loss_batch *b,
+                                               float scale, const float *d, double sum,
+                                               double metric, float *scratch)
+{
+    const size_t n = b->rows * b->C;
+    double sum2 = 0.0, metric2 = 0.0;
+    ot__loss(loss, b, 0.0f, NULL, &sum2, &metric2);
+    cr_expect_eq(sum2, sum, "without a gradient: the same sum");
+    cr_expect_eq(metric2, metric);
+
+    memcpy(scratch, b->out, n * sizeof(float));
+    ot__loss_batch in_place = *b;
+    in_place.out = scratch;
+    double sum3 = 0.0, metric3 = 0.0;
+    ot__loss(loss, &in_place, scale, scratch, &sum3, &metric3);
+    cr_expect_eq(sum3, sum, "diff over the outputs: the same sum");
+    cr_expect_eq(metric3, metric);
+    cr_expect_eq(memcmp(scratch, d, n * sizeof(float)), 0,
+                 "diff over the outputs: the same gradient");
+}
+
 /* The sparse cross-entropy over rows that fill two blocks and part of a
  * third, spreads of logits from 0.01 to 200 (exponentials that vanish),
  * against double precision: loss, accuracy and the gradient; the same
@@ -437,17 +462,8 @@ Test(loss, categorical_in_blocks_against_double)
         cr_expect_leq(fabsf(d[i] - p[i]), 1e-8f + 1e-5f * fabsf(p[i]), "gradient %zu: %g, double %g",
                       i, (double)d[i], (double)p[i]);
 
-    double loss2 = 0.0, hits2 = 0.0;
-    ot__loss(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &b, 0.0f, NULL, &loss2, &hits2);
-    cr_expect_eq(loss2, loss, "without a gradient: the same sum");
-    cr_expect_eq(hits2, hits);
-
-    memcpy(zcopy, z, sizeof z);
-    ot__loss_batch in_place = {.out = zcopy, .labels = y, .rows = R, .C = C};
-    double loss3 = 0.0, hits3 = 0.0;
-    ot__loss(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &in_place, scale, zcopy, &loss3, &hits3);
-    cr_expect_eq(loss3, loss, "diff over the logits: the same sum");
-    cr_expect_eq(memcmp(zcopy, d, sizeof d), 0, "diff over the logits: the same gradient");
+    same_without_gradient_and_in_place(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &b, scale, d,
+                                       loss, hits, zcopy);
 
     memcpy(zcopy, z, sizeof z);
     ot__softmax_rows(zcopy, R, C);
@@ -573,17 +589,8 @@ Test(loss, binary_in_chunks_against_double)
         cr_expect_leq(fabsf(d[i] - p[i]), tol[i], "gradient %zu: %g, double %g", i,
                       (double)d[i], (double)p[i]);
 
-    double loss2 = 0.0, metric2 = 0.0;
-    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &b, 0.0f, NULL, &loss2, &metric2);
-    cr_expect_eq(loss2, loss, "without a gradient: the same sum");
-    cr_expect_eq(metric2, metric);
-
-    memcpy(zcopy, z, sizeof z);
-    ot__loss_batch in_place = {.out = zcopy, .targets = t, .rows = R, .C = C};
-    double loss3 = 0.0, metric3 = 0.0;
-    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &in_place, scale, zcopy, &loss3, &metric3);
-    cr_expect_eq(loss3, loss, "diff over the logits: the same sum");
-    cr_expect_eq(memcmp(zcopy, d, sizeof d), 0, "diff over the logits: the same gradient");
+    same_without_gradient_and_in_place(OT_LOSS_BINARY_CROSSENTROPY, &b, scale, d, loss,
+                                       metric, zcopy);
 
     /* one output, labels 0 or 1: the first R logits */
     ot__loss_batch one = {.out = z, .labels = y, .rows = R, .C = 1};
