@@ -25,9 +25,9 @@ typedef struct ot__loss_batch {
 void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
               double *loss_sum, double *metric_sum);
 
-/* The activations that the loss computes, for predict: softmax of each
- * row of logits (rows x classes), and the sigmoid of n logits, in place,
- * within 2 ulp (0 where it is below FLT_MIN; a NaN stays one). */
+/* The activations that the loss computes, for predict, in place: softmax
+ * of each row of logits (rows x classes); the sigmoid of n logits (within
+ * 2 ulp, 0 where it falls below FLT_MIN, a NaN kept). */
 void ot__softmax_rows(float *x, size_t rows, size_t classes);
 void ot__sigmoid(float *x, size_t n);
 
