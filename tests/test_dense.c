@@ -350,7 +350,7 @@ static int64_t ulps(float a, float b)
 
 Test(loss, exponentials_within_one_ulp)
 {
-    /* every 61st float from -0 down to ln(FLT_MIN), about 17 million,
+    /* every 61st float from -0 down to ln(FLT_MIN), about 18 million,
      * against the double exponential rounded to float */
     enum { N = 4096 };
     float v[N], x[N];
@@ -516,7 +516,7 @@ Test(loss, categorical_without_gradient_any_width)
 
 /* log(1 + e^v) for v <= 0 is the binary loss of one logit v with target 0
  * (max(v, 0) and v t both vanish): every 61st float from -0 down to
- * ln(FLT_MIN), about 17 million, against double precision. */
+ * ln(FLT_MIN), about 18 million, against double precision. */
 Test(loss, binary_softplus_within_two_ulp)
 {
     int64_t worst = 0;
