@@ -38,6 +38,15 @@ ot_status ot__dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
  * test checks all 256). */
 static inline float ot__pixel(uint8_t b) { return (float)b / 255.0f; }
 
+/* out[j] = ot__pixel(x[j]) for j < n, on the fastest path the processor
+ * has (all give the same bits). */
+void ot__pixels_to_floats(const uint8_t *x, float *out, size_t n);
+
+/* Tests: which path ot__pixels_to_floats takes: 0 scalar, 1 AVX2 with FMA,
+ * 2 AVX-512, -1 the best there is. Returns 0 (and changes nothing) when the
+ * processor or the build lacks it. */
+int ot__pixels_path(int path);
+
 /* Feature scaling applied while gathering: x' = (x - shift) * mult. */
 typedef struct ot__scaling {
     const float *shift, *mult; /* NULL: none */

@@ -219,6 +219,70 @@ Test(idx, every_byte_decodes_like_the_textbook)
     ot_dataset_destroy(d);
 }
 
+/* The vector paths decode bytes by a multiplication with the rest of 1/255
+ * carried, not a division: on each path this processor has, every byte at
+ * every offset into a vector, in the vector body and in the tail, and
+ * through a gather of rows wider than a vector (with scaling), must give
+ * the division's bits. */
+Test(idx, every_byte_decodes_alike_on_every_path)
+{
+    enum { N = 256 + 40 };
+    uint8_t bytes[N];
+    for (size_t i = 0; i < N; i++)
+        bytes[i] = (uint8_t)(i * 151 + 7); /* each byte, in a scrambled order */
+    const size_t dim = 37, n = 256;
+    uint8_t *px = ot__alloc(n * dim, 1, "test pixels");
+    int32_t *y = ot__alloc(n, sizeof *y, "test labels");
+    cr_assert(px != NULL && y != NULL);
+    for (size_t i = 0; i < n * dim; i++)
+        px[i] = (uint8_t)(i * 29 + i / 256);
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int32_t)(i % 10);
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot__dataset_wrap_pixels(&d, n, dim, px, y), OT_OK);
+    float shift[37], mult[37];
+    for (size_t j = 0; j < dim; j++) {
+        shift[j] = 0.01f * (float)j;
+        mult[j] = 1.0f + 0.125f * (float)j;
+    }
+    ot__scaling sc = {shift, mult};
+    uint32_t idx[256];
+    for (uint32_t r = 0; r < n; r++)
+        idx[r] = (r * 97 + 13) % 256;
+    static float out[256 * 37];
+    int paths = 0;
+    for (int path = 0; path <= 2; path++) {
+        if (!ot__pixels_path(path))
+            continue;
+        paths++;
+        for (size_t off = 0; off < 32; off++)
+            for (size_t len = 0; off + len <= N; len += len < 40 ? 1 : 37) {
+                float o[N + 1];
+                o[len] = -1.0f; /* nothing past the end is written */
+                ot__pixels_to_floats(bytes + off, o, len);
+                for (size_t j = 0; j < len; j++)
+                    cr_assert_eq(o[j], (float)((double)bytes[off + j] / 255.0),
+                                 "path %d, byte %d at %zu of %zu", path, bytes[off + j],
+                                 off + j, len);
+                cr_assert_eq(o[len], -1.0f, "path %d wrote past %zu", path, len);
+            }
+        ot__dataset_gather(d, &sc, idx, 0, n, out, NULL, NULL);
+        for (size_t r = 0; r < n; r++)
+            for (size_t j = 0; j < dim; j++) {
+                float v = (float)((double)px[idx[r] * dim + j] / 255.0);
+                cr_assert_eq(out[r * dim + j], (v - shift[j]) * mult[j],
+                             "path %d, row %zu feature %zu", path, r, j);
+            }
+    }
+    cr_assert_eq(ot__pixels_path(-1), 1);
+    cr_assert(paths >= 1);
+    cr_assert_eq(ot__pixels_path(3), 0, "no such path");
+#if defined(__x86_64__) && defined(__GNUC__)
+    cr_log_info("pixel decoding paths checked: %d of 3", paths);
+#endif
+    ot_dataset_destroy(d);
+}
+
 /* Training on images kept as bytes gives the very weights of training on
  * the same features given as floats: split, shuffle, scaling statistics,
  * gathers and evaluation all see the same values. */
