@@ -223,39 +223,57 @@ ot_status ot_dataset_features(const ot_dataset *d, float *out, size_t count)
 #define RECIP_255 (1.0f / 255.0f)
 #define RECIP_255_LO ((float)(1.0 / 255.0 - (double)(1.0f / 255.0f)))
 
-static void pixels_scalar(const uint8_t *restrict x, float *restrict o, size_t n)
+/* out[j] = ot__pixel(x[j]), then (out[j] - shift[j]) * mult[j] when shift
+ * is not NULL: the same operations, in the same order, on every path. */
+static void pixels_scalar(const uint8_t *restrict x, float *restrict o, size_t n,
+                          const float *restrict shift, const float *restrict mult)
 {
-    for (size_t j = 0; j < n; j++)
-        o[j] = ot__pixel(x[j]);
+    if (shift != NULL) {
+        for (size_t j = 0; j < n; j++)
+            o[j] = (ot__pixel(x[j]) - shift[j]) * mult[j];
+    } else {
+        for (size_t j = 0; j < n; j++)
+            o[j] = ot__pixel(x[j]);
+    }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 __attribute__((target("avx512f"))) static void
-pixels_avx512(const uint8_t *restrict x, float *restrict o, size_t n)
+pixels_avx512(const uint8_t *restrict x, float *restrict o, size_t n,
+              const float *restrict shift, const float *restrict mult)
 {
     const __m512 r = _mm512_set1_ps(RECIP_255), lo = _mm512_set1_ps(RECIP_255_LO);
     size_t j = 0;
     for (; j + 16 <= n; j += 16) {
         __m128i b8 = _mm_loadu_si128((const __m128i *)(const void *)(x + j));
         __m512 b = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b8));
-        _mm512_storeu_ps(o + j, _mm512_fmadd_ps(b, r, _mm512_mul_ps(b, lo)));
+        __m512 v = _mm512_fmadd_ps(b, r, _mm512_mul_ps(b, lo));
+        if (shift != NULL)
+            v = _mm512_mul_ps(_mm512_sub_ps(v, _mm512_loadu_ps(shift + j)),
+                              _mm512_loadu_ps(mult + j));
+        _mm512_storeu_ps(o + j, v);
     }
-    pixels_scalar(x + j, o + j, n - j);
+    pixels_scalar(x + j, o + j, n - j, shift ? shift + j : NULL, mult ? mult + j : NULL);
 }
 
 __attribute__((target("avx2,fma"))) static void
-pixels_avx2(const uint8_t *restrict x, float *restrict o, size_t n)
+pixels_avx2(const uint8_t *restrict x, float *restrict o, size_t n,
+            const float *restrict shift, const float *restrict mult)
 {
     const __m256 r = _mm256_set1_ps(RECIP_255), lo = _mm256_set1_ps(RECIP_255_LO);
     size_t j = 0;
     for (; j + 8 <= n; j += 8) {
         __m128i b8 = _mm_loadl_epi64((const __m128i *)(const void *)(x + j));
         __m256 b = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b8));
-        _mm256_storeu_ps(o + j, _mm256_fmadd_ps(b, r, _mm256_mul_ps(b, lo)));
+        __m256 v = _mm256_fmadd_ps(b, r, _mm256_mul_ps(b, lo));
+        if (shift != NULL)
+            v = _mm256_mul_ps(_mm256_sub_ps(v, _mm256_loadu_ps(shift + j)),
+                              _mm256_loadu_ps(mult + j));
+        _mm256_storeu_ps(o + j, v);
     }
-    pixels_scalar(x + j, o + j, n - j);
+    pixels_scalar(x + j, o + j, n - j, shift ? shift + j : NULL, mult ? mult + j : NULL);
 }
 #define HAVE_PIXEL_PATHS 1
 #endif
@@ -276,7 +294,8 @@ int ot__pixels_path(int path)
     return ok;
 }
 
-void ot__pixels_to_floats(const uint8_t *restrict x, float *restrict o, size_t n)
+static void decode(const uint8_t *restrict x, float *restrict o, size_t n,
+                   const float *restrict shift, const float *restrict mult)
 {
     int path = pixel_path;
 #ifdef HAVE_PIXEL_PATHS
@@ -284,16 +303,21 @@ void ot__pixels_to_floats(const uint8_t *restrict x, float *restrict o, size_t n
         path = __builtin_cpu_supports("avx512f") ? 2
                : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
     if (path == 2) {
-        pixels_avx512(x, o, n);
+        pixels_avx512(x, o, n, shift, mult);
         return;
     }
     if (path == 1) {
-        pixels_avx2(x, o, n);
+        pixels_avx2(x, o, n, shift, mult);
         return;
     }
 #endif
     (void)path;
-    pixels_scalar(x, o, n);
+    pixels_scalar(x, o, n, shift, mult);
+}
+
+void ot__pixels_to_floats(const uint8_t *x, float *out, size_t n)
+{
+    decode(x, out, n, NULL, NULL);
 }
 
 /* Rows of pixels, each decoded (and scaled) into out. The next rows of a
@@ -303,7 +327,6 @@ void ot__pixels_to_floats(const uint8_t *restrict x, float *restrict o, size_t n
  * against 70 us, which is also what 256 rows of floats take). */
 #define PREFETCH_ROWS 4
 
-OT_MULTIVERSION
 static void gather_pixels(const ot_dataset *d, const ot__scaling *sc,
                           const uint32_t *idx, size_t first, size_t rows, float *out)
 {
@@ -316,13 +339,8 @@ static void gather_pixels(const ot_dataset *d, const ot__scaling *sc,
             for (size_t o = 0; o < dim; o += 64)
                 __builtin_prefetch(next + o, 0, 3);
         }
-        float *restrict o = out + r * dim;
-        ot__pixels_to_floats(d->pixels + i * dim, o, dim);
-        if (scaled) {
-            const float *restrict shift = sc->shift, *restrict mult = sc->mult;
-            for (size_t j = 0; j < dim; j++)
-                o[j] = (o[j] - shift[j]) * mult[j];
-        }
+        decode(d->pixels + i * dim, out + r * dim, dim, scaled ? sc->shift : NULL,
+               scaled ? sc->mult : NULL);
     }
 }
 
