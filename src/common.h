@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -65,6 +66,16 @@ void ot__free(void *p);
  * the n-th call from now fail (0 disables). */
 uint64_t ot__alloc_count(void);
 void ot__alloc_fail_after(uint64_t n);
+
+/* dst[r * dld + c] = src[r * sld + c] for r < rows, c < w: a block of
+ * columns of one row-major matrix into another. */
+static inline void ot__copy_block(float *restrict dst, size_t dld,
+                                  const float *restrict src, size_t sld,
+                                  size_t rows, size_t w)
+{
+    for (size_t r = 0; r < rows; r++)
+        memcpy(dst + r * dld, src + r * sld, w * sizeof(float));
+}
 
 /* Rounds n floats up to a whole number of 64-byte lines. */
 static inline size_t ot__round_floats(size_t n) { return (n + 15) & ~(size_t)15; }

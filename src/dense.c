@@ -240,33 +240,42 @@ ot_status ot__dense_cols_init(ot__dense_cols *d, dnnl_engine_t engine, size_t ro
     const size_t w = c1 - c0;
     char what[80];
     memset(d, 0, sizeof *d);
+    d->w = io->w + c0;
+    d->c0 = c0;
+    d->in = in;
+    d->out = out;
+    d->cols = w;
+    d->wc = ot__alloc(out * w, sizeof(float), "a block's columns of the weights");
+    d->dwc = ot__alloc(out * w, sizeof(float), "a block's columns of the gradient");
+    if (d->wc == NULL || d->dwc == NULL) {
+        status = OT_OUT_OF_MEMORY;
+        goto fail;
+    }
     dnnl_memory_desc_t fwd[3], bwd_d[3], bwd_w[3];
-    /* part (rows x out) = src (rows x w) . W[:, c0:c1]^T (w x out) */
+    /* part (rows x out) = src (rows x w) . wc^T (w x out) */
     OT_TRY(ot__md_2d(&fwd[0], rows, w));
-    OT_TRY(ot__md_strided(&fwd[1], w, out, 1, in));
+    OT_TRY(ot__md_strided(&fwd[1], w, out, 1, w));
     OT_TRY(ot__md_2d(&fwd[2], rows, out));
-    /* dsrc (rows x w) = ddst (rows x out) . W[:, c0:c1] (out x w) */
+    /* dsrc (rows x w) = ddst (rows x out) . wc (out x w) */
     OT_TRY(ot__md_2d(&bwd_d[0], rows, out));
-    OT_TRY(ot__md_strided(&bwd_d[1], out, w, in, 1));
+    OT_TRY(ot__md_2d(&bwd_d[1], out, w));
     OT_TRY(ot__md_2d(&bwd_d[2], rows, w));
-    /* dW[:, c0:c1] (out x w) = ddst^T (out x rows) . src (rows x w) */
+    /* dwc (out x w) = ddst^T (out x rows) . src (rows x w) */
     OT_TRY(ot__md_strided(&bwd_w[0], out, rows, 1, out));
     OT_TRY(ot__md_2d(&bwd_w[1], rows, w));
-    OT_TRY(ot__md_strided(&bwd_w[2], out, w, in, 1));
-    float *wc = io->w + c0;
+    OT_TRY(ot__md_2d(&bwd_w[2], out, w));
     snprintf(what, sizeof what, "dense layer %zu forward, inputs %zu-%zu", layer + 1,
              c0, c1);
     OT_TRY(cols_product(&d->fwd, d->mem[0], engine, fwd,
-                        (float *[]){io->src, wc, io->part}, what));
+                        (float *[]){io->src, d->wc, io->part}, what));
     snprintf(what, sizeof what, "dense layer %zu backward-data, inputs %zu-%zu",
              layer + 1, c0, c1);
     OT_TRY(cols_product(&d->bwd_d, d->mem[1], engine, bwd_d,
-                        (float *[]){io->ddst, wc, io->dsrc}, what));
+                        (float *[]){io->ddst, d->wc, io->dsrc}, what));
     snprintf(what, sizeof what, "dense layer %zu backward-weights, inputs %zu-%zu",
              layer + 1, c0, c1);
     OT_TRY(cols_product(&d->bwd_w, d->mem[2], engine, bwd_w,
-                        (float *[]){io->ddst, io->src, NULL}, what));
-    d->c0 = c0;
+                        (float *[]){io->ddst, io->src, d->dwc}, what));
 fail:
     if (status != OT_OK)
         ot__dense_cols_destroy(d);
@@ -281,19 +290,24 @@ void ot__dense_cols_destroy(ot__dense_cols *d)
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 3; k++)
             ot__memory_release(&d->mem[i][k]);
+    ot__free(d->wc);
+    ot__free(d->dwc);
+    d->wc = d->dwc = NULL;
 }
 
 ot_status ot__dense_cols_forward(ot__dense_cols *d, dnnl_stream_t stream)
 {
+    ot__copy_block(d->wc, d->cols, d->w, d->in, d->out, d->cols);
     return ot__prim_run(&d->fwd, stream);
 }
 
 ot_status ot__dense_cols_backward(ot__dense_cols *d, dnnl_stream_t stream, float *dw)
 {
     ot_status status = OT_OK;
-    OT_DNNL(dnnl_memory_set_data_handle(d->mem[2][2], dw + d->c0));
     OT_TRY(ot__prim_run(&d->bwd_w, stream));
     OT_TRY(ot__prim_run(&d->bwd_d, stream));
+    OT_DNNL(dnnl_stream_wait(stream));
+    ot__copy_block(dw + d->c0, d->in, d->dwc, d->cols, d->out, d->cols);
 fail:
     return status;
 }

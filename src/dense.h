@@ -61,13 +61,20 @@ ot_status ot__dense_backward(ot__dense *d, dnnl_stream_t stream, float *dw,
  *             layer's output is the sum of the parts, plus b;
  *   backward: dW[:, c0:c1] = ddst^T . src, and dsrc (rows x w) =
  *             ddst . W[:, c0:c1].
- * W is the whole "oi" matrix (out x in): the products read and write
- * strided views of it, on oneDNN's matmul.
+ * W is the whole "oi" matrix (out x in). The products run on contiguous
+ * copies of its columns and of their gradient (out x w each), copied in by
+ * the forward pass and out by the backward pass: on strided views of W,
+ * oneDNN 2.6 takes its gemm:jit matmul instead of brgemm, and in a step cut
+ * by units the forward product alone took 6-10 us there against 1 us on
+ * the copies (64 rows, 52 columns, 10 outputs; part of that time moved to
+ * the next gemm:jit call, the steps gained 2-3%: bench/MEASUREMENTS.md).
  */
 typedef struct ot__dense_cols {
     ot__prim fwd, bwd_d, bwd_w;
     dnnl_memory_t mem[3][3]; /* each product's a, b and dst */
-    size_t c0;
+    const float *w;          /* W[:, c0] in the arena, row stride in */
+    float *wc, *dwc;         /* out x w: the copies */
+    size_t c0, in, out, cols;
 } ot__dense_cols;
 
 /* Buffers (not owned): src (rows x w), w (the layer's out x in weights),
@@ -83,7 +90,7 @@ void ot__dense_cols_destroy(ot__dense_cols *d);
 ot_status ot__dense_cols_forward(ot__dense_cols *d, dnnl_stream_t stream);
 
 /* dw: the layer's whole weight gradient (out x in); writes its columns
- * [c0, c1), then dsrc. */
+ * [c0, c1), and dsrc. The weights must be those of the forward pass. */
 ot_status ot__dense_cols_backward(ot__dense_cols *d, dnnl_stream_t stream, float *dw);
 
 #endif

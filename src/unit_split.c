@@ -333,14 +333,6 @@ void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
                            d->y ? u->y : NULL, d->t ? u->t : NULL);
 }
 
-/* dst[r * dld + c] = src[r * sld + c] for r < rows, c < w. */
-static void copy_columns(float *dst, size_t dld, const float *src, size_t sld,
-                         size_t rows, size_t w)
-{
-    for (size_t r = 0; r < rows; r++)
-        memcpy(dst + r * dld, src + r * sld, w * sizeof(float));
-}
-
 /* d[r][c] = p[0][r * ld + c] + p[1][..] + ... + p[n-1][..], in block order. */
 OT_MULTIVERSION
 static void sum_columns(float *d, size_t w, float *const *p, size_t n,
@@ -407,9 +399,9 @@ ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li)
         const float *a = l + 1 == L && u->fused ? b->z : b->a;
         const size_t w = b->c1 - b->c0;
         if (l + 1 < L)
-            copy_columns(u->in[l + 1] + b->c0, m->layers[l].out, a, w, rows, w);
+            ot__copy_block(u->in[l + 1] + b->c0, m->layers[l].out, a, w, rows, w);
         else if (u->n_blocks[l] > 1)
-            copy_columns(u->out + b->c0, m->layers[l].out, a, w, rows, w);
+            ot__copy_block(u->out + b->c0, m->layers[l].out, a, w, rows, w);
     }
 fail:
     return status;
@@ -448,7 +440,7 @@ ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
             sum_columns(b->d, w, u->p[l + 1], u->n_blocks[l + 1],
                         m->layers[l + 1].in, b->c0, rows);
         else if (u->n_blocks[l] > 1)
-            copy_columns(b->d, w, u->dout + b->c0, ly->out, rows, w);
+            ot__copy_block(b->d, w, u->dout + b->c0, ly->out, rows, w);
         OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
         if (is_head(u, b)) {
             OT_DNNL(dnnl_stream_wait(ut->stream));
