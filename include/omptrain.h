@@ -588,7 +588,8 @@ typedef struct ot_thread_choice {
  * With shards == 0 the shard count follows the thread count (so the chosen
  * count decides the weights: print or save it, as `omptrain train` does);
  * with shards > 0 only thread counts up to it are tried, and the weights do
- * not depend on the choice. Since 0.1.
+ * not depend on the choice. OT_INVALID_ARGUMENT when batch_size is 0 or
+ * below shards, as ot_model_fit would give. Since 0.1.
  */
 OT_API ot_status ot_model_choose_threads(const ot_model *model,
                                          const ot_dataset *data,

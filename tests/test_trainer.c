@@ -1007,6 +1007,10 @@ Test(trainer, choose_threads_by_calibration_leaves_the_model_alone)
     cr_assert_eq(ot_model_choose_threads(m, d, 32, 1, 0.05, &tc), OT_OK);
     cr_assert(tc.n_tried == 1 && tc.threads == 1 && tc.shards == 1);
     cr_assert_eq(ot_model_choose_threads(m, d, 32, 0, 0.0, &tc), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_choose_threads(m, d, 0, 0, 0.05, &tc), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_choose_threads(m, d, 32, 64, 0.05, &tc), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "64 shards for a batch of 32") != NULL, "%s",
+              ot_last_error());
     free(before);
     free(after);
     ot_model_destroy(m);
