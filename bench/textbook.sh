@@ -15,7 +15,7 @@ run() {
     local name=$1
     shift
     "$bin" train --quiet --shards 2 --history "$hist" "$@"
-    awk -F, -v name="$name" -v cmd="omptrain train $*" '
+    awk -F, -v name="$name" -v cmd="omptrain train --shards 2 $*" '
         NR > 1 { acc = $5; secs += $6; n = $1 }
         END { printf "| %s | %.4f | %.1f | `%s` |\n", name, acc, secs, cmd }' "$hist"
 }
