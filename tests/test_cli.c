@@ -291,6 +291,12 @@ Test(cli, csv_regression_predict_evaluate)
     static unsigned char buf2[1 << 16];
     size_t n2 = th_read(preds2, buf2, sizeof buf2);
     cr_assert(n == n2 && memcmp(buf, buf2, n) == 0);
+    /* data of another width: one error, naming the call once */
+    char wide[400];
+    write_text("wide.csv", "1,2,3,0.5\n4,5,6,0.25\n", wide, sizeof wide);
+    snprintf(args, sizeof args, "evaluate --model %s --test-data csv:%s", model, wide);
+    EXPECT_RUN(args, 1, "evaluate: 3 features per sample, the model takes 2");
+    cr_assert(strstr(out, "evaluate: evaluate:") == NULL, "%s", out);
 }
 
 Test(cli, classifier_confusion_matrix_plot_and_early_stopping)

@@ -25,10 +25,13 @@ void cli_error(const char *fmt, ...)
 
 int cli_fail(const char *context)
 {
-    if (context)
-        cli_error("%s: %s", context, ot_last_error());
+    const char *e = ot_last_error();
+    size_t n = context ? strlen(context) : 0;
+    /* the library's message may name the call already ("evaluate: ...") */
+    if (context && !(strncmp(e, context, n) == 0 && e[n] == ':'))
+        cli_error("%s: %s", context, e);
     else
-        cli_error("%s", ot_last_error());
+        cli_error("%s", e);
     return CLI_FAILED;
 }
 
