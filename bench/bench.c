@@ -457,8 +457,9 @@ int bench_main(const char *command, int argc, char **argv)
     }
     size_t n = 0;
     int written = 0;
-    printf("%-18s %6s %7s %12s %12s %8s %12s %8s  %s\n", "model", "batch", "threads",
-           "samples/s", "kernels", "eff", "PyTorch", "ratio", "cut");
+    printf("%-18s %6s %7s %12s %12s %8s %12s %8s %8s %8s  %s\n", "model", "batch",
+           "threads", "samples/s", "kernels", "eff", "PyTorch", "ratio", "scaling",
+           "ceiling", "cut");
     for (size_t mi = 0; mi < c.n_models; mi++)
         for (size_t bi = 0; bi < c.n_batches; bi++) {
             /* the points of every thread count of this model and batch */
@@ -511,18 +512,23 @@ int bench_main(const char *command, int argc, char **argv)
                 gemm_hi[ti] = fmax(gemm_hi[ti], p->gemm_gflops);
                 p->peak_mib = peak[ti];
                 p->kernel_sps = median(kernels[ti], c.reps);
-                p->scaling = NAN;
+                p->scaling = p->scaling_ceiling = NAN;
                 if (one >= 0) {
-                    double ratio[16];
-                    for (int r = 0; r < c.reps; r++)
+                    double ratio[16], ceiling[16];
+                    for (int r = 0; r < c.reps; r++) {
                         ratio[r] = p->sps[r] / (p->threads * g[one].sps[r]);
+                        ceiling[r] = scaling_ceiling(p->threads, g[one].sps[r],
+                                                     kernels[one][r], kernels[ti][r]);
+                    }
                     p->scaling = median(ratio, c.reps);
+                    p->scaling_ceiling = median(ceiling, c.reps);
                 }
                 double med = median(p->sps, p->n);
                 double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
-                printf("%-18s %6zu %7d %12.0f %12.0f %8.2f %12.0f %8.2f  %s\n", p->model,
-                       p->batch, p->threads, med, p->kernel_sps, med / p->kernel_sps, torch,
-                       med / torch, p->units ? "units" : "rows");
+                printf("%-18s %6zu %7d %12.0f %12.0f %8.2f %12.0f %8.2f %8.2f %8.2f  %s\n",
+                       p->model, p->batch, p->threads, med, p->kernel_sps,
+                       med / p->kernel_sps, torch, med / torch, p->scaling,
+                       p->scaling_ceiling, p->units ? "units" : "rows");
             }
             fflush(stdout);
             n += (size_t)c.n_threads;

@@ -45,6 +45,9 @@ typedef struct point {
     double scaling; /* median over the repetitions of samples/s / (threads x
                      * the 1-thread point's in the same repetition); NAN
                      * without a 1-thread point */
+    double scaling_ceiling; /* the scaling the kernels' ceilings allow, the
+                             * rest divided perfectly (bench/README.md);
+                             * median over the repetitions; NAN likewise */
     int units; /* the steps are cut by units (else by rows) */
 } point;
 
@@ -56,6 +59,11 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Says on stderr what failed (and the library's last error), exits 1. */
 _Noreturn void die(const char *what);
 double median(const double *v, int n);    /* n <= 16 */
+/* The strong-scaling efficiency a T-thread step would reach if its kernels
+ * ran at their T-thread ceiling (kernels_t samples/s) and the rest of the
+ * 1-thread step (sps1 samples/s, kernels1 of it its kernels' ceiling) were
+ * divided among the T threads at no cost: the column scaling_ceiling. */
+double scaling_ceiling(int threads, double sps1, double kernels1, double kernels_t);
 int cmp_size(const void *a, const void *b); /* qsort's order of size_t */
 double vmin(const double *v, int n);
 double vmax(const double *v, int n);

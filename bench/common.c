@@ -38,6 +38,14 @@ double median(const double *v, int n)
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
+double scaling_ceiling(int threads, double sps1, double kernels1, double kernels_t)
+{
+    /* seconds per sample: t1 the 1-thread step, k1 its kernels, kt the
+     * T-thread kernels; the ideal T-thread step is kt + (t1 - k1) / T */
+    double t1 = 1.0 / sps1, k1 = 1.0 / kernels1, kt = 1.0 / kernels_t;
+    return t1 / (threads * kt + (t1 - k1));
+}
+
 double vmin(const double *v, int n)
 {
     double m = v[0];

@@ -40,7 +40,7 @@ int write_results(const config *c, const point *pts, size_t n, const peer *pp,
                "samples_per_s_max,ms_per_step,gflops_per_s,scaling_efficiency,"
                "kernel_ceiling_samples_per_s,efficiency_vs_kernels,gemm_peak_gflops_per_s,"
                "efficiency_vs_gemm,pytorch_samples_per_s_median,ratio_vs_pytorch,peak_rss_mib,"
-               "cut\n");
+               "cut,scaling_ceiling\n");
     fprintf(j, "{\"data\": \"%s\", \"optimizer\": \"%s\", \"reps\": %d, \"seconds_per_rep\": %g,"
                " \"pytorch\": \"%s\", \"pytorch_blas\": \"%s\", \"pytorch_allocator\": \"%s\","
                " \"pytorch_gemm_gflops_per_s\": [",
@@ -58,11 +58,12 @@ int write_results(const config *c, const point *pts, size_t n, const peer *pp,
         double gflops = med * p->flops_per_sample / 1e9;
         double torch = p->n_peer ? median(p->peer_sps, p->n_peer) : NAN;
         const char *cut = p->units ? "units" : "rows";
-        fprintf(f, "%s,%zu,%d,%.0f,%.0f,%.0f,%.4f,%.2f,%.3f,%.0f,%.3f,%.1f,%.3f,%.0f,%.3f,%.0f,%s\n",
+        fprintf(f, "%s,%zu,%d,%.0f,%.0f,%.0f,%.4f,%.2f,%.3f,%.0f,%.3f,%.1f,%.3f,%.0f,%.3f,%.0f,%s,"
+                   "%.3f\n",
                 p->model, p->batch, p->threads, med, vmin(p->sps, p->n), vmax(p->sps, p->n),
                 1e3 * (double)p->batch / med, gflops, eff, p->kernel_sps,
                 med / p->kernel_sps, p->gemm_gflops, gflops / p->gemm_gflops, torch,
-                med / torch, p->peak_mib, cut);
+                med / torch, p->peak_mib, cut, p->scaling_ceiling);
         fprintf(j, "  {\"model\": \"%s\", \"batch\": %zu, \"threads\": %d, "
                    "\"samples_per_s\": {\"median\": ", p->model, p->batch, p->threads);
         json_number(j, "%.0f", med);
@@ -76,6 +77,8 @@ int write_results(const config *c, const point *pts, size_t n, const peer *pp,
         json_number(j, "%.2f", gflops);
         fputs(", \"scaling_efficiency\": ", j);
         json_number(j, "%.3f", eff);
+        fputs(", \"scaling_ceiling\": ", j);
+        json_number(j, "%.3f", p->scaling_ceiling);
         fputs(", \"kernel_ceiling_samples_per_s\": ", j);
         json_number(j, "%.0f", p->kernel_sps);
         fputs(", \"gemm_peak_gflops_per_s\": ", j);
@@ -222,8 +225,9 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* One row of bench.csv into p (the medians and the scaling, as the plots
- * use) and its model's name; 0 when it is not such a row. The column `cut`
- * may be missing: CSVs measured before it was have none. */
+ * use) and its model's name; 0 when it is not such a row. The columns `cut`
+ * and `scaling_ceiling` may be missing: CSVs measured before them have
+ * none (or only the cut). */
 static int read_row(const char *line, point *p, char *name)
 {
     double torch;
@@ -236,8 +240,16 @@ static int read_row(const char *line, point *p, char *name)
         end == 0)
         return 0;
     const char *rest = line + end; /* the cut, in CSVs since it was measured */
-    if (strncmp(rest, ",rows", 5) == 0 || strncmp(rest, ",units", 6) == 0)
+    if (strncmp(rest, ",rows", 5) == 0 || strncmp(rest, ",units", 6) == 0) {
         rest += rest[1] == 'r' ? 5 : 6;
+        if (*rest == ',') { /* scaling_ceiling, in CSVs since it was measured */
+            char *e;
+            double ceiling = strtod(rest + 1, &e);
+            if (e == rest + 1 || !(isnan(ceiling) || ceiling > 0))
+                return 0;
+            rest = e;
+        }
+    }
     if ((*rest != '\n' && *rest != '\0') ||
         parse_model(name, &in, layers) == 0 || p->batch == 0 || p->threads < 1 ||
         !(p->sps[0] > 0))

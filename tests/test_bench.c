@@ -189,6 +189,17 @@ Test(bench, replot_refuses_what_is_not_the_grids_csv)
     snprintf(csv, sizeof csv, "%s%s%s", header, row, row);
     th_write(path, csv, strlen(csv), 0);
     EXPECT_RUN(args, 1, "line 3: the same model, batch and threads"); /* a point twice */
+    /* the column scaling_ceiling after the cut: a number, or nan */
+    snprintf(csv, sizeof csv, "%s784-16-10,16,1,1000,900,1100,16.0,1.0,1.000,2000,0.5,100.0,"
+                              "0.01,nan,nan,100,rows,x\n", header);
+    th_write(path, csv, strlen(csv), 0);
+    EXPECT_RUN(args, 1, "line 2: not a row");
+    snprintf(csv, sizeof csv, "%s784-16-10,16,1,1000,900,1100,16.0,1.0,1.000,2000,0.5,100.0,"
+                              "0.01,nan,nan,100,rows,1.000\n784-16-10,16,2,1500,1400,1600,"
+                              "10.7,1.5,0.750,3000,0.5,200.0,0.01,nan,nan,100,units,nan\n",
+             header);
+    th_write(path, csv, strlen(csv), 0);
+    cr_assert_eq(run(args), 0, "%s", out);
     snprintf(csv, sizeof csv, "%s%s", header, row);
     th_write(path, csv, strlen(csv), 0);
     cr_assert_eq(run(args), 0, "%s", out);
