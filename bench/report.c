@@ -244,8 +244,8 @@ static int read_row(const char *line, point *p, char *name)
         rest += rest[1] == 'r' ? 5 : 6;
         if (*rest == ',') { /* scaling_ceiling, in CSVs since it was measured */
             char *e;
-            double ceiling = strtod(rest + 1, &e);
-            if (e == rest + 1 || !(isnan(ceiling) || ceiling > 0))
+            strtod(rest + 1, &e); /* a number or nan; the plots do not use it */
+            if (e == rest + 1)
                 return 0;
             rest = e;
         }
