@@ -477,7 +477,8 @@ typedef struct ot_early_stopping {
 
 /** How ot_model_fit trains. */
 typedef struct ot_fit_config {
-    size_t batch_size;       /**< global batch: 32 */
+    size_t batch_size;       /**< global batch; larger than the training
+                                  part, one batch of all of it (Keras): 32 */
     size_t epochs;           /**< 5 */
     double validation_split; /**< fraction held out, chosen by the seeded shuffle: 0 */
     const ot_dataset *validation_data; /**< used instead of the split when set: NULL */

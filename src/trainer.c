@@ -1005,15 +1005,14 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
                         "samples leaves none to train on",
                         cfg->validation_split, N);
     f.n_train = N - n_val;
-    if (cfg->batch_size > f.n_train)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: batch_size %zu is larger "
-                        "than the %zu training samples", cfg->batch_size,
-                        f.n_train);
+    /* A batch larger than the training part is all of it, one step an
+     * epoch, as in Keras; the buffers are sized by the rows a step has. */
+    const size_t B = cfg->batch_size < f.n_train ? cfg->batch_size : f.n_train;
     if (S > cfg->batch_size)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards for a batch of "
                         "%zu: at most one shard per sample", S,
                         cfg->batch_size);
-    f.steps = (f.n_train + cfg->batch_size - 1) / cfg->batch_size;
+    f.steps = (f.n_train + B - 1) / B;
     /* a fit stopped inside an epoch continues there, unless told otherwise */
     if (f.first_epoch == m->epochs + 1)
         f.first_step = m->steps_in_epoch;
@@ -1093,16 +1092,16 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
             goto done_hist;
         }
     }
-    if ((status = run_open(&r, m, T, S, cfg->batch_size, 1)) != OT_OK)
+    if ((status = run_open(&r, m, T, S, B, 1)) != OT_OK)
         goto done_hist;
     run_add_data(&r, train);
     run_add_data(&r, f.val);
-    run_add_length(&r, cfg->batch_size);
-    run_add_length(&r, f.n_train % cfg->batch_size);
-    if (f.n_val >= cfg->batch_size)
-        run_add_length(&r, cfg->batch_size);
-    run_add_length(&r, f.n_val % cfg->batch_size);
-    size_t train_lens[2] = {cfg->batch_size, f.n_train % cfg->batch_size};
+    run_add_length(&r, B);
+    run_add_length(&r, f.n_train % B);
+    if (f.n_val >= B)
+        run_add_length(&r, B);
+    run_add_length(&r, f.n_val % B);
+    size_t train_lens[2] = {B, f.n_train % B};
     if ((status = run_add_unit_split(&r, train_lens, 2)) != OT_OK) {
         run_close(&r);
         goto done_hist;
@@ -1230,6 +1229,7 @@ ot_status ot_model_choose_threads(const ot_model *m, const ot_dataset *d,
      * timing of the right count (784-1024-1024-10, batch 64, on 2 cores:
      * 1 thread chosen at 0.64 of 2's speed) is outvoted. */
     enum { ROUNDS = 3 };
+    const size_t rows = batch < d->n ? batch : d->n; /* a step's, as fit has them */
     double rate[16] = {0};
     size_t cand_shards[16];
     for (int i = 0; i < n; i++)
@@ -1259,7 +1259,7 @@ ot_status ot_model_choose_threads(const ot_model *m, const ot_dataset *d,
             if (c.t1 <= c.t0) /* the data ran out first: fewer steps, still a rate */
                 c.t1 = omp_get_wtime();
             double sps = c.steps > c.warmup
-                             ? (double)((c.steps - c.warmup) * batch) / (c.t1 - c.t0)
+                             ? (double)((c.steps - c.warmup) * rows) / (c.t1 - c.t0)
                              : 0.0;
             if (sps > rate[i])
                 rate[i] = sps;

@@ -339,6 +339,51 @@ Test(trainer, last_partial_batch_is_trained)
     ot_dataset_destroy(d);
 }
 
+/* Weights after 2 epochs of small_model on 10 samples (8 to train on) in
+ * batches of `batch`, and the steps the last epoch had. */
+static float *weights_for_batch(size_t batch, size_t *count, size_t *steps)
+{
+    ot_dataset *d = th_blobs(10, 20, 4, 1);
+    ot_model *m = small_model(3, OT_OPTIMIZER_ADAM);
+    counts c = {0};
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = batch;
+    fc.epochs = 2;
+    fc.validation_split = 0.2;
+    fc.threads = 2;
+    fc.shards = 3;
+    fc.on_step = on_step;
+    fc.user = &c;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "batch %zu: %s", batch,
+                 ot_last_error());
+    *steps = c.last_steps;
+    *count = ot_model_param_count(m);
+    float *w = malloc(*count * sizeof(float));
+    cr_assert_eq(ot_model_get_weights(m, w, *count), OT_OK);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+    return w;
+}
+
+/* As in Keras, a batch larger than the training part is one batch of all of
+ * it; buffers follow the rows, so an absurd batch allocates nothing absurd. */
+Test(trainer, batch_larger_than_the_data_is_one_batch_of_all_of_it)
+{
+    size_t n, steps;
+    float *ref = weights_for_batch(8, &n, &steps);
+    cr_assert_eq(steps, 1);
+    const size_t batches[] = {9, 32, (size_t)1 << 40};
+    for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
+        size_t n2, steps2;
+        float *w = weights_for_batch(batches[i], &n2, &steps2);
+        cr_assert_eq(steps2, 1, "batch %zu: %zu steps an epoch", batches[i], steps2);
+        cr_assert(n == n2 && memcmp(ref, w, n * sizeof(float)) == 0,
+                  "batch %zu trains otherwise than a batch of the 8 samples", batches[i]);
+        free(w);
+    }
+    free(ref);
+}
+
 Test(trainer, callback_stops_training)
 {
     ot_dataset *d = th_blobs(100, 20, 4, 1);
