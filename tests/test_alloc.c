@@ -215,3 +215,24 @@ Test(alloc, fit_cut_by_units_failures_are_clean)
     ot_history_destroy(c.hist);
     ot__usplit_force(0);
 }
+
+/* Allocations start on a cache line, and from 4 MiB on a huge page; a size
+ * that would wrap in the rounding is refused, not made small. */
+Test(alloc, alignment_and_sizes_at_the_edges)
+{
+    const size_t sizes[] = {1, 63, 64, 1000, ((size_t)4 << 20) - 1, (size_t)4 << 20,
+                            ((size_t)5 << 20) + 3};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *p = ot__alloc(sizes[i], 1, "test");
+        cr_assert_not_null(p, "%zu bytes: %s", sizes[i], ot_last_error());
+        size_t align = sizes[i] >= ((size_t)4 << 20) ? (size_t)2 << 20 : 64;
+        cr_assert_eq((uintptr_t)p % align, 0, "%zu bytes at %p", sizes[i], (void *)p);
+        p[0] = 1;
+        p[sizes[i] - 1] = 2; /* the whole size is there (ASan checks) */
+        ot__free(p);
+    }
+    cr_assert_null(ot__alloc(SIZE_MAX - 10, 1, "absurd"));
+    cr_assert(strstr(ot_last_error(), "absurd") && strstr(ot_last_error(), "overflows"),
+              "%s", ot_last_error());
+    cr_assert_null(ot__alloc(SIZE_MAX / 2, 4, "absurd"));
+}
