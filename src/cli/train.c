@@ -181,7 +181,9 @@ int cli_train(int argc, char **argv)
         {"--decay-steps", CLI_SIZE, &of.decay_steps, "N", "exponential: steps per decay", 1, 1e12, NULL},
         {"--decay-epochs", CLI_SIZE, &of.decay_epochs, "N", "step: epochs per decay", 1, 1e9, NULL},
         {"--staircase", CLI_BOOL, &of.staircase, NULL, "exponential: decay in whole steps", 0, 0, NULL},
-        {"--batch", CLI_SIZE, &batch, "N", "global batch size", 1, 1 << 24, NULL},
+        {"--batch", CLI_SIZE, &batch, "N",
+         "global batch size (more than the training samples: one batch of all of them, "
+         "as in Keras)", 1, 1 << 24, NULL},
         {"--epochs", CLI_SIZE, &epochs, "N", "epochs (in all: with --resume, up to this epoch)", 1, 1000000, NULL},
         {"--no-shuffle", CLI_BOOL, &no_shuffle, NULL, "keep the training order", 0, 0, NULL},
         {"--early-stopping", CLI_BOOL, &early_stopping, NULL, "stop when --monitor stops improving", 0, 0, NULL},
