@@ -2,9 +2,35 @@
  * onednn.c - shared oneDNN helpers (2.6 C API): descriptors, primitives
  * with user-mode scratchpads, checked execution.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "onednn.h"
+
+/*
+ * oneDNN's x64 sgemm, which its gemm inner products run on, generates the
+ * code of all its kernels on first use: a fit's first step took 25 ms, its
+ * first backward-weights call alone 21.2 ms against 0.01 after
+ * (bench/MEASUREMENTS.md, seventeenth session). A 64 x 64 x 64 product takes
+ * that path; smaller ones do not. The trainer calls this in each thread's
+ * setup, where oneDNN runs on the calling thread alone, as in a step. Only
+ * the first caller runs the product; the others go on at once (a gemm of
+ * theirs would wait for the code being generated, as it did before).
+ */
+ot_status ot__onednn_warm_up(void)
+{
+    enum { N = 64 };
+    static atomic_int started;
+    static float a[N * N], b[N * N], c[N * N]; /* zeros; c written by one caller */
+    ot_status status = OT_OK;
+    if (atomic_exchange(&started, 1))
+        return OT_OK;
+    OT_DNNL(dnnl_sgemm('N', 'T', N, N, N, 1.0f, a, N, b, N, 0.0f, c, N));
+    return OT_OK;
+fail:
+    atomic_store(&started, 0);
+    return status;
+}
 
 ot_status ot__md_2d(dnnl_memory_desc_t *md, size_t rows, size_t cols)
 {

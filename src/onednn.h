@@ -46,6 +46,10 @@ ot_status ot__prim_run(const ot__prim *p, dnnl_stream_t stream);
 
 void ot__prim_destroy(ot__prim *p);
 
+/* Runs one small sgemm, once per process, so that oneDNN generates the
+ * code of its gemm kernels before a step rather than in the first one. */
+ot_status ot__onednn_warm_up(void);
+
 /* Destroys *m when it is not NULL and clears it. */
 void ot__memory_release(dnnl_memory_t *m);
 

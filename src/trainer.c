@@ -23,7 +23,8 @@
  * any primitive. Weights therefore depend on (seed, batch, shards, data,
  * hyper-parameters), never on T.
  *
- * Nothing is allocated and no primitive is created after the setup phase.
+ * Nothing is allocated and no primitive is created after the setup phase,
+ * and oneDNN's sgemm has generated its code by then (ot__onednn_warm_up).
  */
 #include <math.h>
 #include <omp.h>
@@ -222,6 +223,8 @@ static void thread_setup(run *r, int tid)
 {
     omp_set_num_threads(1);
     ot_status st = OT_OK;
+    if ((st = ot__onednn_warm_up()) != OT_OK)
+        goto done;
     if (omp_get_num_threads() != r->threads) {
         st = ot__fail(OT_INVALID_STATE,
                       "asked OpenMP for %d threads and got %d (nested call, "

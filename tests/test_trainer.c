@@ -17,6 +17,7 @@
 #include "src/common.h"
 #include "src/dataset.h"
 #include "src/model.h"
+#include "src/onednn.h"
 #include "src/trainer.h"
 #include "src/unit_split.h"
 
@@ -1314,4 +1315,34 @@ Test(trainer, unit_split_labels_with_float_validation_targets)
                   (double)units[i]);
     free(rows);
     free(units);
+}
+
+/* oneDNN's sgemm generates the code of its kernels on its first call, in
+ * allocations of its own (21 ms on the first backward pass of a fit: see
+ * ot__onednn_warm_up). After the warm-up that a fit's setup runs, a first
+ * product of a layer's shape allocates as much as a second one: the code
+ * generation is not left to the first step. */
+Test(trainer, gemm_code_is_generated_before_the_first_step)
+{
+#ifdef OT_COUNT_MALLOC
+    enum { M = 100, N = 784, K = 32 };
+    float *a = calloc(K * M, sizeof(float)), *b = calloc(K * N, sizeof(float)),
+          *c = calloc(M * N, sizeof(float));
+    cr_assert(a && b && c);
+    cr_assert_eq(ot__onednn_warm_up(), OT_OK);
+    unsigned long n[2];
+    for (int i = 0; i < 2; i++) {
+        unsigned long before = atomic_load(&mallocs);
+        cr_assert_eq(dnnl_sgemm('T', 'N', M, N, K, 1.0f, a, M, b, N, 0.0f, c, N),
+                     dnnl_success);
+        n[i] = atomic_load(&mallocs) - before;
+    }
+    cr_assert_eq(n[0], n[1], "the first product made %lu allocations, the second %lu",
+                 n[0], n[1]);
+    free(a);
+    free(b);
+    free(c);
+#else
+    cr_skip_test("needs the allocation counter, which sanitizer builds do not have");
+#endif
 }
