@@ -223,7 +223,9 @@ static void thread_setup(run *r, int tid)
 {
     omp_set_num_threads(1);
     ot_status st = OT_OK;
-    if ((st = ot__onednn_warm_up()) != OT_OK)
+    /* a training step's backward passes run on oneDNN's sgemm; evaluate
+     * and predict need not pay for its code unless their shapes use it */
+    if (r->training && (st = ot__onednn_warm_up()) != OT_OK)
         goto done;
     if (omp_get_num_threads() != r->threads) {
         st = ot__fail(OT_INVALID_STATE,
