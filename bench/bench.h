@@ -106,9 +106,12 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
  * divide for Adam) over data in L1, and us[5] its memory traffic alone;
  * us[6] what that memory traffic costs right after the step of us[1], over
  * the model's own weights, gradient and state (values kept), where the
- * step leaves them in the caches: the median of each round's difference. */
+ * step leaves them in the caches: the median of each round's difference;
+ * us[7] what reading a batch of rows the caches do not hold costs after
+ * that step and traffic, one load per cache line and nothing else (the
+ * gather's floor), clocked alone. */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[7]);
+                       const char *optimizer, double seconds, double us[8]);
 double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
 /* GFLOP/s of oneDNN's sgemm on 2048^3 with `threads` threads: the best of

@@ -151,14 +151,43 @@ static void floor_stream(float *restrict w, const float *restrict g, float *rest
     }
 }
 
+/* The least reading of rows first..first+rows of the permutation (first <
+ * n; it wraps): one load per cache line of each row, nothing decoded,
+ * nothing written. The loads are independent, four to an iteration, so
+ * that the core keeps as many lines in flight as it can. */
+static volatile float touched; /* so that the loads are made */
+
+static float touch_rows(const ot_dataset *d, const uint32_t *idx, size_t first, size_t rows)
+{
+    const size_t bytes = d->dim * (d->pixels ? 1 : sizeof(float));
+    unsigned a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (size_t r = 0; r < rows; r++) {
+        size_t i = idx[first + r < d->n ? first + r : first + r - d->n];
+        const unsigned char *row = d->pixels ? d->pixels + i * d->dim
+                                             : (const unsigned char *)(d->x + i * d->dim);
+        size_t o = 0;
+        for (; o + 256 <= bytes; o += 256) {
+            a0 += row[o];
+            a1 += row[o + 64];
+            a2 += row[o + 128];
+            a3 += row[o + 192];
+        }
+        for (; o < bytes; o += 64)
+            a0 += row[o];
+        a1 += row[bytes - 1];
+    }
+    return (float)(a0 + a1 + a2 + a3);
+}
+
 /* Microseconds per step on one thread: the bare primitives; plus gathering
  * the rows and the loss (the worker's whole shard); plus the optimizer's
  * pass over the arena (what the trainer adds, barriers aside); then the
- * optimizer's pass alone, its two floors, and the step followed by the
- * memory floor over the model's own arrays (see bench.h). Interleaved
- * round by round, medians of 5 rounds. */
+ * optimizer's pass alone, its two floors, the step followed by the
+ * memory floor over the model's own arrays, and that followed by the least
+ * reading of a batch of other rows (see bench.h). Interleaved round by
+ * round, medians of 5 rounds. */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[7])
+                       const char *optimizer, double seconds, double us[8])
 {
     ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
@@ -167,7 +196,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
     uint32_t *idx = malloc(d->n * sizeof *idx);
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % d->n);
-    enum { ROUNDS = 5, MODES = 7 };
+    enum { ROUNDS = 5, MODES = 8 };
     double t[MODES][ROUNDS];
     const size_t n = m->arena_len;
 #pragma omp parallel num_threads(1)
@@ -195,13 +224,15 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         const float unit = one, zero = nought;
         uint64_t it = 0, drawn = 0;
         /* mode 6 (the step, then the memory floor) right after mode 1 (the
-         * step alone), so that their difference is taken in like conditions */
-        static const int order[MODES] = {0, 1, 6, 2, 3, 4, 5};
+         * step alone), so that their difference is taken in like
+         * conditions; mode 7 runs mode 6's step and clocks only the
+         * reading of other rows after it */
+        static const int order[MODES] = {0, 1, 6, 7, 2, 3, 4, 5};
         for (int r = 0; r < ROUNDS; r++)
             for (int o = 0; o < MODES; o++) {
                 const int mode = order[o];
                 size_t steps = 0;
-                double t0 = now();
+                double t0 = now(), reading = 0.0;
                 do {
                     /* the next rows of the permutation every step */
                     size_t first = (drawn++ * batch) % (d->n - batch);
@@ -209,7 +240,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                     double l = 0, k = 0;
                     if (mode == 0)
                         ot__worker_kernels(&w, batch, grad);
-                    else if (mode <= 2 || mode == 6)
+                    else if (mode <= 2 || mode >= 6)
                         ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
                     if (mode == 2 || mode == 3) {
                         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
@@ -218,14 +249,20 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                         floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, n);
                     } else if (mode == 5) {
                         floor_stream(sw, grad, sm, sv, n, unit);
-                    } else if (mode == 6) {
+                    } else if (mode >= 6) {
                         /* the traffic as the step leaves the caches,
                          * over the model's own arrays, their values kept */
                         floor_stream(m->params, grad, own_m, own_v, n, zero);
                     }
+                    if (mode == 7) { /* rows half the permutation away: no
+                                      * step gathers them for a long while */
+                        double t1 = now();
+                        touched = touch_rows(d, idx, (first + d->n / 2) % d->n, batch);
+                        reading += now() - t1;
+                    }
                     steps++;
                 } while (now() - t0 < seconds / ROUNDS / MODES);
-                t[mode][r] = 1e6 * (now() - t0) / (double)steps;
+                t[mode][r] = 1e6 * (mode == 7 ? reading : now() - t0) / (double)steps;
             }
         ot__worker_destroy(&w);
         free(grad);
