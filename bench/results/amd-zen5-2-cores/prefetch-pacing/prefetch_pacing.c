@@ -25,8 +25,12 @@
  * (13 lines) after each 1/batch of the parameters, against the pass and then
  * the gather.
  *
- * Each figure is a mean over 2000 (1 and 2) or 3000 (3) trials, the variants
- * interleaved trial by trial, in microseconds.
+ * Part 4: the gather as omptrain does it and paced 6 ahead, each followed by
+ * the products of a layer of 784 x 100 (oneDNN's sgemm, one thread) and the
+ * pass, as in a one-thread step: the gather, and the whole step.
+ *
+ * Each figure is a mean over 2000 (1, 2 and 4) or 3000 (3) trials, the
+ * variants interleaved trial by trial, in microseconds.
  */
 #define _GNU_SOURCE
 #include <immintrin.h>
@@ -36,6 +40,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+
+#include <dnnl.h>
 
 #define N 60000
 #define D 784
@@ -226,6 +232,41 @@ int main(void)
         for (int q = 0; q < 2; q++)
             printf("   %-36s pass %6.2f  gather %6.2f  both %6.2f\n", name[q], 1e6 * pass[q] / T,
                    1e6 * gat[q] / T, 1e6 * (pass[q] + gat[q]) / T);
+    }
+    { /* part 4 */
+        enum { H = 100 };
+        float *Y = aligned_alloc(64, (size_t)1024 * H * 4), *W = aligned_alloc(64, (size_t)D * H * 4);
+        if (!Y || !W) {
+            fprintf(stderr, "prefetch_pacing: out of memory\n");
+            return 1;
+        }
+        memset(Y, 0, (size_t)1024 * H * 4);
+        memset(W, 0, (size_t)D * H * 4);
+        const int T = 2000;
+        printf("4. a step's products and pass after the gather: gather, and the step\n");
+        for (int B = 128; B <= 256; B *= 2) {
+            dnnl_sgemm('N', 'N', B, H, D, 1.f, X, D, W, H, 0.f, Y, H); /* code generated */
+            double gat[2] = {0, 0}, step[2] = {0, 0};
+            for (int t = 0; t < T; t++)
+                for (int q = 0; q < 2; q++) {
+                    const uint32_t *id = draw(k++);
+                    double t0 = now();
+                    if (q == 0)
+                        gather_burst(id, B, 4);
+                    else
+                        gather_paced(id, B, 6);
+                    double t1 = now();
+                    dnnl_sgemm('N', 'N', B, H, D, 1.f, X, D, W, H, 0.f, Y, H);
+                    dnnl_sgemm('T', 'N', D, H, B, 1.f, X, D, Y, H, 0.f, g, H);
+                    adam(0, P);
+                    gat[q] += t1 - t0;
+                    step[q] += now() - t0;
+                }
+            printf("   batch %d: as omptrain: gather %6.2f  step %7.2f   paced 6: gather %6.2f  step %7.2f\n",
+                   B, 1e6 * gat[0] / T, 1e6 * step[0] / T, 1e6 * gat[1] / T, 1e6 * step[1] / T);
+        }
+        free(Y);
+        free(W);
     }
     return 0;
 }
