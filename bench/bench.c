@@ -93,7 +93,7 @@ int bench_main(const char *command, int argc, char **argv)
     config c = {{0}, 0, {0}, 0, {{0}}, 0, "adam", "fashion-mnist", "bench-results",
                 default_peer(), "/usr/bin/python3", 3, 1.0, 0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
-    int layouts = 0, step_parts = 0, tta = 0, plot_only = 0;
+    int layouts = 0, step_parts = 0, tta = 0, plot_only = 0, floors = 0;
     double target = 0.87;
     const char *batch_spec = "16,32,64,128,256,512,1024";
     const char *models_spec = "784-100-10,784-512-10,784-1024-1024-10";
@@ -113,6 +113,7 @@ int bench_main(const char *command, int argc, char **argv)
         {"--data", CLI_STRING, &c.data, "NAME", "fashion-mnist (its training images, from $OMPTRAIN_DATA or Debian's dataset-fashion-mnist; synthetic rows of that shape when neither is there, and the output says so) or synthetic", 0, 0, NULL},
         {"--out", CLI_STRING, &c.out, "DIR", "the grid's bench.csv, bench.json and SVG plots (each written atomically), made when missing", 0, 0, NULL},
         {"--breakdown", CLI_BOOL, &breakdown, NULL, "instead of the grid: where a 1-thread step's time goes", 0, 0, NULL},
+        {"--floors", CLI_BOOL, &floors, NULL, "instead of the grid: each --threads count's kernels, cut as omptrain cuts the step, then Adam's update and its floors; the most of the GEMM peak these kernels allow", 0, 0, NULL},
         {"--step-parts", CLI_BOOL, &step_parts, NULL, "instead of the grid: a step of each --threads count built up part by part, microseconds", 0, 0, NULL},
         {"--hot-rows", CLI_SIZE, &c.hot_rows, "N", "--step-parts: rows drawn from the first N rows of the data only", 1, (double)OT_MAX_SAMPLES, "all rows"},
         {"--auto-check", CLI_BOOL, &auto_check, NULL, "instead of the grid: --threads auto against each fixed thread count, median of --reps runs each", 0, 0, NULL},
@@ -134,13 +135,19 @@ int bench_main(const char *command, int argc, char **argv)
     if (rc >= 0)
         return rc;
 #define GIVEN(flag) cli_given(opts, seen, n_opts, flag)
-    if (breakdown + step_parts + auto_check + alternatives + layouts + plot_only + tta > 1) {
-        cli_error("--breakdown, --step-parts, --auto-check, --alternatives, --layouts, "
-                  "--replot and --time-to-accuracy each replace the grid: one at a time");
+    if (breakdown + floors + step_parts + auto_check + alternatives + layouts + plot_only +
+            tta > 1) {
+        cli_error("--breakdown, --floors, --step-parts, --auto-check, --alternatives, "
+                  "--layouts, --replot and --time-to-accuracy each replace the grid: one at "
+                  "a time");
         return 2;
     }
     if (GIVEN("--hot-rows") && !step_parts) {
         cli_error("--hot-rows applies to --step-parts only");
+        return 2;
+    }
+    if (floors && strcmp(c.optimizer, "adam") != 0) {
+        cli_error("--floors measures Adam's floors: --optimizer adam only");
         return 2;
     }
     if (GIVEN("--target") && !tta) {
@@ -186,7 +193,7 @@ int bench_main(const char *command, int argc, char **argv)
         return replot(&c);
     /* the grid writes its results there, time to accuracy the peer's rows:
      * a folder that cannot take them fails now, not after the measuring */
-    if ((!(breakdown || step_parts || auto_check || alternatives || layouts) ||
+    if ((!(breakdown || floors || step_parts || auto_check || alternatives || layouts) ||
          (tta && strcmp(c.peer, "none") != 0)) &&
         !prepare_out(c.out))
         return 1;
@@ -276,6 +283,45 @@ int bench_main(const char *command, int argc, char **argv)
                        us[0] / (us[0] + most + us[7]));
                 fflush(stdout);
             }
+        ot_dataset_destroy(d);
+        return 0;
+    }
+
+    if (floors) {
+        printf("Adam, microseconds per step: each thread its kernels, then its own part of "
+               "the parameters;\nGEMM peak: median of 5 calls of a 2048^3 sgemm\n");
+        printf("%-18s %6s %7s %5s %9s %9s %9s %10s %8s %10s %9s %9s %10s\n", "model", "batch",
+               "threads", "cut", "kernels", "+adam", "+adam:mem", "adam:arith", "kern/all",
+               "kern/floor", "peak", "kern:peak", "floor:peak");
+        for (size_t mi = 0; mi < c.n_models; mi++)
+            for (size_t bi = 0; bi < c.n_batches; bi++)
+                for (int ti = 0; ti < c.n_threads; ti++) {
+                    const int T = c.threads[ti];
+                    double us[FLOOR_MODES], g[5];
+                    int units;
+                    if (!measure_floors(c.models[mi], c.batches[bi], T, 7 * c.seconds, us,
+                                        &units)) {
+                        printf("%-18s %6zu %7d  rows  (several threads cut by rows: "
+                               "--step-parts)\n", c.models[mi], c.batches[bi], T);
+                        continue;
+                    }
+                    for (int r = 0; r < 5; r++)
+                        g[r] = measure_gemm(T, 1);
+                    ot_layer layers[MAX_AXIS];
+                    size_t in, L = parse_model(c.models[mi], &in, layers); /* checked */
+                    /* the least step: the kernels and the larger of Adam's
+                     * two floors, its traffic clocked after the kernels */
+                    double least = us[2] > us[0] + us[3] ? us[2] : us[0] + us[3];
+                    double peak = median(g, 5);
+                    /* a step's FLOPs / 1e3: over microseconds, GFLOP/s */
+                    double kflop = flops_per_sample(layers, L, in) * (double)c.batches[bi] / 1e3;
+                    printf("%-18s %6zu %7d %5s %9.1f %9.1f %9.1f %10.1f %8.2f %10.2f %9.1f "
+                           "%9.2f %10.2f\n",
+                           c.models[mi], c.batches[bi], T, units ? "units" : "rows", us[0],
+                           us[1], us[2], us[3], us[0] / us[1], us[0] / least, peak,
+                           kflop / us[0] / peak, kflop / least / peak);
+                    fflush(stdout);
+                }
         ot_dataset_destroy(d);
         return 0;
     }

@@ -114,6 +114,19 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                        const char *optimizer, double seconds, double us[8]);
 double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
+/* T threads as omptrain cuts the step (by units where its rule says so; one
+ * thread: one shard), Adam, microseconds per step, each thread its own
+ * kernels then its own parameters, no barrier inside a step: us[0] the
+ * kernels alone; us[1] plus Adam's update as the trainer runs it; us[2]
+ * plus Adam's memory traffic alone (read the gradient and three arrays,
+ * write three back) over the model's own arrays, values kept; us[3] Adam's
+ * arithmetic alone (a square root and a division per parameter, data in
+ * L1) over the thread's count of parameters. *units: whether the step is
+ * cut by units. Returns 0, nothing measured, for several threads cut by
+ * rows. */
+#define FLOOR_MODES 4
+int measure_floors(const char *spec, size_t batch, int threads, double seconds,
+                   double us[FLOOR_MODES], int *units);
 /* GFLOP/s of oneDNN's sgemm on 2048^3 with `threads` threads: the best of
  * `runs` timed calls, after one untimed. */
 double measure_gemm(int threads, int runs);

@@ -502,3 +502,151 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
     dnnl_engine_destroy(engine);
     ot_model_destroy(m);
 }
+
+/* ---- the optimizer's floors on T threads ------------------------------------ */
+
+/* Microseconds per step with T threads as omptrain cuts the step (by units
+ * where its rule says so; on one thread, one shard of the whole batch): each
+ * thread runs its own kernels and then its own part of the parameters, as
+ * the trainer does, with no barrier inside a step. Modes (see bench.h):
+ * kernels alone; then Adam's update as the trainer runs it; then Adam's
+ * memory traffic alone (floor_stream over the model's own arrays, values
+ * kept); Adam's arithmetic alone over the thread's count of parameters.
+ * Every thread runs the same number of steps; the time is the master's
+ * between two barriers, so the slowest thread sets it. Modes interleaved
+ * round by round, medians of 5 rounds. Returns 0 (nothing measured) for a
+ * step of several threads cut by rows: its floor has a reduction too
+ * (--step-parts measures that step). */
+int measure_floors(const char *spec, size_t batch, int threads, double seconds,
+                   double us[FLOOR_MODES], int *units)
+{
+    ot_model *m = make_model(spec, "adam");
+    *units = ot__usplit_applies(m, batch, (size_t)threads);
+    if (threads > 1 && !*units) {
+        ot_model_destroy(m);
+        return 0;
+    }
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        die("creating a oneDNN CPU engine");
+    const size_t n = m->arena_len;
+    ot__usplit u;
+    if (*units && ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0) != OT_OK)
+        die("building the floors' blocks");
+    float *grad = calloc(n, sizeof(float));
+    if (grad == NULL)
+        die("allocating the floors' gradient");
+    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
+    for (size_t k = 0; k < m->opt.slots; k++)
+        slot[k] = m->opt.state + k * n;
+    enum { ROUNDS = 5 };
+    double t[FLOOR_MODES][ROUNDS];
+    size_t steps = 0; /* per mode and round, set by the master */
+    int failed = 0;
+#pragma omp parallel num_threads(threads)
+    {
+        omp_set_num_threads(1); /* as the trainer: primitives on this thread */
+#if defined(__SSE__)
+        unsigned csr = __builtin_ia32_stmxcsr();
+        __builtin_ia32_ldmxcsr(csr | 0x8040);
+#endif
+        const int tid = omp_get_thread_num();
+        ot__worker w;
+        ot__uthread ut;
+        memset(&w, 0, sizeof w);
+        memset(&ut, 0, sizeof ut);
+        /* this thread's ranges of the arena: its blocks', or all of it */
+        enum { MAX_RANGES = 64 };
+        size_t off[MAX_RANGES], len[MAX_RANGES], n_ranges = 0, own = 0;
+        float *scratch = calloc(3 * 4096, sizeof(float));
+        ot_status st = *units ? ot__usplit_thread_init(&ut, &u, engine, (size_t)tid,
+                                                       (size_t)tid + 1)
+                              : ot__worker_init(&w, m, engine, batch, 0, 1);
+        if (st == OT_OK && !*units)
+            st = ot__worker_plan(&w, batch);
+        if (*units) {
+            for (size_t i = 0; i < ut.n; i++)
+                for (size_t j = 0; n_ranges < MAX_RANGES &&
+                                   ot__usplit_block_range(&u, &ut.blocks[i], j, &off[n_ranges],
+                                                          &len[n_ranges]);
+                     j++)
+                    own += len[n_ranges++];
+        } else {
+            off[0] = 0;
+            len[0] = own = n;
+            n_ranges = 1;
+        }
+        if (st != OT_OK || scratch == NULL || n_ranges == MAX_RANGES) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        for (size_t i = 0; scratch && i < 2 * 4096; i++)
+            scratch[i] = 1.0f + (float)(i % 97);
+        volatile float nought = 0.0f; /* unknown to the compiler */
+        const float zero = nought;
+#pragma omp barrier
+        uint64_t it = 0;
+        for (int r = -1; r < ROUNDS && !failed; r++)
+            for (int mode = 0; mode < FLOOR_MODES; mode++) {
+#pragma omp master
+                {
+                    /* round -1 warms up and sizes the rounds from the update */
+                    if (r < 0)
+                        steps = 20;
+                    else if (mode == 0)
+                        steps = (size_t)(seconds / ROUNDS / FLOOR_MODES /
+                                         (t[1][0 < r ? r - 1 : 0] * 1e-6)) + 1;
+                }
+#pragma omp barrier
+                double t0 = now();
+                for (size_t i = 0; i < steps; i++) {
+                    if (mode <= 2) {
+                        if (*units)
+                            ot__usplit_kernels(&ut, &u, 0, grad);
+                        else
+                            ot__worker_kernels(&w, batch, grad);
+                    }
+                    ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
+                    for (size_t g = 0; g < n_ranges; g++) {
+                        const size_t o = off[g];
+                        if (mode == 1) {
+                            float *s[OT__MAX_SLOTS];
+                            for (int j = 0; j < OT__MAX_SLOTS; j++)
+                                s[j] = slot[j] ? slot[j] + o : NULL;
+                            ot__optimizer_update(&m->opt.cfg, &k, m->params + o, grad + o, NULL,
+                                                 s, len[g]);
+                        } else if (mode == 2) {
+                            floor_stream(m->params + o, grad + o, slot[0] + o, slot[1] + o,
+                                         len[g], zero);
+                        }
+                    }
+                    if (mode == 3)
+                        floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, own);
+                }
+#pragma omp barrier
+#pragma omp master
+                {
+                    if (r >= 0 || mode == 1)
+                        t[mode][r < 0 ? 0 : r] = 1e6 * (now() - t0) / (double)steps;
+                }
+            }
+        if (*units)
+            ot__uthread_destroy(&ut);
+        else
+            ot__worker_destroy(&w);
+        free(scratch);
+#if defined(__SSE__)
+        __builtin_ia32_ldmxcsr(csr);
+#endif
+    }
+    if (failed)
+        die("building the floors' threads");
+    for (int mode = 0; mode < FLOOR_MODES; mode++)
+        us[mode] = median(t[mode], ROUNDS);
+    free(grad);
+    if (*units)
+        ot__usplit_close(&u);
+    dnnl_engine_destroy(engine);
+    ot_model_destroy(m);
+    return 1;
+}
