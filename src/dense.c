@@ -9,18 +9,22 @@
  * pass runs on oneDNN 2.6's sgemm, which over 16 rows and more packs the
  * whole weight matrix on every call and works in panels of 48 units (over
  * 64 rows, 784 x 52 took 60.8 us against 33.6 for 784 x 48: BENCHMARKS.md,
- * "Cut by rows or by units"). Over
- * 16 to 128 rows oneDNN's matmul (brgemm on AVX-512) is faster on the
- * product the other way round, zt = W . src^T (units x rows), read from the
- * same plain buffers; the layer then writes dst = zt^T + b, a pass over
- * rows x units values it has just written. Both together, against the
- * inner product: 784 x 100 over 64 rows 58 against 75 us, 784 x 1024 over
- * 16 rows 157 against 283, 1024 x 1024 over 32 rows 394 against 639
- * (`bench --layouts`, BENCHMARKS.md); from 256 rows on they are level
- * (0.88-0.99 of it) and the inner product stays. The rule depends
- * only on the shapes and the processor, never on timing, so a shard of a
- * given size always sums in the same order and the weights stay
- * bit-reproducible.
+ * "Cut by rows or by units"). oneDNN's matmul (brgemm on AVX-512) is
+ * faster on the product the other way round, zt = W . src^T (units x
+ * rows), read from the same plain buffers; the layer then writes dst =
+ * zt^T + b, a pass over rows x units values it has just written. Both
+ * together, against the inner product (`bench --layouts`, one thread):
+ * 784 x 100 over 64 rows 58 against 75 us, 784 x 1024 over 16 rows 157
+ * against 283, 1024 x 1024 over 32 rows 394 against 639; over 192 to 512
+ * rows 0.71-0.99 of the inner product's time at every layer of the
+ * benchmark's models; over more rows it still wins where the output is
+ * small (784 x 100 over 1024 rows 0.92, over 2048 0.96, over 4096 1.01;
+ * 512 x 10 and 1024 x 10 0.86-0.89) and loses on wide layers (784 x 1024
+ * over 768 rows 1.02, 1024 x 1024 over 640 and 1024 rows 1.07).
+ * bench/MEASUREMENTS.md, nineteenth session, has the figures and the
+ * steps they gave. The rule depends only on the shapes and the processor,
+ * never on timing, so a shard of a given size always sums in the same
+ * order and the weights stay bit-reproducible.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,13 +39,14 @@ void ot__dense_force_transposed(int mode) { atomic_store(&forced, mode); }
 int ot__dense_transposed(size_t rows, size_t in, size_t out)
 {
     (void)in;
-    (void)out;
     int mode = atomic_load(&forced);
     if (mode != 0)
         return mode > 0;
     /* what oneDNN runs on: a fixed fact of the machine */
     int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
-    return avx512 && rows >= 16 && rows <= 128;
+    /* up to 256 rows whatever the width; beyond, while the outputs fit
+     * in 1 MB (rows x units <= 2^18 floats) */
+    return avx512 && rows >= 16 && (rows <= 256 || rows * out <= (size_t)1 << 18);
 }
 
 /* zt (out x rows) = W (out x in) . src^T (in x rows, the rows x in buffer

@@ -180,8 +180,9 @@ Test(dense, gradient_deep_mixed_sharded)
     check_model(l, 4, 3);
 }
 
-/* The forward pass as the transposed product (dense.c): 16 to 128 rows on
- * AVX-512, the inner product otherwise. */
+/* The forward pass as the transposed product (dense.c): on AVX-512, 16 to
+ * 256 rows at any width, and beyond while rows x units <= 2^18; the inner
+ * product otherwise. */
 Test(dense, transposed_rule)
 {
     int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
@@ -189,16 +190,23 @@ Test(dense, transposed_rule)
     cr_expect_eq(ot__dense_transposed(16, 784, 100), avx512);
     cr_expect_eq(ot__dense_transposed(40, 5, 6), avx512);
     cr_expect_eq(ot__dense_transposed(128, 1024, 1024), avx512);
-    cr_expect_eq(ot__dense_transposed(129, 784, 100), 0);
-    cr_expect_eq(ot__dense_transposed(1024, 784, 100), 0);
+    cr_expect_eq(ot__dense_transposed(256, 1024, 1 << 20), avx512);
+    cr_expect_eq(ot__dense_transposed(257, 784, 1024), 0);
+    cr_expect_eq(ot__dense_transposed(512, 784, 512), avx512);
+    cr_expect_eq(ot__dense_transposed(512, 1024, 1024), 0);
+    cr_expect_eq(ot__dense_transposed(1024, 784, 100), avx512);
+    cr_expect_eq(ot__dense_transposed(1024, 784, 512), 0);
+    cr_expect_eq(ot__dense_transposed(26214, 100, 10), avx512);
+    cr_expect_eq(ot__dense_transposed(26215, 100, 10), 0);
 }
 
 Test(dense, gradient_transposed)
 {
     /* one shard of 40 rows, two of 24 and 23, one of 33 with mse, one of
-     * 128 (the last of the rule) and three of 43, and one of 129 (the inner
-     * product beside it): every row's output in its place and every unit's
-     * bias, checked through the loss and gradient against the reference */
+     * 128 and three of 43, and one of 129: every row's output in its place
+     * and every unit's bias, checked through the loss and gradient against
+     * the reference (the transposed product on AVX-512, the inner product
+     * elsewhere) */
     ot_layer l[] = {OT_DENSE(20, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
     check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 40);
     check_rows(l, 2, 2, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 47);
