@@ -227,9 +227,9 @@ void run_layouts(const config *c)
            "oi, io: weights and their gradient plain in the arena (units x inputs, or\n"
            "inputs x units as a Keras kernel), no reorder; preferred: oneDNN's choice\n"
            "(format_tag any) plus the reorders from and to an oi arena it needs each step;\n"
-           "transposed: the forward pass as the engine runs it on AVX-512 over 16 to 256\n"
-           "rows, and over more while rows x units <= 2^18 (src/dense.c): oneDNN's matmul\n"
-           "on W . src^T, then dst = its transpose plus the bias\n");
+           "transposed: the forward pass as the engine runs it on AVX-512 where its rule\n"
+           "says so (src/dense.c), whatever the rule says here: oneDNN's matmul on\n"
+           "W . src^T, then dst = its transpose plus the bias\n");
     printf("%-10s %6s  %-20s %8s %8s %10s %9s %9s %11s %8s\n", "layer", "rows", "direction",
            "oi", "io", "preferred", "io/oi", "pref/oi", "transposed", "tr/oi");
     enum { K = 3, ROUNDS = 5 };

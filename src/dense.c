@@ -15,14 +15,17 @@
  * zt^T + b, a pass over rows x units values it has just written. Both
  * together, against the inner product (`bench --layouts`, one thread):
  * 784 x 100 over 64 rows 58 against 75 us, 784 x 1024 over 16 rows 157
- * against 283, 1024 x 1024 over 32 rows 394 against 639; over 192 to 512
- * rows 0.71-0.99 of the inner product's time at every layer of the
- * benchmark's models; over more rows it still wins where the output is
- * small (784 x 100 over 1024 rows 0.92, over 2048 0.96, over 4096 1.01;
- * 512 x 10 and 1024 x 10 0.86-0.89) and loses on wide layers (784 x 1024
- * over 768 rows 1.02, 1024 x 1024 over 640 and 1024 rows 1.07).
- * bench/MEASUREMENTS.md, nineteenth session, has the figures and the
- * steps they gave. The rule depends only on the shapes and the processor,
+ * against 283, 1024 x 1024 over 32 rows 394 against 639. Over more rows
+ * it depends on the width. Where the units are no multiple of 16 it wins
+ * up to 2,048 rows (784 x 10, 20, 50 and 100, 100 x 10, 1024 x 10:
+ * 0.59-0.96 of the time; 784 x 100 0.98-1.01 at 4,096; 784 x 300
+ * 0.86-0.94 up to 256 rows, 0.98-0.99 at 512-1024, 1.03 at 2048). Where
+ * they are, it wins up to 64 rows at every width, up to 256 from 64 units
+ * (784 x 64 0.96, 784 x 512 0.93, 784 x 1024 0.92, 784 x 4096 0.88 at 256
+ * rows), and is level or loses beyond: 784 x 48 0.99 at 128 rows; 784 x
+ * 16 and 784 x 32 1.06-1.09 at 128 rows, 1.19-1.25 at 256-512; 784 x 128
+ * 1.04 at 512; 1024 x 1024 1.07 at 640 and 1024. bench/MEASUREMENTS.md,
+ * nineteenth session, has the figures and the steps they gave. The rule depends only on the shapes and the processor,
  * never on timing, so a shard of a given size always sums in the same
  * order and the weights stay bit-reproducible.
  */
@@ -44,9 +47,12 @@ int ot__dense_transposed(size_t rows, size_t in, size_t out)
         return mode > 0;
     /* what oneDNN runs on: a fixed fact of the machine */
     int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
-    /* up to 256 rows whatever the width; beyond, while the outputs fit
-     * in 1 MB (rows x units <= 2^18 floats) */
-    return avx512 && rows >= 16 && (rows <= 256 || rows * out <= (size_t)1 << 18);
+    /* up to 64 rows whatever the width; up to 256 from 64 units; and a
+     * width that is no multiple of 16 (where the inner product works on a
+     * ragged panel) while the outputs fit in 1 MB, rows x units <= 2^18 */
+    return avx512 && rows >= 16 &&
+           (rows <= 64 || (rows <= 256 && out >= 64) ||
+            (out % 16 != 0 && rows * out <= (size_t)1 << 18));
 }
 
 /* zt (out x rows) = W (out x in) . src^T (in x rows, the rows x in buffer

@@ -181,21 +181,28 @@ Test(dense, gradient_deep_mixed_sharded)
 }
 
 /* The forward pass as the transposed product (dense.c): on AVX-512, 16 to
- * 256 rows at any width, and beyond while rows x units <= 2^18; the inner
- * product otherwise. */
+ * 64 rows at any width, up to 256 from 64 units, and beyond while rows x
+ * units <= 2^18 where the units are no multiple of 16; the inner product
+ * otherwise. */
 Test(dense, transposed_rule)
 {
     int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
     cr_expect_eq(ot__dense_transposed(15, 784, 100), 0);
     cr_expect_eq(ot__dense_transposed(16, 784, 100), avx512);
     cr_expect_eq(ot__dense_transposed(40, 5, 6), avx512);
+    cr_expect_eq(ot__dense_transposed(64, 784, 32), avx512);
+    cr_expect_eq(ot__dense_transposed(65, 784, 32), 0);
+    cr_expect_eq(ot__dense_transposed(128, 784, 48), 0);
     cr_expect_eq(ot__dense_transposed(128, 1024, 1024), avx512);
+    cr_expect_eq(ot__dense_transposed(256, 784, 64), avx512);
     cr_expect_eq(ot__dense_transposed(256, 1024, 1 << 20), avx512);
     cr_expect_eq(ot__dense_transposed(257, 784, 1024), 0);
-    cr_expect_eq(ot__dense_transposed(512, 784, 512), avx512);
-    cr_expect_eq(ot__dense_transposed(512, 1024, 1024), 0);
+    cr_expect_eq(ot__dense_transposed(512, 784, 512), 0);
+    cr_expect_eq(ot__dense_transposed(512, 784, 128), 0);
+    cr_expect_eq(ot__dense_transposed(512, 784, 20), avx512);
     cr_expect_eq(ot__dense_transposed(1024, 784, 100), avx512);
-    cr_expect_eq(ot__dense_transposed(1024, 784, 512), 0);
+    cr_expect_eq(ot__dense_transposed(2621, 784, 100), avx512);
+    cr_expect_eq(ot__dense_transposed(2622, 784, 100), 0);
     cr_expect_eq(ot__dense_transposed(26214, 100, 10), avx512);
     cr_expect_eq(ot__dense_transposed(26215, 100, 10), 0);
 }
