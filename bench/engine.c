@@ -202,16 +202,12 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
 #pragma omp parallel num_threads(1)
     {
         omp_set_num_threads(1);
-#if defined(__SSE__)
-        unsigned csr = __builtin_ia32_stmxcsr();
-        __builtin_ia32_ldmxcsr(csr | 0x8040); /* as the trainer */
-#endif
+        unsigned csr = ot__fp_enter(); /* as the trainer */
         ot__worker w;
         float *grad = calloc(n, sizeof(float));
         float *scratch = calloc(3 * 4096 + 3 * n, sizeof(float));
-        float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
-        for (size_t k = 0; k < m->opt.slots; k++)
-            slot[k] = m->opt.state + k * n;
+        float *slot[OT__MAX_SLOTS];
+        ot__optimizer_state_slots(&m->opt, n, slot);
         if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
             ot__worker_plan(&w, batch) != OT_OK || grad == NULL || scratch == NULL)
             die("building the breakdown's worker");
@@ -267,9 +263,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         ot__worker_destroy(&w);
         free(grad);
         free(scratch);
-#if defined(__SSE__)
-        __builtin_ia32_ldmxcsr(csr);
-#endif
+        ot__fp_leave(csr);
     }
     for (int r = 0; r < ROUNDS; r++)
         t[6][r] -= t[1][r]; /* paired: timed one after the other */
@@ -294,14 +288,9 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
         die("creating a oneDNN CPU engine");
     omp_set_num_threads(threads);
-#if defined(__SSE__)
-    unsigned csr[1024];
+    unsigned csr[1024]; /* each thread's, as the trainer's threads do */
 #pragma omp parallel num_threads(threads)
-    {
-        csr[omp_get_thread_num()] = __builtin_ia32_stmxcsr();
-        __builtin_ia32_ldmxcsr(csr[omp_get_thread_num()] | 0x8040);
-    }
-#endif
+    csr[omp_get_thread_num()] = ot__fp_enter();
     ot__worker w;
     float *grad = calloc(m->arena_len, sizeof(float));
     if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
@@ -310,9 +299,8 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     uint32_t *idx = malloc(d->n * sizeof *idx);
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % d->n);
-    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
-    for (size_t k = 0; k < m->opt.slots; k++)
-        slot[k] = m->opt.state + k * m->arena_len;
+    float *slot[OT__MAX_SLOTS];
+    ot__optimizer_state_slots(&m->opt, m->arena_len, slot);
     const size_t chunk = 4096, chunks = (m->arena_len + chunk - 1) / chunk;
     uint64_t it = 0;
     size_t steps = 0;
@@ -337,10 +325,8 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
             break;
     }
     double sps = (double)((steps - 20) * batch) / (now() - t0);
-#if defined(__SSE__)
 #pragma omp parallel num_threads(threads)
-    __builtin_ia32_ldmxcsr(csr[omp_get_thread_num()]);
-#endif
+    ot__fp_leave(csr[omp_get_thread_num()]);
     ot__worker_destroy(&w);
     free(grad);
     free(idx);
@@ -405,9 +391,8 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
     const size_t from = rows_from ? rows_from : d->n;
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % from);
-    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
-    for (size_t k = 0; k < m->opt.slots; k++)
-        slot[k] = m->opt.state + k * n;
+    float *slot[OT__MAX_SLOTS];
+    ot__optimizer_state_slots(&m->opt, n, slot);
     enum { ROUNDS = 3 };
     double t[STEP_PARTS][ROUNDS];
     size_t steps = 0; /* per part and round, set by the master */
@@ -415,10 +400,7 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
 #pragma omp parallel num_threads(threads)
     {
         omp_set_num_threads(1); /* as the trainer: primitives on this thread */
-#if defined(__SSE__)
-        unsigned csr = __builtin_ia32_stmxcsr();
-        __builtin_ia32_ldmxcsr(csr | 0x8040);
-#endif
+        unsigned csr = ot__fp_enter(); /* as the trainer */
         const int tid = omp_get_thread_num();
         size_t first, rows, lo, hi;
         ot__shard_range(batch, (size_t)threads, (size_t)tid, &first, &rows);
@@ -489,9 +471,7 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
             }
         ot__worker_destroy(&w);
         free(grads[tid]);
-#if defined(__SSE__)
-        __builtin_ia32_ldmxcsr(csr);
-#endif
+        ot__fp_leave(csr);
     }
     if (failed)
         die("building the step parts' workers");
@@ -536,9 +516,8 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
     float *grad = calloc(n, sizeof(float));
     if (grad == NULL)
         die("allocating the floors' gradient");
-    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
-    for (size_t k = 0; k < m->opt.slots; k++)
-        slot[k] = m->opt.state + k * n;
+    float *slot[OT__MAX_SLOTS];
+    ot__optimizer_state_slots(&m->opt, n, slot);
     enum { ROUNDS = 5 };
     double t[FLOOR_MODES][ROUNDS];
     size_t steps = 0; /* per mode and round, set by the master */
@@ -546,10 +525,7 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
 #pragma omp parallel num_threads(threads)
     {
         omp_set_num_threads(1); /* as the trainer: primitives on this thread */
-#if defined(__SSE__)
-        unsigned csr = __builtin_ia32_stmxcsr();
-        __builtin_ia32_ldmxcsr(csr | 0x8040);
-#endif
+        unsigned csr = ot__fp_enter(); /* as the trainer */
         const int tid = omp_get_thread_num();
         ot__worker w;
         ot__uthread ut;
@@ -635,9 +611,7 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
         else
             ot__worker_destroy(&w);
         free(scratch);
-#if defined(__SSE__)
-        __builtin_ia32_ldmxcsr(csr);
-#endif
+        ot__fp_leave(csr);
     }
     if (failed)
         die("building the floors' threads");

@@ -18,6 +18,7 @@
 #include "bench.h"
 #include "src/dense.h"
 #include "src/onednn.h"
+#include "src/trainer.h"
 
 enum { FWD, BWD_DATA, BWD_WEIGHTS, TO_FWD, TO_BWD_DATA, FROM_DW, ITEMS };
 static const char *const item_name[ITEMS] = {"forward", "backward-data", "backward-weights",
@@ -215,9 +216,7 @@ static void build_transposed(ot__dense *d, float **bufs, dnnl_engine_t engine,
 void run_layouts(const config *c)
 {
     omp_set_num_threads(1); /* as inside the trainer: one thread per primitive */
-#if defined(__SSE__)
-    __builtin_ia32_ldmxcsr(__builtin_ia32_stmxcsr() | 0x8040);
-#endif
+    unsigned csr = ot__fp_enter(); /* as inside the trainer */
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success ||
@@ -296,4 +295,5 @@ void run_layouts(const config *c)
     }
     dnnl_stream_destroy(stream);
     dnnl_engine_destroy(engine);
+    ot__fp_leave(csr);
 }

@@ -149,6 +149,13 @@ void ot__optimizer_init_state(const ot_optimizer_config *c, float *state,
         state[i] = v;
 }
 
+void ot__optimizer_state_slots(const ot__optimizer *o, size_t arena_len,
+                               float *slot[OT__MAX_SLOTS])
+{
+    for (size_t k = 0; k < OT__MAX_SLOTS; k++)
+        slot[k] = k < o->slots ? o->state + k * arena_len : NULL;
+}
+
 double ot__optimizer_lr(const ot_optimizer_config *c, uint64_t t, size_t epoch)
 {
     const ot_schedule *s = &c->schedule;

@@ -33,6 +33,11 @@ size_t ot__optimizer_slots(const ot_optimizer_config *cfg);
 void ot__optimizer_init_state(const ot_optimizer_config *cfg, float *state,
                               size_t arena_len);
 
+/* The state's slots over an arena of arena_len floats, NULL past o->slots:
+ * slot[k] + off is slot k's value for arena element off. */
+void ot__optimizer_state_slots(const ot__optimizer *o, size_t arena_len,
+                               float *slot[OT__MAX_SLOTS]);
+
 /* The scheduled learning rate at step t (1-based) of epoch (0-based). */
 double ot__optimizer_lr(const ot_optimizer_config *cfg, uint64_t t,
                         size_t epoch);

@@ -197,7 +197,7 @@ static void thread_fail(run *r, ot_status *slot, int tid, ot_status st)
  * results stay bit-identical across thread counts; each restores its own
  * setting on the way out, since OpenMP reuses its threads.
  */
-static unsigned fp_enter(void)
+unsigned ot__fp_enter(void)
 {
 #if defined(__SSE__)
     unsigned old = _mm_getcsr();
@@ -208,7 +208,7 @@ static unsigned fp_enter(void)
 #endif
 }
 
-static void fp_leave(unsigned old)
+void ot__fp_leave(unsigned old)
 {
 #if defined(__SSE__)
     _mm_setcsr(old);
@@ -850,9 +850,8 @@ static void fit_region(run *r, fit_state *f)
         return;
 
     const size_t arena_len = m->arena_len;
-    float *slot[OT__MAX_SLOTS] = {NULL, NULL, NULL};
-    for (size_t k = 0; k < m->opt.slots; k++)
-        slot[k] = m->opt.state + k * arena_len;
+    float *slot[OT__MAX_SLOTS];
+    ot__optimizer_state_slots(&m->opt, arena_len, slot);
     uint64_t iteration = m->opt.iterations; /* every thread counts alike */
 
     for (size_t epoch = f->first_epoch; epoch <= cfg->epochs; epoch++) {
@@ -1114,9 +1113,9 @@ ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
 
 #pragma omp parallel num_threads(T)
     {
-        unsigned csr = fp_enter();
+        unsigned csr = ot__fp_enter();
         fit_region(&r, &f);
-        fp_leave(csr);
+        ot__fp_leave(csr);
     }
 
     status = first_failure(&r, r.setup_status);
@@ -1308,7 +1307,7 @@ static ot_status forward_call(ot_model *m, const ot_dataset *d,
     run_add_length(&r, d->n % B);
 #pragma omp parallel num_threads(T)
     {
-        unsigned csr = fp_enter();
+        unsigned csr = ot__fp_enter();
         int tid = omp_get_thread_num();
         thread_setup(&r, tid);
 #pragma omp barrier
@@ -1317,7 +1316,7 @@ static ot_status forward_call(ot_model *m, const ot_dataset *d,
             if (st != OT_OK)
                 thread_fail(&r, &r.step_status[tid], tid, st);
         }
-        fp_leave(csr);
+        ot__fp_leave(csr);
     }
     status = first_failure(&r, r.setup_status);
     if (status == OT_OK)
@@ -1496,7 +1495,7 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
     float scale = 1.0f / (float)d->n;
 #pragma omp parallel num_threads(T)
     {
-        unsigned csr = fp_enter();
+        unsigned csr = ot__fp_enter();
         int tid = omp_get_thread_num();
         thread_setup(&r, tid);
 #pragma omp barrier
@@ -1525,7 +1524,7 @@ ot_status ot__trainer_gradient(ot_model *m, const ot_dataset *d, size_t shards,
             for (size_t c = a_lo; c < a_hi; c += CHUNK)
                 ot__reduce_chunk(r.grads, S, c, a_hi - c < CHUNK ? a_hi - c : CHUNK);
         }
-        fp_leave(csr);
+        ot__fp_leave(csr);
     }
     status = first_failure(&r, r.setup_status);
     if (status == OT_OK)

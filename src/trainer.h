@@ -25,4 +25,10 @@ void ot__arena_slice(size_t arena_len, int threads, int tid, size_t *lo, size_t 
  * reduction of a training step over one chunk of the arena. */
 void ot__reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n);
 
+/* Denormal floats flushed to zero in the calling thread, as in every
+ * thread of the trainer's regions (trainer.c says why); returns the setting
+ * before, for ot__fp_leave. */
+unsigned ot__fp_enter(void);
+void ot__fp_leave(unsigned old);
+
 #endif
