@@ -485,6 +485,31 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
 
 /* ---- the optimizer's floors on T threads ------------------------------------ */
 
+/* Mode 1 of --floors (Adam's update) or 2 (its memory traffic alone, values
+ * kept as zero is 0), or 0 (nothing), over the parts of the arena a thread
+ * updates: its blocks' ranges (ut, cut by units) or the whole arena (ut
+ * NULL). Returns the count of parameters in them. */
+static size_t floor_pass(int mode, const ot_model *m, const ot__usplit *u,
+                         const ot__uthread *ut, const ot__opt_step *k, float *grad,
+                         float *const slot[OT__MAX_SLOTS], float zero)
+{
+    size_t covered = 0, o = 0, n = m->arena_len;
+    for (size_t i = 0; i < (ut ? ut->n : 1); i++)
+        for (size_t j = 0; ut ? ot__usplit_block_range(u, &ut->blocks[i], j, &o, &n) : j == 0;
+             j++) {
+            covered += n;
+            if (mode == 1) {
+                float *sl[OT__MAX_SLOTS];
+                for (int q = 0; q < OT__MAX_SLOTS; q++)
+                    sl[q] = slot[q] ? slot[q] + o : NULL;
+                ot__optimizer_update(&m->opt.cfg, k, m->params + o, grad + o, NULL, sl, n);
+            } else if (mode == 2) {
+                floor_stream(m->params + o, grad + o, slot[0] + o, slot[1] + o, n, zero);
+            }
+        }
+    return covered;
+}
+
 /* Microseconds per step with T threads as omptrain cuts the step (by units
  * where its rule says so; on one thread, one shard of the whole batch): each
  * thread runs its own kernels and then its own part of the parameters, as
@@ -531,28 +556,15 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
         ot__uthread ut;
         memset(&w, 0, sizeof w);
         memset(&ut, 0, sizeof ut);
-        /* this thread's ranges of the arena: its blocks', or all of it */
-        enum { MAX_RANGES = 64 };
-        size_t off[MAX_RANGES], len[MAX_RANGES], n_ranges = 0, own = 0;
         float *scratch = calloc(3 * 4096, sizeof(float));
         ot_status st = *units ? ot__usplit_thread_init(&ut, &u, engine, (size_t)tid,
                                                        (size_t)tid + 1)
                               : ot__worker_init(&w, m, engine, batch, 0, 1);
         if (st == OT_OK && !*units)
             st = ot__worker_plan(&w, batch);
-        if (*units) {
-            for (size_t i = 0; i < ut.n; i++)
-                for (size_t j = 0; n_ranges < MAX_RANGES &&
-                                   ot__usplit_block_range(&u, &ut.blocks[i], j, &off[n_ranges],
-                                                          &len[n_ranges]);
-                     j++)
-                    own += len[n_ranges++];
-        } else {
-            off[0] = 0;
-            len[0] = own = n;
-            n_ranges = 1;
-        }
-        if (st != OT_OK || scratch == NULL || n_ranges == MAX_RANGES) {
+        const ot__uthread *mine = *units ? &ut : NULL;
+        const size_t own = floor_pass(0, m, &u, mine, NULL, grad, slot, 0.0f);
+        if (st != OT_OK || scratch == NULL) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -583,19 +595,7 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
                             ot__worker_kernels(&w, batch, grad);
                     }
                     ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
-                    for (size_t g = 0; g < n_ranges; g++) {
-                        const size_t o = off[g];
-                        if (mode == 1) {
-                            float *s[OT__MAX_SLOTS];
-                            for (int j = 0; j < OT__MAX_SLOTS; j++)
-                                s[j] = slot[j] ? slot[j] + o : NULL;
-                            ot__optimizer_update(&m->opt.cfg, &k, m->params + o, grad + o, NULL,
-                                                 s, len[g]);
-                        } else if (mode == 2) {
-                            floor_stream(m->params + o, grad + o, slot[0] + o, slot[1] + o,
-                                         len[g], zero);
-                        }
-                    }
+                    floor_pass(mode, m, &u, mine, &k, grad, slot, zero);
                     if (mode == 3)
                         floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, own);
                 }

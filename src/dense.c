@@ -25,9 +25,10 @@
  * rows), and is level or loses beyond: 784 x 48 0.99 at 128 rows; 784 x
  * 16 and 784 x 32 1.06-1.09 at 128 rows, 1.19-1.25 at 256-512; 784 x 128
  * 1.04 at 512; 1024 x 1024 1.07 at 640 and 1024. bench/MEASUREMENTS.md,
- * nineteenth session, has the figures and the steps they gave. The rule depends only on the shapes and the processor,
- * never on timing, so a shard of a given size always sums in the same
- * order and the weights stay bit-reproducible.
+ * nineteenth session, has the figures and the steps they gave. The rule
+ * depends only on the shapes and the processor, never on timing, so a
+ * shard of a given size always sums in the same order and the weights
+ * stay bit-reproducible.
  */
 #include <stdatomic.h>
 #include <stdio.h>
