@@ -231,7 +231,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                 double t0 = now(), reading = 0.0;
                 do {
                     /* the next rows of the permutation every step */
-                    size_t first = (drawn++ * batch) % (d->n - batch);
+                    size_t first = (drawn++ * batch) % (d->n - batch + 1);
                     ot__rows rows = {d, idx, first, batch};
                     double l = 0, k = 0;
                     if (mode == 0)
@@ -306,7 +306,7 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     size_t steps = 0;
     double t0 = 0;
     for (;;) {
-        size_t first = (it * batch) % (d->n - batch);
+        size_t first = (it * batch) % (d->n - batch + 1);
         ot__rows rows = {d, idx, first, batch};
         double l = 0, k = 0;
         ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
@@ -428,7 +428,7 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
 #pragma omp barrier
                 double t0 = now();
                 for (size_t i = 0; i < steps; i++) {
-                    size_t at = (it * batch) % (d->n - batch) + first;
+                    size_t at = (it * batch) % (d->n - batch + 1) + first;
                     ot__rows rw = {d, idx, at, rows};
                     double l = 0, k = 0;
                     if (part <= 1)
