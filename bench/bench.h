@@ -109,9 +109,11 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
  * step leaves them in the caches: the median of each round's difference;
  * us[7] what reading a batch of rows the caches do not hold costs after
  * that step and traffic, one load per cache line and nothing else (the
- * gather's floor), clocked alone. */
+ * gather's floor), clocked alone; us[8] the same rows gathered into the
+ * step's own buffer in the same state, each byte widened to 4 and
+ * nothing converted (the gather's loop without its arithmetic). */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[8]);
+                       const char *optimizer, double seconds, double us[9]);
 double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
 /* T threads as omptrain cuts the step (by units where its rule says so; one

@@ -179,15 +179,67 @@ static float touch_rows(const ot_dataset *d, const uint32_t *idx, size_t first, 
     return (float)(a0 + a1 + a2 + a3);
 }
 
+/* The least gather of rows first..first+rows (first + rows <= n) into x,
+ * rows x dim floats: each byte of each row loaded and widened to 4 bytes,
+ * nothing converted or scaled, in the widest vectors the processor has, as
+ * the gather's own loop (src/dataset.c) without its arithmetic, the rows
+ * 4 ahead prefetched as it does. Float rows are copied. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static void
+widen_avx512(const unsigned char *b, float *o, size_t n)
+{
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m128i b8 = _mm_loadu_si128((const __m128i *)(const void *)(b + j));
+        _mm512_storeu_si512((void *)(o + j), _mm512_cvtepu8_epi32(b8));
+    }
+    for (; j < n; j++)
+        o[j] = (float)b[j];
+}
+#endif
+
+static void widen(const unsigned char *b, float *o, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f")) {
+        widen_avx512(b, o, n);
+        return;
+    }
+#endif
+    for (size_t j = 0; j < n; j++)
+        o[j] = (float)b[j];
+}
+
+static void touch_rows_into(const ot_dataset *d, const uint32_t *idx, size_t first, size_t rows,
+                            float *x)
+{
+    const size_t bytes = d->dim * (d->pixels ? 1 : sizeof(float));
+    for (size_t r = 0; r < rows; r++) {
+        size_t i = idx[first + r];
+        if (r + 4 < rows) { /* the rows ahead asked for, as the gather asks */
+            const char *next = d->pixels ? (const char *)(d->pixels + idx[first + r + 4] * d->dim)
+                                         : (const char *)(d->x + idx[first + r + 4] * d->dim);
+            for (size_t o = 0; o < bytes; o += 64)
+                __builtin_prefetch(next + o, 0, 3);
+        }
+        if (d->pixels)
+            widen(d->pixels + i * d->dim, x + r * d->dim, d->dim);
+        else
+            memcpy(x + r * d->dim, d->x + i * d->dim, d->dim * sizeof(float));
+    }
+}
+
 /* Microseconds per step on one thread: the bare primitives; plus gathering
  * the rows and the loss (the worker's whole shard); plus the optimizer's
  * pass over the arena (what the trainer adds, barriers aside); then the
  * optimizer's pass alone, its two floors, the step followed by the
  * memory floor over the model's own arrays, and that followed by the least
- * reading of a batch of other rows (see bench.h). Interleaved round by
- * round, medians of 5 rounds. */
+ * reading of a batch of other rows or by their least gather (see bench.h).
+ * Interleaved round by round, medians of 5 rounds. */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[8])
+                       const char *optimizer, double seconds, double us[9])
 {
     ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
@@ -196,7 +248,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
     uint32_t *idx = malloc(d->n * sizeof *idx);
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % d->n);
-    enum { ROUNDS = 5, MODES = 8 };
+    enum { ROUNDS = 5, MODES = 9 };
     double t[MODES][ROUNDS];
     const size_t n = m->arena_len;
 #pragma omp parallel num_threads(1)
@@ -221,9 +273,9 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         uint64_t it = 0, drawn = 0;
         /* mode 6 (the step, then the memory floor) right after mode 1 (the
          * step alone), so that their difference is taken in like
-         * conditions; mode 7 runs mode 6's step and clocks only the
-         * reading of other rows after it */
-        static const int order[MODES] = {0, 1, 6, 7, 2, 3, 4, 5};
+         * conditions; modes 7 and 8 run mode 6's step and clock only the
+         * reading (7) or the least gather (8) of other rows after it */
+        static const int order[MODES] = {0, 1, 6, 7, 8, 2, 3, 4, 5};
         for (int r = 0; r < ROUNDS; r++)
             for (int o = 0; o < MODES; o++) {
                 const int mode = order[o];
@@ -250,15 +302,19 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                          * over the model's own arrays, their values kept */
                         floor_stream(m->params, grad, own_m, own_v, n, zero);
                     }
-                    if (mode == 7) { /* rows half the permutation away: no
+                    if (mode >= 7) { /* rows half the permutation away: no
                                       * step gathers them for a long while */
+                        const size_t far = (first + d->n / 2) % (d->n - batch + 1);
                         double t1 = now();
-                        touched = touch_rows(d, idx, (first + d->n / 2) % d->n, batch);
+                        if (mode == 7)
+                            touched = touch_rows(d, idx, far, batch);
+                        else
+                            touch_rows_into(d, idx, far, batch, w.x);
                         reading += now() - t1;
                     }
                     steps++;
                 } while (now() - t0 < seconds / ROUNDS / MODES);
-                t[mode][r] = 1e6 * (mode == 7 ? reading : now() - t0) / (double)steps;
+                t[mode][r] = 1e6 * (mode >= 7 ? reading : now() - t0) / (double)steps;
             }
         ot__worker_destroy(&w);
         free(grad);
