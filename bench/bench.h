@@ -111,9 +111,10 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
  * that step and traffic, one load per cache line and nothing else (the
  * gather's floor), clocked alone; us[8] the same rows gathered into the
  * step's own buffer in the same state, each byte widened to 4 and
- * nothing converted (the gather's loop without its arithmetic). */
+ * nothing converted (the gather's loop without its arithmetic); us[9]
+ * the loss and its gradient alone, on the outputs of the step of us[1]. */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[9]);
+                       const char *optimizer, double seconds, double us[10]);
 double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
 /* T threads as omptrain cuts the step (by units where its rule says so; one

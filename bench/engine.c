@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "src/common.h"
+#include "src/loss.h"
 #include "src/trainer.h"
 #include "src/unit_split.h"
 
@@ -236,10 +237,10 @@ static void touch_rows_into(const ot_dataset *d, const uint32_t *idx, size_t fir
  * pass over the arena (what the trainer adds, barriers aside); then the
  * optimizer's pass alone, its two floors, the step followed by the
  * memory floor over the model's own arrays, and that followed by the least
- * reading of a batch of other rows or by their least gather (see bench.h).
- * Interleaved round by round, medians of 5 rounds. */
+ * reading of a batch of other rows or by their least gather, and the loss
+ * alone (see bench.h). Interleaved round by round, medians of 5 rounds. */
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[9])
+                       const char *optimizer, double seconds, double us[10])
 {
     ot_model *m = make_model(spec, optimizer);
     dnnl_engine_t engine;
@@ -248,7 +249,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
     uint32_t *idx = malloc(d->n * sizeof *idx);
     for (size_t i = 0; i < d->n; i++)
         idx[i] = (uint32_t)((i * 7919) % d->n);
-    enum { ROUNDS = 5, MODES = 9 };
+    enum { ROUNDS = 5, MODES = 10 };
     double t[MODES][ROUNDS];
     const size_t n = m->arena_len;
 #pragma omp parallel num_threads(1)
@@ -274,8 +275,9 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         /* mode 6 (the step, then the memory floor) right after mode 1 (the
          * step alone), so that their difference is taken in like
          * conditions; modes 7 and 8 run mode 6's step and clock only the
-         * reading (7) or the least gather (8) of other rows after it */
-        static const int order[MODES] = {0, 1, 6, 7, 8, 2, 3, 4, 5};
+         * reading (7) or the least gather (8) of other rows after it;
+         * mode 9 clocks only the loss after the step of mode 1 */
+        static const int order[MODES] = {0, 1, 6, 7, 8, 9, 2, 3, 4, 5};
         for (int r = 0; r < ROUNDS; r++)
             for (int o = 0; o < MODES; o++) {
                 const int mode = order[o];
@@ -290,6 +292,14 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                         ot__worker_kernels(&w, batch, grad);
                     else if (mode <= 2 || mode >= 6)
                         ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
+                    if (mode == 9) { /* the step's loss again, on its outputs */
+                        const size_t L = m->n_layers;
+                        ot__loss_batch b = {w.fused ? w.z[L - 1] : w.a[L - 1], w.y, NULL,
+                                            batch, m->layers[L - 1].out};
+                        double t1 = now();
+                        ot__loss(m->loss, &b, 1.0f / (float)batch, w.d[L - 1], &l, &k);
+                        reading += now() - t1;
+                    }
                     if (mode == 2 || mode == 3) {
                         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
                         ot__optimizer_update(&m->opt.cfg, &st, m->params, grad, NULL, slot, n);
@@ -297,13 +307,14 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                         floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, n);
                     } else if (mode == 5) {
                         floor_stream(sw, grad, sm, sv, n, unit);
-                    } else if (mode >= 6) {
+                    } else if (mode >= 6 && mode <= 8) {
                         /* the traffic as the step leaves the caches,
                          * over the model's own arrays, their values kept */
                         floor_stream(m->params, grad, own_m, own_v, n, zero);
                     }
-                    if (mode >= 7) { /* rows half the permutation away: no
-                                      * step gathers them for a long while */
+                    if (mode == 7 || mode == 8) { /* rows half the permutation
+                                                   * away: no step gathers them
+                                                   * for a long while */
                         const size_t far = (first + d->n / 2) % (d->n - batch + 1);
                         double t1 = now();
                         if (mode == 7)
