@@ -158,14 +158,23 @@ static void floor_stream(float *restrict w, const float *restrict g, float *rest
  * that the core keeps as many lines in flight as it can. */
 static volatile float touched; /* so that the loads are made */
 
+/* Row i's bytes as the data set holds them, and how many */
+static const unsigned char *row_at(const ot_dataset *d, size_t i)
+{
+    return d->pixels ? d->pixels + i * d->dim : (const unsigned char *)(d->x + i * d->dim);
+}
+
+static size_t row_bytes(const ot_dataset *d)
+{
+    return d->dim * (d->pixels ? 1 : sizeof(float));
+}
+
 static float touch_rows(const ot_dataset *d, const uint32_t *idx, size_t first, size_t rows)
 {
-    const size_t bytes = d->dim * (d->pixels ? 1 : sizeof(float));
+    const size_t bytes = row_bytes(d);
     unsigned a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     for (size_t r = 0; r < rows; r++) {
-        size_t i = idx[first + r < d->n ? first + r : first + r - d->n];
-        const unsigned char *row = d->pixels ? d->pixels + i * d->dim
-                                             : (const unsigned char *)(d->x + i * d->dim);
+        const unsigned char *row = row_at(d, idx[first + r < d->n ? first + r : first + r - d->n]);
         size_t o = 0;
         for (; o + 256 <= bytes; o += 256) {
             a0 += row[o];
@@ -182,9 +191,12 @@ static float touch_rows(const ot_dataset *d, const uint32_t *idx, size_t first, 
 
 /* The least gather of rows first..first+rows (first + rows <= n) into x,
  * rows x dim floats: each byte of each row loaded and widened to 4 bytes,
- * nothing converted or scaled, in the widest vectors the processor has, as
- * the gather's own loop (src/dataset.c) without its arithmetic, the rows
- * 4 ahead prefetched as it does. Float rows are copied. */
+ * nothing converted or scaled (in AVX-512 where the processor has it, else
+ * a plain loop), as the gather's own loop (src/dataset.c) without its
+ * arithmetic, the rows 4 ahead prefetched as it does. Float rows are
+ * copied. */
+static void widen_tail(const unsigned char *b, float *o, size_t n);
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
@@ -196,10 +208,18 @@ widen_avx512(const unsigned char *b, float *o, size_t n)
         __m128i b8 = _mm_loadu_si128((const __m128i *)(const void *)(b + j));
         _mm512_storeu_si512((void *)(o + j), _mm512_cvtepu8_epi32(b8));
     }
-    for (; j < n; j++)
-        o[j] = (float)b[j];
+    widen_tail(b + j, o + j, n - j);
 }
 #endif
+
+/* each byte's value as the 4 bytes of an unsigned integer, not a float */
+static void widen_tail(const unsigned char *b, float *o, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        uint32_t w = b[j];
+        memcpy(o + j, &w, sizeof w);
+    }
+}
 
 static void widen(const unsigned char *b, float *o, size_t n)
 {
@@ -209,26 +229,24 @@ static void widen(const unsigned char *b, float *o, size_t n)
         return;
     }
 #endif
-    for (size_t j = 0; j < n; j++)
-        o[j] = (float)b[j];
+    widen_tail(b, o, n);
 }
 
 static void touch_rows_into(const ot_dataset *d, const uint32_t *idx, size_t first, size_t rows,
                             float *x)
 {
-    const size_t bytes = d->dim * (d->pixels ? 1 : sizeof(float));
+    const size_t bytes = row_bytes(d);
     for (size_t r = 0; r < rows; r++) {
-        size_t i = idx[first + r];
         if (r + 4 < rows) { /* the rows ahead asked for, as the gather asks */
-            const char *next = d->pixels ? (const char *)(d->pixels + idx[first + r + 4] * d->dim)
-                                         : (const char *)(d->x + idx[first + r + 4] * d->dim);
+            const unsigned char *next = row_at(d, idx[first + r + 4]);
             for (size_t o = 0; o < bytes; o += 64)
                 __builtin_prefetch(next + o, 0, 3);
         }
+        const unsigned char *row = row_at(d, idx[first + r]);
         if (d->pixels)
-            widen(d->pixels + i * d->dim, x + r * d->dim, d->dim);
+            widen(row, x + r * d->dim, d->dim);
         else
-            memcpy(x + r * d->dim, d->x + i * d->dim, d->dim * sizeof(float));
+            memcpy(x + r * d->dim, row, bytes);
     }
 }
 
