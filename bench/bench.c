@@ -336,8 +336,8 @@ int bench_main(const char *command, int argc, char **argv)
         for (size_t bi = 0; bi < c.n_batches; bi++)
             max_batch = c.batches[bi] > max_batch ? c.batches[bi] : max_batch;
         if (c.hot_rows && (c.hot_rows < max_batch || c.hot_rows > d->n)) {
-            say("--hot-rows %zu must be between the largest batch (%zu) "
-                "and the data's %zu rows\n", c.hot_rows, max_batch, d->n);
+            cli_error("--hot-rows %zu must be between the largest batch (%zu) "
+                      "and the data's %zu rows", c.hot_rows, max_batch, d->n);
             ot_dataset_destroy(d);
             return 2;
         }

@@ -70,6 +70,10 @@ Test(bench, bad_flags_and_values_name_themselves)
     /* checked against the data, still before anything is measured */
     EXPECT_RUN(TINY " --batch 60001", 2, "--batch: 60001 is more than the data's 60000 rows");
     EXPECT_RUN(TINY " --batch 1 --threads 1,2", 2, "fewer rows than --threads 2");
+    EXPECT_RUN(TINY " --step-parts --hot-rows 8 --batch 16 --threads 1", 2,
+               "error: --hot-rows 8 must be between the largest batch (16)");
+    EXPECT_RUN(TINY " --step-parts --hot-rows 60001 --batch 16 --threads 1", 2,
+               "and the data's 60000 rows");
     cr_assert(strstr(out, "samples/s") == NULL, "measured before failing:\n%s", out);
     /* a model the library refuses, after one it takes: before either is measured */
     EXPECT_RUN(TINY " --models 784-16-10,784-16777216-16777216-10 --batch 16 --threads 1", 1,
