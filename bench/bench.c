@@ -277,9 +277,9 @@ int bench_main(const char *command, int argc, char **argv)
                 most = us[5] > most ? us[5] : most;
                 most = in_step > most ? in_step : most;
                 /* and the rows read from memory at the least cost, with
-                 * nothing overlapping them */
-                /* and instead the rows gathered into the step's buffer by
-                 * the least loop measured, nothing converted, and the loss */
+                 * nothing overlapping them; or instead the rows gathered
+                 * into the step's buffer by the least loop measured,
+                 * nothing converted, and the loss */
                 const double with_gather = us[0] + most + us[8] + us[9];
                 printf("%-18s %6zu %9.1f %13.1f %11.1f %11.2f %9.1f %9.1f %9.1f %9.1f %12.2f "
                        "%9.1f %12.2f %11.1f %6.1f %12.2f\n",

@@ -152,8 +152,15 @@ static void floor_stream(float *restrict w, const float *restrict g, float *rest
     }
 }
 
-/* The least reading of rows first..first+rows of the permutation (first <
- * n; it wraps): one load per cache line of each row, nothing decoded,
+/* Where the rows of a step that starts k batches into a permutation of n
+ * rows begin: anywhere from 0 to none left over (a batch may be all n). */
+static size_t rows_start(uint64_t k, size_t batch, size_t n)
+{
+    return (size_t)(k * batch % (n - batch + 1));
+}
+
+/* The least reading of rows first..first+rows of the permutation (first +
+ * rows <= n): one load per cache line of each row, nothing decoded,
  * nothing written. The loads are independent, four to an iteration, so
  * that the core keeps as many lines in flight as it can. */
 static volatile float touched; /* so that the loads are made */
@@ -174,7 +181,7 @@ static float touch_rows(const ot_dataset *d, const uint32_t *idx, size_t first, 
     const size_t bytes = row_bytes(d);
     unsigned a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     for (size_t r = 0; r < rows; r++) {
-        const unsigned char *row = row_at(d, idx[first + r < d->n ? first + r : first + r - d->n]);
+        const unsigned char *row = row_at(d, idx[first + r]);
         size_t o = 0;
         for (; o + 256 <= bytes; o += 256) {
             a0 += row[o];
@@ -303,7 +310,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                 double t0 = now(), reading = 0.0;
                 do {
                     /* the next rows of the permutation every step */
-                    size_t first = (drawn++ * batch) % (d->n - batch + 1);
+                    size_t first = rows_start(drawn++, batch, d->n);
                     ot__rows rows = {d, idx, first, batch};
                     double l = 0, k = 0;
                     if (mode == 0)
@@ -391,7 +398,7 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     size_t steps = 0;
     double t0 = 0;
     for (;;) {
-        size_t first = (it * batch) % (d->n - batch + 1);
+        size_t first = rows_start(it, batch, d->n);
         ot__rows rows = {d, idx, first, batch};
         double l = 0, k = 0;
         ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
@@ -513,7 +520,7 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
 #pragma omp barrier
                 double t0 = now();
                 for (size_t i = 0; i < steps; i++) {
-                    size_t at = (it * batch) % (d->n - batch + 1) + first;
+                    size_t at = rows_start(it, batch, d->n) + first;
                     ot__rows rw = {d, idx, at, rows};
                     double l = 0, k = 0;
                     if (part <= 1)
