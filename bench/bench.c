@@ -342,7 +342,6 @@ int bench_main(const char *command, int argc, char **argv)
             return 2;
         }
         /* the stages are those of the step cut by rows: fit too, here */
-        ot__usplit_force(-1);
         printf("%s: microseconds per step cut by rows, one shard per thread; rows from %s\n",
                c.optimizer, c.hot_rows ? "the first --hot-rows rows of the data" : "all the data");
         printf("%-18s %6s %7s %9s %9s %13s %9s %9s %9s %10s\n", "model", "batch", "threads",
@@ -355,8 +354,9 @@ int bench_main(const char *command, int argc, char **argv)
                     measure_step_parts(c.models[mi], d, c.hot_rows, c.batches[bi],
                                        c.threads[ti], c.optimizer, 5 * c.seconds, us);
                     double fit = 1e6 * (double)c.batches[bi] /
-                                 measure_omptrain(c.models[mi], d, c.batches[bi],
-                                                  c.threads[ti], c.optimizer, c.seconds);
+                                 measure_omptrain_cut(c.models[mi], d, c.batches[bi],
+                                                      c.threads[ti], c.optimizer, c.seconds,
+                                                      -1);
                     printf("%-18s %6zu %7d %9.1f %9.1f %13.1f %9.1f %9.1f %9.1f %10.2f\n",
                            c.models[mi], c.batches[bi], c.threads[ti], us[0], us[1], us[2],
                            us[3], us[4], fit, us[0] / fit);
@@ -383,19 +383,16 @@ int bench_main(const char *command, int argc, char **argv)
                     double a[16], u[16], b[16];
                     ot_model *m = make_model(c.models[mi], c.optimizer);
                     size_t S = (size_t)c.threads[ti];
-                    int units = S > 1 && (ot__usplit_force(1), ot__usplit_applies(m, c.batches[bi], S));
-                    ot__usplit_force(0);
-                    int rule = ot__usplit_applies(m, c.batches[bi], S);
+                    int units = ot__usplit_applies(m, c.batches[bi], S, 1);
+                    int rule = ot__usplit_applies(m, c.batches[bi], S, 0);
                     ot_model_destroy(m);
                     for (int r = 0; r < c.reps; r++) {
-                        ot__usplit_force(-1);
-                        a[r] = measure_omptrain(c.models[mi], d, c.batches[bi], c.threads[ti],
-                                                c.optimizer, c.seconds);
-                        ot__usplit_force(1);
-                        u[r] = units ? measure_omptrain(c.models[mi], d, c.batches[bi],
-                                                        c.threads[ti], c.optimizer, c.seconds)
+                        a[r] = measure_omptrain_cut(c.models[mi], d, c.batches[bi],
+                                                    c.threads[ti], c.optimizer, c.seconds, -1);
+                        u[r] = units ? measure_omptrain_cut(c.models[mi], d, c.batches[bi],
+                                                            c.threads[ti], c.optimizer,
+                                                            c.seconds, 1)
                                      : 0.0;
-                        ot__usplit_force(0);
                         b[r] = measure_internal(c.models[mi], d, c.batches[bi], c.threads[ti],
                                                 c.optimizer, c.seconds);
                     }

@@ -97,6 +97,9 @@ double flops_per_sample(const ot_layer *layers, size_t L, size_t in);
  * 20 warm-up steps excluded, at least `seconds` timed. */
 double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
+/* The same with the step's cut forced: ot__engine_options' cut. */
+double measure_omptrain_cut(const char *spec, const ot_dataset *d, size_t batch,
+                            int threads, const char *optimizer, double seconds, int cut);
 
 /* ---- engine.c ---- */
 double measure_kernels(const char *spec, size_t batch, int threads, double seconds);

@@ -16,6 +16,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "src/fileio.h"
+#include "src/fit.h"
 
 double now(void)
 {
@@ -212,8 +213,15 @@ static int time_steps(const ot_step_metrics *s, void *user)
 }
 
 double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
-                               int threads, const char *optimizer, double seconds)
+                        int threads, const char *optimizer, double seconds)
 {
+    return measure_omptrain_cut(spec, d, batch, threads, optimizer, seconds, 0);
+}
+
+double measure_omptrain_cut(const char *spec, const ot_dataset *d, size_t batch,
+                            int threads, const char *optimizer, double seconds, int cut)
+{
+    ot__engine_options opt = {cut, 0};
     ot_model *m = make_model(spec, optimizer);
     timing t = {20, 0, batch, seconds, 0, 0};
     ot_fit_config fc = ot_fit_config_default();
@@ -223,7 +231,7 @@ double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
     fc.shards = (size_t)threads;
     fc.on_step = time_steps;
     fc.user = &t;
-    if (ot_model_fit(m, d, &fc, NULL) != OT_OK) {
+    if (ot__fit(m, d, &fc, &opt, NULL) != OT_OK) {
         say("%s\n", ot_last_error());
         exit(1);
     }

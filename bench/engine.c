@@ -16,7 +16,7 @@
 #include "bench.h"
 #include "src/common.h"
 #include "src/loss.h"
-#include "src/trainer.h"
+#include "src/engine.h"
 #include "src/unit_split.h"
 
 /* ---- the kernel-only ceiling ----------------------------------------------- */
@@ -27,7 +27,7 @@ static double measure_unit_kernels(ot_model *m, dnnl_engine_t engine, size_t bat
                                    int threads, double seconds)
 {
     ot__usplit u;
-    if (ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0) != OT_OK)
+    if (ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0, 0) != OT_OK)
         die("building the kernel-only ceiling's blocks");
     double rate = INFINITY;
     int failed = 0;
@@ -70,7 +70,7 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
     dnnl_engine_t engine;
     if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
         die("creating a oneDNN CPU engine");
-    if (ot__usplit_applies(m, batch, (size_t)threads)) {
+    if (ot__usplit_applies(m, batch, (size_t)threads, 0)) {
         /* the primitives the trainer runs there: its blocks' */
         double r = measure_unit_kernels(m, engine, batch, threads, seconds);
         dnnl_engine_destroy(engine);
@@ -87,7 +87,7 @@ double measure_kernels(const char *spec, size_t batch, int threads, double secon
         size_t rows = batch / (size_t)threads + ((size_t)t < batch % (size_t)threads);
         ot__worker w;
         float *grad = calloc(m->arena_len, sizeof(float));
-        if (ot__worker_init(&w, m, engine, rows, 0, 1) != OT_OK ||
+        if (ot__worker_init(&w, m, engine, rows, 0, 1, 0) != OT_OK ||
             ot__worker_plan(&w, rows) != OT_OK || grad == NULL) {
 #pragma omp atomic write
             failed = 1;
@@ -286,7 +286,7 @@ void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
         float *scratch = calloc(3 * 4096 + 3 * n, sizeof(float));
         float *slot[OT__MAX_SLOTS];
         ot__optimizer_state_slots(&m->opt, n, slot);
-        if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
+        if (ot__worker_init(&w, m, engine, batch, 0, 1, 0) != OT_OK ||
             ot__worker_plan(&w, batch) != OT_OK || grad == NULL || scratch == NULL)
             die("building the breakdown's worker");
         for (size_t i = 0; i < 2 * 4096; i++)
@@ -385,7 +385,7 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     csr[omp_get_thread_num()] = ot__fp_enter();
     ot__worker w;
     float *grad = calloc(m->arena_len, sizeof(float));
-    if (ot__worker_init(&w, m, engine, batch, 0, 1) != OT_OK ||
+    if (ot__worker_init(&w, m, engine, batch, 0, 1, 0) != OT_OK ||
         ot__worker_plan(&w, batch) != OT_OK || grad == NULL)
         die("building the one-call worker");
     uint32_t *idx = malloc(d->n * sizeof *idx);
@@ -499,7 +499,7 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
         ot__arena_slice(n, threads, tid, &lo, &hi);
         ot__worker w;
         grads[tid] = ot__calloc(n, sizeof(float), "a shard's gradient");
-        if (ot__worker_init(&w, m, engine, rows, 0, 1) != OT_OK ||
+        if (ot__worker_init(&w, m, engine, rows, 0, 1, 0) != OT_OK ||
             ot__worker_plan(&w, rows) != OT_OK || grads[tid] == NULL) {
 #pragma omp atomic write
             failed = 1;
@@ -618,7 +618,7 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
                    double us[FLOOR_MODES], int *units)
 {
     ot_model *m = make_model(spec, "adam");
-    *units = ot__usplit_applies(m, batch, (size_t)threads);
+    *units = ot__usplit_applies(m, batch, (size_t)threads, 0);
     if (threads > 1 && !*units) {
         ot_model_destroy(m);
         return 0;
@@ -628,7 +628,7 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
         die("creating a oneDNN CPU engine");
     const size_t n = m->arena_len;
     ot__usplit u;
-    if (*units && ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0) != OT_OK)
+    if (*units && ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0, 0) != OT_OK)
         die("building the floors' blocks");
     float *grad = calloc(n, sizeof(float));
     if (grad == NULL)
@@ -651,7 +651,7 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
         float *scratch = calloc(3 * 4096, sizeof(float));
         ot_status st = *units ? ot__usplit_thread_init(&ut, &u, engine, (size_t)tid,
                                                        (size_t)tid + 1)
-                              : ot__worker_init(&w, m, engine, batch, 0, 1);
+                              : ot__worker_init(&w, m, engine, batch, 0, 1, 0);
         if (st == OT_OK && !*units)
             st = ot__worker_plan(&w, batch);
         const ot__uthread *mine = *units ? &ut : NULL;

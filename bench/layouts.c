@@ -18,7 +18,7 @@
 #include "bench.h"
 #include "src/dense.h"
 #include "src/onednn.h"
-#include "src/trainer.h"
+#include "src/engine.h"
 
 enum { FWD, BWD_DATA, BWD_WEIGHTS, TO_FWD, TO_BWD_DATA, FROM_DW, ITEMS };
 static const char *const item_name[ITEMS] = {"forward", "backward-data", "backward-weights",
@@ -206,9 +206,7 @@ static void build_transposed(ot__dense *d, float **bufs, dnnl_engine_t engine,
             bufs[i][j] = 0.01f * (float)((int)(j % 201) - 100);
     }
     ot__dense_io io = {bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], NULL};
-    ot__dense_force_transposed(1);
-    ot_status st = ot__dense_init(d, engine, rows, in, out, &io, 1, 0);
-    ot__dense_force_transposed(0);
+    ot_status st = ot__dense_init(d, engine, rows, in, out, &io, 1, 0, 1);
     if (st != OT_OK)
         die("building a dense layer");
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -75,6 +76,14 @@ static inline void ot__copy_block(float *restrict dst, size_t dld,
 {
     for (size_t r = 0; r < rows; r++)
         memcpy(dst + r * dld, src + r * sld, w * sizeof(float));
+}
+
+/* Seconds on a monotonic clock. */
+static inline double ot__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Rounds n floats up to a whole number of 64-byte lines. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "model.h"
 
 static ot_status wrap(ot_dataset **out, size_t n, size_t dim, float *x,
                       uint8_t *pixels, int32_t *y, float *t, size_t n_targets)
@@ -411,4 +412,49 @@ void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
             mult[j] = b > a ? (float)(1.0 / (b - a)) : 1.0f;
         }
     }
+}
+
+ot_status ot__dataset_check(const ot_dataset *d, const ot_model *m, const char *what,
+                            int need_targets)
+{
+    if (d->dim != m->input_dim)
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "%s: %zu features per sample, the model takes %zu",
+                        what, d->dim, m->input_dim);
+    if (!need_targets)
+        return OT_OK;
+    const size_t C = ot_model_output_dim(m);
+    const char *loss = ot_loss_name(m->loss);
+    if (d->y == NULL && d->t == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: the data has no labels or "
+                        "targets", what);
+    if (m->loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && d->y == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: %s needs integer labels, the "
+                        "data has %zu float targets per sample (use "
+                        "categorical_crossentropy)", what, loss, d->n_targets);
+    if (d->t != NULL) {
+        if (d->n_targets != C)
+            return ot__fail(OT_INVALID_ARGUMENT, "%s: %zu targets per sample, "
+                            "the model has %zu outputs", what, d->n_targets, C);
+        if (m->loss == OT_LOSS_BINARY_CROSSENTROPY ||
+            m->loss == OT_LOSS_CATEGORICAL_CROSSENTROPY)
+            for (size_t i = 0; i < d->n * C; i++)
+                if (d->t[i] < 0.0f || d->t[i] > 1.0f)
+                    return ot__fail(OT_INVALID_ARGUMENT,
+                                    "%s: target %g of sample %zu is outside "
+                                    "[0, 1], as %s needs", what,
+                                    (double)d->t[i], i / C, loss);
+        return OT_OK;
+    }
+    /* integer labels: class indices, or (one output) the value itself */
+    int is_class = C > 1 || m->loss == OT_LOSS_BINARY_CROSSENTROPY;
+    size_t limit = C > 1 ? C : 2;
+    if (is_class)
+        for (size_t i = 0; i < d->n; i++)
+            if ((size_t)d->y[i] >= limit)
+                return ot__fail(OT_INVALID_ARGUMENT,
+                                "%s: label %d of sample %zu is outside the "
+                                "model's %zu classes",
+                                what, (int)d->y[i], i, limit);
+    return OT_OK;
 }

@@ -65,4 +65,10 @@ void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
                              size_t n, ot_scaling kind, float *shift,
                              float *mult);
 
+/* Whether d fits model m: its features, and (need_targets) labels or
+ * targets that the model's loss and outputs take; what: the data's name
+ * in the message. */
+ot_status ot__dataset_check(const ot_dataset *d, const ot_model *m, const char *what,
+                            int need_targets);
+
 #endif

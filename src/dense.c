@@ -3,47 +3,30 @@
  * Layouts are plain: activations "nc" (rows x features), weights "oi"
  * (units x inputs), so the parameter arena needs no reorders: oneDNN's
  * preferred (blocked) weight layouts make some passes faster but cost two
- * reorders a step, more than they save (`bench --layouts`, BENCHMARKS.md).
+ * reorders a step, more than they save.
  *
  * The forward pass as the transposed product. The inner product's forward
  * pass runs on oneDNN 2.6's sgemm, which over 16 rows and more packs the
- * whole weight matrix on every call and works in panels of 48 units (over
- * 64 rows, 784 x 52 took 60.8 us against 33.6 for 784 x 48: BENCHMARKS.md,
- * "Cut by rows or by units"). oneDNN's matmul (brgemm on AVX-512) is
- * faster on the product the other way round, zt = W . src^T (units x
- * rows), read from the same plain buffers; the layer then writes dst =
- * zt^T + b, a pass over rows x units values it has just written. Both
- * together, against the inner product (`bench --layouts`, one thread):
- * 784 x 100 over 64 rows 58 against 75 us, 784 x 1024 over 16 rows 157
- * against 283, 1024 x 1024 over 32 rows 394 against 639. Over more rows
- * it depends on the width. Where the units are no multiple of 16 it wins
- * up to 2,048 rows (784 x 10, 20, 50 and 100, 100 x 10, 1024 x 10:
- * 0.59-0.96 of the time; 784 x 100 0.98-1.01 at 4,096; 784 x 300
- * 0.86-0.94 up to 256 rows, 0.98-0.99 at 512-1024, 1.03 at 2048). Where
- * they are, it wins up to 64 rows at every width, up to 256 from 64 units
- * (784 x 64 0.96, 784 x 512 0.93, 784 x 1024 0.92, 784 x 4096 0.88 at 256
- * rows), and is level or loses beyond: 784 x 48 0.99 at 128 rows; 784 x
- * 16 and 784 x 32 1.06-1.09 at 128 rows, 1.19-1.25 at 256-512; 784 x 128
- * 1.04 at 512; 1024 x 1024 1.07 at 640 and 1024. bench/MEASUREMENTS.md,
- * nineteenth session, has the figures and the steps they gave. The rule
+ * whole weight matrix on every call and works in panels of 48 units.
+ * oneDNN's matmul (brgemm on AVX-512) is faster on the product the other
+ * way round, zt = W . src^T (units x rows), read from the same plain
+ * buffers; the layer then writes dst = zt^T + b, a pass over rows x units
+ * values it has just written. That pays on small shards at any width,
+ * on up to 256 rows from 64 units, and where the units are no multiple of
+ * 16 (a ragged panel for the inner product) while the outputs stay small;
+ * beyond, the extra pass costs more than the product saves. The rule
  * depends only on the shapes and the processor, never on timing, so a
  * shard of a given size always sums in the same order and the weights
  * stay bit-reproducible.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dense.h"
 
-static atomic_int forced;
-
-void ot__dense_force_transposed(int mode) { atomic_store(&forced, mode); }
-
-int ot__dense_transposed(size_t rows, size_t in, size_t out)
+int ot__dense_transposed(size_t rows, size_t in, size_t out, int mode)
 {
     (void)in;
-    int mode = atomic_load(&forced);
     if (mode != 0)
         return mode > 0;
     /* what oneDNN runs on: a fixed fact of the machine */
@@ -109,7 +92,7 @@ static void transpose_bias(const ot__dense *d)
 
 ot_status ot__dense_init(ot__dense *d, dnnl_engine_t engine, size_t rows,
                          size_t in, size_t out, const ot__dense_io *io,
-                         int training, size_t layer)
+                         int training, size_t layer, int transposed)
 {
     ot_status status = OT_OK;
     dnnl_primitive_desc_t fwd_pd = NULL, bw_pd = NULL, bd_pd = NULL;
@@ -133,7 +116,7 @@ ot_status ot__dense_init(ot__dense *d, dnnl_engine_t engine, size_t rows,
     OT_TRY(ot__memory(&d->w, &w_md, engine, io->w));
     OT_TRY(ot__memory(&d->b, &b_md, engine, io->b));
     OT_TRY(ot__memory(&d->dst, &dst_md, engine, io->dst));
-    if (io->src && io->dst && ot__dense_transposed(rows, in, out)) {
+    if (io->src && io->dst && ot__dense_transposed(rows, in, out, transposed)) {
         OT_TRY(forward_transposed(d, engine, rows, in, out, io, what));
     } else {
         OT_TRY(ot__prim_create(&d->fwd, fwd_pd, engine, what));

@@ -25,25 +25,23 @@ typedef struct ot__dense {
 } ot__dense;
 
 /* Whether the forward pass of a layer `in` -> `out` over `rows` rows is the
- * transposed product: a fixed rule of the shapes and the processor, so that
- * the same shard always sums in the same order. See dense.c. */
-int ot__dense_transposed(size_t rows, size_t in, size_t out);
-
-/* Tests and the benchmark: 0 follows the rule, 1 always the transposed
- * product, -1 never. */
-void ot__dense_force_transposed(int mode);
+ * transposed product: with mode 0, a fixed rule of the shapes and the
+ * processor, so that the same shard always sums in the same order (see
+ * dense.c); mode 1 always, -1 never (tests and developer tools). */
+int ot__dense_transposed(size_t rows, size_t in, size_t out, int mode);
 
 /* Buffers (not owned), rows x features, row-major:
  *   src (rows x in), w (out x in, "oi"), b (out), dst (rows x out),
  *   ddst (rows x out), dsrc (rows x in, NULL: no backward-data).
- * training == 0 builds the forward pass only (forward_inference). */
+ * training == 0 builds the forward pass only (forward_inference);
+ * transposed: ot__dense_transposed's mode. */
 typedef struct ot__dense_io {
     float *src, *w, *b, *dst, *ddst, *dsrc;
 } ot__dense_io;
 
 ot_status ot__dense_init(ot__dense *d, dnnl_engine_t engine, size_t rows,
                          size_t in, size_t out, const ot__dense_io *io,
-                         int training, size_t layer);
+                         int training, size_t layer, int transposed);
 void ot__dense_destroy(ot__dense *d);
 
 ot_status ot__dense_forward(ot__dense *d, dnnl_stream_t stream);

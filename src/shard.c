@@ -25,13 +25,14 @@ void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
 
 ot_status ot__worker_init(ot__worker *w, const ot_model *m,
                           dnnl_engine_t engine, size_t max_rows,
-                          size_t n_targets, int training)
+                          size_t n_targets, int training, int transposed)
 {
     ot_status status = OT_OK;
     memset(w, 0, sizeof *w);
     w->model = m;
     w->engine = engine;
     w->training = training;
+    w->transposed = transposed;
     w->fused = m->compiled && m->fused;
     w->max_rows = max_rows;
     size_t L = m->n_layers;
@@ -116,7 +117,7 @@ ot_status ot__worker_plan(ot__worker *w, size_t rows)
             .dsrc = (w->training && l > 0) ? w->d[l - 1] : NULL,
         };
         OT_TRY(ot__dense_init(&p->dense[l], w->engine, rows, ly->in, ly->out,
-                              &io, w->training, l));
+                              &io, w->training, l, w->transposed));
         if (ot__model_runs_activation(m, l))
             OT_TRY(ot__activation_init(&p->act[l], w->engine, ly->act, rows,
                                        ly->out, w->z[l], w->a[l], w->d[l],

@@ -27,6 +27,7 @@ typedef struct ot__worker {
     dnnl_engine_t engine; /* borrowed */
     dnnl_stream_t stream;
     int training;
+    int transposed;     /* ot__dense_transposed's mode */
     int fused;          /* the loss computes the last activation */
     size_t max_rows;
     float *x;   /* max_rows x input_dim: the gathered, scaled shard */
@@ -45,10 +46,11 @@ void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
                      size_t *rows);
 
 /* Allocates the buffers for up to max_rows rows (first touch: call from the
- * thread that will run the worker); n_targets: float targets per row. */
+ * thread that will run the worker); n_targets: float targets per row;
+ * transposed: ot__dense_transposed's mode. */
 ot_status ot__worker_init(ot__worker *w, const ot_model *model,
                           dnnl_engine_t engine, size_t max_rows,
-                          size_t n_targets, int training);
+                          size_t n_targets, int training, int transposed);
 
 /* Builds the primitives for shards of `rows` rows, once per distinct size. */
 ot_status ot__worker_plan(ot__worker *w, size_t rows);

@@ -3,7 +3,6 @@
  * primitives, and the passes the trainer runs between its barriers. See
  * unit_split.h for the data flow.
  */
-#include <stdatomic.h>
 #include <string.h>
 
 #include "loss.h"
@@ -11,10 +10,6 @@
 #include "unit_split.h"
 
 #define MIN_UNITS 16 /* a block's least units: one cache line of a row */
-
-static atomic_int forced;
-
-void ot__usplit_force(int mode) { atomic_store(&forced, mode); }
 
 size_t ot__usplit_blocks(const ot_model *m, size_t l, size_t shards)
 {
@@ -43,17 +38,12 @@ void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
  * gradients are summed across cores: traffic that grows with the
  * parameters, whatever the batch; and small shards make poor products.
  * Cut by units, what crosses grows with the rows: the gathered batch and
- * each layer's outputs and input gradients. Since each thread gathers its
- * own rows, `bench --alternatives --threads 2` (BENCHMARKS.md) puts the
- * break-even between 80 and 128 rows for a widest split layer of 100 units
- * (units 1.16-1.42 times rows at 64 and 1.09-1.27 at 80, 0.96-1.07 at 128),
- * and finds the two level at 320-448 rows for 512 units and at 640-768 for
- * 1024: units up to four fifths of the widest layer. (The rule said half
- * before, and a third before that.)
+ * each layer's outputs and input gradients. The two cost the same when
+ * the rows are about four fifths of the widest layer that is cut into
+ * blocks (`bench --alternatives` compares them): fewer rows, by units.
  */
-int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
+int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards, int mode)
 {
-    int mode = atomic_load(&forced);
     if (mode < 0 || shards < 2 || !m->compiled)
         return 0;
     size_t widest = 0, split = 0;
@@ -71,9 +61,11 @@ int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards)
 }
 
 ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
-                          const size_t *lens, size_t n_lens, size_t n_targets)
+                          const size_t *lens, size_t n_lens, size_t n_targets,
+                          int transposed)
 {
     memset(u, 0, sizeof *u);
+    u->transposed = transposed;
     u->model = m;
     u->shards = shards;
     u->fused = m->compiled && m->fused;
@@ -213,7 +205,8 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, const ot__uthread *ut,
             .ddst = b->d,
             .dsrc = b->p,
         };
-        OT_TRY(ot__dense_init(&b->dense[i], engine, u->lens[i], ly->in, w, &io, 1, l));
+        OT_TRY(ot__dense_init(&b->dense[i], engine, u->lens[i], ly->in, w, &io, 1, l,
+                              u->transposed));
     }
 fail:
     return status;
@@ -484,4 +477,16 @@ ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
     OT_DNNL(dnnl_stream_wait(ut->stream));
 fail:
     return status;
+}
+
+ot_status ot_model_step_cut(const ot_model *m, size_t rows, size_t shards,
+                            ot_step_cut *out)
+{
+    if (m == NULL || out == NULL || rows == 0 || shards == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "step cut: NULL model or output, "
+                        "or zero rows or shards");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "step cut: the model is not compiled");
+    *out = ot__usplit_applies(m, rows, shards, 0) ? OT_STEP_CUT_UNITS : OT_STEP_CUT_ROWS;
+    return OT_OK;
 }

@@ -49,12 +49,10 @@
 #define OT__USPLIT_LENS 2 /* the batch and the last, shorter one */
 
 /* Whether a training step of `rows` rows with `shards` shards is cut by
- * units: a fixed rule of the model's shapes, the rows and the shard count. */
-int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards);
-
-/* Tests and the benchmark: 0 follows the rule, 1 cuts by units wherever
- * the model has a layer of several blocks, -1 never. */
-void ot__usplit_force(int mode);
+ * units: with mode 0, a fixed rule of the model's shapes, the rows and the
+ * shard count; mode 1 wherever the model has a layer of several blocks, -1
+ * never (tests and developer tools). */
+int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards, int mode);
 
 /* Units [c0, c1) of block j of layer l, and the number of blocks. */
 size_t ot__usplit_blocks(const ot_model *m, size_t l, size_t shards);
@@ -81,6 +79,7 @@ typedef struct ot__usplit {
     size_t shards, max_rows;
     size_t lens[OT__USPLIT_LENS], n_lens;
     int fused;
+    int transposed; /* ot__dense_transposed's mode */
     int by_inputs; /* the last layer is cut by its inputs (see above) */
     size_t n_blocks[OT_MAX_LAYERS];
     int32_t *y;    /* the batch's labels or targets, gathered and read by */
@@ -104,9 +103,10 @@ typedef struct ot__uthread {
 } ot__uthread;
 
 /* The shared buffers for the batch lengths lens[0..n) (those the rule
- * applies to). */
+ * applies to); transposed: ot__dense_transposed's mode. */
 ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
-                          const size_t *lens, size_t n_lens, size_t n_targets);
+                          const size_t *lens, size_t n_lens, size_t n_targets,
+                          int transposed);
 void ot__usplit_close(ot__usplit *u);
 
 /* The blocks whose shard (j * S / n_l) is in [s_lo, s_hi), their buffers

@@ -11,7 +11,12 @@
 
 #include "helpers.h"
 #include "src/common.h"
+#include "src/fit.h"
 #include "src/unit_split.h"
+
+/* What a test forces (the step's cut, the forward product); zeros follow
+ * the rules. Criterion runs each test in its own process. */
+static ot__engine_options forced;
 
 typedef ot_status (*op_fn)(void *ctx);
 
@@ -86,7 +91,7 @@ static ot_status op_fit(void *p)
     fc.early_stopping.enabled = 1;
     ot_history_destroy(c->hist);
     c->hist = NULL;
-    return ot_model_fit(c->model, c->data, &fc, &c->hist);
+    return ot__fit(c->model, c->data, &fc, &forced, &c->hist);
 }
 
 static ot_status op_evaluate(void *p)
@@ -186,12 +191,12 @@ Test(alloc, fit_cut_by_units_failures_are_clean)
 {
     ctx c;
     memset(&c, 0, sizeof c);
-    ot__usplit_force(1);
+    forced.cut = 1;
     ot_layer a[] = {OT_DENSE(48, OT_ACTIVATION_GELU), OT_DENSE(4, OT_ACTIVATION_SOFTMAX)};
     cr_assert_eq(ot_model_create(&c.model, 20, a, 2, 1), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     cr_assert_eq(ot_model_compile(c.model, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
-    cr_assert(ot__usplit_applies(c.model, 16, 3));
+    cr_assert(ot__usplit_applies(c.model, 16, 3, forced.cut));
     c.data = th_blobs(100, 20, 4, 1);
     size_t n = inject("fit cut by units", op_fit, NULL, &c);
     cr_assert_geq(n, 10, "fit made %zu allocations", n);
@@ -213,7 +218,7 @@ Test(alloc, fit_cut_by_units_failures_are_clean)
     ot_model_destroy(c.model);
     ot_dataset_destroy(c.data);
     ot_history_destroy(c.hist);
-    ot__usplit_force(0);
+    forced.cut = 0;
 }
 
 /* Allocations start on a cache line, and from 4 MiB on a huge page; a size

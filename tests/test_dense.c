@@ -22,8 +22,12 @@
 #include "helpers.h"
 #include "src/dense.h"
 #include "src/loss.h"
-#include "src/trainer.h"
+#include "src/engine.h"
 #include "src/unit_split.h"
+
+/* What a test forces (the step's cut, the forward product); zeros follow
+ * the rules. Criterion runs each test in its own process. */
+static ot__engine_options forced;
 
 #define IN 5
 #define ROWS 7      /* rows of most checks */
@@ -76,7 +80,7 @@ static void check_rows(const ot_layer *layers, size_t L, size_t shards, ot_loss 
         cr_assert_eq(ot_dataset_create(&d, rows, IN, x, y), OT_OK);
 
     double loss = 0.0;
-    cr_assert_eq(ot__trainer_gradient(m, d, shards, 2, g, &loss), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot__engine_gradient_of(m, d, shards, 2, &forced, g, &loss), OT_OK, "%s", ot_last_error());
     double ref = th_ref_loss_any(layers, L, IN, wd, x, yp, tp, rows, lossk, gref);
     cr_assert(fabs(loss - ref) <= 1e-5 * (1.0 + fabs(ref)), "loss %.9g, reference %.9g", loss, ref);
 
@@ -116,17 +120,17 @@ static void check_rows(const ot_layer *layers, size_t L, size_t shards, ot_loss 
         double llp, llm;
         wf[i] = wkeep + (float)h;
         cr_assert_eq(ot_model_set_weights(m, wf, P), OT_OK);
-        cr_assert_eq(ot__trainer_gradient(m, d, shards, 2, g + 0, &llp), OT_OK);
+        cr_assert_eq(ot__engine_gradient_of(m, d, shards, 2, &forced, g + 0, &llp), OT_OK);
         wf[i] = wkeep - (float)h;
         cr_assert_eq(ot_model_set_weights(m, wf, P), OT_OK);
-        cr_assert_eq(ot__trainer_gradient(m, d, shards, 2, g + 0, &llm), OT_OK);
+        cr_assert_eq(ot__engine_gradient_of(m, d, shards, 2, &forced, g + 0, &llm), OT_OK);
         wf[i] = wkeep;
         cr_assert_eq(ot_model_set_weights(m, wf, P), OT_OK);
         double fd_lib = (llp - llm) / (2 * h);
         cr_assert(fabs(fd_lib - gref[i]) <= 2e-3 + 2e-2 * fabs(gref[i]),
                   "param %zu: library finite difference %.9g, gradient %.9g", i, fd_lib, gref[i]);
         /* restore g for the next parameter's check 1 */
-        cr_assert_eq(ot__trainer_gradient(m, d, shards, 2, g, &loss), OT_OK);
+        cr_assert_eq(ot__engine_gradient_of(m, d, shards, 2, &forced, g, &loss), OT_OK);
     }
     cr_assert(kink_free > checked / 2, "only %zu of %zu parameters were checked by "
               "differences", kink_free, checked);
@@ -187,24 +191,24 @@ Test(dense, gradient_deep_mixed_sharded)
 Test(dense, transposed_rule)
 {
     int avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
-    cr_expect_eq(ot__dense_transposed(15, 784, 100), 0);
-    cr_expect_eq(ot__dense_transposed(16, 784, 100), avx512);
-    cr_expect_eq(ot__dense_transposed(40, 5, 6), avx512);
-    cr_expect_eq(ot__dense_transposed(64, 784, 32), avx512);
-    cr_expect_eq(ot__dense_transposed(65, 784, 32), 0);
-    cr_expect_eq(ot__dense_transposed(128, 784, 48), 0);
-    cr_expect_eq(ot__dense_transposed(128, 1024, 1024), avx512);
-    cr_expect_eq(ot__dense_transposed(256, 784, 64), avx512);
-    cr_expect_eq(ot__dense_transposed(256, 1024, 1 << 20), avx512);
-    cr_expect_eq(ot__dense_transposed(257, 784, 1024), 0);
-    cr_expect_eq(ot__dense_transposed(512, 784, 512), 0);
-    cr_expect_eq(ot__dense_transposed(512, 784, 128), 0);
-    cr_expect_eq(ot__dense_transposed(512, 784, 20), avx512);
-    cr_expect_eq(ot__dense_transposed(1024, 784, 100), avx512);
-    cr_expect_eq(ot__dense_transposed(2621, 784, 100), avx512);
-    cr_expect_eq(ot__dense_transposed(2622, 784, 100), 0);
-    cr_expect_eq(ot__dense_transposed(26214, 100, 10), avx512);
-    cr_expect_eq(ot__dense_transposed(26215, 100, 10), 0);
+    cr_expect_eq(ot__dense_transposed(15, 784, 100, 0), 0);
+    cr_expect_eq(ot__dense_transposed(16, 784, 100, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(40, 5, 6, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(64, 784, 32, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(65, 784, 32, 0), 0);
+    cr_expect_eq(ot__dense_transposed(128, 784, 48, 0), 0);
+    cr_expect_eq(ot__dense_transposed(128, 1024, 1024, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(256, 784, 64, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(256, 1024, 1 << 20, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(257, 784, 1024, 0), 0);
+    cr_expect_eq(ot__dense_transposed(512, 784, 512, 0), 0);
+    cr_expect_eq(ot__dense_transposed(512, 784, 128, 0), 0);
+    cr_expect_eq(ot__dense_transposed(512, 784, 20, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(1024, 784, 100, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(2621, 784, 100, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(2622, 784, 100, 0), 0);
+    cr_expect_eq(ot__dense_transposed(26214, 100, 10, 0), avx512);
+    cr_expect_eq(ot__dense_transposed(26215, 100, 10, 0), 0);
 }
 
 Test(dense, gradient_transposed)
@@ -224,12 +228,12 @@ Test(dense, gradient_transposed)
     /* and on every processor, whatever the rule says there: the transposed
      * product over 7 rows and 3 shards (3, 2, 2 rows), the inner product
      * over 40 */
-    ot__dense_force_transposed(1);
+    forced.transposed = 1;
     check_rows(l, 2, 1, OT_LOSS_MSE, FLOATS, ROWS);
     check_rows(l, 2, 3, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, ROWS);
-    ot__dense_force_transposed(-1);
+    forced.transposed = -1;
     check_rows(l, 2, 1, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, LABELS, 40);
-    ot__dense_force_transposed(0);
+    forced.transposed = 0;
 }
 
 /* ---- steps cut by units (unit_split.c) ---- */
@@ -239,15 +243,15 @@ Test(dense, gradient_transposed)
 static void check_units(const ot_layer *layers, size_t L, size_t shards,
                         ot_loss lossk, enum targets tk)
 {
-    ot__usplit_force(1);
+    forced.cut = 1;
     ot_model *m = NULL;
     cr_assert_eq(ot_model_create(&m, IN, layers, L, 7), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
     cr_assert_eq(ot_model_compile(m, lossk, &oc), OT_OK);
-    cr_assert(ot__usplit_applies(m, ROWS, shards), "the step is not cut by units");
+    cr_assert(ot__usplit_applies(m, ROWS, shards, forced.cut), "the step is not cut by units");
     ot_model_destroy(m);
     check_rows(layers, L, shards, lossk, tk, ROWS);
-    ot__usplit_force(0);
+    forced.cut = 0;
 }
 
 Test(dense, gradient_unit_split)

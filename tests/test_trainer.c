@@ -18,8 +18,19 @@
 #include "src/dataset.h"
 #include "src/model.h"
 #include "src/onednn.h"
-#include "src/trainer.h"
+#include "src/engine.h"
+#include "src/fit.h"
 #include "src/unit_split.h"
+
+/* What a test forces (the step's cut, the forward product); zeros follow
+ * the rules. Criterion runs each test in its own process. */
+static ot__engine_options forced;
+
+static ot_status fit_forced(ot_model *m, const ot_dataset *d, const ot_fit_config *cfg,
+                                ot_history **h)
+{
+    return ot__fit(m, d, cfg, &forced, h);
+}
 
 #ifdef OT_COUNT_MALLOC
 /* Every heap allocation of the process (oneDNN's, libstdc++'s and libgomp's
@@ -120,7 +131,7 @@ static float *trained_weights(ot_model *m, int threads, size_t shards, size_t *c
     fc.shards = shards;
     fc.seed = 5;
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_history_length(h), 3);
     *count = ot_model_param_count(m);
     float *w = malloc(*count * sizeof(float));
@@ -216,10 +227,10 @@ Test(trainer, sharded_gradient_equals_unsharded)
     size_t P = ot_model_param_count(m);
     float *g1 = malloc(P * sizeof(float)), *gs = malloc(P * sizeof(float));
     double l1, ls;
-    cr_assert_eq(ot__trainer_gradient(m, d, 1, 1, g1, &l1), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot__engine_gradient_of(m, d, 1, 1, &forced, g1, &l1), OT_OK, "%s", ot_last_error());
     const size_t shards[] = {2, 5, 16, 97};
     for (size_t k = 0; k < 4; k++) {
-        cr_assert_eq(ot__trainer_gradient(m, d, shards[k], 2, gs, &ls), OT_OK);
+        cr_assert_eq(ot__engine_gradient_of(m, d, shards[k], 2, &forced, gs, &ls), OT_OK);
         cr_assert(fabs(l1 - ls) <= 1e-6 * fabs(l1), "loss %g vs %g", l1, ls);
         for (size_t i = 0; i < P; i++)
             cr_assert(fabsf(g1[i] - gs[i]) <= 1e-6f + 1e-4f * fabsf(g1[i]),
@@ -332,7 +343,7 @@ Test(trainer, last_partial_batch_is_trained)
     fc.on_step = on_step;
     fc.on_epoch = on_epoch;
     fc.user = &c;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     cr_assert_eq(c.last_steps, 3);
     cr_assert_eq(c.steps, 6);
     cr_assert_eq(c.epochs, 2);
@@ -355,7 +366,7 @@ static float *weights_for_batch(size_t batch, size_t *count, size_t *steps)
     fc.shards = 3;
     fc.on_step = on_step;
     fc.user = &c;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "batch %zu: %s", batch,
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK, "batch %zu: %s", batch,
                  ot_last_error());
     *steps = c.last_steps;
     *count = ot_model_param_count(m);
@@ -398,7 +409,7 @@ Test(trainer, callback_stops_training)
     fc.on_epoch = on_epoch;
     fc.user = &c;
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK);
+    cr_assert_eq(fit_forced(m, d, &fc, &h), OT_OK);
     cr_assert_eq(c.steps, 5);
     cr_assert_eq(c.epochs, 0);
     cr_assert_eq(ot_history_length(h), 0);
@@ -425,7 +436,7 @@ static void loop_allocates_nothing(ot_model *m, size_t shards, int from_epoch)
     fc.on_epoch = on_epoch;
     fc.user = &c;
     attribute_allocations(1);
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK);
     attribute_allocations(0);
     cr_assert_eq(c.epochs, 3);
     uint64_t lib0 = from_epoch ? c.lib_at_epoch1 : c.lib_at_first;
@@ -459,7 +470,7 @@ static void non_finite_loss_stops(ot_model *m, size_t shards)
     fc.batch_size = 8;
     fc.epochs = 50;
     fc.shards = shards;
-    ot_status st = ot_model_fit(m, d, &fc, NULL);
+    ot_status st = fit_forced(m, d, &fc, NULL);
     cr_assert_eq(st, OT_NON_FINITE, "status %s", ot_status_str(st));
     cr_assert(strstr(ot_last_error(), "epoch") && strstr(ot_last_error(), "step"),
               "%s", ot_last_error());
@@ -494,7 +505,7 @@ Test(trainer, learns_xor)
     fc.batch_size = 4;
     fc.epochs = 300;
     fc.threads = 2;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     double loss, acc;
     cr_assert_eq(ot_model_evaluate(m, d, NULL, &loss, &acc), OT_OK);
     cr_assert_eq(acc, 1.0, "XOR accuracy %g (loss %g)", acc, loss);
@@ -532,7 +543,7 @@ Test(trainer, history_csv)
     fc.epochs = 2;
     fc.validation_split = 0.25;
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK);
+    cr_assert_eq(fit_forced(m, d, &fc, &h), OT_OK);
     cr_assert_eq(ot_history_length(h), 2);
     const ot_epoch_metrics *e = ot_history_epoch(h, 1);
     cr_assert(e && e->epoch == 2 && e->val_metric >= 0 && e->val_metric <= 1);
@@ -605,13 +616,13 @@ Test(trainer, resume_ends_bit_identical_to_an_uninterrupted_run)
     ot_model *a = small_model(3, OT_OPTIMIZER_ADAM);
     cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
     fc.epochs = 4;
-    cr_assert_eq(ot_model_fit(a, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(a, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_model_epochs_trained(a), 4);
 
     ot_model *b = small_model(3, OT_OPTIMIZER_ADAM);
     cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
     fc.epochs = 2;
-    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_OK);
+    cr_assert_eq(fit_forced(b, d, &fc, NULL), OT_OK);
     cr_assert_eq(ot_model_save(b, path), OT_OK);
     ot_model_destroy(b);
     b = NULL;
@@ -619,13 +630,13 @@ Test(trainer, resume_ends_bit_identical_to_an_uninterrupted_run)
     cr_assert_eq(ot_model_epochs_trained(b), 2);
     fc.epochs = 4; /* initial_epoch: the model's own count */
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(b, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(b, d, &fc, &h), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_history_length(h), 2);
     cr_assert_eq(ot_history_epoch(h, 0)->epoch, 3);
 
     cr_assert(same_weights(a, b), "2 epochs + resume + 2 epochs differ from 4 epochs");
     fc.initial_epoch = 4;
-    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert_eq(fit_forced(b, d, &fc, NULL), OT_INVALID_ARGUMENT);
     cr_assert(strstr(ot_last_error(), "nothing to train") != NULL);
     ot_history_destroy(h);
     ot_model_destroy(a);
@@ -645,21 +656,21 @@ Test(trainer, early_stopping_restores_the_best_epoch)
     fc.early_stopping.min_delta = 1e9;
     ot_model *m = small_model(8, OT_OPTIMIZER_ADAM);
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_history_length(h), 3, "stopped after %zu epochs", ot_history_length(h));
     cr_assert_eq(ot_history_best_epoch(h), 1);
 
     ot_model *one = small_model(8, OT_OPTIMIZER_ADAM);
     ot_fit_config f1 = workflow_config();
     f1.epochs = 1;
-    cr_assert_eq(ot_model_fit(one, d, &f1, NULL), OT_OK);
+    cr_assert_eq(fit_forced(one, d, &f1, NULL), OT_OK);
     cr_assert(same_weights(m, one), "the restored weights are not those of epoch 1");
     ot_history_destroy(h);
     ot_model_destroy(one);
 
     /* monitoring a validation value needs validation data */
     fc.validation_split = 0.0;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
     cr_assert(strstr(ot_last_error(), "no validation data") != NULL, "%s", ot_last_error());
     ot_model_destroy(m);
     ot_dataset_destroy(d);
@@ -677,7 +688,7 @@ Test(trainer, best_model_is_saved_when_the_monitor_improves)
     fc.best_monitor = OT_MONITOR_VAL_METRIC; /* accuracy: higher is better */
     ot_model *m = small_model(2, OT_OPTIMIZER_SGD);
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
     size_t best = 0;
     double best_v = -1;
     for (size_t i = 0; i < ot_history_length(h); i++)
@@ -713,7 +724,7 @@ Test(trainer, scaling_is_fitted_on_the_training_part_and_kept)
     ot_fit_config fc = workflow_config();
     fc.epochs = 30;
     fc.scaling = OT_SCALING_STANDARD;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK);
     cr_assert_eq(ot_model_scaling(m), OT_SCALING_STANDARD);
     /* the statistics come from the 150 training rows only */
     cr_assert(fabsf(m->shift[0] - 1000.0f) < 30.0f && m->mult[0] > 0.01f);
@@ -760,7 +771,7 @@ Test(trainer, regression_learns)
     fc.epochs = 60;
     fc.validation_split = 0.2;
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
     cr_assert_str_eq(ot_history_metric_name(h), "mae");
     const ot_epoch_metrics *e = ot_history_epoch(h, 59);
     cr_assert_lt(e->val_metric, 0.1, "val mae %g", e->val_metric);
@@ -796,7 +807,7 @@ Test(trainer, multilabel_binary_crossentropy_learns)
     cr_assert_eq(ot_model_compile(m, OT_LOSS_BINARY_CROSSENTROPY, &oc), OT_OK);
     ot_fit_config fc = ot_fit_config_default();
     fc.epochs = 40;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     double loss, acc;
     cr_assert_eq(ot_model_evaluate(m, d, NULL, &loss, &acc), OT_OK);
     cr_assert_gt(acc, 0.95, "binary accuracy %g", acc);
@@ -823,8 +834,8 @@ Test(trainer, categorical_with_one_hot_matches_sparse)
     cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
     ot_fit_config fc = ot_fit_config_default();
     fc.epochs = 2;
-    cr_assert_eq(ot_model_fit(a, d, &fc, NULL), OT_OK);
-    cr_assert_eq(ot_model_fit(b, dh, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(a, d, &fc, NULL), OT_OK);
+    cr_assert_eq(fit_forced(b, dh, &fc, NULL), OT_OK, "%s", ot_last_error());
     float *wa, *wb;
     size_t n;
     weights_of(a, &wa, &n);
@@ -832,7 +843,7 @@ Test(trainer, categorical_with_one_hot_matches_sparse)
     for (size_t i = 0; i < n; i++)
         cr_assert(fabsf(wa[i] - wb[i]) <= 1e-5f * (1 + fabsf(wa[i])), "param %zu", i);
     /* sparse needs labels */
-    cr_assert_eq(ot_model_fit(a, dh, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert_eq(fit_forced(a, dh, &fc, NULL), OT_INVALID_ARGUMENT);
     cr_assert(strstr(ot_last_error(), "needs integer labels") != NULL);
     int32_t bad[2] = {0, 4};
     cr_assert_eq(ot_to_categorical(bad, 2, 4, onehot), OT_INVALID_ARGUMENT);
@@ -851,7 +862,7 @@ Test(trainer, confusion_matrix_and_classes)
     ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
     ot_fit_config fc = ot_fit_config_default();
     fc.epochs = 5;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK);
     size_t counts[16];
     cr_assert_eq(ot_model_confusion_matrix(m, d, NULL, counts, 4), OT_OK);
     int32_t cls[200];
@@ -885,7 +896,7 @@ Test(trainer, periodic_checkpoints_and_a_stop_inside_an_epoch)
     fc.checkpoint_path = path;
     fc.checkpoint_every = 2;
     ot_model *full = small_model(4, OT_OPTIMIZER_ADAM);
-    cr_assert_eq(ot_model_fit(full, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(full, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     ot_model *k = NULL;
     cr_assert_eq(ot_model_load(&k, path), OT_OK);
     cr_assert_eq(ot_model_epochs_trained(k), 4);
@@ -898,7 +909,7 @@ Test(trainer, periodic_checkpoints_and_a_stop_inside_an_epoch)
     fc.checkpoint_path = NULL;
     fc.on_step = on_step;
     fc.user = &c;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK);
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK);
     cr_assert_eq(ot_model_epochs_trained(m), 1);
     cr_assert_eq(ot_model_steps_in_epoch(m), 5);
     cr_assert_eq(ot_model_save(m, path), OT_OK);
@@ -911,7 +922,7 @@ Test(trainer, periodic_checkpoints_and_a_stop_inside_an_epoch)
               rc.validation_split == 0.25 && rc.shuffle == 1);
     rc.threads = 1;
     ot_history *h = NULL;
-    cr_assert_eq(ot_model_fit(m, d, &rc, &h), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(m, d, &rc, &h), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_history_length(h), 4); /* epochs 2 (from step 6) to 5 */
     cr_assert(same_weights(full, m), "stopped inside an epoch and resumed: the weights "
               "differ from the run never stopped");
@@ -948,7 +959,7 @@ static void *caller_main(void *p)
     fc.shards = 4;
     fc.validation_split = 0.2;
     if (c->status == OT_OK)
-        c->status = ot_model_fit(m, c->data, &fc, NULL);
+        c->status = fit_forced(m, c->data, &fc, NULL);
     c->n = ot_model_param_count(m);
     c->weights = malloc(c->n * sizeof(float));
     if (c->status == OT_OK)
@@ -1009,7 +1020,7 @@ static void non_finite_weights_fall_back(size_t hidden, size_t shards)
     fc.batch_size = 16;
     fc.epochs = 3;
     fc.shards = shards;
-    ot_status st = ot_model_fit(m, d, &fc, NULL);
+    ot_status st = fit_forced(m, d, &fc, NULL);
     cr_assert_eq(st, OT_NON_FINITE, "%s: %s", ot_status_str(st), ot_last_error());
     cr_assert(strstr(ot_last_error(), "epoch 1, step 1: the update made weights non-finite"),
               "%s", ot_last_error());
@@ -1077,12 +1088,12 @@ static ot_model *wide_model(unsigned seed, ot_optimizer_kind kind)
 static float *wide_weights_after(int mode, int threads, size_t shards,
                                  ot_optimizer_kind kind, size_t *count)
 {
-    ot__usplit_force(mode);
+    forced.cut = mode;
     ot_model *m = wide_model(11, kind);
-    cr_assert_eq(ot__usplit_applies(m, 50, shards), mode > 0);
-    cr_assert_eq(ot__usplit_applies(m, 40, shards), mode > 0);
+    cr_assert_eq(ot__usplit_applies(m, 50, shards, forced.cut), mode > 0);
+    cr_assert_eq(ot__usplit_applies(m, 40, shards, forced.cut), mode > 0);
     float *w = trained_weights(m, threads, shards, count);
-    ot__usplit_force(0);
+    forced.cut = 0;
     return w;
 }
 
@@ -1137,7 +1148,7 @@ Test(trainer, unit_split_step_loop_allocates_nothing)
      * calls on_step while the other threads may still be inside oneDNN's
      * execute, whose own allocations are counted apart only once the call
      * has begun; at the end of an epoch every thread waits. */
-    ot__usplit_force(1);
+    forced.cut = 1;
     loop_allocates_nothing(wide_model(11, OT_OPTIMIZER_ADAM), 3, 1);
 }
 
@@ -1146,7 +1157,7 @@ Test(trainer, unit_split_stop_inside_an_epoch_and_go_on)
     /* rows gathered ahead for the next step are not kept across fits: a
      * fit stopped after step 4 of epoch 2 and continued ends on the same
      * bits as one that ran through */
-    ot__usplit_force(1);
+    forced.cut = 1;
     ot_dataset *d = th_blobs(613, 20, 4, 3);
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = 50;
@@ -1154,16 +1165,16 @@ Test(trainer, unit_split_stop_inside_an_epoch_and_go_on)
     fc.threads = 2;
     fc.shards = 4;
     ot_model *a = wide_model(4, OT_OPTIMIZER_ADAM);
-    cr_assert_eq(ot_model_fit(a, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(a, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     ot_model *b = wide_model(4, OT_OPTIMIZER_ADAM);
     counts c = {0};
     c.stop_after = 13 + 4; /* 13 steps an epoch */
     fc.on_step = on_step;
     fc.user = &c;
-    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_OK);
+    cr_assert_eq(fit_forced(b, d, &fc, NULL), OT_OK);
     cr_assert_eq(c.steps, 17);
     fc.on_step = NULL;
-    cr_assert_eq(ot_model_fit(b, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(fit_forced(b, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     cr_assert(same_weights(a, b), "stopped and continued differs from one run");
     ot_model_destroy(a);
     ot_model_destroy(b);
@@ -1220,10 +1231,10 @@ Test(trainer, unit_split_rule)
         ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
         cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
         size_t most = widest[k] * 4 / 5; /* 80, 409, 819 */
-        cr_assert(!ot__usplit_applies(m, 16, 1), "one shard is never cut by units");
-        cr_assert(ot__usplit_applies(m, most, 2));
-        cr_assert(!ot__usplit_applies(m, most + 1, 2));
-        cr_assert(ot__usplit_applies(m, 16, 16));
+        cr_assert(!ot__usplit_applies(m, 16, 1, forced.cut), "one shard is never cut by units");
+        cr_assert(ot__usplit_applies(m, most, 2, forced.cut));
+        cr_assert(!ot__usplit_applies(m, most + 1, 2, forced.cut));
+        cr_assert(ot__usplit_applies(m, 16, 16, forced.cut));
         /* the public query says the same */
         ot_step_cut cut = OT_STEP_CUT_ROWS;
         cr_assert_eq(ot_model_step_cut(m, most, 2, &cut), OT_OK);
@@ -1232,9 +1243,9 @@ Test(trainer, unit_split_rule)
         cr_assert_eq(cut, OT_STEP_CUT_ROWS);
         cr_assert_eq(ot_model_step_cut(m, 16, 1, &cut), OT_OK);
         cr_assert_eq(cut, OT_STEP_CUT_ROWS);
-        ot__usplit_force(-1);
-        cr_assert(!ot__usplit_applies(m, 16, 2));
-        ot__usplit_force(0);
+        forced.cut = -1;
+        cr_assert(!ot__usplit_applies(m, 16, 2, forced.cut));
+        forced.cut = 0;
         ot_model_destroy(m);
     }
     /* misuse of the query */
@@ -1250,24 +1261,24 @@ Test(trainer, unit_split_rule)
     ot_model_destroy(raw);
     /* no layer of 32 units: nothing to cut */
     ot_model *m = small_model(1, OT_OPTIMIZER_ADAM);
-    ot__usplit_force(1);
-    cr_assert(!ot__usplit_applies(m, 4, 4));
-    ot__usplit_force(0);
+    forced.cut = 1;
+    cr_assert(!ot__usplit_applies(m, 4, 4, forced.cut));
+    forced.cut = 0;
     ot_model_destroy(m);
 }
 
 Test(trainer, unit_split_non_finite_loss_stops)
 {
-    ot__usplit_force(1);
+    forced.cut = 1;
     ot_model *m = wide_model(1, OT_OPTIMIZER_SGD);
-    cr_assert(ot__usplit_applies(m, 8, 2));
+    cr_assert(ot__usplit_applies(m, 8, 2, forced.cut));
     non_finite_loss_stops(m, 2);
 }
 
 Test(trainer, unit_split_non_finite_weights_fall_back_to_the_epoch_start)
 {
     /* 32 hidden units: two blocks, each thread finds its own overflow */
-    ot__usplit_force(1);
+    forced.cut = 1;
     non_finite_weights_fall_back(32, 2);
 }
 
@@ -1286,15 +1297,15 @@ static float *labels_with_target_validation(int mode, size_t *n)
     cr_assert_eq(ot_model_create(&m, 20, l, 3, 2), OT_OK);
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
     cr_assert_eq(ot_model_compile(m, OT_LOSS_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
-    ot__usplit_force(mode);
+    forced.cut = mode;
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = 16;
     fc.epochs = 2;
     fc.threads = 2;
     fc.shards = 2;
     fc.validation_data = vt;
-    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
-    ot__usplit_force(0);
+    cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    forced.cut = 0;
     float *w;
     weights_of(m, &w, n);
     ot_model_destroy(m);

@@ -1,0 +1,433 @@
+/*
+ * engine.c - a run of the engine (engine.h): its threads, their setup, the
+ * loop over the driver's jobs, and the forward pass. The two cuts of a
+ * training step are step_rows.c and step_units.c.
+ *
+ * One parallel region per run. oneDNN primitives run on the calling worker
+ * only: inside the region each thread sets the thread count of its own
+ * nested level to 1 (an ICV of its implicit task: the caller's setting is
+ * untouched) before it creates or runs any primitive. Nothing is allocated
+ * and no primitive is created after the setup, and oneDNN's sgemm has
+ * generated its code by then (ot__onednn_warm_up).
+ */
+#include <math.h>
+#include <omp.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+#include <string.h>
+
+#include "engine.h"
+
+#define OT_MAX_THREADS 1024
+
+ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_out)
+{
+    if (threads < 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "threads %d must be >= 1 (or 0 for "
+                        "all: %d)", threads, omp_get_max_threads());
+    int t = threads == 0 ? omp_get_max_threads() : threads;
+    if (t > OT_MAX_THREADS)
+        return ot__fail(OT_INVALID_ARGUMENT, "threads %d: at most %d", t,
+                        OT_MAX_THREADS);
+    size_t s = shards == 0 ? (size_t)t : shards;
+    if (s > 65536)
+        return ot__fail(OT_INVALID_ARGUMENT, "shards %zu: at most 65536", s);
+    *t_out = t;
+    *s_out = s;
+    return OT_OK;
+}
+
+int ot__engine_max_threads(void) { return omp_get_max_threads(); }
+
+void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
+{
+    *lo = (size_t)tid * e->shards / (size_t)e->threads;
+    *hi = (size_t)(tid + 1) * e->shards / (size_t)e->threads;
+}
+
+void ot__engine_close(ot__engine *e)
+{
+    if (e->workers)
+        for (int t = 0; t < e->threads; t++)
+            ot__worker_destroy(&e->workers[t]);
+    ot__units_close(e);
+    if (e->grads)
+        for (size_t s = 0; s < e->shards; s++)
+            ot__free(e->grads[s]);
+    ot__free(e->workers);
+    ot__free(e->grads);
+    ot__free(e->shard_loss);
+    ot__free(e->shard_metric);
+    ot__free(e->setup_status);
+    ot__free(e->step_status);
+    ot__free(e->weights_bad);
+    ot__free(e->msg);
+    if (e->dnnl)
+        dnnl_engine_destroy(e->dnnl);
+    memset(e, 0, sizeof *e);
+}
+
+ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards,
+                          size_t batch, int training, const ot__engine_options *opt)
+{
+    ot_status status = OT_OK;
+    memset(e, 0, sizeof *e);
+    e->m = m;
+    e->threads = threads;
+    e->shards = shards;
+    e->batch = batch;
+    e->training = training;
+    if (opt != NULL)
+        e->opt = *opt;
+    size_t T = (size_t)threads, S = shards;
+    e->workers = ot__calloc(T, sizeof *e->workers, "workers");
+    e->shard_loss = ot__calloc(S, sizeof *e->shard_loss, "shard losses");
+    e->shard_metric = ot__calloc(S, sizeof *e->shard_metric, "shard metrics");
+    e->setup_status = ot__calloc(T, sizeof *e->setup_status, "thread statuses");
+    e->step_status = ot__calloc(T, sizeof *e->step_status, "thread statuses");
+    e->msg = ot__calloc(T, sizeof *e->msg, "thread messages");
+    e->weights_bad = ot__calloc(T, sizeof *e->weights_bad, "thread flags");
+    if (training)
+        e->grads = ot__calloc(S, sizeof *e->grads, "shard gradients");
+    if (!e->workers || !e->shard_loss || !e->shard_metric ||
+        !e->setup_status || !e->step_status || !e->msg || !e->weights_bad ||
+        (training && !e->grads)) {
+        status = OT_OUT_OF_MEMORY;
+        goto fail;
+    }
+    OT_DNNL(dnnl_engine_create(&e->dnnl, dnnl_cpu, 0));
+    return OT_OK;
+fail:
+    ot__engine_close(e);
+    return status;
+}
+
+void ot__engine_add_length(ot__engine *e, size_t len)
+{
+    if (len == 0)
+        return;
+    for (size_t i = 0; i < e->n_lens; i++)
+        if (e->lens[i] == len)
+            return;
+    e->lens[e->n_lens++] = len;
+}
+
+void ot__engine_add_data(ot__engine *e, const ot_dataset *d)
+{
+    if (d != NULL && d->n_targets > e->n_targets)
+        e->n_targets = d->n_targets;
+}
+
+ot_status ot__engine_add_steps(ot__engine *e, const size_t *len, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ot__engine_add_length(e, len[i]);
+    return ot__units_open(e, len, n);
+}
+
+void ot__engine_thread_fail(ot__engine *e, ot_status *slot, int tid, ot_status st)
+{
+    ot__error_copy(e->msg[tid], sizeof e->msg[tid]);
+    *slot = st;
+}
+
+/*
+ * Denormal floats are flushed to zero inside our regions, as TensorFlow
+ * does: Adam's moments of weights whose gradient is always zero (the black
+ * border pixels of Fashion-MNIST) decay into denormals, and each operation
+ * on one costs a microcode assist on x86. Every thread of the region does
+ * the same, so results stay bit-identical across thread counts; each
+ * restores its own setting on the way out, since OpenMP reuses its threads.
+ */
+unsigned ot__fp_enter(void)
+{
+#if defined(__SSE__)
+    unsigned old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040); /* FTZ | DAZ */
+    return old;
+#else
+    return 0;
+#endif
+}
+
+void ot__fp_leave(unsigned old)
+{
+#if defined(__SSE__)
+    _mm_setcsr(old);
+#else
+    (void)old;
+#endif
+}
+
+/* In the region, before anything else: make this thread's oneDNN calls run
+ * on it alone, check the team, build its worker, plans and gradients. */
+static void thread_setup(ot__engine *e, int tid)
+{
+    omp_set_num_threads(1);
+    ot_status st = OT_OK;
+    /* a training step's backward passes run on oneDNN's sgemm; evaluate
+     * and predict need not pay for its code unless their shapes use it */
+    if (e->training && (st = ot__onednn_warm_up()) != OT_OK)
+        goto done;
+    if (omp_get_num_threads() != e->threads) {
+        st = ot__fail(OT_INVALID_STATE,
+                      "asked OpenMP for %d threads and got %d (nested call, "
+                      "OMP_THREAD_LIMIT or OMP_DYNAMIC?)",
+                      e->threads, omp_get_num_threads());
+        goto done;
+    }
+    size_t lo, hi, max_rows = 0;
+    ot__engine_my_shards(e, tid, &lo, &hi);
+    if ((st = ot__units_thread_init(e, tid, lo, hi)) != OT_OK)
+        goto done;
+    for (size_t i = 0; i < e->n_lens; i++)
+        for (size_t s = lo; s < hi; s++) {
+            size_t first, rows;
+            ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
+            if (rows > max_rows)
+                max_rows = rows;
+        }
+    if (max_rows == 0)
+        goto done; /* more threads than shards: this one only reduces */
+    ot__worker *w = &e->workers[tid];
+    if ((st = ot__worker_init(w, e->m, e->dnnl, max_rows, e->n_targets,
+                              e->training, e->opt.transposed)) != OT_OK)
+        goto done;
+    for (size_t i = 0; i < e->n_lens; i++)
+        for (size_t s = lo; s < hi; s++) {
+            size_t first, rows;
+            ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
+            if (rows > 0 && (st = ot__worker_plan(w, rows)) != OT_OK)
+                goto done;
+        }
+    if (e->training)
+        for (size_t s = lo; s < hi; s++) {
+            e->grads[s] = ot__calloc(e->m->arena_len, sizeof(float),
+                                     "shard gradient");
+            if (e->grads[s] == NULL) {
+                st = OT_OUT_OF_MEMORY;
+                goto done;
+            }
+        }
+done:
+    if (st != OT_OK)
+        ot__engine_thread_fail(e, &e->setup_status[tid], tid, st);
+}
+
+/* First failure in thread order, with its message on the calling thread. */
+static ot_status first_failure(const ot__engine *e, const ot_status *slots)
+{
+    for (int t = 0; t < e->threads; t++)
+        if (slots[t] != OT_OK) {
+            ot__error_restore(e->msg[t]);
+            return slots[t];
+        }
+    return OT_OK;
+}
+
+static int any_failure(const ot__engine *e, const ot_status *slots)
+{
+    for (int t = 0; t < e->threads; t++)
+        if (slots[t] != OT_OK)
+            return 1;
+    return 0;
+}
+
+static int any_weights_bad(const ot__engine *e)
+{
+    for (int t = 0; t < e->threads; t++)
+        if (e->weights_bad[t])
+            return 1;
+    return 0;
+}
+
+int ot__engine_step_verdict(const ot__engine *e)
+{
+    int bad = any_failure(e, e->step_status);
+    for (size_t s = 0; s < e->shards && !bad; s++)
+        bad = !isfinite(e->shard_loss[s]);
+    return bad;
+}
+
+/* Sums of the per-shard loss and metric, in shard order. */
+static void shard_totals(const ot__engine *e, double *loss, double *metric)
+{
+    double l = 0.0, k = 0.0;
+    for (size_t s = 0; s < e->shards; s++) {
+        l += e->shard_loss[s];
+        k += e->shard_metric[s];
+    }
+    *loss = l;
+    *metric = k;
+}
+
+void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
+{
+    ot__job_result res = {bad, 0.0, 0.0};
+    shard_totals(e, &res.loss, &res.metric);
+    e->driver(e->user, done, &res, &e->job);
+}
+
+void ot__engine_update(ot__engine *e, int tid, const ot__opt_step *k,
+                       float *const *slot, size_t off, size_t n, const float *last)
+{
+    ot_model *m = e->m;
+    float *s[OT__MAX_SLOTS];
+    for (int j = 0; j < OT__MAX_SLOTS; j++)
+        s[j] = slot[j] ? slot[j] + off : NULL;
+    if (!ot__optimizer_update(&m->opt.cfg, k, m->params + off, e->grads[0] + off,
+                              last ? last + off : NULL, s, n))
+        e->weights_bad[tid] = 1;
+}
+
+/* This thread's shards of every batch of a forward-only pass over the
+ * job's rows. No barrier inside: each shard's sums depend only on its own
+ * rows, in batch order. */
+static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
+{
+    size_t lo, hi;
+    ot__engine_my_shards(e, tid, &lo, &hi);
+    const size_t C = ot_model_output_dim(e->m), n = job->rows.rows;
+    for (size_t s = lo; s < hi; s++) {
+        e->shard_loss[s] = 0.0;
+        e->shard_metric[s] = 0.0;
+    }
+    for (size_t b0 = 0; b0 < n; b0 += e->batch) {
+        size_t bn = n - b0 < e->batch ? n - b0 : e->batch;
+        for (size_t s = lo; s < hi; s++) {
+            size_t first, rows;
+            ot__shard_range(bn, e->shards, s, &first, &rows);
+            if (rows == 0)
+                continue;
+            ot__rows rw = {job->rows.data, job->rows.idx,
+                           job->rows.first + b0 + first, rows};
+            ot_status st = ot__worker_eval(
+                &e->workers[tid], &rw, job->with_loss ? &e->shard_loss[s] : NULL,
+                &e->shard_metric[s], job->out ? job->out + (b0 + first) * C : NULL);
+            if (st != OT_OK)
+                return st;
+        }
+    }
+    return OT_OK;
+}
+
+static void region(ot__engine *e)
+{
+    const int tid = omp_get_thread_num();
+    thread_setup(e, tid);
+#pragma omp barrier
+    if (any_failure(e, e->setup_status))
+        return;
+    float *slot[OT__MAX_SLOTS];
+    ot__optimizer_state_slots(&e->m->opt, e->m->arena_len, slot);
+    ot__rows gathered = {0}; /* the rows a step cut by units gathered ahead */
+#pragma omp master
+    e->driver(e->user, NULL, NULL, &e->job);
+#pragma omp barrier
+    for (;;) {
+        const ot__job job = e->job; /* the master writes the next one early */
+        int bad = 0;
+        if (job.kind == OT__JOB_END) {
+            break;
+        } else if (job.kind == OT__JOB_STEP || job.kind == OT__JOB_GRADIENT) {
+            int li = ot__units_len(e, job.rows.rows);
+            bad = li >= 0 ? ot__units_step(e, tid, &job, li, slot, &gathered)
+                          : ot__rows_step(e, tid, &job, slot);
+            if (!bad && any_weights_bad(e)) {
+                bad = 1;
+#pragma omp master
+                e->weights_broke = 1;
+            }
+        } else {
+            gathered.rows = 0;
+            if (job.kind == OT__JOB_FORWARD) {
+                ot_status st = forward_pass(e, tid, &job);
+                if (st != OT_OK)
+                    ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
+            }
+#pragma omp barrier /* every thread has its copy of the job */
+#pragma omp master
+            ot__engine_hand_over(e, &job, any_failure(e, e->step_status));
+#pragma omp barrier
+        }
+        if (bad)
+            break;
+    }
+}
+
+ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
+{
+    e->driver = driver;
+    e->user = user;
+    e->weights_broke = 0;
+#pragma omp parallel num_threads(e->threads)
+    {
+        unsigned csr = ot__fp_enter();
+        region(e);
+        ot__fp_leave(csr);
+    }
+    ot_status status = first_failure(e, e->setup_status);
+    if (status == OT_OK)
+        status = first_failure(e, e->step_status);
+    return status;
+}
+
+typedef struct one_job {
+    const ot__job *job;
+    ot__job_result *res;
+} one_job;
+
+static void one_job_driver(void *user, const ot__job *done,
+                           const ot__job_result *res, ot__job *next)
+{
+    one_job *o = user;
+    if (done == NULL) {
+        *next = *o->job;
+        return;
+    }
+    *o->res = *res;
+    memset(next, 0, sizeof *next); /* OT__JOB_END */
+}
+
+ot_status ot__engine_run_one(ot__engine *e, const ot__job *job, ot__job_result *res)
+{
+    one_job o = {job, res};
+    memset(res, 0, sizeof *res);
+    return ot__engine_run(e, one_job_driver, &o);
+}
+
+const float *ot__engine_gradient(const ot__engine *e) { return e->grads[0]; }
+
+ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards,
+                                 int threads, const ot__engine_options *opt,
+                                 float *grad, double *loss)
+{
+    ot_status status;
+    int T;
+    size_t S;
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "gradient: the model is not compiled");
+    if ((status = ot__dataset_check(d, m, "gradient", 1)) != OT_OK)
+        return status;
+    if ((status = ot__engine_resolve(threads, shards, &T, &S)) != OT_OK)
+        return status;
+    if (S > d->n)
+        return ot__fail(OT_INVALID_ARGUMENT, "gradient: more shards than rows");
+    ot__engine e;
+    if ((status = ot__engine_open(&e, m, T, S, d->n, 1, opt)) != OT_OK)
+        return status;
+    ot__engine_add_data(&e, d);
+    if ((status = ot__engine_add_steps(&e, &d->n, 1)) != OT_OK) {
+        ot__engine_close(&e);
+        return status;
+    }
+    ot__job job = {.kind = OT__JOB_GRADIENT, .rows = {d, NULL, 0, d->n}};
+    ot__job_result res;
+    if ((status = ot__engine_run_one(&e, &job, &res)) == OT_OK) {
+        ot__arena_pack(m, ot__engine_gradient(&e), grad);
+        *loss = res.loss / (double)d->n;
+    }
+    ot__engine_close(&e);
+    return status;
+}

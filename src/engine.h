@@ -1,0 +1,177 @@
+/*
+ * engine.h - the training step and the forward pass, once, over a team of
+ * OpenMP threads: the seam between what a step computes and what drives
+ * it. The engine's files (engine.c, step_rows.c, step_units.c) are the only
+ * ones with OpenMP pragmas. Not installed.
+ *
+ * A run is opened over a model with a thread and shard count, told the
+ * data and the batch lengths it will see, run, and closed. Every buffer and
+ * primitive is made when the run starts, before its first job. The run is
+ * a sequence of jobs that a driver hands out: the driver is called on one
+ * thread between barriers, with the job just done and its result, and
+ * writes the next one. Epochs, validation, callbacks and files live in the
+ * drivers (fit.c, inference.c); the engine knows nothing of them.
+ *
+ * A step's S shards are run by T threads, thread t the contiguous shards
+ * [tS/T, (t+1)S/T). The step is cut in one of two ways, by a fixed rule of
+ * (model, rows, S) (ot__usplit_applies), so that the weights depend on S
+ * and never on T:
+ *   by rows (step_rows.c): each thread its shards' forward and backward
+ *     passes into their own gradients, barrier, then each thread its slice
+ *     of the parameter arena, the gradients summed in shard order and the
+ *     optimizer applied;
+ *   by units (step_units.c, unit_split.h): each thread its blocks of every
+ *     layer's units over the whole batch, a barrier after each layer, then
+ *     its blocks' weights updated; nothing is summed across threads.
+ */
+#ifndef OT_ENGINE_H
+#define OT_ENGINE_H
+
+#include "optimizer.h"
+#include "shard.h"
+#include "unit_split.h"
+
+#define OT__CHUNK 1024 /* floats reduced and updated at a time, to stay in L1 */
+
+/* What tests and developer tools may force; zeros follow the rules. */
+typedef struct ot__engine_options {
+    int cut;        /* 0: the rule; 1: by units wherever the model allows; -1: by rows */
+    int transposed; /* dense layers' forward product (ot__dense_transposed):
+                     * 0 the rule, 1 always transposed, -1 never */
+} ot__engine_options;
+
+typedef enum ot__job_kind {
+    OT__JOB_END,      /* the run is over */
+    OT__JOB_STEP,     /* a training step: gradient, then the optimizer */
+    OT__JOB_GRADIENT, /* the gradient of a step, left in ot__engine_gradient */
+    OT__JOB_FORWARD,  /* forward passes over rows, in batches of the run's batch */
+    OT__JOB_PAUSE     /* no work: the driver is called again after a barrier */
+} ot__job_kind;
+
+typedef struct ot__job {
+    ot__job_kind kind;
+    ot__rows rows;     /* the rows of the step, or of every forward batch */
+    ot__rows ahead;    /* STEP: the next step's rows when they are known now
+                        * (rows 0 when not), for a step cut by units to
+                        * gather before its last barrier */
+    ot__opt_step opt;  /* STEP: the optimizer's constants of this step */
+    int with_loss;     /* FORWARD: sum the loss and metric */
+    float *out;        /* FORWARD: the outputs, rows x outputs, or NULL */
+} ot__job;
+
+typedef struct ot__job_result {
+    int bad;             /* a thread failed, or a step's loss is not finite */
+    double loss, metric; /* sums over the job's rows, in shard order */
+} ot__job_result;
+
+/* Called on one thread between barriers: `done` is the job just finished
+ * and `res` its result (both NULL on the first call); writes the next job.
+ * It may read the model and write anything outside the engine. */
+typedef void (*ot__driver)(void *user, const ot__job *done,
+                           const ot__job_result *res, ot__job *next);
+
+typedef struct ot__engine {
+    ot_model *m;
+    int threads;
+    size_t shards, batch;
+    int training;
+    ot__engine_options opt;
+    size_t n_targets;        /* float targets per row in any dataset of the run */
+    size_t lens[4], n_lens;  /* the row counts the run will cut into shards */
+    dnnl_engine_t dnnl;
+    ot__worker *workers;     /* [threads] */
+    float **grads;           /* [shards], arena layout; training only */
+    double *shard_loss;      /* [shards] */
+    double *shard_metric;    /* [shards] */
+    ot_status *setup_status; /* [threads] */
+    ot_status *step_status;  /* [threads] */
+    int *weights_bad;        /* [threads]: a non-finite weight in its part */
+    char (*msg)[256];        /* [threads] */
+    ot__usplit usplit;       /* steps cut by units; model NULL: none */
+    ot__uthread *uthreads;   /* [threads] */
+    ot__driver driver;
+    void *user;
+    ot__job job;             /* the next job, written before a barrier */
+    int weights_broke;       /* the last step made a weight non-finite */
+} ot__engine;
+
+/* threads 0: all that OpenMP gives; shards 0: one per thread. */
+ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_out);
+
+/* The threads a run of `threads` 0 would ask for. */
+int ot__engine_max_threads(void);
+
+ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards,
+                          size_t batch, int training, const ot__engine_options *opt);
+/* The run will see rows of d (its float targets sized the buffers). */
+void ot__engine_add_data(ot__engine *e, const ot_dataset *d);
+/* The run will cut batches of len rows into shards (0: ignored). */
+void ot__engine_add_length(ot__engine *e, size_t len);
+/* Training steps of these lengths: those the rule cuts by units get their
+ * blocks. Call after ot__engine_add_data. */
+ot_status ot__engine_add_steps(ot__engine *e, const size_t *len, size_t n);
+
+/* Runs the driver's jobs; the first failure of a thread, in thread order,
+ * with its message. A step that made weights non-finite ends the run with
+ * e->weights_broke set (the driver has already been told of the step). */
+ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user);
+/* Runs one job; its result in *res. */
+ot_status ot__engine_run_one(ot__engine *e, const ot__job *job, ot__job_result *res);
+void ot__engine_close(ot__engine *e);
+
+/* After a GRADIENT job: the gradient of the mean loss, arena layout. */
+const float *ot__engine_gradient(const ot__engine *e);
+
+/* The gradient of the mean loss over rows [0, n) of d, one step cut into
+ * `shards` shards run by `threads` threads, packed like
+ * ot_model_get_weights, and the mean loss. Changes nothing. */
+ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards,
+                                 int threads, const ot__engine_options *opt,
+                                 float *grad, double *loss);
+
+/* ---- for the engine's own files ------------------------------------------ */
+
+/* The shards [lo, hi) of thread tid. */
+void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi);
+/* Records a thread's failure with its message. */
+void ot__engine_thread_fail(ot__engine *e, ot_status *slot, int tid, ot_status st);
+/* Every thread's verdict on a step from the same data: a failure, or a
+ * loss that is not finite. */
+int ot__engine_step_verdict(const ot__engine *e);
+/* The master's part after a job, before the barrier that ends it: the
+ * result to the driver, the next job from it. */
+void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad);
+/* The optimizer over arena[off, off + n) with the gradient in grads[0],
+ * plus `last` (another shard's gradient) when not NULL; flags a weight it
+ * makes non-finite. */
+void ot__engine_update(ot__engine *e, int tid, const ot__opt_step *k,
+                       float *const *slot, size_t off, size_t n, const float *last);
+
+/* step_rows.c: a step cut by rows, to its last barrier; returns the verdict. */
+int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot);
+/* Thread tid's arena lines [lo, hi) * 16 floats (64-byte aligned, each line
+ * one thread's). */
+void ot__arena_slice(size_t arena_len, int threads, int tid, size_t *lo, size_t *hi);
+/* g0[c..c+n) += grads[1][..] + ... + grads[ns-1][..], in shard order. */
+void ot__reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n);
+
+/* step_units.c: the blocks of a run's steps cut by units (for lens[0..n)
+ * where the rule applies), a thread's share of them, and the step. */
+ot_status ot__units_open(ot__engine *e, const size_t *lens, size_t n);
+ot_status ot__units_thread_init(ot__engine *e, int tid, size_t s_lo, size_t s_hi);
+void ot__units_close(ot__engine *e);
+/* The index of a step of `rows` rows among the unit cut's lengths, or -1:
+ * the step is cut by rows. */
+int ot__units_len(const ot__engine *e, size_t rows);
+/* A step cut by units, to its last barrier; *gathered: the rows this thread
+ * holds already (ahead of the step), updated. Returns the verdict. */
+int ot__units_step(ot__engine *e, int tid, const ot__job *job, int li,
+                   float *const *slot, ot__rows *gathered);
+
+/* Denormal floats flushed to zero in the calling thread, as in every
+ * thread of the engine's regions (engine.c says why); returns the setting
+ * before, for ot__fp_leave. */
+unsigned ot__fp_enter(void);
+void ot__fp_leave(unsigned old);
+
+#endif

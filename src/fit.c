@@ -1,0 +1,450 @@
+/*
+ * fit.c - ot_model_fit: the checks, the validation split, feature scaling,
+ * and the driver that hands the engine its jobs (engine.h): every epoch's
+ * steps over the seeded order, its validation pass, and the work between
+ * epochs (fit_control.c).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit.h"
+#include "fit_control.h"
+#include "history.h"
+#include "rng.h"
+
+ot_fit_config ot_fit_config_default(void)
+{
+    ot_fit_config c;
+    memset(&c, 0, sizeof c);
+    c.batch_size = 32;
+    c.epochs = 5;
+    c.validation_split = 0.0;
+    c.validation_data = NULL;
+    c.shuffle = 1;
+    c.threads = 0;
+    c.shards = 0;
+    c.seed = 42;
+    c.initial_epoch = SIZE_MAX;
+    c.scaling = OT_SCALING_NONE;
+    c.early_stopping.enabled = 0;
+    c.early_stopping.monitor = OT_MONITOR_VAL_LOSS;
+    c.early_stopping.patience = 0;
+    c.early_stopping.min_delta = 0.0;
+    c.early_stopping.restore_best_weights = 1;
+    c.best_model_path = NULL;
+    c.best_monitor = OT_MONITOR_VAL_LOSS;
+    c.checkpoint_path = NULL;
+    c.checkpoint_every = 1;
+    return c;
+}
+
+ot_fit_config ot_model_resume_config(const ot_model *m)
+{
+    ot_fit_config c = ot_fit_config_default();
+    if (m != NULL && m->has_fit) {
+        c.batch_size = m->fit_batch;
+        c.shards = m->fit_shards;
+        c.epochs = m->fit_epochs;
+        c.seed = m->fit_seed;
+        c.validation_split = m->fit_split;
+        c.shuffle = m->fit_shuffle;
+    }
+    return c;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* What the driver keeps between jobs; only the engine's master thread
+ * touches it while the engine runs. */
+typedef struct fit_state {
+    ot_model *m;
+    const ot_fit_config *cfg;
+    const ot_dataset *train, *val;
+    uint32_t *train_idx, *train_base, *val_idx;
+    size_t n_train, n_val, batch, steps, first_epoch, first_step;
+    size_t epoch, step;         /* of the job handed out last */
+    size_t done_epoch, done_step; /* of the last step done (1-based step) */
+    ot_history *hist;
+    ot__fit_control ctl;
+    int stop;
+    ot_status fail;             /* the driver's own failure */
+    char fail_msg[256];
+    float *backup;              /* parameters and optimizer state at the epoch's start */
+    uint64_t backup_iterations;
+    double t_epoch, t_train;
+    double loss_sum, metric_sum;
+    size_t seen;
+} fit_state;
+
+/* Rows of step `step`: the batch, or what is left for the last one. */
+static size_t step_rows(const fit_state *f, size_t step)
+{
+    size_t b0 = step * f->batch;
+    return f->n_train - b0 < f->batch ? f->n_train - b0 : f->batch;
+}
+
+static void next_step(fit_state *f, ot__job *job)
+{
+    size_t b0 = f->step * f->batch;
+    job->kind = OT__JOB_STEP;
+    job->rows = (ot__rows){f->train, f->train_idx, b0, step_rows(f, f->step)};
+    if (f->step + 1 < f->steps)
+        job->ahead = (ot__rows){f->train, f->train_idx, b0 + f->batch,
+                                step_rows(f, f->step + 1)};
+    job->opt = ot__optimizer_prepare(&f->m->opt.cfg, f->m->opt.iterations + 1,
+                                     f->epoch - 1);
+}
+
+/* After an epoch's steps: its validation pass, or a pause for its end. */
+static void epoch_tail(fit_state *f, ot__job *job)
+{
+    f->t_train = ot__now() - f->t_epoch;
+    if (f->n_val > 0) {
+        job->kind = OT__JOB_FORWARD;
+        job->rows = (ot__rows){f->val, f->val_idx, 0, f->n_val};
+        job->with_loss = 1;
+    } else {
+        job->kind = OT__JOB_PAUSE;
+    }
+}
+
+static void begin_epoch(fit_state *f, size_t epoch, ot__job *job)
+{
+    ot_model *m = f->m;
+    f->epoch = epoch;
+    /* The order of epoch e depends on (seed, e) only, so a resumed run
+     * sees the same batches as an uninterrupted one. */
+    if (f->cfg->shuffle) {
+        ot__rng rng;
+        ot__rng_seed(&rng, ot__rng_derive(f->cfg->seed, epoch));
+        memcpy(f->train_idx, f->train_base, f->n_train * sizeof *f->train_idx);
+        ot__rng_shuffle(&rng, f->train_idx, f->n_train);
+    }
+    /* a fit stopped inside this epoch takes up where it was */
+    int resumed = epoch == f->first_epoch && f->first_step > 0;
+    /* what an update that breaks the weights falls back to */
+    memcpy(f->backup, m->params, m->arena_len * sizeof(float));
+    if (m->opt.slots > 0)
+        memcpy(f->backup + m->arena_len, m->opt.state,
+               m->opt.slots * m->arena_len * sizeof(float));
+    f->backup_iterations = m->opt.iterations;
+    f->loss_sum = resumed ? m->part_loss : 0.0;
+    f->metric_sum = resumed ? m->part_metric : 0.0;
+    f->seen = resumed ? m->part_seen : 0;
+    f->t_epoch = ot__now();
+    f->step = epoch == f->first_epoch ? f->first_step : 0;
+    if (f->step < f->steps)
+        next_step(f, job);
+    else
+        epoch_tail(f, job);
+}
+
+/* The account of a step, before the barrier that ends it. */
+static void step_done(fit_state *f, const ot__job *done, const ot__job_result *res)
+{
+    ot_model *m = f->m;
+    const ot_fit_config *cfg = f->cfg;
+    f->done_epoch = f->epoch;
+    f->done_step = f->step + 1;
+    if (res->bad) {
+        f->fail = OT_NON_FINITE; /* unless a thread failed: the run says */
+        f->stop = 1;
+        return;
+    }
+    f->loss_sum += res->loss;
+    f->metric_sum += res->metric;
+    f->seen += done->rows.rows;
+    m->opt.iterations++;
+    m->steps_in_epoch = f->step + 1;
+    m->part_loss = f->loss_sum;
+    m->part_metric = f->metric_sum;
+    m->part_seen = f->seen;
+    if (cfg->on_step) {
+        ot_step_metrics sm = {f->epoch, f->step + 1, f->steps,
+                              f->loss_sum / (double)f->seen,
+                              f->metric_sum / (double)f->seen,
+                              ot__now() - f->t_epoch};
+        if (cfg->on_step(&sm, cfg->user))
+            f->stop = 1;
+    }
+}
+
+/* The end of an epoch: record it, then fit control; val: the validation
+ * pass's sums, or NULL. */
+static void end_epoch(fit_state *f, const ot__job_result *val)
+{
+    ot_model *m = f->m;
+    ot_epoch_metrics *e = &f->hist->epochs[f->hist->len++];
+    e->epoch = f->epoch;
+    e->loss = f->loss_sum / (double)f->seen;
+    e->metric = f->metric_sum / (double)f->seen;
+    e->val_loss = e->val_metric = NAN;
+    if (val != NULL) {
+        e->val_loss = val->loss / (double)f->n_val;
+        e->val_metric = val->metric / (double)f->n_val;
+    }
+    e->learning_rate = ot__optimizer_lr(&m->opt.cfg, m->opt.iterations, f->epoch - 1);
+    e->seconds = ot__now() - f->t_epoch;
+    e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
+    m->epochs = f->epoch;
+    m->steps_in_epoch = 0;
+    m->part_loss = m->part_metric = 0.0;
+    m->part_seen = 0;
+    if (ot__control_epoch(&f->ctl, m, e, f->hist, &f->fail)) {
+        f->stop = 1;
+        if (f->fail != OT_OK)
+            ot__error_copy(f->fail_msg, sizeof f->fail_msg);
+    }
+}
+
+static void fit_driver(void *user, const ot__job *done, const ot__job_result *res,
+                       ot__job *next)
+{
+    fit_state *f = user;
+    memset(next, 0, sizeof *next); /* OT__JOB_END unless said otherwise */
+    if (done == NULL) {
+        begin_epoch(f, f->first_epoch, next);
+        return;
+    }
+    if (done->kind == OT__JOB_STEP) {
+        step_done(f, done, res);
+        if (f->stop)
+            return;
+        if (++f->step < f->steps)
+            next_step(f, next);
+        else
+            epoch_tail(f, next);
+        return;
+    }
+    if (res->bad) /* the validation pass failed: the run says why */
+        return;
+    end_epoch(f, done->kind == OT__JOB_FORWARD ? res : NULL);
+    if (!f->stop && f->epoch < f->cfg->epochs)
+        begin_epoch(f, f->epoch + 1, next);
+}
+
+/* Checks a fit's arguments. */
+static ot_status check_fit(const ot_model *m, const ot_dataset *train,
+                           const ot_fit_config *cfg)
+{
+    ot_status status;
+    if (m == NULL || train == NULL || cfg == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: model, data and config must "
+                        "not be NULL");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "fit: the model is not compiled "
+                        "(call ot_model_compile first)");
+    if ((status = ot__dataset_check(train, m, "fit: training data", 1)) != OT_OK)
+        return status;
+    if (cfg->batch_size == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: batch_size must be >= 1");
+    if (cfg->epochs == 0 || cfg->epochs > 1000000)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: epochs %zu must be in "
+                        "1..1000000", cfg->epochs);
+    size_t initial = cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch;
+    if (initial >= cfg->epochs)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: initial_epoch %zu: nothing "
+                        "to train up to epochs %zu", initial, cfg->epochs);
+    if (!(cfg->validation_split >= 0.0 && cfg->validation_split < 1.0))
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g must be "
+                        "in [0, 1)", cfg->validation_split);
+    if (cfg->validation_data != NULL && cfg->validation_split > 0.0)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: give validation_data or "
+                        "validation_split, not both");
+    if (cfg->validation_data != NULL &&
+        (status = ot__dataset_check(cfg->validation_data, m, "fit: validation data",
+                                    1)) != OT_OK)
+        return status;
+    if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
+                        (int)cfg->scaling);
+    return ot__control_check(cfg, cfg->validation_data != NULL ||
+                                      cfg->validation_split > 0.0);
+}
+
+/* The seeded split (like train_test_split's shuffle) into perm, of N + the
+ * training part's rows; the training part in its original order is the
+ * base every epoch's shuffle starts from. */
+static ot_status split(fit_state *f, uint32_t **perm_out)
+{
+    const ot_fit_config *cfg = f->cfg;
+    const ot_dataset *train = f->train;
+    size_t N = train->n, n_val = N - f->n_train;
+    uint32_t *perm = ot__alloc(N + f->n_train, sizeof *perm, "sample order");
+    if (perm == NULL)
+        return OT_OUT_OF_MEMORY;
+    for (size_t i = 0; i < N; i++)
+        perm[i] = (uint32_t)i;
+    if (n_val > 0) {
+        ot__rng rng;
+        ot__rng_seed(&rng, cfg->seed);
+        ot__rng_shuffle(&rng, perm, N);
+        qsort(perm + n_val, f->n_train, sizeof *perm, cmp_u32);
+        f->val = train;
+        f->val_idx = perm;
+        f->n_val = n_val;
+    } else if (cfg->validation_data != NULL) {
+        f->val = cfg->validation_data;
+        f->val_idx = NULL;
+        f->n_val = f->val->n;
+    }
+    f->train_idx = perm + n_val;
+    f->train_base = perm + N;
+    memcpy(f->train_base, f->train_idx, f->n_train * sizeof *perm);
+    *perm_out = perm;
+    return OT_OK;
+}
+
+/* Feature scaling fitted on the training part, unless the model has it. */
+static ot_status fit_scaling(fit_state *f)
+{
+    ot_model *m = f->m;
+    if (f->cfg->scaling == OT_SCALING_NONE || m->scaling != OT_SCALING_NONE)
+        return OT_OK;
+    float *st = ot__alloc(2 * m->input_dim, sizeof(float), "feature scaling");
+    if (st == NULL)
+        return OT_OUT_OF_MEMORY;
+    ot__dataset_fit_scaling(f->train, f->train_idx, f->n_train, f->cfg->scaling, st,
+                            st + m->input_dim);
+    ot_status status = ot__model_set_scaling(m, f->cfg->scaling, st, st + m->input_dim);
+    ot__free(st);
+    return status;
+}
+
+/* The engine's run over the fit's batch lengths, and the status it ends
+ * with, the driver's own failures included. */
+static ot_status run(fit_state *f, int T, size_t S, const ot__engine_options *opt)
+{
+    ot_model *m = f->m;
+    ot__engine e;
+    ot_status status = ot__engine_open(&e, m, T, S, f->batch, 1, opt);
+    if (status != OT_OK)
+        return status;
+    const size_t B = f->batch;
+    size_t train_lens[2] = {B, f->n_train % B};
+    ot__engine_add_data(&e, f->train);
+    ot__engine_add_data(&e, f->val);
+    status = ot__engine_add_steps(&e, train_lens, 2);
+    if (f->n_val >= B)
+        ot__engine_add_length(&e, B);
+    ot__engine_add_length(&e, f->n_val % B);
+    if (status == OT_OK)
+        status = ot__engine_run(&e, fit_driver, f);
+    int broke = e.weights_broke;
+    ot__engine_close(&e);
+    if (status == OT_OK && f->fail == OT_NON_FINITE)
+        status = ot__fail(OT_NON_FINITE, "epoch %zu, step %zu: the loss is not "
+                          "finite; the weights of the last good step are kept",
+                          f->done_epoch, f->done_step);
+    else if (status == OT_OK && f->fail != OT_OK)
+        status = ot__fail(f->fail, "%s", f->fail_msg);
+    if (broke) {
+        /* back to the start of the epoch: weights, optimizer state, count */
+        memcpy(m->params, f->backup, m->arena_len * sizeof(float));
+        if (m->opt.slots > 0)
+            memcpy(m->opt.state, f->backup + m->arena_len,
+                   m->opt.slots * m->arena_len * sizeof(float));
+        m->opt.iterations = f->backup_iterations;
+        m->steps_in_epoch = 0;
+        m->part_loss = m->part_metric = 0.0;
+        m->part_seen = 0;
+        if (status == OT_OK)
+            status = ot__fail(OT_NON_FINITE, "epoch %zu, step %zu: the update made "
+                              "weights non-finite; the weights and optimizer state "
+                              "of the start of epoch %zu are kept",
+                              f->done_epoch, f->done_step, f->done_epoch);
+    }
+    return status;
+}
+
+ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
+                  const ot__engine_options *opt, ot_history **history)
+{
+    ot_status status;
+    if (history)
+        *history = NULL;
+    if ((status = check_fit(m, train, cfg)) != OT_OK)
+        return status;
+    int T;
+    size_t S;
+    if ((status = ot__engine_resolve(cfg->threads, cfg->shards, &T, &S)) != OT_OK)
+        return status;
+
+    fit_state f;
+    memset(&f, 0, sizeof f);
+    f.m = m;
+    f.cfg = cfg;
+    f.train = train;
+    f.first_epoch = (cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch) + 1;
+    size_t N = train->n;
+    size_t n_val = 0;
+    if (cfg->validation_split > 0.0)
+        n_val = (size_t)ceil(cfg->validation_split * (double)N);
+    if (n_val >= N)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g of %zu "
+                        "samples leaves none to train on",
+                        cfg->validation_split, N);
+    f.n_train = N - n_val;
+    /* A batch larger than the training part is all of it, one step an
+     * epoch, as in Keras; the buffers are sized by the rows a step has. */
+    f.batch = cfg->batch_size < f.n_train ? cfg->batch_size : f.n_train;
+    if (S > cfg->batch_size)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards for a batch of "
+                        "%zu: at most one shard per sample", S,
+                        cfg->batch_size);
+    f.steps = (f.n_train + f.batch - 1) / f.batch;
+    /* a fit stopped inside an epoch continues there, unless told otherwise */
+    if (f.first_epoch == m->epochs + 1)
+        f.first_step = m->steps_in_epoch;
+    if (f.first_step > f.steps)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: the model stopped after step "
+                        "%zu of epoch %zu; this data and batch size make %zu "
+                        "steps an epoch", f.first_step, f.first_epoch, f.steps);
+    m->has_fit = 1;
+    m->fit_batch = cfg->batch_size;
+    m->fit_shards = S;
+    m->fit_epochs = cfg->epochs;
+    m->fit_seed = cfg->seed;
+    m->fit_split = cfg->validation_split;
+    m->fit_shuffle = cfg->shuffle;
+
+    uint32_t *perm = NULL;
+    if ((status = split(&f, &perm)) != OT_OK)
+        return status;
+    if ((status = fit_scaling(&f)) != OT_OK)
+        goto done_perm;
+    if ((status = ot__history_new(&f.hist, cfg->epochs,
+                                  ot_loss_metric_name(m->loss))) != OT_OK)
+        goto done_perm;
+    f.backup = ot__alloc((1 + m->opt.slots) * m->arena_len, sizeof(float),
+                         "epoch backup");
+    if (f.backup == NULL) {
+        status = OT_OUT_OF_MEMORY;
+        goto done_hist;
+    }
+    if ((status = ot__control_open(&f.ctl, m, cfg)) != OT_OK)
+        goto done_hist;
+    status = run(&f, T, S, opt);
+    ot__control_finish(&f.ctl, m, f.hist);
+done_hist:
+    ot__control_close(&f.ctl);
+    ot__free(f.backup);
+    if (history != NULL)
+        *history = f.hist; /* on failure: the epochs finished before it */
+    else
+        ot_history_destroy(f.hist);
+done_perm:
+    ot__free(perm);
+    return status;
+}
+
+ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
+                       const ot_fit_config *cfg, ot_history **history)
+{
+    return ot__fit(m, train, cfg, NULL, history);
+}
