@@ -15,11 +15,8 @@
 /* From this size an allocation starts on a huge page and asks the kernel
  * for huge pages (when transparent huge pages are set to madvise, as on
  * Debian). A training step gathers its rows at random from the data set,
- * and on 4 KiB pages most rows of Fashion-MNIST's 47 MB cost a TLB miss: on
- * huge pages, 784-100-10 on one thread reached 0.01-0.04 more of its kernel
- * ceiling at batch 256 and 1024 in each of four alternated rounds, level at
- * 64 and 128 (bench/MEASUREMENTS.md, sixteenth session). Waste: under one
- * huge page, on allocations of at least twice that. */
+ * and on 4 KiB pages most rows of Fashion-MNIST's 47 MB cost a TLB miss.
+ * Waste: under one huge page, on allocations of at least twice that. */
 #define HUGE_FROM ((size_t)4 << 20)
 
 static atomic_uint_fast64_t alloc_calls;

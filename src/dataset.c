@@ -214,9 +214,8 @@ ot_status ot_dataset_features(const ot_dataset *d, float *out, size_t count)
 }
 
 /*
- * Bytes to features, b / 255 each. Vector divisions issue slowly: with one
- * per byte, a gather of 64 rows from cache took 4.0 us on AVX-512, 1.9 us
- * now. The vector paths multiply instead, by r = 1/255 rounded to float,
+ * Bytes to features, b / 255 each. Vector divisions issue slowly, so the
+ * vector paths multiply instead, by r = 1/255 rounded to float,
  * with the rest of 1/255 carried: fma(b, r, b * (1/255 - r)). That is
  * b / 255 correctly rounded for each of the 256 bytes, the same bits as the
  * division (a test checks every byte on every path the processor has).
@@ -324,8 +323,7 @@ void ot__pixels_to_floats(const uint8_t *x, float *out, size_t n)
 /* Rows of pixels, each decoded (and scaled) into out. The next rows of a
  * random gather are prefetched: a row of 784 bytes is 13 cache lines, too
  * short for the hardware prefetcher to run ahead, so without it every row
- * waits for memory (a gather of 256 random rows of Fashion-MNIST: about 40
- * against 70 us, which is also what 256 rows of floats take). */
+ * waits for memory. */
 #define PREFETCH_ROWS 4
 
 static void gather_pixels(const ot_dataset *d, const ot__scaling *sc,

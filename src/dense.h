@@ -62,10 +62,8 @@ ot_status ot__dense_backward(ot__dense *d, dnnl_stream_t stream, float *dw,
  * W is the whole "oi" matrix (out x in). The products run on contiguous
  * copies of its columns and of their gradient (out x w each), copied in by
  * the forward pass and out by the backward pass: on strided views of W,
- * oneDNN 2.6 takes its gemm:jit matmul instead of brgemm, and in a step cut
- * by units the forward product alone took 6-10 us there against 1 us on
- * the copies (64 rows, 52 columns, 10 outputs; part of that time moved to
- * the next gemm:jit call, the steps gained 2-3%: bench/MEASUREMENTS.md).
+ * oneDNN 2.6 takes its gemm:jit matmul instead of brgemm, several times
+ * slower on these small products than the copies cost.
  */
 typedef struct ot__dense_cols {
     ot__prim fwd, bwd_d, bwd_w;

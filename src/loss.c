@@ -49,8 +49,8 @@ enum { CHUNK = 1024 };
  * e^x (all 1.12e9 floats in range were checked once: 99.2% correctly
  * rounded; the test checks a sample), exact at 0, and 0 below ln(FLT_MIN),
  * where e^x is no longer a normal float (the trainer flushes those to 0
- * anyway). Unlike calls to expf, a loop of these vectorises: the loss over
- * 1024 rows of 10 classes took 15 us against 37. No fused multiply-adds
+ * anyway). Unlike calls to expf, a loop of these vectorises, which makes
+ * the loss more than twice as fast. No fused multiply-adds
  * (C17 mode contracts none), so every clone gives the same bits. */
 static inline float exp_nonpositive(float x)
 {
@@ -183,9 +183,8 @@ void ot__softmax_rows(float *x, size_t rows, size_t classes)
 }
 
 /* One exponential per logit: lse = max + log(sum), and the softmax
- * p_j = e_j / sum of the same e_j (where exp(z_j - lse) took a second
- * exponential per logit: 5.1 against 3.0 us over 64 rows of 10 classes,
- * sparse, with the gradient). A block's rows are read first (maximum,
+ * p_j = e_j / sum of the same e_j, rather than exp(z_j - lse), a second
+ * exponential per logit. A block's rows are read first (maximum,
  * targets), then their exponentials taken in one loop into diff (or only
  * summed, when no gradient is asked), then each row's loss and gradient. */
 static void categorical(const ot__loss_batch *b, int sparse, float scale,

@@ -9,10 +9,9 @@
 
 /*
  * oneDNN's x64 sgemm, which its gemm inner products run on, generates the
- * code of all its kernels on first use: a fit's first step took 25 ms, its
- * first backward-weights call alone 21.2 ms against 0.01 after
- * (bench/MEASUREMENTS.md, seventeenth session). A 64 x 64 x 64 product takes
- * that path; smaller ones do not. The trainer calls this in each thread's
+ * code of all its kernels on first use, which would make a fit's first step
+ * thousands of times slower than the next. A 64 x 64 x 64 product takes
+ * that path; smaller ones do not. The engine calls this in each thread's
  * setup, where oneDNN runs on the calling thread alone, as in a step. Only
  * the first caller runs the product; the others go on at once (a gemm of
  * theirs would wait for the code being generated, as it did before).
