@@ -89,6 +89,12 @@ typedef struct cli_progress {
 int cli_progress_step(const ot_step_metrics *s, void *user);
 int cli_progress_epoch(const ot_epoch_metrics *e, void *user);
 
+/* Writes the CLI_EVAL_FLAGS flags that evaluate and predict share
+ * (--batch, --threads, --shards) at opts, parsed into *ec, which holds the
+ * library's defaults (ot_eval_config_default) until then. */
+enum { CLI_EVAL_FLAGS = 3 };
+void cli_eval_flags(cli_opt *opts, ot_eval_config *ec);
+
 int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_summary(int argc, char **argv);

@@ -2,7 +2,6 @@
  * evaluate.c - `omptrain evaluate --model FILE`: loss and metric on the test
  * set (the t10k files, or a CSV), and for a classifier its confusion matrix.
  */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,19 +28,14 @@ static void print_confusion(const size_t *counts, size_t K)
 int cli_evaluate(int argc, char **argv)
 {
     const char *model_path = NULL, *data = "fashion-mnist", *label_columns = "-1";
-    size_t batch = 32, shards = 0;
-    int threads = omp_get_max_threads();
-    char threads_text[64];
-    snprintf(threads_text, sizeof threads_text, "all cores: %d", threads);
-    const cli_opt opts[] = {
+    ot_eval_config ec = ot_eval_config_default();
+    cli_opt opts[4 + CLI_EVAL_FLAGS] = {
         {"--model", CLI_STRING, &model_path, "FILE", "model saved by train --save (required)", 0, 0, NULL},
         {"--test-data", CLI_STRING, &data, "SPEC", "test data: fashion-mnist or idx:DIR (their t10k files), csv:FILE", 0, 0, NULL},
         {"--data", CLI_STRING, &data, "SPEC", "the same as --test-data", 0, 0, NULL},
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
-        {"--batch", CLI_SIZE, &batch, "N", "batch size", 1, 1 << 24, NULL},
-        {"--threads", CLI_INT, &threads, "N", "OpenMP threads", 1, 1024, threads_text},
-        {"--shards", CLI_SIZE, &shards, "N", "shards per batch", 1, 65536, "the thread count"},
     };
+    cli_eval_flags(opts + 4, &ec);
     int rc = cli_parse("evaluate", "Report the loss and metric of a saved model on a test set, and a classifier's confusion matrix.",
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
@@ -72,10 +66,6 @@ int cli_evaluate(int argc, char **argv)
         ot_model_destroy(model);
         return rc;
     }
-    ot_eval_config ec = ot_eval_config_default();
-    ec.batch_size = batch;
-    ec.threads = threads;
-    ec.shards = shards;
     double l, metric;
     rc = CLI_OK;
     if (ot_model_evaluate(model, test, &ec, &l, &metric) != OT_OK) {

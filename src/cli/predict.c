@@ -4,7 +4,6 @@
  * classifier, the predicted class, one CSV row per sample.
  */
 #include <errno.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,19 +56,14 @@ static int write_predictions(const char *path, const float *out, const int32_t *
 int cli_predict(int argc, char **argv)
 {
     const char *model_path = NULL, *data = NULL, *output = NULL, *label_columns = "-1";
-    size_t batch = 32, shards = 0;
-    int threads = omp_get_max_threads();
-    char threads_text[64];
-    snprintf(threads_text, sizeof threads_text, "all cores: %d", threads);
-    const cli_opt opts[] = {
+    ot_eval_config ec = ot_eval_config_default();
+    cli_opt opts[4 + CLI_EVAL_FLAGS] = {
         {"--model", CLI_STRING, &model_path, "FILE", "model saved by train --save (required)", 0, 0, NULL},
         {"--data", CLI_STRING, &data, "SPEC", "samples (required): csv:FILE (features only, or with the --label-column columns, which are ignored), idx:DIR or fashion-mnist (their t10k images), xor", 0, 0, NULL},
         {"--output", CLI_STRING, &output, "FILE.csv", "where to write the predictions (required)", 0, 0, NULL},
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: columns to leave out when the file has more than the model's inputs", 0, 0, NULL},
-        {"--batch", CLI_SIZE, &batch, "N", "batch size", 1, 1 << 24, NULL},
-        {"--threads", CLI_INT, &threads, "N", "OpenMP threads", 1, 1024, threads_text},
-        {"--shards", CLI_SIZE, &shards, "N", "shards per batch", 1, 65536, "the thread count"},
     };
+    cli_eval_flags(opts + 4, &ec);
     int rc = cli_parse("predict", "Write a saved model's predictions for every sample as CSV.",
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
@@ -110,10 +104,6 @@ int cli_predict(int argc, char **argv)
         cli_fail(NULL);
         goto done;
     }
-    ot_eval_config ec = ot_eval_config_default();
-    ec.batch_size = batch;
-    ec.threads = threads;
-    ec.shards = shards;
     if (ot_model_predict(model, x, n, out, n * C, &ec) != OT_OK ||
         ot_model_predict_classes(model, x, n, cls, &ec) != OT_OK) {
         cli_fail("predict");

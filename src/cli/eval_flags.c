@@ -1,0 +1,18 @@
+/*
+ * eval_flags.c - the flags that evaluate and predict share, over the
+ * library's own defaults (ot_eval_config_default).
+ */
+#include "cli.h"
+
+void cli_eval_flags(cli_opt *opts, ot_eval_config *ec)
+{
+    const cli_opt flags[CLI_EVAL_FLAGS] = {
+        {"--batch", CLI_SIZE, &ec->batch_size, "N", "batch size", 1, 1 << 24, NULL},
+        {"--threads", CLI_INT, &ec->threads, "N", "OpenMP threads", 1, 1024,
+         ec->threads == 0 ? "all cores" : NULL},
+        {"--shards", CLI_SIZE, &ec->shards, "N", "shards per batch", 1, 65536,
+         ec->shards == 0 ? "the thread count" : NULL},
+    };
+    for (int i = 0; i < CLI_EVAL_FLAGS; i++)
+        opts[i] = flags[i];
+}
