@@ -466,8 +466,8 @@ int bench_main(const char *command, int argc, char **argv)
         }
         size_t n_val = d->n / 5, n_train = d->n - n_val;
         ot_dataset *train = NULL, *val = NULL;
-        if (ot__dataset_slice(&train, d, 0, n_train) != OT_OK ||
-            ot__dataset_slice(&val, d, n_train, n_val) != OT_OK) {
+        if (ot_dataset_slice(&train, d, 0, n_train) != OT_OK ||
+            ot_dataset_slice(&val, d, n_train, n_val) != OT_OK) {
             say("%s\n", ot_last_error());
             return 1;
         }

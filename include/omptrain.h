@@ -416,6 +416,28 @@ OT_API size_t ot_dataset_classes(const ot_dataset *dataset);
 /** Number of float target columns (0 for labels or unlabelled data). Since 0.1. */
 OT_API size_t ot_dataset_targets(const ot_dataset *dataset);
 
+/**
+ * A new dataset holding a copy of rows [first, first + n) of `dataset`:
+ * features, labels or targets (a validation part, a subset to try a model
+ * on). Since 0.1.
+ */
+OT_API ot_status ot_dataset_slice(ot_dataset **out, const ot_dataset *dataset,
+                                  size_t first, size_t n);
+
+/**
+ * Copies the features of rows [first, first + n) (n x dim floats, as
+ * loaded: unscaled) into out, which holds `count` floats. Since 0.1.
+ */
+OT_API ot_status ot_dataset_rows(const ot_dataset *dataset, size_t first, size_t n,
+                                 float *out, size_t count);
+
+/**
+ * Copies the integer labels (size of them) into out, which holds `count`;
+ * OT_INVALID_ARGUMENT for data with float targets or none. Since 0.1.
+ */
+OT_API ot_status ot_dataset_labels(const ot_dataset *dataset, int32_t *out,
+                                   size_t count);
+
 /** Copies the features (size x dim floats, as loaded: unscaled) into out.
  *  Since 0.1. */
 OT_API ot_status ot_dataset_features(const ot_dataset *dataset, float *out,

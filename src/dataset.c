@@ -172,9 +172,11 @@ void ot_dataset_destroy(ot_dataset *d)
     ot__free(d);
 }
 
-ot_status ot__dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
-                            size_t n)
+ot_status ot_dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
+                           size_t n)
 {
+    if (out == NULL || d == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset slice: NULL argument");
     *out = NULL;
     if (first > d->n || n > d->n - first || n == 0)
         return ot__fail(OT_INVALID_ARGUMENT, "dataset: rows %zu..%zu of %zu",
@@ -201,6 +203,35 @@ size_t ot_dataset_size(const ot_dataset *d) { return d ? d->n : 0; }
 size_t ot_dataset_dim(const ot_dataset *d) { return d ? d->dim : 0; }
 size_t ot_dataset_classes(const ot_dataset *d) { return d ? d->classes : 0; }
 size_t ot_dataset_targets(const ot_dataset *d) { return d ? d->n_targets : 0; }
+
+ot_status ot_dataset_rows(const ot_dataset *d, size_t first, size_t n, float *out,
+                          size_t count)
+{
+    if (d == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset rows: NULL argument");
+    if (first > d->n || n > d->n - first)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset rows: %zu..%zu of %zu",
+                        first, first + n, d->n);
+    if (count / d->dim < n)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset rows: buffer of %zu floats, "
+                        "%zu rows x %zu features need more", count, n, d->dim);
+    ot__dataset_gather(d, NULL, NULL, first, n, out, NULL, NULL);
+    return OT_OK;
+}
+
+ot_status ot_dataset_labels(const ot_dataset *d, int32_t *out, size_t count)
+{
+    if (d == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset labels: NULL argument");
+    if (d->y == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset labels: the data has %s",
+                        d->t ? "float targets, not integer labels" : "no labels");
+    if (count != d->n)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset labels: buffer of %zu, the "
+                        "dataset has %zu samples", count, d->n);
+    memcpy(out, d->y, d->n * sizeof *out);
+    return OT_OK;
+}
 
 ot_status ot_dataset_features(const ot_dataset *d, float *out, size_t count)
 {

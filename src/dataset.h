@@ -29,10 +29,6 @@ ot_status ot__dataset_wrap(ot_dataset **out, size_t n, size_t dim, float *x,
 ot_status ot__dataset_wrap_pixels(ot_dataset **out, size_t n, size_t dim,
                                   uint8_t *pixels, int32_t *y);
 
-/* A new dataset of rows [first, first + n) of d, features stored as in d. */
-ot_status ot__dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
-                            size_t n);
-
 /* The feature a pixel byte stands for: b / 255 correctly rounded, which is
  * the textbook's x / 255.0 in double rounded to float for every byte (a
  * test checks all 256). */

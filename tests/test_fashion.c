@@ -26,7 +26,7 @@ Test(fashion, one_epoch_on_12000_images_learns, .timeout = 600)
     cr_assert_eq(ot_dataset_load_idx_dir(&test, data_dir(), "t10k"), OT_OK, "%s",
                  ot_last_error());
     cr_assert_eq(ot_dataset_size(test), 10000);
-    cr_assert_eq(ot__dataset_slice(&part, train, 0, 12000), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_slice(&part, train, 0, 12000), OT_OK, "%s", ot_last_error());
 
     ot_layer l[] = {OT_DENSE(100, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
     ot_model *m = NULL;

@@ -206,14 +206,14 @@ Test(idx, every_byte_decodes_like_the_textbook)
     }
     /* a slice keeps the bytes */
     ot_dataset *part = NULL;
-    cr_assert_eq(ot__dataset_slice(&part, d, 100, 50), OT_OK);
+    cr_assert_eq(ot_dataset_slice(&part, d, 100, 50), OT_OK);
     cr_assert_not_null(part->pixels);
     float px[150];
     cr_assert_eq(ot_dataset_features(part, px, 150), OT_OK);
     cr_assert_arr_eq(px, all + 300, sizeof px);
     cr_assert_eq(part->y[0], d->y[100]);
     ot_dataset *bad = (ot_dataset *)1;
-    cr_assert_eq(ot__dataset_slice(&bad, d, 200, 57), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_slice(&bad, d, 200, 57), OT_INVALID_ARGUMENT);
     cr_assert_null(bad);
     ot_dataset_destroy(part);
     ot_dataset_destroy(d);

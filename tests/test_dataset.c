@@ -1,0 +1,89 @@
+/*
+ * test_dataset.c - datasets in memory through the public API: slices, rows
+ * and labels read back exactly, and every misuse refused with a message.
+ * (The file formats have their own suites: test_idx.c, test_csv.c.)
+ */
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+
+Test(dataset, slice_rows_and_labels_read_back_exactly)
+{
+    enum { N = 37, D = 5 };
+    float x[N * D];
+    int32_t y[N];
+    for (size_t i = 0; i < N * D; i++)
+        x[i] = (float)i * 0.25f - 3.0f;
+    for (size_t i = 0; i < N; i++)
+        y[i] = (int32_t)(i % 4);
+    ot_dataset *d = NULL, *part = NULL;
+    cr_assert_eq(ot_dataset_create(&d, N, D, x, y), OT_OK);
+
+    float rows[10 * D];
+    cr_assert_eq(ot_dataset_rows(d, 20, 10, rows, 10 * D), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(memcmp(rows, x + 20 * D, sizeof rows), 0);
+    cr_assert_eq(ot_dataset_rows(d, N, 0, rows, 0), OT_OK, "no rows at the end is no error");
+
+    int32_t labels[N];
+    cr_assert_eq(ot_dataset_labels(d, labels, N), OT_OK);
+    cr_assert_eq(memcmp(labels, y, sizeof labels), 0);
+
+    cr_assert_eq(ot_dataset_slice(&part, d, 30, 7), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_size(part), 7u);
+    cr_assert_eq(ot_dataset_dim(part), (size_t)D);
+    float px[7 * D];
+    int32_t py[7];
+    cr_assert_eq(ot_dataset_features(part, px, 7 * D), OT_OK);
+    cr_assert_eq(ot_dataset_labels(part, py, 7), OT_OK);
+    cr_assert_eq(memcmp(px, x + 30 * D, sizeof px), 0);
+    cr_assert_eq(memcmp(py, y + 30, sizeof py), 0);
+    ot_dataset_destroy(part);
+    ot_dataset_destroy(d);
+}
+
+Test(dataset, slices_keep_float_targets)
+{
+    float x[6 * 2] = {0}, t[6 * 3];
+    for (size_t i = 0; i < 18; i++)
+        t[i] = (float)i / 7.0f;
+    ot_dataset *d = NULL, *part = NULL;
+    cr_assert_eq(ot_dataset_create_targets(&d, 6, 2, x, 3, t), OT_OK);
+    cr_assert_eq(ot_dataset_slice(&part, d, 2, 3), OT_OK);
+    cr_assert_eq(ot_dataset_targets(part), 3u);
+    int32_t labels[3];
+    cr_assert_eq(ot_dataset_labels(part, labels, 3), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "float targets") != NULL, "%s", ot_last_error());
+    ot_dataset_destroy(part);
+    ot_dataset_destroy(d);
+}
+
+Test(dataset, misuse_is_refused_with_a_message)
+{
+    float x[4 * 2] = {0};
+    int32_t y[4] = {0, 1, 0, 1};
+    ot_dataset *d = NULL, *part = (ot_dataset *)1;
+    cr_assert_eq(ot_dataset_create(&d, 4, 2, x, y), OT_OK);
+    float rows[8];
+    int32_t labels[4];
+    /* rows past the end, a buffer too small, NULL */
+    cr_assert_eq(ot_dataset_rows(d, 3, 2, rows, 8), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "3..5 of 4") != NULL, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_rows(d, SIZE_MAX, 2, rows, 8), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_rows(d, 0, 4, rows, 7), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "buffer of 7 floats") != NULL, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_rows(NULL, 0, 1, rows, 8), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_rows(d, 0, 1, NULL, 8), OT_INVALID_ARGUMENT);
+    /* labels: the count must be the size */
+    cr_assert_eq(ot_dataset_labels(d, labels, 3), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_labels(NULL, labels, 4), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_labels(d, NULL, 4), OT_INVALID_ARGUMENT);
+    /* slices: empty, past the end, wrapping, NULL; *out cleared */
+    cr_assert_eq(ot_dataset_slice(&part, d, 0, 0), OT_INVALID_ARGUMENT);
+    cr_assert_null(part);
+    cr_assert_eq(ot_dataset_slice(&part, d, 2, 3), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_slice(&part, d, SIZE_MAX, 2), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_slice(NULL, d, 0, 1), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_slice(&part, NULL, 0, 1), OT_INVALID_ARGUMENT);
+    cr_assert_null(part);
+    ot_dataset_destroy(d);
+}
