@@ -92,7 +92,7 @@ int run_time_to_accuracy(const config *c, peer *pp, int have_peer, const ot_data
     const size_t max_epochs = 30;
     int missed = 0;
     printf("time to %.2f validation accuracy (Adam, checked after each epoch; "
-           "train %zu rows, validation %zu)\n", target, train->n, val->n);
+           "train %zu rows, validation %zu)\n", target, ot_dataset_size(train), ot_dataset_size(val));
     printf("%-18s %6s %7s %5s | %6s %8s %7s | %6s %8s %7s\n", "model", "batch", "threads",
            "seed", "epochs", "seconds", "val_acc", "epochs", "seconds", "val_acc");
     printf("%-18s %6s %7s %5s | %-23s | %-23s\n", "", "", "", "", "omptrain", "PyTorch");
@@ -107,7 +107,7 @@ int run_time_to_accuracy(const config *c, peer *pp, int have_peer, const ot_data
                                            c->threads[ti], seed, target, max_epochs);
                     race b = {target, 0, NAN, NAN, 0};
                     if (have_peer)
-                        b = peer_race(pp, c->models[mi], train->n, c->batches[bi],
+                        b = peer_race(pp, c->models[mi], ot_dataset_size(train), c->batches[bi],
                                       c->threads[ti], seed, target, max_epochs);
                     printf("%-18s %6zu %7d %5llu |", c->models[mi], c->batches[bi],
                            c->threads[ti], (unsigned long long)seed);

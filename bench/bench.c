@@ -2,15 +2,14 @@
  * bench.c - the throughput suite: samples per second of full training steps
  * (forward, loss, backward, reduction, optimizer step) over a grid of models
  * x batch sizes x thread counts, each point beside
- *   - the kernel-only ceiling: the same oneDNN primitives for the same shard
- *     shapes, run back to back by the same threads with nothing around them;
  *   - the machine's single-precision GEMM peak (oneDNN's sgemm, 2048^3),
  *     timed in the point's own repetitions;
- *   - PyTorch (bench/peers/pytorch_mlp.py), interleaved point by point.
+ *   - PyTorch (bench/peers/pytorch_mlp.py), interleaved point by point;
+ *   - under the developer tool (dev/), the kernel-only ceiling: the same
+ *     oneDNN primitives for the same shard shapes, run back to back by the
+ *     same threads with nothing around them.
  * Writes CSV, JSON and two SVG plots. See bench/README.md for every column.
- *
- * This is a program of the project, not of the library: it sets OpenMP
- * thread counts and uses the library's internals for the ceiling.
+ * Also time to accuracy, the check of --threads auto, and the plots again.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,7 +23,6 @@
 #include "bench.h"
 #include "bench_paths.h"
 #include "cli.h"
-#include "src/unit_split.h"
 
 /* --out: a folder this program can write in, made when missing; 0 when not
  * (said), before anything is measured. */
@@ -90,6 +88,17 @@ static const char *default_peer(void)
 
 int bench_main(const char *command, int argc, char **argv)
 {
+    return bench_run(command, argc, argv, NULL);
+}
+
+/* The developer's flags, the last of the table: refused by name without
+ * the probes. */
+static const char *const probe_flags[] = {"--breakdown", "--floors", "--step-parts",
+                                          "--hot-rows", "--alternatives", "--layouts"};
+enum { N_PROBE_FLAGS = sizeof probe_flags / sizeof *probe_flags };
+
+int bench_run(const char *command, int argc, char **argv, const bench_probes *probes)
+{
     config c = {{0}, 0, {0}, 0, {{0}}, 0, "adam", "fashion-mnist", "bench-results",
                 default_peer(), "/usr/bin/python3", 3, 1.0, 0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
@@ -112,24 +121,37 @@ int bench_main(const char *command, int argc, char **argv)
         {"--python", CLI_STRING, &c.python, "PATH", "the peer's interpreter, with torch", 0, 0, NULL},
         {"--data", CLI_STRING, &c.data, "NAME", "fashion-mnist (its training images, from $OMPTRAIN_DATA or Debian's dataset-fashion-mnist; synthetic rows of that shape when neither is there, and the output says so) or synthetic", 0, 0, NULL},
         {"--out", CLI_STRING, &c.out, "DIR", "the grid's bench.csv, bench.json and SVG plots (each written atomically), made when missing", 0, 0, NULL},
-        {"--breakdown", CLI_BOOL, &breakdown, NULL, "instead of the grid: where a 1-thread step's time goes", 0, 0, NULL},
-        {"--floors", CLI_BOOL, &floors, NULL, "instead of the grid: each --threads count's kernels, cut as omptrain cuts the step, then Adam's update and its floors; the most of the GEMM peak these kernels allow", 0, 0, NULL},
-        {"--step-parts", CLI_BOOL, &step_parts, NULL, "instead of the grid: a step of each --threads count built up part by part, microseconds", 0, 0, NULL},
-        {"--hot-rows", CLI_SIZE, &c.hot_rows, "N", "--step-parts: rows drawn from the first N rows of the data only", 1, (double)OT_MAX_SAMPLES, "all rows"},
         {"--auto-check", CLI_BOOL, &auto_check, NULL, "instead of the grid: --threads auto against each fixed thread count, median of --reps runs each", 0, 0, NULL},
-        {"--alternatives", CLI_BOOL, &alternatives, NULL, "instead of the grid: the step cut by rows, cut by units, and one oneDNN call with oneDNN threading; which cut omptrain chooses", 0, 0, NULL},
-        {"--layouts", CLI_BOOL, &layouts, NULL, "instead of the grid: plain oi weights against oneDNN's preferred layout, per layer, rows and direction", 0, 0, NULL},
         {"--replot", CLI_BOOL, &plot_only, NULL, "instead of the grid: the plots again from --out DIR's bench.csv", 0, 0, NULL},
         {"--time-to-accuracy", CLI_BOOL, &tta, NULL, "instead of the grid: seconds to --target validation accuracy, omptrain and PyTorch", 0, 0, NULL},
         {"--target", CLI_DOUBLE, &target, "ACC", "--time-to-accuracy: the validation accuracy to reach", 0.01, 0.9999, NULL},
+        {"--breakdown", CLI_BOOL, &breakdown, NULL, "instead of the grid: where a 1-thread step's time goes", 0, 0, NULL},
+        {"--floors", CLI_BOOL, &floors, NULL, "instead of the grid: each --threads count's kernels, cut as omptrain cuts the step, then Adam's update and its floors; the most of the GEMM peak these kernels allow", 0, 0, NULL},
+        {"--step-parts", CLI_BOOL, &step_parts, NULL, "instead of the grid: a step of each --threads count built up part by part, microseconds", 0, 0, NULL},
+        {"--hot-rows", CLI_SIZE, &c.hot_rows, "N", "--step-parts: rows drawn from the first N rows of the data only", 1, (double)UINT32_MAX, "all rows"},
+        {"--alternatives", CLI_BOOL, &alternatives, NULL, "instead of the grid: the step cut by rows, cut by units, and one oneDNN call with oneDNN threading; which cut omptrain chooses", 0, 0, NULL},
+        {"--layouts", CLI_BOOL, &layouts, NULL, "instead of the grid: plain oi weights against oneDNN's preferred layout, per layer, rows and direction", 0, 0, NULL},
     };
-    const size_t n_opts = sizeof opts / sizeof *opts;
+    const size_t n_opts = sizeof opts / sizeof *opts - (probes ? 0 : N_PROBE_FLAGS);
     int seen[sizeof opts / sizeof *opts] = {0};
     if (command == NULL)
         cli_program = "bench";
-    int rc = cli_parse(command, "The throughput suite: samples/s of full training steps over "
-                       "models x batch sizes x thread counts, each point beside the kernel-only "
-                       "ceiling, the GEMM peak and PyTorch (bench/README.md of the source "
+    if (probes == NULL)
+        for (int i = 0; i < argc; i++)
+            for (int k = 0; k < N_PROBE_FLAGS; k++)
+                if (strcmp(argv[i], probe_flags[k]) == 0) {
+                    cli_error("%s is a probe of the engine, in the developer tool: build "
+                              "with `meson configure -Ddev=true` and run dev/bench",
+                              probe_flags[k]);
+                    return 2;
+                }
+    int rc = cli_parse(command, probes ? "The throughput suite with the engine's probes: "
+                       "samples/s of full training steps over models x batch sizes x thread "
+                       "counts, each point beside the kernel-only ceiling, the GEMM peak and "
+                       "PyTorch, or a probe instead of the grid (bench/README.md of the source "
+                       "explains every column)." : "The throughput suite: samples/s of full "
+                       "training steps over models x batch sizes x thread counts, each point "
+                       "beside the GEMM peak and PyTorch (bench/README.md of the source "
                        "explains every column).",
                        opts, n_opts, argc, argv, seen);
     if (rc >= 0)
@@ -137,9 +159,8 @@ int bench_main(const char *command, int argc, char **argv)
 #define GIVEN(flag) cli_given(opts, seen, n_opts, flag)
     if (breakdown + floors + step_parts + auto_check + alternatives + layouts + plot_only +
             tta > 1) {
-        cli_error("--breakdown, --floors, --step-parts, --auto-check, --alternatives, "
-                  "--layouts, --replot and --time-to-accuracy each replace the grid: one at "
-                  "a time");
+        cli_error("--auto-check, --replot, --time-to-accuracy%s each replace the grid: one "
+                  "at a time", probes ? " and the probes" : "");
         return 2;
     }
     if (GIVEN("--hot-rows") && !step_parts) {
@@ -159,7 +180,7 @@ int bench_main(const char *command, int argc, char **argv)
     if (tta && !GIVEN("--batch"))
         batch_spec = "32"; /* Keras' default, the textbook's */
     size_t axis[MAX_AXIS], n_axis;
-    if (!parse_axis("--batch", batch_spec, 1, OT_MAX_SAMPLES, c.batches, MAX_AXIS,
+    if (!parse_axis("--batch", batch_spec, 1, UINT32_MAX, c.batches, MAX_AXIS,
                     &c.n_batches))
         return 2;
     if (threads_spec == NULL)
@@ -191,6 +212,15 @@ int bench_main(const char *command, int argc, char **argv)
 #undef GIVEN
     if (plot_only)
         return replot(&c);
+    /* the developer's probe that replaces the grid, if one was asked for */
+    int (*probe)(const config *, const ot_dataset *) = NULL;
+    if (probes != NULL)
+        probe = breakdown      ? probes->breakdown
+                : floors       ? probes->floors
+                : step_parts   ? probes->step_parts
+                : alternatives ? probes->alternatives
+                : layouts      ? probes->layouts
+                               : NULL;
     /* the grid writes its results there, time to accuracy the peer's rows:
      * a folder that cannot take them fails now, not after the measuring */
     if ((!(breakdown || floors || step_parts || auto_check || alternatives || layouts) ||
@@ -237,8 +267,9 @@ int bench_main(const char *command, int argc, char **argv)
             return 1;
         }
     }
-    if (d->dim != DATA_DIM) {
-        say("%s: %zu features a row, not %d\n", fashion, d->dim, DATA_DIM);
+    const size_t rows = ot_dataset_size(d);
+    if (ot_dataset_dim(d) != DATA_DIM) {
+        say("%s: %zu features a row, not %d\n", fashion, ot_dataset_dim(d), DATA_DIM);
         ot_dataset_destroy(d);
         return 1;
     }
@@ -248,10 +279,10 @@ int bench_main(const char *command, int argc, char **argv)
         ot_model_destroy(make_model(c.models[mi], c.optimizer));
     /* every point trains on the whole data: a batch no larger than it, and
      * at least a row per thread */
-    if (c.batches[c.n_batches - 1] > d->n || c.batches[0] < (size_t)c.threads[c.n_threads - 1]) {
-        if (c.batches[c.n_batches - 1] > d->n)
+    if (c.batches[c.n_batches - 1] > rows || c.batches[0] < (size_t)c.threads[c.n_threads - 1]) {
+        if (c.batches[c.n_batches - 1] > rows)
             cli_error("--batch: %zu is more than the data's %zu rows",
-                      c.batches[c.n_batches - 1], d->n);
+                      c.batches[c.n_batches - 1], rows);
         else
             cli_error("--batch %zu has fewer rows than --threads %d: a shard per thread "
                       "needs a row each", c.batches[0], c.threads[c.n_threads - 1]);
@@ -259,156 +290,10 @@ int bench_main(const char *command, int argc, char **argv)
         return 2;
     }
 
-    if (breakdown) {
-        printf("one thread, %s: microseconds per step\n", c.optimizer);
-        printf("%-18s %6s %9s %13s %11s %11s %9s %9s %9s %9s %12s %9s %12s %11s %6s "
-               "%12s\n",
-               "model", "batch", "kernels", "+gather+loss", "+optimizer", "kern/all", "opt",
-               "opt:arith", "opt:mem", "mem:step", "kern/floor", "rows:mem", "kern/bound",
-               "gather:mem", "loss", "kern/gather");
-        for (size_t mi = 0; mi < c.n_models; mi++)
-            for (size_t bi = 0; bi < c.n_batches; bi++) {
-                double us[10];
-                measure_breakdown(c.models[mi], d, c.batches[bi], c.optimizer, 7 * c.seconds, us);
-                /* the best a framework could do: the kernels plus the
-                 * largest floor of the optimizer's pass, its memory
-                 * traffic counted where the step leaves it */
-                double in_step = us[6], most = us[4];
-                most = us[5] > most ? us[5] : most;
-                most = in_step > most ? in_step : most;
-                /* and the rows read from memory at the least cost, with
-                 * nothing overlapping them; or instead the rows gathered
-                 * into the step's buffer by the least loop measured,
-                 * nothing converted, and the loss */
-                const double with_gather = us[0] + most + us[8] + us[9];
-                printf("%-18s %6zu %9.1f %13.1f %11.1f %11.2f %9.1f %9.1f %9.1f %9.1f %12.2f "
-                       "%9.1f %12.2f %11.1f %6.1f %12.2f\n",
-                       c.models[mi], c.batches[bi], us[0], us[1], us[2], us[0] / us[2], us[3],
-                       us[4], us[5], in_step, us[0] / (us[0] + most), us[7],
-                       us[0] / (us[0] + most + us[7]), us[8], us[9], us[0] / with_gather);
-                fflush(stdout);
-            }
+    if (probe != NULL) {
+        int prc = probe(&c, d);
         ot_dataset_destroy(d);
-        return 0;
-    }
-
-    if (floors) {
-        printf("Adam, microseconds per step: each thread its kernels, then its own part of "
-               "the parameters;\nGEMM peak: median of 5 calls of a 2048^3 sgemm\n");
-        printf("%-18s %6s %7s %5s %9s %9s %9s %10s %8s %10s %9s %9s %10s\n", "model", "batch",
-               "threads", "cut", "kernels", "+adam", "+adam:mem", "adam:arith", "kern/all",
-               "kern/floor", "peak", "kern:peak", "floor:peak");
-        for (size_t mi = 0; mi < c.n_models; mi++)
-            for (size_t bi = 0; bi < c.n_batches; bi++)
-                for (int ti = 0; ti < c.n_threads; ti++) {
-                    const int T = c.threads[ti];
-                    double us[FLOOR_MODES], g[5];
-                    int units;
-                    if (!measure_floors(c.models[mi], c.batches[bi], T, 7 * c.seconds, us,
-                                        &units)) {
-                        printf("%-18s %6zu %7d  rows  (several threads cut by rows: "
-                               "--step-parts)\n", c.models[mi], c.batches[bi], T);
-                        continue;
-                    }
-                    for (int r = 0; r < 5; r++)
-                        g[r] = measure_gemm(T, 1);
-                    ot_layer layers[MAX_AXIS];
-                    size_t in, L = parse_model(c.models[mi], &in, layers); /* checked */
-                    /* the least step: the kernels and the larger of Adam's
-                     * two floors, its traffic clocked after the kernels */
-                    double least = us[2] > us[0] + us[3] ? us[2] : us[0] + us[3];
-                    double peak = median(g, 5);
-                    /* a step's FLOPs / 1e3: over microseconds, GFLOP/s */
-                    double kflop = flops_per_sample(layers, L, in) * (double)c.batches[bi] / 1e3;
-                    printf("%-18s %6zu %7d %5s %9.1f %9.1f %9.1f %10.1f %8.2f %10.2f %9.1f "
-                           "%9.2f %10.2f\n",
-                           c.models[mi], c.batches[bi], T, units ? "units" : "rows", us[0],
-                           us[1], us[2], us[3], us[0] / us[1], us[0] / least, peak,
-                           kflop / us[0] / peak, kflop / least / peak);
-                    fflush(stdout);
-                }
-        ot_dataset_destroy(d);
-        return 0;
-    }
-
-    if (step_parts) {
-        size_t max_batch = 0;
-        for (size_t bi = 0; bi < c.n_batches; bi++)
-            max_batch = c.batches[bi] > max_batch ? c.batches[bi] : max_batch;
-        if (c.hot_rows && (c.hot_rows < max_batch || c.hot_rows > d->n)) {
-            cli_error("--hot-rows %zu must be between the largest batch (%zu) "
-                      "and the data's %zu rows", c.hot_rows, max_batch, d->n);
-            ot_dataset_destroy(d);
-            return 2;
-        }
-        /* the stages are those of the step cut by rows: fit too, here */
-        printf("%s: microseconds per step cut by rows, one shard per thread; rows from %s\n",
-               c.optimizer, c.hot_rows ? "the first --hot-rows rows of the data" : "all the data");
-        printf("%-18s %6s %7s %9s %9s %13s %9s %9s %9s %10s\n", "model", "batch", "threads",
-               "kernels", "+barrier", "+gather+loss", "+reduce", "+update", "fit",
-               "kern/fit");
-        for (size_t mi = 0; mi < c.n_models; mi++)
-            for (size_t bi = 0; bi < c.n_batches; bi++)
-                for (int ti = 0; ti < c.n_threads; ti++) {
-                    double us[STEP_PARTS];
-                    measure_step_parts(c.models[mi], d, c.hot_rows, c.batches[bi],
-                                       c.threads[ti], c.optimizer, 5 * c.seconds, us);
-                    double fit = 1e6 * (double)c.batches[bi] /
-                                 measure_omptrain_cut(c.models[mi], d, c.batches[bi],
-                                                      c.threads[ti], c.optimizer, c.seconds,
-                                                      -1);
-                    printf("%-18s %6zu %7d %9.1f %9.1f %13.1f %9.1f %9.1f %9.1f %10.2f\n",
-                           c.models[mi], c.batches[bi], c.threads[ti], us[0], us[1], us[2],
-                           us[3], us[4], fit, us[0] / fit);
-                    fflush(stdout);
-                }
-        ot_dataset_destroy(d);
-        return 0;
-    }
-
-    if (layouts) {
-        run_layouts(&c);
-        ot_dataset_destroy(d);
-        return 0;
-    }
-
-    if (alternatives) {
-        /* interleaved: the step cut by rows (shards), cut by units, and one
-         * call with oneDNN threading; `rule`: the cut omptrain chooses */
-        printf("%-18s %6s %7s %12s %12s %14s %11s %10s %6s\n", "model", "batch", "threads",
-               "rows s/s", "units s/s", "one-call s/s", "units/rows", "rows/call", "rule");
-        for (size_t mi = 0; mi < c.n_models; mi++)
-            for (size_t bi = 0; bi < c.n_batches; bi++)
-                for (int ti = 0; ti < c.n_threads; ti++) {
-                    double a[16], u[16], b[16];
-                    ot_model *m = make_model(c.models[mi], c.optimizer);
-                    size_t S = (size_t)c.threads[ti];
-                    int units = ot__usplit_applies(m, c.batches[bi], S, 1);
-                    int rule = ot__usplit_applies(m, c.batches[bi], S, 0);
-                    ot_model_destroy(m);
-                    for (int r = 0; r < c.reps; r++) {
-                        a[r] = measure_omptrain_cut(c.models[mi], d, c.batches[bi],
-                                                    c.threads[ti], c.optimizer, c.seconds, -1);
-                        u[r] = units ? measure_omptrain_cut(c.models[mi], d, c.batches[bi],
-                                                            c.threads[ti], c.optimizer,
-                                                            c.seconds, 1)
-                                     : 0.0;
-                        b[r] = measure_internal(c.models[mi], d, c.batches[bi], c.threads[ti],
-                                                c.optimizer, c.seconds);
-                    }
-                    double ma = median(a, c.reps), mu = median(u, c.reps), mb = median(b, c.reps);
-                    if (units)
-                        printf("%-18s %6zu %7d %12.0f %12.0f %14.0f %11.2f %10.2f %6s\n",
-                               c.models[mi], c.batches[bi], c.threads[ti], ma, mu, mb,
-                               mu / ma, ma / mb, rule ? "units" : "rows");
-                    else
-                        printf("%-18s %6zu %7d %12.0f %12s %14.0f %11s %10.2f %6s\n",
-                               c.models[mi], c.batches[bi], c.threads[ti], ma, "-", mb, "-",
-                               ma / mb, "rows");
-                    fflush(stdout);
-                }
-        ot_dataset_destroy(d);
-        return 0;
+        return prc;
     }
 
     if (auto_check) {
@@ -464,7 +349,7 @@ int bench_main(const char *command, int argc, char **argv)
                 "dataset-fashion-mnist, or $OMPTRAIN_DATA)\n", fashion);
             return 1;
         }
-        size_t n_val = d->n / 5, n_train = d->n - n_val;
+        size_t n_val = rows / 5, n_train = rows - n_val;
         ot_dataset *train = NULL, *val = NULL;
         if (ot_dataset_slice(&train, d, 0, n_train) != OT_OK ||
             ot_dataset_slice(&val, d, n_train, n_val) != OT_OK) {
@@ -554,7 +439,10 @@ int bench_main(const char *command, int argc, char **argv)
                     if (have_peer)
                         p->peer_sps[p->n_peer++] = peer_run(&pp, p->model, p->batch,
                                                             p->threads, c.optimizer, c.seconds);
-                    kernels[ti][r] = measure_kernels(p->model, p->batch, p->threads, c.seconds);
+                    kernels[ti][r] = probes && probes->kernels
+                                         ? probes->kernels(p->model, p->batch, p->threads,
+                                                           c.seconds)
+                                         : NAN;
                     gemms[ti][r] = measure_gemm(p->threads, 1);
                 }
             for (int ti = 0; ti < c.n_threads; ti++) {

@@ -1,10 +1,9 @@
 /*
- * bench.h - the pieces of the benchmark program (bench/): shared helpers
- * (common.c), the engine measured in pieces (engine.c), the PyTorch peer
- * (peer.c), the grid's output (report.c), the weight-layout comparison
- * (layouts.c) and time to accuracy (accuracy.c). A program of the project,
- * not of the library: it sets OpenMP thread counts and uses the library's
- * internals.
+ * bench.h - the pieces of the benchmark (bench/): shared helpers and the
+ * timed fits (common.c), the PyTorch peer (peer.c), the grid's output
+ * (report.c) and time to accuracy (accuracy.c). It drives the public API
+ * only; the developer tool dev/bench runs the same suite with the engine's
+ * probes (bench_probes).
  */
 #ifndef OT_BENCH_H
 #define OT_BENCH_H
@@ -13,10 +12,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "cli.h"
 #include "omptrain.h"
-#include "src/dataset.h"
-#include "src/model.h"
-#include "src/shard.h"
 
 #define MAX_AXIS 16
 #define DATA_DIM 784 /* Fashion-MNIST's, and the synthetic rows' */
@@ -81,15 +78,15 @@ size_t parse_model(const char *spec, size_t *input, ot_layer *layers);
 /* An output file built in memory, then written atomically (a temporary,
  * fsync, rename): a run that fails leaves the previous file whole. */
 typedef struct outfile {
-    FILE *f;
-    char *buf;
-    size_t len;
+    cli_file file;
     char path[4096];
 } outfile;
 /* The stream to print DIR/NAME into; NULL when it cannot be had (said). */
 FILE *out_open(outfile *o, const char *dir, const char *name);
 /* Writes the file; 0 when it could not (said, the old file left as it was). */
 int out_close(outfile *o);
+/* Drops it, the old file left as it was. */
+void out_abandon(outfile *o);
 /* A compiled model of `spec`, seed 42; exits on failure. */
 ot_model *make_model(const char *spec, const char *optimizer);
 double flops_per_sample(const ot_layer *layers, size_t L, size_t in);
@@ -97,58 +94,30 @@ double flops_per_sample(const ot_layer *layers, size_t L, size_t in);
  * 20 warm-up steps excluded, at least `seconds` timed. */
 double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds);
-/* The same with the step's cut forced: ot__engine_options' cut. */
-double measure_omptrain_cut(const char *spec, const ot_dataset *d, size_t batch,
-                            int threads, const char *optimizer, double seconds, int cut);
-
-/* ---- engine.c ---- */
-double measure_kernels(const char *spec, size_t batch, int threads, double seconds);
-/* One thread, microseconds per step: us[0] the bare primitives, us[1] plus
- * gather and loss, us[2] plus the optimizer's pass; us[3] the optimizer's
- * pass alone, us[4] the floor of that pass: its arithmetic (sqrt and
- * divide for Adam) over data in L1, and us[5] its memory traffic alone;
- * us[6] what that memory traffic costs right after the step of us[1], over
- * the model's own weights, gradient and state (values kept), where the
- * step leaves them in the caches: the median of each round's difference;
- * us[7] what reading a batch of rows the caches do not hold costs after
- * that step and traffic, one load per cache line and nothing else (the
- * gather's floor), clocked alone; us[8] the same rows gathered into the
- * step's own buffer in the same state, each byte widened to 4 and
- * nothing converted (the gather's loop without its arithmetic); us[9]
- * the loss and its gradient alone, on the outputs of the step of us[1]. */
-void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
-                       const char *optimizer, double seconds, double us[10]);
-double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
-                        int threads, const char *optimizer, double seconds);
-/* T threads as omptrain cuts the step (by units where its rule says so; one
- * thread: one shard), Adam, microseconds per step, each thread its own
- * kernels then its own parameters, no barrier inside a step: us[0] the
- * kernels alone; us[1] plus Adam's update as the trainer runs it; us[2]
- * plus Adam's memory traffic alone (read the gradient and three arrays,
- * write three back) over the model's own arrays, values kept; us[3] Adam's
- * arithmetic alone (a square root and a division per parameter, data in
- * L1) over the thread's count of parameters. *units: whether the step is
- * cut by units. Returns 0, nothing measured, for several threads cut by
- * rows. */
-#define FLOOR_MODES 4
-int measure_floors(const char *spec, size_t batch, int threads, double seconds,
-                   double us[FLOOR_MODES], int *units);
+/* The same through `fit`, a function of ot_model_fit's kind. */
+typedef ot_status (*bench_fit)(ot_model *m, const ot_dataset *d, const ot_fit_config *cfg,
+                               ot_history **history);
+double measure_fit(const char *spec, const ot_dataset *d, size_t batch, int threads,
+                   const char *optimizer, double seconds, bench_fit fit);
 /* GFLOP/s of oneDNN's sgemm on 2048^3 with `threads` threads: the best of
  * `runs` timed calls, after one untimed. */
 double measure_gemm(int threads, int runs);
-/* T threads, one shard each, microseconds per step, the step built up part
- * by part: us[0] the bare primitives of every shard, no barrier (the
- * kernel-only ceiling); us[1] plus a barrier per step; us[2] gathering the
- * rows and the loss instead of bare primitives; us[3] plus the reduction of
- * each thread's slice over the shards' gradients and a second barrier; us[4]
- * plus the optimizer's update of the slice: the trainer's step without its
- * bookkeeping. */
-#define STEP_PARTS 5
-/* The rows come from the first `rows_from` rows of d (all of d when 0), in
- * a fixed scattered order. */
-void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from, size_t batch,
-                        int threads, const char *optimizer, double seconds,
-                        double us[STEP_PARTS]);
+
+/* What the developer tool (dev/) adds to the suite: the kernel-only
+ * ceiling of each grid point, and modes that replace the grid, each
+ * returning the exit status. NULL members: not there. */
+typedef struct bench_probes {
+    double (*kernels)(const char *spec, size_t batch, int threads, double seconds);
+    int (*breakdown)(const config *c, const ot_dataset *d);
+    int (*floors)(const config *c, const ot_dataset *d);
+    int (*step_parts)(const config *c, const ot_dataset *d);
+    int (*alternatives)(const config *c, const ot_dataset *d);
+    int (*layouts)(const config *c, const ot_dataset *d);
+} bench_probes;
+
+/* The suite over argv[0..argc) (bench_main's), with the developer's probes
+ * when `probes` is not NULL. */
+int bench_run(const char *command, int argc, char **argv, const bench_probes *probes);
 
 /* ---- peer.c ---- */
 /* Below this fraction of oneDNN's GEMM peak, the peer's own GEMM is said
@@ -198,11 +167,6 @@ int write_svgs(const config *c, const point *pts, size_t n, const char *model);
 /* The plots again from c->out/bench.csv (axes in the CSV's order): for a
  * CSV from another machine, or after a change to the plots. */
 int replot(config *c);
-
-/* ---- layouts.c ---- */
-/* Plain `oi` weights against oneDNN's preferred layout, per layer shape,
- * rows and direction, one thread; prints a table. */
-void run_layouts(const config *c);
 
 /* ---- accuracy.c ---- */
 /* Seconds to reach `target` validation accuracy, omptrain against the peer;

@@ -15,8 +15,7 @@
 
 #include "bench.h"
 #include "cli.h"
-#include "src/fileio.h"
-#include "src/fit.h"
+#include <oneapi/dnnl/dnnl.h>
 
 double now(void)
 {
@@ -215,13 +214,12 @@ static int time_steps(const ot_step_metrics *s, void *user)
 double measure_omptrain(const char *spec, const ot_dataset *d, size_t batch,
                         int threads, const char *optimizer, double seconds)
 {
-    return measure_omptrain_cut(spec, d, batch, threads, optimizer, seconds, 0);
+    return measure_fit(spec, d, batch, threads, optimizer, seconds, ot_model_fit);
 }
 
-double measure_omptrain_cut(const char *spec, const ot_dataset *d, size_t batch,
-                            int threads, const char *optimizer, double seconds, int cut)
+double measure_fit(const char *spec, const ot_dataset *d, size_t batch, int threads,
+                   const char *optimizer, double seconds, bench_fit fit)
 {
-    ot__engine_options opt = {cut, 0};
     ot_model *m = make_model(spec, optimizer);
     timing t = {20, 0, batch, seconds, 0, 0};
     ot_fit_config fc = ot_fit_config_default();
@@ -231,7 +229,7 @@ double measure_omptrain_cut(const char *spec, const ot_dataset *d, size_t batch,
     fc.shards = (size_t)threads;
     fc.on_step = time_steps;
     fc.user = &t;
-    if (ot__fit(m, d, &fc, &opt, NULL) != OT_OK) {
+    if (fit(m, d, &fc, NULL) != OT_OK) {
         say("%s\n", ot_last_error());
         exit(1);
     }
@@ -257,26 +255,54 @@ _Noreturn void die(const char *what)
 
 FILE *out_open(outfile *o, const char *dir, const char *name)
 {
-    o->buf = NULL;
-    o->len = 0;
     snprintf(o->path, sizeof o->path, "%s/%s", dir, name);
-    o->f = open_memstream(&o->buf, &o->len);
-    if (o->f == NULL)
+    if (!cli_file_open(&o->file, o->path)) {
         say("cannot write %s: %s\n", o->path, strerror(errno));
-    return o->f;
+        return NULL;
+    }
+    return o->file.f;
 }
+
+void out_abandon(outfile *o) { cli_file_abandon(&o->file); }
 
 int out_close(outfile *o)
 {
-    int ok = !ferror(o->f);
-    ok = fclose(o->f) == 0 && ok;
-    if (!ok)
-        say("cannot write %s: out of memory\n", o->path);
-    else if (ot__write_file_atomic(o->path, o->buf, o->len) != OT_OK) {
-        say("cannot write %s: %s\n", o->path, ot_last_error());
-        ok = 0;
+    if (!cli_file_commit(&o->file)) {
+        say("cannot write %s: %s\n", o->path, strerror(errno));
+        return 0;
     }
-    free(o->buf);
-    o->buf = NULL;
-    return ok;
+    return 1;
+}
+
+
+double measure_gemm(int threads, int runs)
+{
+    const dnnl_dim_t n = 2048;
+    float *a = malloc((size_t)(n * n) * sizeof(float));
+    float *b = malloc((size_t)(n * n) * sizeof(float));
+    float *c = malloc((size_t)(n * n) * sizeof(float));
+    if (!a || !b || !c) {
+        say("no memory for the GEMM peak's 48 MB\n");
+        exit(1);
+    }
+    for (dnnl_dim_t i = 0; i < n * n; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    omp_set_num_threads(threads); /* oneDNN's sgemm threads itself */
+    if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) != dnnl_success) {
+        say("oneDNN's sgemm failed\n");
+        exit(1);
+    }
+    double best = 0;
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double g = 2.0 * (double)n * (double)n * (double)n / (now() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
 }

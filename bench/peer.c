@@ -145,19 +145,23 @@ int peer_start_with(peer *p, const char *python, const char *script, const char 
     FILE *fx = fopen(xf, "wb"), *fy = fopen(yf, "wb");
     /* the features as floats, as omptrain's gathers give them */
     enum { CHUNK = 1024 };
-    float *rows = malloc(CHUNK * d->dim * sizeof(float));
-    int ok = fx && fy && rows && fwrite(d->y, sizeof(int32_t), d->n, fy) == d->n;
-    for (size_t i = 0; ok && i < d->n; i += CHUNK) {
-        size_t n = d->n - i < CHUNK ? d->n - i : CHUNK;
-        ot__dataset_gather(d, NULL, NULL, i, n, rows, NULL, NULL);
-        ok = fwrite(rows, sizeof(float), n * d->dim, fx) == n * d->dim;
+    const size_t N = ot_dataset_size(d), dim = ot_dataset_dim(d);
+    float *rows = malloc(CHUNK * dim * sizeof(float));
+    int32_t *labels = malloc(N * sizeof(int32_t));
+    int ok = fx && fy && rows && labels && ot_dataset_labels(d, labels, N) == OT_OK &&
+             fwrite(labels, sizeof(int32_t), N, fy) == N;
+    for (size_t i = 0; ok && i < N; i += CHUNK) {
+        size_t n = N - i < CHUNK ? N - i : CHUNK;
+        ok = ot_dataset_rows(d, i, n, rows, CHUNK * dim) == OT_OK &&
+             fwrite(rows, sizeof(float), n * dim, fx) == n * dim;
     }
     free(rows);
+    free(labels);
     if (fx && fclose(fx) != 0)
         ok = 0;
     if (fy && fclose(fy) != 0)
         ok = 0;
-    int started = ok && peer_start(p, python, script, xf, yf, d->n, d->dim);
+    int started = ok && peer_start(p, python, script, xf, yf, N, dim);
     if (!ok)
         say("cannot write the peer's data in %s; running without it\n", dir);
     /* the peer has read them once it is ready: no 188 MB left behind */

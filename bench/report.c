@@ -32,8 +32,7 @@ int write_results(const config *c, const point *pts, size_t n, const peer *pp,
         return 0;
     FILE *j = out_open(&json, c->out, "bench.json");
     if (j == NULL) {
-        fclose(f);
-        free(csv.buf);
+        out_abandon(&csv);
         return 0;
     }
     fprintf(f, "model,batch,threads,samples_per_s_median,samples_per_s_min,"

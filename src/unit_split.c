@@ -40,7 +40,7 @@ void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
  * Cut by units, what crosses grows with the rows: the gathered batch and
  * each layer's outputs and input gradients. The two cost the same when
  * the rows are about four fifths of the widest layer that is cut into
- * blocks (`bench --alternatives` compares them): fewer rows, by units.
+ * blocks (`dev/bench --alternatives` compares them): fewer rows, by units.
  */
 int ot__usplit_applies(const ot_model *m, size_t rows, size_t shards, int mode)
 {

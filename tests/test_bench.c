@@ -63,17 +63,15 @@ Test(bench, bad_flags_and_values_name_themselves)
     EXPECT_RUN("--optimizer adamw", 2, "--optimizer: 'adamw' is not adam or sgd");
     EXPECT_RUN("--data mnist", 2, "--data: 'mnist' is not fashion-mnist or synthetic");
     EXPECT_RUN("--peer /no/such/peer.py", 2, "--peer: cannot read /no/such/peer.py");
-    EXPECT_RUN("--breakdown --layouts", 2, "one at a time");
-    EXPECT_RUN("--hot-rows 64", 2, "--hot-rows applies to --step-parts only");
+    EXPECT_RUN("--auto-check --replot", 2, "one at a time");
+    /* the engine's probes are the developer tool's (tests/test_dev_bench.c) */
+    EXPECT_RUN("--breakdown", 2, "--breakdown is a probe of the engine, in the developer tool");
+    EXPECT_RUN(TINY " --hot-rows 64", 2, "--hot-rows is a probe of the engine");
     EXPECT_RUN("--target 0.5", 2, "--target applies to --time-to-accuracy only");
     EXPECT_RUN("--time-to-accuracy --target 1.5", 2, "--target: 1.5 is out of range");
     /* checked against the data, still before anything is measured */
     EXPECT_RUN(TINY " --batch 60001", 2, "--batch: 60001 is more than the data's 60000 rows");
     EXPECT_RUN(TINY " --batch 1 --threads 1,2", 2, "fewer rows than --threads 2");
-    EXPECT_RUN(TINY " --step-parts --hot-rows 8 --batch 16 --threads 1", 2,
-               "error: --hot-rows 8 must be between the largest batch (16)");
-    EXPECT_RUN(TINY " --step-parts --hot-rows 60001 --batch 16 --threads 1", 2,
-               "and the data's 60000 rows");
     cr_assert(strstr(out, "samples/s") == NULL, "measured before failing:\n%s", out);
     /* a model the library refuses, after one it takes: before either is measured */
     EXPECT_RUN(TINY " --models 784-16-10,784-16777216-16777216-10 --batch 16 --threads 1", 1,
@@ -86,11 +84,14 @@ Test(bench, bad_flags_and_values_name_themselves)
 Test(bench, the_data_folder_in_omptrain_data_must_load)
 {
     snprintf(env, sizeof env, "OMPTRAIN_DATA=%s/none", dir);
-    EXPECT_RUN("--peer none --models 784-16-10 --step-parts --batch 16 --threads 1 "
-               "--reps 1 --seconds 0.02", 1, "/none");
+    char args[512];
+    snprintf(args, sizeof args, "--peer none --models 784-16-10 --batch 16 --threads 1 "
+             "--reps 1 --seconds 0.02 --out %s", dir);
+    EXPECT_RUN(args, 1, "/none");
     cr_assert(strstr(out, "synthetic") == NULL && strstr(out, "samples/s") == NULL, "%s", out);
     /* --data synthetic does not read it */
-    EXPECT_RUN(TINY " --step-parts --batch 16 --threads 1", 0, "microseconds per step");
+    snprintf(args, sizeof args, TINY " --batch 16 --threads 1 --out %s", dir);
+    EXPECT_RUN(args, 0, "samples/s");
 }
 
 Test(bench, an_out_folder_that_cannot_take_the_results_fails_first)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "omptrain.h"
 
@@ -51,6 +52,20 @@ int cli_parse_value(const cli_opt *o, const char *v);
 
 /* Whether the flag `name` of opts[0..n) was given (seen: from cli_parse). */
 int cli_given(const cli_opt *opts, const int *seen, size_t n, const char *name);
+
+/* A file written whole or not at all (outfile.c): cli_file_open makes a
+ * temporary beside `path` (0 on failure, errno set); print into o->f;
+ * cli_file_commit flushes, fsyncs and renames it over `path` with the mode
+ * the umask allows (0 on failure, errno set, the previous file whole);
+ * cli_file_abandon removes it. */
+typedef struct cli_file {
+    FILE *f;
+    char *tmp;
+    const char *path;
+} cli_file;
+int cli_file_open(cli_file *o, const char *path);
+int cli_file_commit(cli_file *o);
+void cli_file_abandon(cli_file *o);
 
 /* Prints "omptrain: error: <formatted>" (cli_program's name) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

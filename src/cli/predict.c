@@ -11,26 +11,16 @@
 
 #include "cli.h"
 
-/* Writes the CSV to a temporary file beside `path`, then renames it. */
+/* Writes the CSV whole or not at all. */
 static int write_predictions(const char *path, const float *out, const int32_t *cls,
                              size_t n, size_t C, int classifier)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (tmp == NULL) {
-        cli_error("--output: out of memory");
-        return CLI_FAILED;
-    }
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (f == NULL) {
+    cli_file o;
+    if (!cli_file_open(&o, path)) {
         cli_error("--output: %s: cannot create a file there: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        free(tmp);
         return CLI_FAILED;
     }
+    FILE *f = o.f;
     for (size_t j = 0; j < C; j++)
         fprintf(f, "%s%s%zu", j ? "," : "", classifier ? "p" : "y", j);
     fprintf(f, classifier ? ",class\n" : "\n");
@@ -41,15 +31,10 @@ static int write_predictions(const char *path, const float *out, const int32_t *
             fprintf(f, ",%d", (int)cls[i]);
         fputc('\n', f);
     }
-    int ok = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
+    if (!cli_file_commit(&o)) {
         cli_error("--output: %s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
         return CLI_FAILED;
     }
-    free(tmp);
     return CLI_OK;
 }
 

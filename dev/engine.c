@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "probes.h"
 #include "src/common.h"
 #include "src/loss.h"
 #include "src/engine.h"
@@ -428,38 +428,6 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
 }
 
 /* ---- the GEMM peak ---------------------------------------------------------- */
-
-double measure_gemm(int threads, int runs)
-{
-    const dnnl_dim_t n = 2048;
-    float *a = malloc((size_t)(n * n) * sizeof(float));
-    float *b = malloc((size_t)(n * n) * sizeof(float));
-    float *c = malloc((size_t)(n * n) * sizeof(float));
-    if (!a || !b || !c) {
-        say("no memory for the GEMM peak's 48 MB\n");
-        exit(1);
-    }
-    for (dnnl_dim_t i = 0; i < n * n; i++) {
-        a[i] = (float)(i % 7) * 0.1f;
-        b[i] = (float)(i % 5) * 0.1f;
-    }
-    omp_set_num_threads(threads); /* oneDNN's sgemm threads itself */
-    if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) != dnnl_success) {
-        say("oneDNN's sgemm failed\n");
-        exit(1);
-    }
-    double best = 0;
-    for (int r = 0; r < runs; r++) {
-        double t0 = now();
-        dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double g = 2.0 * (double)n * (double)n * (double)n / (now() - t0) / 1e9;
-        best = g > best ? g : best;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return best;
-}
 
 /* ---- where a T-thread step's time goes -------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "probes.h"
 #include "src/dense.h"
 #include "src/onednn.h"
 #include "src/engine.h"

@@ -1,0 +1,69 @@
+/*
+ * outfile.c - files the command line and the benchmark write: into a
+ * temporary file beside the path, then fsync and rename, so that a run
+ * that fails half-way leaves the previous file whole and no partial one.
+ * The file gets the mode the umask allows, as a file made by fopen would.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_file_open(cli_file *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    size_t len = strlen(path) + 16;
+    if ((o->tmp = malloc(len)) == NULL) {
+        errno = ENOMEM;
+        return 0;
+    }
+    snprintf(o->tmp, len, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd >= 0 && (o->f = fdopen(fd, "w")) != NULL)
+        return 1;
+    int err = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(o->tmp);
+    }
+    free(o->tmp);
+    o->tmp = NULL;
+    errno = err;
+    return 0;
+}
+
+int cli_file_commit(cli_file *o)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    int ok = fflush(o->f) == 0 && !ferror(o->f) &&
+             fchmod(fileno(o->f), 0666 & ~mask) == 0 && fsync(fileno(o->f)) == 0;
+    int err = errno;
+    ok = fclose(o->f) == 0 && ok;
+    if (ok && rename(o->tmp, o->path) != 0)
+        ok = 0;
+    else if (!ok)
+        errno = err;
+    if (!ok) {
+        err = errno;
+        unlink(o->tmp);
+        errno = err;
+    }
+    free(o->tmp);
+    memset(o, 0, sizeof *o);
+    return ok;
+}
+
+void cli_file_abandon(cli_file *o)
+{
+    if (o->f != NULL) {
+        fclose(o->f);
+        unlink(o->tmp);
+    }
+    free(o->tmp);
+    memset(o, 0, sizeof *o);
+}
