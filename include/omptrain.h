@@ -620,7 +620,16 @@ OT_API ot_status ot_model_choose_threads(const ot_model *model,
                                          double seconds,
                                          ot_thread_choice *out);
 
-/** How the threads share a training step (README "How a step runs"). */
+/**
+ * The thread count that `threads = 0` in a fit, evaluate or predict config
+ * stands for when called from this thread: OpenMP's omp_get_max_threads()
+ * (OMP_NUM_THREADS, or all cores). The shard count that `shards = 0` stands
+ * for is this thread count. Since 0.1.
+ */
+OT_API int ot_default_threads(void);
+
+/** How the threads share a training step (docs/design.md, "The two cuts
+ *  of a step"). */
 typedef enum ot_step_cut {
     OT_STEP_CUT_ROWS = 0,  /**< each thread its shards' rows, all layers; the
                                 shards' gradients are summed */

@@ -26,7 +26,7 @@ ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_o
     if (threads < 0)
         return ot__fail(OT_INVALID_ARGUMENT, "threads %d must be >= 1 (or 0 for "
                         "all: %d)", threads, omp_get_max_threads());
-    int t = threads == 0 ? omp_get_max_threads() : threads;
+    int t = threads == 0 ? ot_default_threads() : threads;
     if (t > OT_MAX_THREADS)
         return ot__fail(OT_INVALID_ARGUMENT, "threads %d: at most %d", t,
                         OT_MAX_THREADS);
@@ -38,7 +38,7 @@ ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_o
     return OT_OK;
 }
 
-int ot__engine_max_threads(void) { return omp_get_max_threads(); }
+int ot_default_threads(void) { return omp_get_max_threads(); }
 
 void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
 {

@@ -98,9 +98,6 @@ typedef struct ot__engine {
 /* threads 0: all that OpenMP gives; shards 0: one per thread. */
 ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_out);
 
-/* The threads a run of `threads` 0 would ask for. */
-int ot__engine_max_threads(void);
-
 ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards,
                           size_t batch, int training, const ot__engine_options *opt);
 /* The run will see rows of d (its float targets sized the buffers). */

@@ -1357,3 +1357,32 @@ Test(trainer, gemm_code_is_generated_before_the_first_step)
     cr_skip_test("needs the allocation counter, which sanitizer builds do not have");
 #endif
 }
+
+Test(trainer, default_threads_is_what_openmp_gives_this_thread)
+{
+    cr_assert_eq(ot_default_threads(), omp_get_max_threads());
+    omp_set_num_threads(3);
+    cr_assert_eq(ot_default_threads(), 3);
+    /* and what a fit with threads = 0 ran on: every shard count's weights
+     * are those of the same fit with that many threads given */
+    ot_dataset *d = th_blobs(120, 6, 3, 5);
+    ot_layer l[] = {OT_DENSE(8, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    float w[2][83] = {{0}}; /* 6 x 8 + 8 + 8 x 3 + 3 */
+    for (int k = 0; k < 2; k++) {
+        ot_model *m = NULL;
+        cr_assert_eq(ot_model_create(&m, 6, l, 2, 7), OT_OK);
+        ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+        cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+        ot_fit_config fc = ot_fit_config_default();
+        fc.epochs = 1;
+        fc.batch_size = 12;
+        fc.threads = k == 0 ? 0 : 3;
+        fc.shards = k == 0 ? 0 : 3;
+        cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+        cr_assert_eq(ot_model_param_count(m), 83u);
+        cr_assert_eq(ot_model_get_weights(m, w[k], 83), OT_OK, "%s", ot_last_error());
+        ot_model_destroy(m);
+    }
+    cr_assert_eq(memcmp(w[0], w[1], sizeof w[0]), 0);
+    ot_dataset_destroy(d);
+}

@@ -4,7 +4,6 @@
  * cross-entropy, batch 32, 5 epochs, 20% validation, seed 42) on every core.
  */
 #include <math.h>
-#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,12 +148,14 @@ int cli_train(int argc, char **argv)
     const char *plot_path = NULL, *resume = NULL, *label_columns = "-1";
     const char *scale_name = "none", *monitor = "val_loss", *save_best = NULL;
     const char *checkpoint = NULL;
-    size_t batch = 32, epochs = 5, shards = 0, patience = 0, checkpoint_every = 1;
-    double split = 0.2, min_delta = 0.0;
-    int threads = omp_get_max_threads(), quiet = 0, no_shuffle = 0;
+    const ot_fit_config defaults = ot_fit_config_default();
+    size_t batch = defaults.batch_size, epochs = defaults.epochs, shards = defaults.shards;
+    size_t patience = 0, checkpoint_every = 1;
+    double split = 0.2, min_delta = 0.0; /* the textbook's validation_split */
+    int threads = defaults.threads, quiet = 0, no_shuffle = 0;
     const char *threads_spec = "auto";
     int early_stopping = 0, no_restore_best = 0;
-    uint64_t seed = 42;
+    uint64_t seed = defaults.seed;
     opt_flags of = {default_optimizer, "constant", NAN, 0.0f, NAN, NAN, NAN, NAN, NAN,
                     0, 0, 0, 0, NAN, 10000, 10};
     const cli_opt opts[] = {
@@ -278,7 +279,7 @@ int cli_train(int argc, char **argv)
             no_shuffle = !rcfg.shuffle;
     }
     if (resume && auto_threads)
-        auto_threads = 0; /* the shard count comes from the file; threads: all cores */
+        auto_threads = 0; /* the shard count comes from the file; threads: the default */
     int integer_labels = loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
     cli_data_options dopt = {"train", label_columns, integer_labels, 0};
@@ -315,9 +316,7 @@ int cli_train(int argc, char **argv)
                    threads, shards, shards);
         }
     }
-    if (shards == 0)
-        shards = (size_t)threads;
-    ot_fit_config fc = ot_fit_config_default();
+    ot_fit_config fc = defaults;
     fc.batch_size = batch;
     fc.epochs = epochs;
     fc.validation_split = split;
@@ -351,11 +350,14 @@ int cli_train(int argc, char **argv)
             if (l.kind == OT_LAYER_DENSE)
                 printf("-%zu", l.units);
         }
+        /* what the library makes of 0 for either */
+        int t = threads ? threads : ot_default_threads();
+        size_t s = shards ? shards : (size_t)t;
         ot_step_cut cut = OT_STEP_CUT_ROWS;
-        ot_model_step_cut(model, batch, shards, &cut);
+        ot_model_step_cut(model, batch, s, &cut);
         printf(" (%zu params), batch %zu, %d threads, %zu shards (steps cut by %s), "
                "seed %llu",
-               ot_model_param_count(model), batch, threads, shards,
+               ot_model_param_count(model), batch, t, s,
                cut == OT_STEP_CUT_UNITS ? "units" : "rows", (unsigned long long)seed);
         if (resume && ot_model_steps_in_epoch(model) > 0)
             printf(", resuming %s at epoch %zu after step %zu", resume,
