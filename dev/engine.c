@@ -14,108 +14,128 @@
 #include <unistd.h>
 
 #include "probes.h"
+#include "src/fit.h"
 #include "src/common.h"
 #include "src/loss.h"
 #include "src/engine.h"
 #include "src/unit_split.h"
 
+/* ---- a run of the engine for a probe --------------------------------------- */
+
+/* The engine over `model` with T threads, one shard each, for steps of
+ * `batch` rows; cut: ot__engine_options' (0: omptrain's rule). */
+static void probe_open(ot__engine *e, ot_model *m, size_t batch, int threads, int cut)
+{
+    ot__engine_options opt = {cut, 0};
+    if (ot__engine_open(e, m, threads, (size_t)threads, batch, 1, &opt) != OT_OK ||
+        ot__engine_add_steps(e, &batch, 1) != OT_OK)
+        die("opening the engine for a probe");
+}
+
 /* ---- the kernel-only ceiling ----------------------------------------------- */
 
-/* The ceiling of a step cut by units: each thread its blocks' primitives
- * over the whole batch, back to back; the slowest thread sets the rate. */
-static double measure_unit_kernels(ot_model *m, dnnl_engine_t engine, size_t batch,
-                                   int threads, double seconds)
+/* KERNELS jobs of `repeat` steps each, the first 20 steps untimed, until
+ * `seconds` have passed. */
+typedef struct ceiling {
+    size_t batch, repeats;
+    double seconds, t0, t1;
+    int timing;
+} ceiling;
+
+static void ceiling_driver(void *user, const ot__job *done, const ot__job_result *res,
+                           ot__job *next)
 {
-    ot__usplit u;
-    if (ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0, 0) != OT_OK)
-        die("building the kernel-only ceiling's blocks");
-    double rate = INFINITY;
-    int failed = 0;
-#pragma omp parallel num_threads(threads) reduction(min : rate)
-    {
-        omp_set_num_threads(1);
-        int t = omp_get_thread_num();
-        size_t lo = (size_t)t, hi = (size_t)t + 1; /* one shard per thread */
-        ot__uthread ut;
-        float *grad = calloc(m->arena_len, sizeof(float));
-        if (ot__usplit_thread_init(&ut, &u, engine, lo, hi) != OT_OK || grad == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp barrier
-        if (!failed && ut.n > 0) {
-            for (int i = 0; i < 20; i++)
-                ot__usplit_kernels(&ut, &u, 0, grad);
-            double t0 = now();
-            size_t iters = 0;
-            do {
-                for (int i = 0; i < 10; i++)
-                    ot__usplit_kernels(&ut, &u, 0, grad);
-                iters += 10;
-            } while (now() - t0 < seconds);
-            rate = (double)iters / (now() - t0);
-        }
-        ot__uthread_destroy(&ut);
-        free(grad);
+    ceiling *c = user;
+    memset(next, 0, sizeof *next);
+    if (res != NULL && res->bad)
+        return;
+    if (done == NULL) {
+        next->repeat = 20; /* warm-up */
+    } else if (!c->timing) {
+        c->timing = 1;
+        c->t0 = now();
+        next->repeat = 10;
+    } else {
+        c->repeats += done->repeat;
+        c->t1 = now();
+        if (c->t1 - c->t0 >= c->seconds)
+            return;
+        next->repeat = 10;
     }
-    ot__usplit_close(&u);
-    if (failed)
-        die("building the kernel-only ceiling's blocks");
-    return rate * (double)batch;
+    next->kind = OT__JOB_KERNELS;
+    next->rows.rows = c->batch;
 }
 
 double measure_kernels(const char *spec, size_t batch, int threads, double seconds)
 {
     ot_model *m = make_model(spec, "sgd");
-    dnnl_engine_t engine;
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        die("creating a oneDNN CPU engine");
-    if (ot__usplit_applies(m, batch, (size_t)threads, 0)) {
-        /* the primitives the trainer runs there: its blocks' */
-        double r = measure_unit_kernels(m, engine, batch, threads, seconds);
-        dnnl_engine_destroy(engine);
-        ot_model_destroy(m);
-        return r;
-    }
-    double samples = 0, elapsed = 0;
-    int failed = 0;
-#pragma omp parallel num_threads(threads) reduction(+ : samples) reduction(max : elapsed)
-    {
-        omp_set_num_threads(1); /* as the trainer: primitives on this thread */
-        int t = omp_get_thread_num();
-        /* the trainer's split of the batch: one shard per thread */
-        size_t rows = batch / (size_t)threads + ((size_t)t < batch % (size_t)threads);
-        ot__worker w;
-        float *grad = calloc(m->arena_len, sizeof(float));
-        if (ot__worker_init(&w, m, engine, rows, 0, 1, 0) != OT_OK ||
-            ot__worker_plan(&w, rows) != OT_OK || grad == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp barrier
-        if (!failed) {
-            for (int i = 0; i < 20; i++)
-                ot__worker_kernels(&w, rows, grad);
-#pragma omp barrier
-            double t0 = now();
-            size_t iters = 0;
-            do {
-                for (int i = 0; i < 10; i++)
-                    ot__worker_kernels(&w, rows, grad);
-                iters += 10;
-            } while (now() - t0 < seconds);
-            elapsed = now() - t0;
-            samples = (double)(iters * rows);
-        }
-        ot__worker_destroy(&w);
-        free(grad);
-    }
-    dnnl_engine_destroy(engine);
+    ot__engine e;
+    probe_open(&e, m, batch, threads, 0); /* the primitives of the step omptrain runs */
+    ceiling c = {batch, 0, seconds, 0, 0, 0};
+    if (ot__engine_run(&e, ceiling_driver, &c) != OT_OK)
+        die("the kernel-only ceiling");
+    ot__engine_close(&e);
     ot_model_destroy(m);
-    if (failed)
-        die("building the kernel-only ceiling's workers");
-    /* threads run independently: their samples over the slowest's time */
-    return samples / elapsed;
+    return (double)(c.repeats * batch) / (c.t1 - c.t0);
+}
+
+/* ---- a probe's steps against fit's ------------------------------------------ */
+
+/* `steps` steps handed to the engine by a probe's own driver, over rows in
+ * order: the same jobs fit hands out. */
+typedef struct few_steps {
+    const ot_dataset *d;
+    const ot_model *m;
+    size_t batch, steps, k;
+} few_steps;
+
+static void few_steps_driver(void *user, const ot__job *done, const ot__job_result *res,
+                             ot__job *next)
+{
+    few_steps *t = user;
+    memset(next, 0, sizeof *next);
+    if ((done != NULL && ++t->k == t->steps) || (res != NULL && res->bad))
+        return;
+    next->kind = OT__JOB_STEP;
+    next->rows = (ot__rows){t->d, NULL, t->k * t->batch, t->batch};
+    next->opt = ot__optimizer_prepare(&t->m->opt.cfg, t->k + 1, 0);
+}
+
+/* Before a probe times the engine's steps: three of them (as many as the
+ * data holds, one at least) as a probe hands them out must leave the very
+ * weights of ot__fit over the same rows (one epoch, no shuffle), or the
+ * probe would time something else. */
+static void check_against_fit(const char *spec, const ot_dataset *d, size_t batch,
+                              int threads, const char *optimizer, int cut)
+{
+    ot_dataset *part = NULL;
+    size_t steps = ot_dataset_size(d) / batch < 3 ? ot_dataset_size(d) / batch : 3;
+    if (ot_dataset_slice(&part, d, 0, steps * batch) != OT_OK)
+        die("the rows of the check against fit");
+    ot_model *a = make_model(spec, optimizer), *b = make_model(spec, optimizer);
+    ot__engine_options opt = {cut, 0};
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = batch;
+    fc.epochs = 1;
+    fc.shuffle = 0;
+    fc.threads = threads;
+    fc.shards = (size_t)threads;
+    if (ot__fit(a, part, &fc, &opt, NULL) != OT_OK)
+        die("fit, for the check against fit");
+    ot__engine e;
+    probe_open(&e, b, batch, threads, cut);
+    few_steps t = {part, b, batch, steps, 0};
+    if (ot__engine_run(&e, few_steps_driver, &t) != OT_OK)
+        die("the probe's steps, for the check against fit");
+    ot__engine_close(&e);
+    if (memcmp(a->params, b->params, a->arena_len * sizeof(float)) != 0) {
+        say("%s, batch %zu, %d threads: the probe's steps do not give fit's weights\n",
+            spec, batch, threads);
+        exit(1);
+    }
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(part);
 }
 
 /* ---- where a one-thread step's time goes ------------------------------------ */
@@ -263,106 +283,178 @@ static void touch_rows_into(const ot_dataset *d, const uint32_t *idx, size_t fir
  * optimizer's pass alone, its two floors, the step followed by the
  * memory floor over the model's own arrays, and that followed by the least
  * reading of a batch of other rows or by their least gather, and the loss
- * alone (see bench.h). Interleaved round by round, medians of 5 rounds. */
+ * alone (see probes.h). Interleaved round by round, medians of 5 rounds.
+ * The step's parts are the engine's jobs (a KERNELS job, a STEP without
+ * reduction and update, the whole STEP); what is not the step runs in the
+ * driver between them, on the engine's one thread. */
+enum { BD_ROUNDS = 5, BD_MODES = 10 };
+
+typedef struct breakdown {
+    const ot_dataset *d;
+    const uint32_t *idx;
+    ot__engine *e;
+    ot_model *m;
+    size_t batch, n, steps, step;
+    uint64_t drawn, it;
+    int round, o;
+    double seconds, t0, reading, t[BD_MODES][BD_ROUNDS];
+    float *scratch, *slot[OT__MAX_SLOTS];
+} breakdown;
+
+/* mode 6 (the step, then the memory floor) right after mode 1 (the step
+ * alone), so that their difference is taken in like conditions; modes 7
+ * and 8 run mode 6's step and clock only the reading (7) or the least
+ * gather (8) of other rows after it; mode 9 clocks only the loss after the
+ * step of mode 1 */
+static const int bd_order[BD_MODES] = {0, 1, 6, 7, 8, 9, 2, 3, 4, 5};
+
+/* After a step of `mode` (its job done): what the driver adds to it. */
+static void bd_after_step(breakdown *b, int mode, size_t first)
+{
+    const size_t n = b->n, batch = b->batch;
+    ot_model *m = b->m;
+    ot__worker *w = &b->e->workers[0];
+    float *sm = b->scratch + 3 * 4096, *sv = sm + n;
+    /* the step's own arrays for the memory floor after it: Adam's m and v */
+    float *own_m = b->slot[0] ? b->slot[0] : sm, *own_v = b->slot[1] ? b->slot[1] : sv;
+    volatile float nought = 0.0f; /* unknown to the compiler */
+    if (mode == 9) { /* the step's loss again, on its outputs */
+        const size_t L = m->n_layers;
+        ot__loss_batch lb = {w->fused ? w->z[L - 1] : w->a[L - 1], w->y, NULL, batch,
+                             m->layers[L - 1].out};
+        double l = 0, k = 0, t1 = now();
+        ot__loss(m->loss, &lb, 1.0f / (float)batch, w->d[L - 1], &l, &k);
+        b->reading += now() - t1;
+    }
+    if (mode >= 6 && mode <= 8) /* the traffic as the step leaves the caches,
+                                 * over the model's own arrays, values kept */
+        floor_stream(m->params, b->e->grads[0], own_m, own_v, n, nought);
+    if (mode == 7 || mode == 8) { /* rows half the permutation away: no step
+                                   * gathers them for a long while */
+        const size_t rows = ot_dataset_size(b->d);
+        const size_t far = (first + rows / 2) % (rows - batch + 1);
+        double t1 = now();
+        if (mode == 7)
+            touched = touch_rows(b->d, b->idx, far, batch);
+        else
+            touch_rows_into(b->d, b->idx, far, batch, w->x);
+        b->reading += now() - t1;
+    }
+}
+
+/* Modes 3 to 5, which are not the step: timed here, in a loop of their own. */
+static void bd_alone(breakdown *b, int mode)
+{
+    const size_t n = b->n;
+    float *sm = b->scratch + 3 * 4096, *sv = sm + n, *sw = sv + n;
+    volatile float one = 1.0f;
+    const float unit = one;
+    size_t steps = 0;
+    double t0 = now();
+    do {
+        if (mode == 3) {
+            ot__opt_step st = ot__optimizer_prepare(&b->m->opt.cfg, ++b->it, 0);
+            ot__optimizer_update(&b->m->opt.cfg, &st, b->m->params, b->e->grads[0], NULL,
+                                  b->slot, n);
+        } else if (mode == 4) {
+            floor_divide(b->scratch + 2 * 4096, b->scratch, b->scratch + 4096, n);
+        } else {
+            floor_stream(sw, b->e->grads[0], sm, sv, n, unit);
+        }
+        steps++;
+    } while (now() - t0 < b->seconds / BD_ROUNDS / BD_MODES);
+    b->t[mode][b->round] = 1e6 * (now() - t0) / (double)steps;
+}
+
+/* The job of the next step of `mode`: 0 the kernels, 1 and 6 to 9 a step
+ * without reduction and update (one shard: nothing to reduce), 2 the whole
+ * step. */
+static void bd_job(breakdown *b, int mode, ot__job *next)
+{
+    if (mode == 0) {
+        next->kind = OT__JOB_KERNELS;
+        next->rows.rows = b->batch;
+        next->repeat = 1;
+        return;
+    }
+    next->kind = OT__JOB_STEP;
+    next->rows = (ot__rows){b->d, b->idx, rows_start(b->drawn++, b->batch, ot_dataset_size(b->d)),
+                            b->batch};
+    if (mode == 2)
+        next->opt = ot__optimizer_prepare(&b->m->opt.cfg, ++b->it, 0);
+    else
+        next->skip = OT__SKIP_REDUCE;
+}
+
+static void bd_driver(void *user, const ot__job *done, const ot__job_result *res,
+                      ot__job *next)
+{
+    breakdown *b = user;
+    memset(next, 0, sizeof *next);
+    if (res != NULL && res->bad)
+        return;
+    if (done != NULL && done->kind != OT__JOB_PAUSE) { /* a step of the mode in hand */
+        const int mode = bd_order[b->o];
+        bd_after_step(b, mode, done->rows.first);
+        b->step++;
+        if (now() - b->t0 < b->seconds / BD_ROUNDS / BD_MODES) {
+            bd_job(b, mode, next);
+            return;
+        }
+        b->t[mode][b->round] = 1e6 * (mode >= 7 ? b->reading : now() - b->t0) /
+                               (double)b->step;
+        b->o++;
+    }
+    for (; b->round < BD_ROUNDS; b->round++, b->o = 0)
+        for (; b->o < BD_MODES; b->o++) {
+            const int mode = bd_order[b->o];
+            if (mode >= 3 && mode <= 5) {
+                bd_alone(b, mode);
+                continue;
+            }
+            b->step = 0;
+            b->reading = 0.0;
+            b->t0 = now();
+            bd_job(b, mode, next);
+            return;
+        }
+}
+
 void measure_breakdown(const char *spec, const ot_dataset *d, size_t batch,
                        const char *optimizer, double seconds, double us[10])
 {
+    check_against_fit(spec, d, batch, 1, optimizer, 0);
     ot_model *m = make_model(spec, optimizer);
-    dnnl_engine_t engine;
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        die("creating a oneDNN CPU engine");
-    uint32_t *idx = malloc(d->n * sizeof *idx);
-    for (size_t i = 0; i < d->n; i++)
-        idx[i] = (uint32_t)((i * 7919) % d->n);
-    enum { ROUNDS = 5, MODES = 10 };
-    double t[MODES][ROUNDS];
-    const size_t n = m->arena_len;
-#pragma omp parallel num_threads(1)
-    {
-        omp_set_num_threads(1);
-        unsigned csr = ot__fp_enter(); /* as the trainer */
-        ot__worker w;
-        float *grad = calloc(n, sizeof(float));
-        float *scratch = calloc(3 * 4096 + 3 * n, sizeof(float));
-        float *slot[OT__MAX_SLOTS];
-        ot__optimizer_state_slots(&m->opt, n, slot);
-        if (ot__worker_init(&w, m, engine, batch, 0, 1, 0) != OT_OK ||
-            ot__worker_plan(&w, batch) != OT_OK || grad == NULL || scratch == NULL)
-            die("building the breakdown's worker");
-        for (size_t i = 0; i < 2 * 4096; i++)
-            scratch[i] = 1.0f + (float)(i % 97);
-        float *sm = scratch + 3 * 4096, *sv = sm + n, *sw = sv + n;
-        /* the step's own arrays for the memory floor after it: Adam's m and v */
-        float *own_m = slot[0] ? slot[0] : sm, *own_v = slot[1] ? slot[1] : sv;
-        volatile float one = 1.0f, nought = 0.0f; /* unknown to the compiler */
-        const float unit = one, zero = nought;
-        uint64_t it = 0, drawn = 0;
-        /* mode 6 (the step, then the memory floor) right after mode 1 (the
-         * step alone), so that their difference is taken in like
-         * conditions; modes 7 and 8 run mode 6's step and clock only the
-         * reading (7) or the least gather (8) of other rows after it;
-         * mode 9 clocks only the loss after the step of mode 1 */
-        static const int order[MODES] = {0, 1, 6, 7, 8, 9, 2, 3, 4, 5};
-        for (int r = 0; r < ROUNDS; r++)
-            for (int o = 0; o < MODES; o++) {
-                const int mode = order[o];
-                size_t steps = 0;
-                double t0 = now(), reading = 0.0;
-                do {
-                    /* the next rows of the permutation every step */
-                    size_t first = rows_start(drawn++, batch, d->n);
-                    ot__rows rows = {d, idx, first, batch};
-                    double l = 0, k = 0;
-                    if (mode == 0)
-                        ot__worker_kernels(&w, batch, grad);
-                    else if (mode <= 2 || mode >= 6)
-                        ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
-                    if (mode == 9) { /* the step's loss again, on its outputs */
-                        const size_t L = m->n_layers;
-                        ot__loss_batch b = {w.fused ? w.z[L - 1] : w.a[L - 1], w.y, NULL,
-                                            batch, m->layers[L - 1].out};
-                        double t1 = now();
-                        ot__loss(m->loss, &b, 1.0f / (float)batch, w.d[L - 1], &l, &k);
-                        reading += now() - t1;
-                    }
-                    if (mode == 2 || mode == 3) {
-                        ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
-                        ot__optimizer_update(&m->opt.cfg, &st, m->params, grad, NULL, slot, n);
-                    } else if (mode == 4) {
-                        floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, n);
-                    } else if (mode == 5) {
-                        floor_stream(sw, grad, sm, sv, n, unit);
-                    } else if (mode >= 6 && mode <= 8) {
-                        /* the traffic as the step leaves the caches,
-                         * over the model's own arrays, their values kept */
-                        floor_stream(m->params, grad, own_m, own_v, n, zero);
-                    }
-                    if (mode == 7 || mode == 8) { /* rows half the permutation
-                                                   * away: no step gathers them
-                                                   * for a long while */
-                        const size_t far = (first + d->n / 2) % (d->n - batch + 1);
-                        double t1 = now();
-                        if (mode == 7)
-                            touched = touch_rows(d, idx, far, batch);
-                        else
-                            touch_rows_into(d, idx, far, batch, w.x);
-                        reading += now() - t1;
-                    }
-                    steps++;
-                } while (now() - t0 < seconds / ROUNDS / MODES);
-                t[mode][r] = 1e6 * (mode >= 7 ? reading : now() - t0) / (double)steps;
-            }
-        ot__worker_destroy(&w);
-        free(grad);
-        free(scratch);
-        ot__fp_leave(csr);
-    }
-    for (int r = 0; r < ROUNDS; r++)
-        t[6][r] -= t[1][r]; /* paired: timed one after the other */
-    for (int mode = 0; mode < MODES; mode++)
-        us[mode] = median(t[mode], ROUNDS);
+    const size_t rows = ot_dataset_size(d), n = m->arena_len;
+    breakdown b;
+    memset(&b, 0, sizeof b);
+    b.d = d;
+    b.m = m;
+    b.batch = batch;
+    b.n = n;
+    b.seconds = seconds;
+    uint32_t *idx = malloc(rows * sizeof *idx);
+    b.scratch = calloc(3 * 4096 + 3 * n, sizeof(float));
+    if (idx == NULL || b.scratch == NULL)
+        die("allocating the breakdown's buffers");
+    for (size_t i = 0; i < rows; i++)
+        idx[i] = (uint32_t)((i * 7919) % rows);
+    b.idx = idx;
+    for (size_t i = 0; i < 2 * 4096; i++)
+        b.scratch[i] = 1.0f + (float)(i % 97);
+    ot__optimizer_state_slots(&m->opt, n, b.slot);
+    ot__engine e;
+    probe_open(&e, m, batch, 1, 0);
+    b.e = &e;
+    if (ot__engine_run(&e, bd_driver, &b) != OT_OK)
+        die("the breakdown");
+    ot__engine_close(&e);
+    for (int r = 0; r < BD_ROUNDS; r++)
+        b.t[6][r] -= b.t[1][r]; /* paired: timed one after the other */
+    for (int mode = 0; mode < BD_MODES; mode++)
+        us[mode] = median(b.t[mode], BD_ROUNDS);
     free(idx);
-    dnnl_engine_destroy(engine);
+    free(b.scratch);
     ot_model_destroy(m);
 }
 
@@ -431,115 +523,109 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
 
 /* ---- where a T-thread step's time goes -------------------------------------- */
 
-/* Microseconds per step with T threads, one shard each (the trainer's split),
- * the step built up part by part (see bench.h). Every thread runs the same
- * number of steps; the time is the master's between two barriers. Rounds
- * interleave the parts, medians of 3 rounds. */
+/* The parts of --step-parts as jobs: 0, one KERNELS job of every step; 1,
+ * a KERNELS job a step (its two barriers); 2, a STEP with neither
+ * reduction nor update; 3, with the reduction; 4, the whole step. Round -1
+ * warms up with 20 steps of each part and sizes the rounds from the whole
+ * step's time. */
+enum { PART_ROUNDS = 3 };
+typedef struct parts_run {
+    const ot_dataset *d;
+    const uint32_t *idx;
+    const ot_model *m;
+    size_t batch, step, steps;
+    uint64_t drawn, it;
+    int round, part;
+    double share; /* seconds a part of a round */
+    double t0, t[STEP_PARTS][PART_ROUNDS];
+} parts_run;
+
+static void parts_job(parts_run *p, ot__job *next)
+{
+    if (p->part <= 1) {
+        next->kind = OT__JOB_KERNELS;
+        next->rows.rows = p->batch;
+        next->repeat = p->part == 0 ? p->steps : 1;
+        return;
+    }
+    next->kind = OT__JOB_STEP;
+    size_t first = rows_start(p->drawn++, p->batch, ot_dataset_size(p->d));
+    next->rows = (ot__rows){p->d, p->idx, first, p->batch};
+    next->skip = p->part == 2 ? OT__SKIP_REDUCE : p->part == 3 ? OT__SKIP_UPDATE : 0;
+    if (p->part == 4)
+        next->opt = ot__optimizer_prepare(&p->m->opt.cfg, ++p->it, 0);
+}
+
+static void parts_start(parts_run *p)
+{
+    p->step = 0;
+    if (p->round < 0)
+        p->steps = 20;
+    else if (p->part == 0) /* about seconds / rounds / parts a part */
+        p->steps = (size_t)(p->share / (p->t[STEP_PARTS - 1][p->round > 0 ? p->round - 1 : 0]
+                                        * 1e-6)) + 1;
+    p->t0 = now();
+}
+
+static void parts_driver(void *user, const ot__job *done, const ot__job_result *res,
+                         ot__job *next)
+{
+    parts_run *p = user;
+    memset(next, 0, sizeof *next);
+    if (res != NULL && res->bad)
+        return;
+    if (done == NULL) {
+        p->round = -1;
+        p->part = 0;
+        parts_start(p);
+        parts_job(p, next);
+        return;
+    }
+    p->step += done->kind == OT__JOB_KERNELS ? done->repeat : 1;
+    if (p->step < p->steps) {
+        parts_job(p, next);
+        return;
+    }
+    double us = 1e6 * (now() - p->t0) / (double)p->steps;
+    if (p->round >= 0 || p->part == STEP_PARTS - 1)
+        p->t[p->part][p->round < 0 ? 0 : p->round] = us;
+    if (++p->part == STEP_PARTS) {
+        p->part = 0;
+        if (++p->round == PART_ROUNDS)
+            return; /* the end */
+    }
+    parts_start(p);
+    parts_job(p, next);
+}
+
 void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from, size_t batch,
                         int threads, const char *optimizer, double seconds,
                         double us[STEP_PARTS])
 {
+    /* the parts are those of the step cut by rows */
+    check_against_fit(spec, d, batch, threads, optimizer, -1);
     ot_model *m = make_model(spec, optimizer);
-    dnnl_engine_t engine;
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        die("creating a oneDNN CPU engine");
-    const size_t n = m->arena_len;
-    uint32_t *idx = malloc(d->n * sizeof *idx);
-    float **grads = calloc((size_t)threads, sizeof *grads);
-    if (idx == NULL || grads == NULL)
-        die("allocating the step parts' buffers");
-    const size_t from = rows_from ? rows_from : d->n;
-    for (size_t i = 0; i < d->n; i++)
+    const size_t n = ot_dataset_size(d), from = rows_from ? rows_from : n;
+    uint32_t *idx = malloc(n * sizeof *idx);
+    if (idx == NULL)
+        die("allocating the step parts' rows");
+    for (size_t i = 0; i < n; i++)
         idx[i] = (uint32_t)((i * 7919) % from);
-    float *slot[OT__MAX_SLOTS];
-    ot__optimizer_state_slots(&m->opt, n, slot);
-    enum { ROUNDS = 3 };
-    double t[STEP_PARTS][ROUNDS];
-    size_t steps = 0; /* per part and round, set by the master */
-    int failed = 0;
-#pragma omp parallel num_threads(threads)
-    {
-        omp_set_num_threads(1); /* as the trainer: primitives on this thread */
-        unsigned csr = ot__fp_enter(); /* as the trainer */
-        const int tid = omp_get_thread_num();
-        size_t first, rows, lo, hi;
-        ot__shard_range(batch, (size_t)threads, (size_t)tid, &first, &rows);
-        ot__arena_slice(n, threads, tid, &lo, &hi);
-        ot__worker w;
-        grads[tid] = ot__calloc(n, sizeof(float), "a shard's gradient");
-        if (ot__worker_init(&w, m, engine, rows, 0, 1, 0) != OT_OK ||
-            ot__worker_plan(&w, rows) != OT_OK || grads[tid] == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp barrier
-        uint64_t it = 0;
-        for (int r = -1; r < ROUNDS && !failed; r++)
-            for (int part = 0; part < STEP_PARTS; part++) {
-#pragma omp master
-                {
-                    /* round -1 warms up and sizes the rounds from the whole step */
-                    if (r < 0)
-                        steps = 20;
-                    else if (part == 0)
-                        steps = (size_t)(seconds / ROUNDS / STEP_PARTS /
-                                         (t[STEP_PARTS - 1][0 < r ? r - 1 : 0] * 1e-6)) + 1;
-                }
-#pragma omp barrier
-                double t0 = now();
-                for (size_t i = 0; i < steps; i++) {
-                    size_t at = rows_start(it, batch, d->n) + first;
-                    ot__rows rw = {d, idx, at, rows};
-                    double l = 0, k = 0;
-                    if (part <= 1)
-                        ot__worker_kernels(&w, rows, grads[tid]);
-                    else
-                        ot__worker_train(&w, &rw, 1.0f / (float)batch, grads[tid], &l, &k);
-                    if (part >= 1) {
-#pragma omp barrier
-                    }
-                    if (part >= 3) {
-                        ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, it + 1, 0);
-                        /* as the trainer: in chunks from 3 shards on, else whole */
-                        size_t len = threads > 2 || hi == lo ? OT__CHUNK : hi - lo;
-                        for (size_t c = lo; c < hi; c += len) {
-                            size_t cn = hi - c < len ? hi - c : len;
-                            if (part == 3) {
-                                ot__reduce_chunk(grads, (size_t)threads, c, cn);
-                            } else {
-                                /* as the trainer: the last shard's gradient
-                                 * is added in the update's loop */
-                                ot__reduce_chunk(grads, (size_t)threads - 1, c, cn);
-                                float *s[OT__MAX_SLOTS];
-                                for (int j = 0; j < OT__MAX_SLOTS; j++)
-                                    s[j] = slot[j] ? slot[j] + c : NULL;
-                                ot__optimizer_update(&m->opt.cfg, &st, m->params + c, grads[0] + c,
-                                                     threads > 1 ? grads[threads - 1] + c : NULL,
-                                                     s, cn);
-                            }
-                        }
-#pragma omp barrier
-                    }
-                    it++;
-                }
-#pragma omp barrier
-#pragma omp master
-                {
-                    if (r >= 0 || part == STEP_PARTS - 1)
-                        t[part][r < 0 ? 0 : r] = 1e6 * (now() - t0) / (double)steps;
-                }
-            }
-        ot__worker_destroy(&w);
-        free(grads[tid]);
-        ot__fp_leave(csr);
-    }
-    if (failed)
-        die("building the step parts' workers");
+    ot__engine e;
+    probe_open(&e, m, batch, threads, -1);
+    parts_run p;
+    memset(&p, 0, sizeof p);
+    p.d = d;
+    p.idx = idx;
+    p.m = m;
+    p.batch = batch;
+    p.share = seconds / PART_ROUNDS / STEP_PARTS;
+    if (ot__engine_run(&e, parts_driver, &p) != OT_OK)
+        die("the step parts");
+    ot__engine_close(&e);
     for (int part = 0; part < STEP_PARTS; part++)
-        us[part] = median(t[part], ROUNDS);
-    free(grads);
+        us[part] = median(p.t[part], PART_ROUNDS);
     free(idx);
-    dnnl_engine_destroy(engine);
     ot_model_destroy(m);
 }
 

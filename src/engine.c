@@ -312,6 +312,34 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
     return OT_OK;
 }
 
+/* This thread's part of a KERNELS job: its shards' primitives, or its
+ * blocks' where the step is cut by units, job->repeat times. */
+static ot_status kernels(ot__engine *e, int tid, const ot__job *job)
+{
+    const size_t bn = job->rows.rows;
+    const int li = ot__units_len(e, bn);
+    size_t lo, hi;
+    ot__engine_my_shards(e, tid, &lo, &hi);
+    for (size_t i = 0; i < job->repeat; i++) {
+        if (li >= 0) {
+            ot_status st = ot__usplit_kernels(&e->uthreads[tid], &e->usplit, li, e->grads[0]);
+            if (st != OT_OK)
+                return st;
+            continue;
+        }
+        for (size_t s = lo; s < hi; s++) {
+            size_t first, rows;
+            ot__shard_range(bn, e->shards, s, &first, &rows);
+            if (rows == 0)
+                continue;
+            ot_status st = ot__worker_kernels(&e->workers[tid], rows, e->grads[s]);
+            if (st != OT_OK)
+                return st;
+        }
+    }
+    return OT_OK;
+}
+
 static void region(ot__engine *e)
 {
     const int tid = omp_get_thread_num();
@@ -341,11 +369,11 @@ static void region(ot__engine *e)
             }
         } else {
             gathered.rows = 0;
-            if (job.kind == OT__JOB_FORWARD) {
-                ot_status st = forward_pass(e, tid, &job);
-                if (st != OT_OK)
-                    ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
-            }
+            ot_status st = job.kind == OT__JOB_FORWARD   ? forward_pass(e, tid, &job)
+                           : job.kind == OT__JOB_KERNELS ? kernels(e, tid, &job)
+                                                         : OT_OK;
+            if (st != OT_OK)
+                ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
 #pragma omp barrier /* every thread has its copy of the job */
 #pragma omp master
             ot__engine_hand_over(e, &job, any_failure(e, e->step_status));

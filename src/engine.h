@@ -45,8 +45,16 @@ typedef enum ot__job_kind {
     OT__JOB_STEP,     /* a training step: gradient, then the optimizer */
     OT__JOB_GRADIENT, /* the gradient of a step, left in ot__engine_gradient */
     OT__JOB_FORWARD,  /* forward passes over rows, in batches of the run's batch */
-    OT__JOB_PAUSE     /* no work: the driver is called again after a barrier */
+    OT__JOB_PAUSE,    /* no work: the driver is called again after a barrier */
+    OT__JOB_KERNELS   /* the step's primitives alone, `repeat` times, on the
+                       * workers' current buffers: no gather, no loss, no
+                       * reduction, no update, no barrier between them (the
+                       * kernel-only ceiling of developer tools) */
 } ot__job_kind;
+
+/* Parts of a STEP that a developer tool leaves out, to time the rest. */
+#define OT__SKIP_REDUCE 1u /* the shards' gradients stay apart, nothing updated */
+#define OT__SKIP_UPDATE 2u /* reduced into the engine's gradient, not applied */
 
 typedef struct ot__job {
     ot__job_kind kind;
@@ -57,6 +65,8 @@ typedef struct ot__job {
     ot__opt_step opt;  /* STEP: the optimizer's constants of this step */
     int with_loss;     /* FORWARD: sum the loss and metric */
     float *out;        /* FORWARD: the outputs, rows x outputs, or NULL */
+    unsigned skip;     /* STEP: OT__SKIP_* parts left out; 0 for training */
+    size_t repeat;     /* KERNELS: how many times, the rows those of a step */
 } ot__job;
 
 typedef struct ot__job_result {

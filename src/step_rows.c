@@ -64,7 +64,7 @@ static void reduce_update(ot__engine *e, int tid, const ot__job *job, size_t ns,
 {
     size_t lo, hi;
     ot__arena_slice(e->m->arena_len, e->threads, tid, &lo, &hi);
-    if (job->kind == OT__JOB_GRADIENT) {
+    if (job->kind == OT__JOB_GRADIENT || (job->skip & OT__SKIP_UPDATE)) {
         for (size_t c = lo; c < hi; c += OT__CHUNK)
             ot__reduce_chunk(e->grads, ns, c, hi - c < OT__CHUNK ? hi - c : OT__CHUNK);
         return;
@@ -102,7 +102,7 @@ int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot
 #pragma omp barrier /* A */
     int bad = ot__engine_step_verdict(e);
     /* shards past the rows (a short last batch) hold no gradient */
-    if (!bad || job->kind == OT__JOB_GRADIENT)
+    if ((!bad || job->kind == OT__JOB_GRADIENT) && !(job->skip & OT__SKIP_REDUCE))
         reduce_update(e, tid, job, bn < e->shards ? bn : e->shards, slot);
 #pragma omp master
     ot__engine_hand_over(e, job, bad);

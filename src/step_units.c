@@ -121,7 +121,7 @@ int ot__units_step(ot__engine *e, int tid, const ot__job *job, int li,
         ot__usplit_gather(&e->usplit, ut, r->data, r->idx, r->first, r->rows);
     gathered->rows = 0;
     int bad = unit_pass(e, tid, r->data, r->rows, li, 1.0f / (float)r->rows);
-    if (!bad && job->kind == OT__JOB_STEP) {
+    if (!bad && job->kind == OT__JOB_STEP && !(job->skip & (OT__SKIP_REDUCE | OT__SKIP_UPDATE))) {
         size_t off, n;
         for (size_t i = 0; i < ut->n && !e->weights_bad[tid]; i++)
             for (size_t j = 0; ot__usplit_block_range(&e->usplit, &ut->blocks[i], j,
