@@ -631,43 +631,91 @@ void measure_step_parts(const char *spec, const ot_dataset *d, size_t rows_from,
 
 /* ---- the optimizer's floors on T threads ------------------------------------ */
 
-/* Mode 1 of --floors (Adam's update) or 2 (its memory traffic alone, values
- * kept as zero is 0), or 0 (nothing), over the parts of the arena a thread
- * updates: its blocks' ranges (ut, cut by units) or the whole arena (ut
- * NULL). Returns the count of parameters in them. */
-static size_t floor_pass(int mode, const ot_model *m, const ot__usplit *u,
-                         const ot__uthread *ut, const ot__opt_step *k, float *grad,
-                         float *const slot[OT__MAX_SLOTS], float zero)
-{
-    size_t covered = 0, o = 0, n = m->arena_len;
-    for (size_t i = 0; i < (ut ? ut->n : 1); i++)
-        for (size_t j = 0; ut ? ot__usplit_block_range(u, &ut->blocks[i], j, &o, &n) : j == 0;
-             j++) {
-            covered += n;
-            if (mode == 1) {
-                float *sl[OT__MAX_SLOTS];
-                for (int q = 0; q < OT__MAX_SLOTS; q++)
-                    sl[q] = slot[q] ? slot[q] + o : NULL;
-                ot__optimizer_update(&m->opt.cfg, k, m->params + o, grad + o, NULL, sl, n);
-            } else if (mode == 2) {
-                floor_stream(m->params + o, grad + o, slot[0] + o, slot[1] + o, n, zero);
-            }
-        }
-    return covered;
-}
-
 /* Microseconds per step with T threads as omptrain cuts the step (by units
- * where its rule says so; on one thread, one shard of the whole batch): each
- * thread runs its own kernels and then its own part of the parameters, as
- * the trainer does, with no barrier inside a step. Modes (see bench.h):
- * kernels alone; then Adam's update as the trainer runs it; then Adam's
- * memory traffic alone (floor_stream over the model's own arrays, values
- * kept); Adam's arithmetic alone over the thread's count of parameters.
- * Every thread runs the same number of steps; the time is the master's
- * between two barriers, so the slowest thread sets it. Modes interleaved
+ * where its rule says so; on one thread, one shard of the whole batch):
+ * each thread runs its own kernels and then its own part of the
+ * parameters, as the engine does, with no barrier inside a step: KERNELS
+ * jobs of the engine, with work on the thread's own part after each
+ * repetition. Modes (see probes.h): kernels alone; then Adam's update as
+ * the engine runs it (ot__engine_update over the thread's own ranges);
+ * then Adam's memory traffic alone (floor_stream over the model's own
+ * arrays, values kept); Adam's arithmetic alone over the thread's count of
+ * parameters. The time of a job is the slowest thread's. Modes interleaved
  * round by round, medians of 5 rounds. Returns 0 (nothing measured) for a
  * step of several threads cut by rows: its floor has a reduction too
  * (--step-parts measures that step). */
+enum { FLOOR_ROUNDS = 5 };
+
+typedef struct floors {
+    ot_model *m;
+    size_t batch, steps;
+    int round, mode;
+    double seconds, t0, t[FLOOR_MODES][FLOOR_ROUNDS];
+    float *slot[OT__MAX_SLOTS];
+    float **scratch;  /* [threads]: 3 x 4096 floats each */
+    uint64_t *it;     /* [threads * 8]: each thread's count of updates, a line apart */
+    float zero;
+} floors;
+
+/* After each repetition of the kernels, on every thread: its own part. */
+static void floor_each(void *user, ot__engine *e, int tid)
+{
+    floors *f = user;
+    size_t off, n, own = 0;
+    ot__opt_step k = ot__optimizer_prepare(&f->m->opt.cfg, ++f->it[8 * tid], 0);
+    ot__range_cursor c = {0, 0};
+    while (ot__engine_next_own_range(e, tid, &c, &off, &n)) {
+        own += n;
+        if (f->mode == 1)
+            ot__engine_update(e, tid, &k, f->slot, off, n, NULL);
+        else if (f->mode == 2)
+            floor_stream(f->m->params + off, e->grads[0] + off, f->slot[0] + off,
+                         f->slot[1] + off, n, f->zero);
+    }
+    if (f->mode == 3)
+        floor_divide(f->scratch[tid] + 2 * 4096, f->scratch[tid], f->scratch[tid] + 4096, own);
+}
+
+static void floors_job(floors *f, ot__job *next)
+{
+    if (f->round < 0)
+        f->steps = 20; /* round -1 warms up and sizes the rounds from the update */
+    else if (f->mode == 0)
+        f->steps = (size_t)(f->seconds / FLOOR_ROUNDS / FLOOR_MODES /
+                            (f->t[1][f->round > 0 ? f->round - 1 : 0] * 1e-6)) + 1;
+    next->kind = OT__JOB_KERNELS;
+    next->rows.rows = f->batch;
+    next->repeat = f->steps;
+    next->each = f->mode == 0 ? NULL : floor_each;
+    next->each_user = f;
+    next->skip = f->mode == 3 ? OT__SKIP_KERNELS : 0;
+    f->t0 = now();
+}
+
+static void floors_driver(void *user, const ot__job *done, const ot__job_result *res,
+                          ot__job *next)
+{
+    floors *f = user;
+    memset(next, 0, sizeof *next);
+    if (res != NULL && res->bad)
+        return;
+    if (done == NULL) {
+        f->round = -1;
+        f->mode = 0;
+        floors_job(f, next);
+        return;
+    }
+    double us = 1e6 * (now() - f->t0) / (double)f->steps;
+    if (f->round >= 0 || f->mode == 1)
+        f->t[f->mode][f->round < 0 ? 0 : f->round] = us;
+    if (++f->mode == FLOOR_MODES) {
+        f->mode = 0;
+        if (++f->round == FLOOR_ROUNDS)
+            return; /* the end */
+    }
+    floors_job(f, next);
+}
+
 int measure_floors(const char *spec, size_t batch, int threads, double seconds,
                    double us[FLOOR_MODES], int *units)
 {
@@ -677,96 +725,35 @@ int measure_floors(const char *spec, size_t batch, int threads, double seconds,
         ot_model_destroy(m);
         return 0;
     }
-    dnnl_engine_t engine;
-    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-        die("creating a oneDNN CPU engine");
-    const size_t n = m->arena_len;
-    ot__usplit u;
-    if (*units && ot__usplit_open(&u, m, (size_t)threads, &batch, 1, 0, 0) != OT_OK)
-        die("building the floors' blocks");
-    float *grad = calloc(n, sizeof(float));
-    if (grad == NULL)
-        die("allocating the floors' gradient");
-    float *slot[OT__MAX_SLOTS];
-    ot__optimizer_state_slots(&m->opt, n, slot);
-    enum { ROUNDS = 5 };
-    double t[FLOOR_MODES][ROUNDS];
-    size_t steps = 0; /* per mode and round, set by the master */
-    int failed = 0;
-#pragma omp parallel num_threads(threads)
-    {
-        omp_set_num_threads(1); /* as the trainer: primitives on this thread */
-        unsigned csr = ot__fp_enter(); /* as the trainer */
-        const int tid = omp_get_thread_num();
-        ot__worker w;
-        ot__uthread ut;
-        memset(&w, 0, sizeof w);
-        memset(&ut, 0, sizeof ut);
-        float *scratch = calloc(3 * 4096, sizeof(float));
-        ot_status st = *units ? ot__usplit_thread_init(&ut, &u, engine, (size_t)tid,
-                                                       (size_t)tid + 1)
-                              : ot__worker_init(&w, m, engine, batch, 0, 1, 0);
-        if (st == OT_OK && !*units)
-            st = ot__worker_plan(&w, batch);
-        const ot__uthread *mine = *units ? &ut : NULL;
-        const size_t own = floor_pass(0, m, &u, mine, NULL, grad, slot, 0.0f);
-        if (st != OT_OK || scratch == NULL) {
-#pragma omp atomic write
-            failed = 1;
-        }
-        for (size_t i = 0; scratch && i < 2 * 4096; i++)
-            scratch[i] = 1.0f + (float)(i % 97);
-        volatile float nought = 0.0f; /* unknown to the compiler */
-        const float zero = nought;
-#pragma omp barrier
-        uint64_t it = 0;
-        for (int r = -1; r < ROUNDS && !failed; r++)
-            for (int mode = 0; mode < FLOOR_MODES; mode++) {
-#pragma omp master
-                {
-                    /* round -1 warms up and sizes the rounds from the update */
-                    if (r < 0)
-                        steps = 20;
-                    else if (mode == 0)
-                        steps = (size_t)(seconds / ROUNDS / FLOOR_MODES /
-                                         (t[1][0 < r ? r - 1 : 0] * 1e-6)) + 1;
-                }
-#pragma omp barrier
-                double t0 = now();
-                for (size_t i = 0; i < steps; i++) {
-                    if (mode <= 2) {
-                        if (*units)
-                            ot__usplit_kernels(&ut, &u, 0, grad);
-                        else
-                            ot__worker_kernels(&w, batch, grad);
-                    }
-                    ot__opt_step k = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
-                    floor_pass(mode, m, &u, mine, &k, grad, slot, zero);
-                    if (mode == 3)
-                        floor_divide(scratch + 2 * 4096, scratch, scratch + 4096, own);
-                }
-#pragma omp barrier
-#pragma omp master
-                {
-                    if (r >= 0 || mode == 1)
-                        t[mode][r < 0 ? 0 : r] = 1e6 * (now() - t0) / (double)steps;
-                }
-            }
-        if (*units)
-            ot__uthread_destroy(&ut);
-        else
-            ot__worker_destroy(&w);
-        free(scratch);
-        ot__fp_leave(csr);
+    floors f;
+    memset(&f, 0, sizeof f);
+    f.m = m;
+    f.batch = batch;
+    f.seconds = seconds;
+    volatile float nought = 0.0f; /* unknown to the compiler */
+    f.zero = nought;
+    ot__optimizer_state_slots(&m->opt, m->arena_len, f.slot);
+    f.scratch = calloc((size_t)threads, sizeof *f.scratch);
+    f.it = calloc(8 * (size_t)threads, sizeof *f.it);
+    if (f.scratch == NULL || f.it == NULL)
+        die("allocating the floors' buffers");
+    for (int t = 0; t < threads; t++) {
+        if ((f.scratch[t] = calloc(3 * 4096, sizeof(float))) == NULL)
+            die("allocating the floors' buffers");
+        for (size_t i = 0; i < 2 * 4096; i++)
+            f.scratch[t][i] = 1.0f + (float)(i % 97);
     }
-    if (failed)
-        die("building the floors' threads");
+    ot__engine e;
+    probe_open(&e, m, batch, threads, 0);
+    if (ot__engine_run(&e, floors_driver, &f) != OT_OK)
+        die("the floors");
+    ot__engine_close(&e);
     for (int mode = 0; mode < FLOOR_MODES; mode++)
-        us[mode] = median(t[mode], ROUNDS);
-    free(grad);
-    if (*units)
-        ot__usplit_close(&u);
-    dnnl_engine_destroy(engine);
+        us[mode] = median(f.t[mode], FLOOR_ROUNDS);
+    for (int t = 0; t < threads; t++)
+        free(f.scratch[t]);
+    free(f.scratch);
+    free(f.it);
     ot_model_destroy(m);
     return 1;
 }

@@ -312,32 +312,58 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
     return OT_OK;
 }
 
-/* This thread's part of a KERNELS job: its shards' primitives, or its
- * blocks' where the step is cut by units, job->repeat times. */
-static ot_status kernels(ot__engine *e, int tid, const ot__job *job)
+/* This thread's primitives of a step of `rows` rows: its shards', or its
+ * blocks' where the step is cut by units. */
+static ot_status primitives(ot__engine *e, int tid, size_t rows)
 {
-    const size_t bn = job->rows.rows;
-    const int li = ot__units_len(e, bn);
+    const int li = ot__units_len(e, rows);
+    if (li >= 0)
+        return ot__usplit_kernels(&e->uthreads[tid], &e->usplit, li, e->grads[0]);
     size_t lo, hi;
     ot__engine_my_shards(e, tid, &lo, &hi);
-    for (size_t i = 0; i < job->repeat; i++) {
-        if (li >= 0) {
-            ot_status st = ot__usplit_kernels(&e->uthreads[tid], &e->usplit, li, e->grads[0]);
-            if (st != OT_OK)
-                return st;
-            continue;
-        }
-        for (size_t s = lo; s < hi; s++) {
-            size_t first, rows;
-            ot__shard_range(bn, e->shards, s, &first, &rows);
-            if (rows == 0)
-                continue;
-            ot_status st = ot__worker_kernels(&e->workers[tid], rows, e->grads[s]);
-            if (st != OT_OK)
-                return st;
-        }
+    for (size_t s = lo; s < hi; s++) {
+        size_t first, n;
+        ot__shard_range(rows, e->shards, s, &first, &n);
+        ot_status st = n > 0 ? ot__worker_kernels(&e->workers[tid], n, e->grads[s]) : OT_OK;
+        if (st != OT_OK)
+            return st;
     }
     return OT_OK;
+}
+
+/* This thread's part of a KERNELS job: its primitives and then the job's
+ * `each`, job->repeat times. */
+static ot_status kernels(ot__engine *e, int tid, const ot__job *job)
+{
+    for (size_t i = 0; i < job->repeat; i++) {
+        if (!(job->skip & OT__SKIP_KERNELS)) {
+            ot_status st = primitives(e, tid, job->rows.rows);
+            if (st != OT_OK)
+                return st;
+        }
+        if (job->each != NULL)
+            job->each(job->each_user, e, tid);
+    }
+    return OT_OK;
+}
+
+int ot__engine_next_own_range(const ot__engine *e, int tid, ot__range_cursor *c, size_t *off,
+                              size_t *n)
+{
+    if (e->usplit.model == NULL) {
+        if (c->block++ > 0)
+            return 0;
+        size_t lo, hi;
+        ot__arena_slice(e->m->arena_len, e->threads, tid, &lo, &hi);
+        *off = lo;
+        *n = hi - lo;
+        return 1;
+    }
+    const ot__uthread *ut = &e->uthreads[tid];
+    for (; c->block < ut->n; c->block++, c->k = 0)
+        if (ot__usplit_block_range(&e->usplit, &ut->blocks[c->block], c->k++, off, n))
+            return 1;
+    return 0;
 }
 
 static void region(ot__engine *e)

@@ -55,6 +55,9 @@ typedef enum ot__job_kind {
 /* Parts of a STEP that a developer tool leaves out, to time the rest. */
 #define OT__SKIP_REDUCE 1u /* the shards' gradients stay apart, nothing updated */
 #define OT__SKIP_UPDATE 2u /* reduced into the engine's gradient, not applied */
+#define OT__SKIP_KERNELS 4u /* KERNELS: the primitives left out, `each` alone */
+
+struct ot__engine;
 
 typedef struct ot__job {
     ot__job_kind kind;
@@ -65,8 +68,13 @@ typedef struct ot__job {
     ot__opt_step opt;  /* STEP: the optimizer's constants of this step */
     int with_loss;     /* FORWARD: sum the loss and metric */
     float *out;        /* FORWARD: the outputs, rows x outputs, or NULL */
-    unsigned skip;     /* STEP: OT__SKIP_* parts left out; 0 for training */
+    unsigned skip;     /* STEP: OT__SKIP_* parts left out; 0 for training;
+                        * KERNELS: OT__SKIP_KERNELS, only `each` */
     size_t repeat;     /* KERNELS: how many times, the rows those of a step */
+    /* KERNELS: called by every thread after each repetition (NULL: none),
+     * for a developer tool's work on the thread's own part (tid's) */
+    void (*each)(void *user, struct ot__engine *e, int tid);
+    void *each_user;
 } ot__job;
 
 typedef struct ot__job_result {
@@ -148,6 +156,14 @@ int ot__engine_step_verdict(const ot__engine *e);
 /* The master's part after a job, before the barrier that ends it: the
  * result to the driver, the next job from it. */
 void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad);
+/* The ranges [*off, *off + *n) of the parameters that thread tid updates
+ * in a step, one a call from a cursor that starts at zero: its blocks' (cut
+ * by units) or its slice of the arena; 0 past the last. */
+typedef struct ot__range_cursor {
+    size_t block, k;
+} ot__range_cursor;
+int ot__engine_next_own_range(const ot__engine *e, int tid, ot__range_cursor *c, size_t *off,
+                              size_t *n);
 /* The optimizer over arena[off, off + n) with the gradient in grads[0],
  * plus `last` (another shard's gradient) when not NULL; flags a weight it
  * makes non-finite. */
