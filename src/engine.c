@@ -451,8 +451,6 @@ ot_status ot__engine_run_one(ot__engine *e, const ot__job *job, ot__job_result *
     return ot__engine_run(e, one_job_driver, &o);
 }
 
-const float *ot__engine_gradient(const ot__engine *e) { return e->grads[0]; }
-
 ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards,
                                  int threads, const ot__engine_options *opt,
                                  float *grad, double *loss)
@@ -479,7 +477,7 @@ ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards
     ot__job job = {.kind = OT__JOB_GRADIENT, .rows = {d, NULL, 0, d->n}};
     ot__job_result res;
     if ((status = ot__engine_run_one(&e, &job, &res)) == OT_OK) {
-        ot__arena_pack(m, ot__engine_gradient(&e), grad);
+        ot__arena_pack(m, e.grads[0], grad); /* where a GRADIENT job leaves it */
         *loss = res.loss / (double)d->n;
     }
     ot__engine_close(&e);

@@ -134,9 +134,6 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user);
 ot_status ot__engine_run_one(ot__engine *e, const ot__job *job, ot__job_result *res);
 void ot__engine_close(ot__engine *e);
 
-/* After a GRADIENT job: the gradient of the mean loss, arena layout. */
-const float *ot__engine_gradient(const ot__engine *e);
-
 /* The gradient of the mean loss over rows [0, n) of d, one step cut into
  * `shards` shards run by `threads` threads, packed like
  * ot_model_get_weights, and the mean loss. Changes nothing. */

@@ -53,6 +53,16 @@ static inline int th_run(const char *bin_var, const char *env, const char *args,
     return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
 }
 
+/* th_run for a test of a command: the program must have run and ended by
+ * itself (an exit status, not a signal), or the test fails with its output. */
+static inline int th_run_normally(const char *bin_var, const char *env, const char *args,
+                                  char *out, size_t size)
+{
+    int rc = th_run(bin_var, env, args, out, size);
+    cr_assert(rc >= 0 && rc < 128, "'%s' did not exit normally (%d)\n%s", args, rc, out);
+    return rc;
+}
+
 /* In a Criterion test of a command: runs args through the test file's own
  * run(), which leaves the output in its `out`, and checks the exit status
  * and that the output holds needle. */

@@ -16,9 +16,7 @@ TestSuite(dev_bench, .timeout = 300);
 
 static int run(const char *args)
 {
-    int rc = th_run("DEV_BENCH_BIN", env, args, out, sizeof out);
-    cr_assert(rc >= 0 && rc < 128, "'%s' did not exit normally (%d)\n%s", args, rc, out);
-    return rc;
+    return th_run_normally("DEV_BENCH_BIN", env, args, out, sizeof out);
 }
 
 #define TINY "--peer none --data synthetic --models 784-16-10 --reps 1 --seconds 0.02"
