@@ -123,10 +123,9 @@ int ot__units_step(ot__engine *e, int tid, const ot__job *job, int li,
     int bad = unit_pass(e, tid, r->data, r->rows, li, 1.0f / (float)r->rows);
     if (!bad && job->kind == OT__JOB_STEP && !(job->skip & (OT__SKIP_REDUCE | OT__SKIP_UPDATE))) {
         size_t off, n;
-        for (size_t i = 0; i < ut->n && !e->weights_bad[tid]; i++)
-            for (size_t j = 0; ot__usplit_block_range(&e->usplit, &ut->blocks[i], j,
-                                                      &off, &n); j++)
-                ot__engine_update(e, tid, &job->opt, slot, off, n, NULL);
+        ot__range_cursor c = {0, 0};
+        while (!e->weights_bad[tid] && ot__engine_next_own_range(e, tid, &c, &off, &n))
+            ot__engine_update(e, tid, &job->opt, slot, off, n, NULL);
     }
 #pragma omp master
     ot__engine_hand_over(e, job, bad);
