@@ -54,7 +54,8 @@ extern "C" {
     X(IO_ERROR, 4, "input/output error")                                      \
     X(BAD_FORMAT, 5, "bad file format")                                       \
     X(BACKEND_ERROR, 6, "oneDNN error")                                       \
-    X(NON_FINITE, 7, "non-finite value")
+    X(NON_FINITE, 7, "non-finite value")                                      \
+    X(COMM_ERROR, 8, "MPI error")
 
 /** Status of every fallible call. */
 typedef enum ot_status {
@@ -524,7 +525,26 @@ typedef struct ot_fit_config {
     ot_epoch_callback on_epoch; /**< NULL */
     ot_step_callback on_step;   /**< NULL */
     void *user;              /**< passed to the callbacks: NULL */
+    /** MPI: the address of an MPI_Comm whose ranks train this model
+     * together, or NULL for this process alone: NULL. Every rank of it calls
+     * ot_model_fit with the same model, data and config (checked: a rank
+     * that differs fails the fit on every rank); the global batch is cut
+     * into `shards` shards (0: the sum of the ranks' threads), rank r the
+     * contiguous block [rS/R, (r+1)S/R), and the weights are bit-identical
+     * to one process's with the same shard count. MPI must be initialized
+     * with MPI_THREAD_FUNNELED or more (SERIALIZED when the fit runs on
+     * another thread than MPI's main one). Only rank 0 writes
+     * checkpoint_path and best_model_path; the callbacks run on every rank,
+     * and a stop on any rank stops every rank at the same step. A failure on
+     * one rank fails the fit on every rank with that rank's message. The
+     * communicator is duplicated, so the caller's own messages never meet
+     * the fit's. ot_mpi_available() says whether the library was built with
+     * MPI; without, a communicator is refused. */
+    const void *comm;
 } ot_fit_config;
+
+/** Whether this library was built with MPI (ot_fit_config.comm). Since 0.1. */
+OT_API int ot_mpi_available(void);
 
 /** Keras' fit defaults (batch 32), 5 epochs, seed 42. Since 0.1. */
 OT_API ot_fit_config ot_fit_config_default(void);

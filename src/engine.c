@@ -42,8 +42,31 @@ int ot_default_threads(void) { return omp_get_max_threads(); }
 
 void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
 {
+    size_t n = e->s_hi - e->s_lo;
+    *lo = e->s_lo + (size_t)tid * n / (size_t)e->threads;
+    *hi = e->s_lo + (size_t)(tid + 1) * n / (size_t)e->threads;
+}
+
+void ot__engine_all_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
+{
     *lo = (size_t)tid * e->shards / (size_t)e->threads;
     *hi = (size_t)(tid + 1) * e->shards / (size_t)e->threads;
+}
+
+void ot__engine_my_slice(const ot__engine *e, int tid, size_t *lo, size_t *hi)
+{
+    size_t lines = (e->a_hi - e->a_lo) / 16;
+    *lo = e->a_lo + (size_t)tid * lines / (size_t)e->threads * 16;
+    *hi = e->a_lo + (size_t)(tid + 1) * lines / (size_t)e->threads * 16;
+}
+
+void ot__engine_add_ranks(ot__engine *e, const ot__ranks *r)
+{
+    if (r == NULL || r->size == 1)
+        return;
+    e->ranks = r;
+    ot__ranks_shards(r->rank, r->size, e->shards, &e->s_lo, &e->s_hi);
+    ot__ranks_slice(r->rank, r->size, e->m->arena_len, &e->a_lo, &e->a_hi);
 }
 
 void ot__engine_close(ot__engine *e)
@@ -80,6 +103,8 @@ ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards
     e->training = training;
     if (opt != NULL)
         e->opt = *opt;
+    e->s_hi = shards;
+    e->a_hi = m->arena_len;
     size_t T = (size_t)threads, S = shards;
     e->workers = ot__calloc(T, sizeof *e->workers, "workers");
     e->shard_loss = ot__calloc(S, sizeof *e->shard_loss, "shard losses");
@@ -178,9 +203,10 @@ static void thread_setup(ot__engine *e, int tid)
         goto done;
     }
     size_t lo, hi, max_rows = 0;
-    ot__engine_my_shards(e, tid, &lo, &hi);
+    ot__engine_all_shards(e, tid, &lo, &hi);
     if ((st = ot__units_thread_init(e, tid, lo, hi)) != OT_OK)
         goto done;
+    ot__engine_my_shards(e, tid, &lo, &hi);
     for (size_t i = 0; i < e->n_lens; i++)
         for (size_t s = lo; s < hi; s++) {
             size_t first, rows;
@@ -236,6 +262,8 @@ static int any_failure(const ot__engine *e, const ot_status *slots)
 
 static int any_weights_bad(const ot__engine *e)
 {
+    if (e->ranks_weights_bad)
+        return 1;
     for (int t = 0; t < e->threads; t++)
         if (e->weights_bad[t])
             return 1;
@@ -262,11 +290,116 @@ static void shard_totals(const ot__engine *e, double *loss, double *metric)
     *metric = k;
 }
 
+/* ---- ranks (ranks.h): the master's part, between barriers --------------- */
+
+/* A failure every rank has agreed on ends the run, on every rank. */
+static void ranks_failed(ot__engine *e, ot_status st)
+{
+    if (st == OT_OK || e->ranks_status != OT_OK)
+        return;
+    e->ranks_status = st;
+    ot__error_copy(e->ranks_msg, sizeof e->ranks_msg);
+}
+
+/* After the threads' setup: the gradients of the other ranks' shards (each
+ * step brings their parts of this rank's slice), the exchange's buffers,
+ * and every rank's verdict on its setup. */
+static void ranks_setup(ot__engine *e)
+{
+    ot_status st = first_failure(e, e->setup_status);
+    for (size_t s = 0; e->training && s < e->shards && st == OT_OK; s++)
+        if (e->grads[s] == NULL && (s < e->s_lo || s >= e->s_hi) &&
+            (e->grads[s] = ot__calloc(e->m->arena_len, sizeof(float), "shard gradient")) ==
+                NULL)
+            st = OT_OUT_OF_MEMORY;
+    if (st == OT_OK)
+        st = ot__ranks_prepare((ot__ranks *)e->ranks, e->shards, e->m->arena_len);
+    ranks_failed(e, ot__ranks_agree(e->ranks, st, 0u, NULL));
+}
+
+/* This rank's shards' losses made NaN when one of its threads failed: every
+ * rank then sees the step as bad and leaves the weights alone. */
+static void mark_failure(ot__engine *e)
+{
+    if (any_failure(e, e->step_status))
+        for (size_t s = e->s_lo; s < e->s_hi; s++)
+            e->shard_loss[s] = NAN;
+}
+
+void ot__engine_exchange(ot__engine *e, size_t ns, int gradients)
+{
+    mark_failure(e);
+    ot_status st = ot__ranks_step(e->ranks, gradients ? e->grads : NULL, ns, e->shard_loss,
+                                  e->shard_metric, e->shards);
+    if (st != OT_OK) {
+        ot__engine_thread_fail(e, &e->step_status[0], 0, st);
+        e->shard_loss[0] = NAN;
+    }
+}
+
+void ot__engine_share_weights(ot__engine *e)
+{
+    ot_status st = ot__ranks_gather_slices(e->ranks, e->m->params, 1, e->m->arena_len);
+    if (st != OT_OK)
+        ot__engine_thread_fail(e, &e->step_status[0], 0, st);
+    e->state_sliced = e->m->opt.slots > 0;
+}
+
+/* The optimizer state whole on every rank again. */
+static void gather_state(ot__engine *e)
+{
+    if (!e->state_sliced)
+        return;
+    e->state_sliced = 0;
+    ot_status st = ot__ranks_gather_slices(e->ranks, e->m->opt.state, (size_t)e->m->opt.slots,
+                                           e->m->arena_len);
+    if (st != OT_OK)
+        ranks_failed(e, st);
+}
+
+#define OT__AGREE_END 1u
+#define OT__AGREE_WEIGHTS_BAD 2u
+
+/* After the driver: every rank ends where one ends, with the first
+ * failure; the state is gathered before any job but a step cut by rows. */
+static void ranks_agree(ot__engine *e)
+{
+    ot_status st = first_failure(e, e->step_status);
+    if (st == OT_OK && e->job.kind == OT__JOB_END && e->job.status != OT_OK)
+        st = e->job.status; /* its message is on this thread */
+    unsigned flags = (e->job.kind == OT__JOB_END ? OT__AGREE_END : 0u) |
+                     (any_weights_bad(e) ? OT__AGREE_WEIGHTS_BAD : 0u), any = 0;
+    ranks_failed(e, ot__ranks_agree(e->ranks, st, flags, &any));
+    if (any & OT__AGREE_WEIGHTS_BAD)
+        e->ranks_weights_bad = 1;
+    if ((any & OT__AGREE_END) || e->ranks_status != OT_OK)
+        memset(&e->job, 0, sizeof e->job);
+    const ot__job *j = &e->job;
+    if (j->kind != OT__JOB_STEP || ot__units_len(e, j->rows.rows) >= 0)
+        gather_state(e);
+}
+
+/* Before the driver: a forward pass's sums from every rank, and whether
+ * any rank failed it. */
+static int ranks_forward(ot__engine *e, int bad)
+{
+    mark_failure(e);
+    ot_status st = ot__ranks_sums(e->ranks, e->shard_loss, e->shard_metric, e->shards);
+    if (st == OT_OK)
+        st = first_failure(e, e->step_status);
+    ranks_failed(e, ot__ranks_agree(e->ranks, st, 0u, NULL));
+    return bad || e->ranks_status != OT_OK;
+}
+
 void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
 {
+    if (e->ranks != NULL && done->kind == OT__JOB_FORWARD)
+        bad = ranks_forward(e, bad);
     ot__job_result res = {bad, 0.0, 0.0};
     shard_totals(e, &res.loss, &res.metric);
     e->driver(e->user, done, &res, &e->job);
+    if (e->ranks != NULL)
+        ranks_agree(e);
 }
 
 void ot__engine_update(ot__engine *e, int tid, const ot__opt_step *k,
@@ -354,7 +487,7 @@ int ot__engine_next_own_range(const ot__engine *e, int tid, ot__range_cursor *c,
         if (c->block++ > 0)
             return 0;
         size_t lo, hi;
-        ot__arena_slice(e->m->arena_len, e->threads, tid, &lo, &hi);
+        ot__engine_my_slice(e, tid, &lo, &hi);
         *off = lo;
         *n = hi - lo;
         return 1;
@@ -371,7 +504,12 @@ static void region(ot__engine *e)
     const int tid = omp_get_thread_num();
     thread_setup(e, tid);
 #pragma omp barrier
-    if (any_failure(e, e->setup_status))
+    if (e->ranks != NULL) {
+#pragma omp master
+        ranks_setup(e);
+#pragma omp barrier
+    }
+    if (any_failure(e, e->setup_status) || e->ranks_status != OT_OK)
         return;
     float *slot[OT__MAX_SLOTS];
     ot__optimizer_state_slots(&e->m->opt, e->m->arena_len, slot);
@@ -415,11 +553,19 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
     e->driver = driver;
     e->user = user;
     e->weights_broke = 0;
+    e->ranks_status = OT_OK;
+    e->ranks_weights_bad = 0;
 #pragma omp parallel num_threads(e->threads)
     {
         unsigned csr = ot__fp_enter();
         region(e);
         ot__fp_leave(csr);
+    }
+    if (e->ranks != NULL)
+        gather_state(e); /* a run that ended inside an epoch */
+    if (e->ranks_status != OT_OK) {
+        ot__error_restore(e->ranks_msg); /* the same on every rank */
+        return e->ranks_status;
     }
     ot_status status = first_failure(e, e->setup_status);
     if (status == OT_OK)

@@ -28,6 +28,7 @@
 #define OT_ENGINE_H
 
 #include "optimizer.h"
+#include "ranks.h"
 #include "shard.h"
 #include "unit_split.h"
 
@@ -75,6 +76,9 @@ typedef struct ot__job {
      * for a developer tool's work on the thread's own part (tid's) */
     void (*each)(void *user, struct ot__engine *e, int tid);
     void *each_user;
+    ot_status status;  /* END: the driver's own failure, its message in
+                        * ot_last_error on the calling thread; with ranks,
+                        * every rank's run ends with it */
 } ot__job;
 
 typedef struct ot__job_result {
@@ -111,6 +115,14 @@ typedef struct ot__engine {
     void *user;
     ot__job job;             /* the next job, written before a barrier */
     int weights_broke;       /* the last step made a weight non-finite */
+    /* ranks (ranks.h): this rank's shards [s_lo, s_hi) and arena slice
+     * [a_lo, a_hi); the whole of both with one rank */
+    const ot__ranks *ranks;
+    size_t s_lo, s_hi, a_lo, a_hi;
+    int state_sliced;        /* the optimizer state is current in a_lo..a_hi only */
+    int ranks_weights_bad;   /* another rank's update made a weight non-finite */
+    ot_status ranks_status;  /* the first failure over the ranks, */
+    char ranks_msg[512];     /* with its message */
 } ot__engine;
 
 /* threads 0: all that OpenMP gives; shards 0: one per thread. */
@@ -118,6 +130,9 @@ ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_o
 
 ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards,
                           size_t batch, int training, const ot__engine_options *opt);
+/* The run's steps and forward passes are shared with the other ranks of r
+ * (ranks.h); call before ot__engine_run. Without: one rank. */
+void ot__engine_add_ranks(ot__engine *e, const ot__ranks *r);
 /* The run will see rows of d (its float targets sized the buffers). */
 void ot__engine_add_data(ot__engine *e, const ot_dataset *d);
 /* The run will cut batches of len rows into shards (0: ignored). */
@@ -143,8 +158,20 @@ ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards
 
 /* ---- for the engine's own files ------------------------------------------ */
 
-/* The shards [lo, hi) of thread tid. */
+/* The shards [lo, hi) of thread tid: its part of its rank's block. */
 void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi);
+/* The shards [lo, hi) of thread tid in a step that every rank runs whole
+ * (cut by units). */
+void ot__engine_all_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi);
+/* The arena [lo, hi) (floats, whole lines) that thread tid reduces and
+ * updates in a step cut by rows: its part of its rank's slice. */
+void ot__engine_my_slice(const ot__engine *e, int tid, size_t *lo, size_t *hi);
+/* The master, after a step's shards (between barriers, with ranks): every
+ * shard's loss, and the other ranks' gradients over this rank's slice. */
+void ot__engine_exchange(ot__engine *e, size_t ns, int gradients);
+/* The master, after a step's update (with ranks): every rank's slice of
+ * the new weights. */
+void ot__engine_share_weights(ot__engine *e);
 /* Records a thread's failure with its message. */
 void ot__engine_thread_fail(ot__engine *e, ot_status *slot, int tid, ot_status st);
 /* Every thread's verdict on a step from the same data: a failure, or a
@@ -169,9 +196,6 @@ void ot__engine_update(ot__engine *e, int tid, const ot__opt_step *k,
 
 /* step_rows.c: a step cut by rows, to its last barrier; returns the verdict. */
 int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot);
-/* Thread tid's arena lines [lo, hi) * 16 floats (64-byte aligned, each line
- * one thread's). */
-void ot__arena_slice(size_t arena_len, int threads, int tid, size_t *lo, size_t *hi);
 /* g0[c..c+n) += grads[1][..] + ... + grads[ns-1][..], in shard order. */
 void ot__reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n);
 

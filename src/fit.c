@@ -11,6 +11,7 @@
 #include "fit.h"
 #include "fit_control.h"
 #include "history.h"
+#include "ranks.h"
 #include "rng.h"
 
 ot_fit_config ot_fit_config_default(void)
@@ -36,6 +37,7 @@ ot_fit_config ot_fit_config_default(void)
     c.best_monitor = OT_MONITOR_VAL_LOSS;
     c.checkpoint_path = NULL;
     c.checkpoint_every = 1;
+    c.comm = NULL;
     return c;
 }
 
@@ -71,6 +73,7 @@ typedef struct fit_state {
     size_t done_epoch, done_step; /* of the last step done (1-based step) */
     ot_history *hist;
     ot__fit_control ctl;
+    const ot__ranks *ranks;
     int stop;
     ot_status fail;             /* the driver's own failure */
     char fail_msg[256];
@@ -224,7 +227,9 @@ static void fit_driver(void *user, const ot__job *done, const ot__job_result *re
     if (res->bad) /* the validation pass failed: the run says why */
         return;
     end_epoch(f, done->kind == OT__JOB_FORWARD ? res : NULL);
-    if (!f->stop && f->epoch < f->cfg->epochs)
+    if (f->fail != OT_OK) /* a file not written: every rank stops with it */
+        next->status = ot__fail(f->fail, "%s", f->fail_msg);
+    else if (!f->stop && f->epoch < f->cfg->epochs)
         begin_epoch(f, f->epoch + 1, next);
 }
 
@@ -330,6 +335,7 @@ static ot_status run(fit_state *f, int T, size_t S, const ot__engine_options *op
     ot__engine_add_data(&e, f->train);
     ot__engine_add_data(&e, f->val);
     status = ot__engine_add_steps(&e, train_lens, 2);
+    ot__engine_add_ranks(&e, f->ranks);
     if (f->n_val >= B)
         ot__engine_add_length(&e, B);
     ot__engine_add_length(&e, f->n_val % B);
@@ -362,26 +368,19 @@ static ot_status run(fit_state *f, int T, size_t S, const ot__engine_options *op
     return status;
 }
 
-ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
-                  const ot__engine_options *opt, ot_history **history)
+/* The fit's sizes from its config and data: threads, shards, the split,
+ * the batch, the steps, where it starts. Changes nothing but *f. */
+static ot_status plan(fit_state *f, int *T, size_t *S)
 {
+    const ot_fit_config *cfg = f->cfg;
+    const ot_model *m = f->m;
     ot_status status;
-    if (history)
-        *history = NULL;
-    if ((status = check_fit(m, train, cfg)) != OT_OK)
+    if ((status = check_fit(m, f->train, cfg)) != OT_OK)
         return status;
-    int T;
-    size_t S;
-    if ((status = ot__engine_resolve(cfg->threads, cfg->shards, &T, &S)) != OT_OK)
+    if ((status = ot__engine_resolve(cfg->threads, cfg->shards, T, S)) != OT_OK)
         return status;
-
-    fit_state f;
-    memset(&f, 0, sizeof f);
-    f.m = m;
-    f.cfg = cfg;
-    f.train = train;
-    f.first_epoch = (cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch) + 1;
-    size_t N = train->n;
+    f->first_epoch = (cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch) + 1;
+    size_t N = f->train->n;
     size_t n_val = 0;
     if (cfg->validation_split > 0.0)
         n_val = (size_t)ceil(cfg->validation_split * (double)N);
@@ -389,22 +388,90 @@ ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg
         return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g of %zu "
                         "samples leaves none to train on",
                         cfg->validation_split, N);
-    f.n_train = N - n_val;
+    f->n_train = N - n_val;
     /* A batch larger than the training part is all of it, one step an
      * epoch, as in Keras; the buffers are sized by the rows a step has. */
-    f.batch = cfg->batch_size < f.n_train ? cfg->batch_size : f.n_train;
+    f->batch = cfg->batch_size < f->n_train ? cfg->batch_size : f->n_train;
+    f->steps = (f->n_train + f->batch - 1) / f->batch;
+    /* a fit stopped inside an epoch continues there, unless told otherwise */
+    if (f->first_epoch == m->epochs + 1)
+        f->first_step = m->steps_in_epoch;
+    if (f->first_step > f->steps)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: the model stopped after step "
+                        "%zu of epoch %zu; this data and batch size make %zu "
+                        "steps an epoch", f->first_step, f->first_epoch, f->steps);
+    return OT_OK;
+}
+
+/* With ranks: every rank runs the same fit (or all fail, naming the first
+ * difference), and shards = 0 is the sum of the ranks' threads. */
+static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t *S)
+{
+    const ot_model *m = f->m;
+    const ot_fit_config *cfg = f->cfg;
+    const ot_dataset *d = f->train, *v = cfg->validation_data;
+    uint64_t val_hash = 0, split_bits;
+    memcpy(&split_bits, &cfg->validation_split, sizeof split_bits);
+    if (v != NULL) {
+        val_hash = ot__hash_bytes(v->n, v->x ? (const void *)v->x : (const void *)v->pixels,
+                                  v->n * v->dim * (v->x ? sizeof(float) : 1));
+        val_hash = ot__hash_bytes(val_hash, v->y, v->y ? v->n * sizeof *v->y : 0);
+        val_hash = ot__hash_bytes(val_hash, v->t, v->t ? v->n * v->n_targets * sizeof(float) : 0);
+    }
+    uint64_t data_hash = ot__hash_bytes(d->n, d->x ? (const void *)d->x : (const void *)d->pixels,
+                                        d->n * d->dim * (d->x ? sizeof(float) : 1));
+    data_hash = ot__hash_bytes(data_hash, d->y, d->y ? d->n * sizeof *d->y : 0);
+    data_hash = ot__hash_bytes(data_hash, d->t, d->t ? d->n * d->n_targets * sizeof(float) : 0);
+    uint64_t model_hash = ot__hash_bytes(m->arena_len, m->params, m->arena_len * sizeof(float));
+    model_hash = ot__hash_bytes(model_hash, m->opt.state,
+                                m->opt.slots * m->arena_len * sizeof(float));
+    const char *names[] = {"batch_size", "shards", "epochs", "seed", "shuffle",
+                           "validation_split (bits)", "first epoch", "first step",
+                           "optimizer steps", "parameters", "a hash of the weights and "
+                           "optimizer state", "training samples", "a hash of the training "
+                           "data", "validation samples", "a hash of the validation data",
+                           "scaling", "initial_epoch"};
+    uint64_t vals[] = {cfg->batch_size, cfg->shards, cfg->epochs, cfg->seed,
+                       (uint64_t)cfg->shuffle, split_bits, f->first_epoch, f->first_step,
+                       m->opt.iterations, m->arena_len, model_hash, d->n, data_hash,
+                       v ? v->n : 0, val_hash, (uint64_t)cfg->scaling, cfg->initial_epoch};
+    ot_status status = ot__ranks_same(r, vals, names, sizeof vals / sizeof *vals);
+    if (status != OT_OK || cfg->shards != 0)
+        return status;
+    uint64_t sum = (uint64_t)T;
+    if ((status = ot__ranks_sum(r, &sum)) != OT_OK)
+        return status;
+    if (sum > 65536)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: %llu threads over %d ranks make more "
+                        "than 65536 shards: give shards", (unsigned long long)sum, r->size);
+    *S = (size_t)sum;
+    return OT_OK;
+}
+
+/* A fit over the ranks r (one without MPI). */
+static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
+                     const ot__engine_options *opt, const ot__ranks *r,
+                     ot_history **history)
+{
+    fit_state f;
+    memset(&f, 0, sizeof f);
+    f.m = m;
+    f.cfg = cfg;
+    f.train = train;
+    f.ranks = r;
+    int T = 1;
+    size_t S = 1;
+    /* every rank goes on, or none: a rank that fails alone would leave the
+     * others waiting for it */
+    ot_status status = ot__ranks_agree(r, plan(&f, &T, &S), 0u, NULL);
+    if (status == OT_OK && r->size > 1)
+        status = same_fit(&f, r, T, &S);
+    if (status != OT_OK)
+        return status;
     if (S > cfg->batch_size)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards for a batch of "
                         "%zu: at most one shard per sample", S,
                         cfg->batch_size);
-    f.steps = (f.n_train + f.batch - 1) / f.batch;
-    /* a fit stopped inside an epoch continues there, unless told otherwise */
-    if (f.first_epoch == m->epochs + 1)
-        f.first_step = m->steps_in_epoch;
-    if (f.first_step > f.steps)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: the model stopped after step "
-                        "%zu of epoch %zu; this data and batch size make %zu "
-                        "steps an epoch", f.first_step, f.first_epoch, f.steps);
     m->has_fit = 1;
     m->fit_batch = cfg->batch_size;
     m->fit_shards = S;
@@ -414,34 +481,48 @@ ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg
     m->fit_shuffle = cfg->shuffle;
 
     uint32_t *perm = NULL;
-    if ((status = split(&f, &perm)) != OT_OK)
-        return status;
-    if ((status = fit_scaling(&f)) != OT_OK)
-        goto done_perm;
-    if ((status = ot__history_new(&f.hist, cfg->epochs,
-                                  ot_loss_metric_name(m->loss))) != OT_OK)
-        goto done_perm;
-    f.backup = ot__alloc((1 + m->opt.slots) * m->arena_len, sizeof(float),
-                         "epoch backup");
-    if (f.backup == NULL) {
-        status = OT_OUT_OF_MEMORY;
-        goto done_hist;
+    status = split(&f, &perm);
+    if (status == OT_OK)
+        status = fit_scaling(&f);
+    if (status == OT_OK)
+        status = ot__history_new(&f.hist, cfg->epochs, ot_loss_metric_name(m->loss));
+    if (status == OT_OK) {
+        f.backup = ot__alloc((1 + m->opt.slots) * m->arena_len, sizeof(float),
+                             "epoch backup");
+        if (f.backup == NULL)
+            status = OT_OUT_OF_MEMORY;
     }
-    if ((status = ot__control_open(&f.ctl, m, cfg)) != OT_OK)
-        goto done_hist;
-    status = run(&f, T, S, opt);
-    ot__control_finish(&f.ctl, m, f.hist);
-done_hist:
+    if (status == OT_OK)
+        status = ot__control_open(&f.ctl, m, cfg);
+    f.ctl.writer = r->rank == 0;
+    if ((status = ot__ranks_agree(r, status, 0u, NULL)) == OT_OK) {
+        status = run(&f, T, S, opt);
+        ot__control_finish(&f.ctl, m, f.hist);
+    }
     ot__control_close(&f.ctl);
     ot__free(f.backup);
     if (history != NULL)
         *history = f.hist; /* on failure: the epochs finished before it */
     else
         ot_history_destroy(f.hist);
-done_perm:
     ot__free(perm);
     return status;
 }
+
+ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
+                  const ot__engine_options *opt, ot_history **history)
+{
+    if (history)
+        *history = NULL;
+    ot__ranks r;
+    ot_status status = ot__ranks_open(&r, cfg != NULL ? cfg->comm : NULL);
+    if (status == OT_OK)
+        status = fit(m, train, cfg, opt, &r, history);
+    ot__ranks_close(&r);
+    return status;
+}
+
+int ot_mpi_available(void) { return ot__ranks_built(); }
 
 ot_status ot_model_fit(ot_model *m, const ot_dataset *train,
                        const ot_fit_config *cfg, ot_history **history)

@@ -83,6 +83,7 @@ ot_status ot__control_open(ot__fit_control *c, const ot_model *m,
     const ot_early_stopping *es = &cfg->early_stopping;
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
+    c->writer = 1;
     c->es_lower = lower_is_better(m, es->monitor);
     c->es_best = c->es_lower ? INFINITY : -INFINITY;
     c->best_lower = lower_is_better(m, cfg->best_monitor);
@@ -105,14 +106,14 @@ int ot__control_epoch(ot__fit_control *c, ot_model *m, const ot_epoch_metrics *e
                       ot_history *hist, ot_status *fail)
 {
     const ot_fit_config *cfg = c->cfg;
-    if (cfg->checkpoint_path != NULL && e->epoch % cfg->checkpoint_every == 0 &&
+    if (c->writer && cfg->checkpoint_path != NULL && e->epoch % cfg->checkpoint_every == 0 &&
         (*fail = ot_model_save(m, cfg->checkpoint_path)) != OT_OK)
         return 1;
     if (cfg->best_model_path != NULL) {
         double v = monitored(e, cfg->best_monitor);
         if (improves(v, c->save_best, c->best_lower, 0.0)) {
             c->save_best = v;
-            if ((*fail = ot_model_save(m, cfg->best_model_path)) != OT_OK)
+            if (c->writer && (*fail = ot_model_save(m, cfg->best_model_path)) != OT_OK)
                 return 1;
         }
     }

@@ -15,6 +15,7 @@ typedef struct ot__fit_control {
     double es_best, save_best;
     size_t es_wait;
     float *best_params; /* arena copy, when restoring best weights */
+    int writer;         /* this process writes the files (rank 0) */
 } ot__fit_control;
 
 /* Checks the config's monitors, early stopping and checkpoints; has_val:

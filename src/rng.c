@@ -1,6 +1,8 @@
 /*
  * rng.c - xoshiro256** (Blackman and Vigna) seeded with splitmix64.
  */
+#include <string.h>
+
 #include "rng.h"
 
 static uint64_t splitmix64(uint64_t *x)
@@ -63,4 +65,21 @@ void ot__rng_shuffle(ot__rng *rng, uint32_t *idx, size_t n)
         idx[i - 1] = idx[j];
         idx[j] = t;
     }
+}
+
+uint64_t ot__hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    uint64_t w = n;
+    for (; i < n; i++)
+        w = (w << 8) | b[i];
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return splitmix64(&h);
 }

@@ -24,4 +24,8 @@ uint64_t ot__rng_below(ot__rng *rng, uint64_t bound);
 /* Fisher-Yates shuffle of n indices. */
 void ot__rng_shuffle(ot__rng *rng, uint32_t *idx, size_t n);
 
+/* A 64-bit fingerprint of n bytes, continuing from h (not cryptographic:
+ * to tell whether two copies of data differ). */
+uint64_t ot__hash_bytes(uint64_t h, const void *p, size_t n);
+
 #endif

@@ -13,13 +13,6 @@
 
 #include "engine.h"
 
-void ot__arena_slice(size_t arena_len, int threads, int tid, size_t *lo, size_t *hi)
-{
-    size_t lines = arena_len / 16;
-    *lo = (size_t)tid * lines / (size_t)threads * 16;
-    *hi = (size_t)(tid + 1) * lines / (size_t)threads * 16;
-}
-
 /* Sixteen floats at a time across all the shards at once, rather than one
  * pass over the chunk per shard: the shards' gradients were just written by
  * other cores, and reading from all of them together overlaps those
@@ -63,7 +56,7 @@ static void reduce_update(ot__engine *e, int tid, const ot__job *job, size_t ns,
                           float *const *slot)
 {
     size_t lo, hi;
-    ot__arena_slice(e->m->arena_len, e->threads, tid, &lo, &hi);
+    ot__engine_my_slice(e, tid, &lo, &hi);
     if (job->kind == OT__JOB_GRADIENT || (job->skip & OT__SKIP_UPDATE)) {
         for (size_t c = lo; c < hi; c += OT__CHUNK)
             ot__reduce_chunk(e->grads, ns, c, hi - c < OT__CHUNK ? hi - c : OT__CHUNK);
@@ -100,10 +93,22 @@ int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot
         }
     }
 #pragma omp barrier /* A */
-    int bad = ot__engine_step_verdict(e);
     /* shards past the rows (a short last batch) hold no gradient */
-    if ((!bad || job->kind == OT__JOB_GRADIENT) && !(job->skip & OT__SKIP_REDUCE))
-        reduce_update(e, tid, job, bn < e->shards ? bn : e->shards, slot);
+    const size_t ns = bn < e->shards ? bn : e->shards;
+    const int reduce = !(job->skip & OT__SKIP_REDUCE);
+    if (e->ranks != NULL) {
+#pragma omp master
+        ot__engine_exchange(e, ns, reduce);
+#pragma omp barrier
+    }
+    int bad = ot__engine_step_verdict(e);
+    if ((!bad || job->kind == OT__JOB_GRADIENT) && reduce)
+        reduce_update(e, tid, job, ns, slot);
+    if (e->ranks != NULL && !bad && job->kind == OT__JOB_STEP && !job->skip) {
+#pragma omp barrier
+#pragma omp master
+        ot__engine_share_weights(e);
+    }
 #pragma omp master
     ot__engine_hand_over(e, job, bad);
 #pragma omp barrier /* B */

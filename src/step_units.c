@@ -62,7 +62,7 @@ static int unit_pass(ot__engine *e, int tid, const ot_dataset *d, size_t bn, int
     float *grad = e->grads[0];
     ot_status st = OT_OK;
     size_t lo, hi;
-    ot__engine_my_shards(e, tid, &lo, &hi);
+    ot__engine_all_shards(e, tid, &lo, &hi); /* every rank runs the step whole */
     for (size_t s = lo; s < hi; s++)
         e->shard_loss[s] = e->shard_metric[s] = 0.0;
     for (size_t l = 0; l + 1 < L; l++) {

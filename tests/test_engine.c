@@ -134,7 +134,7 @@ Test(engine, reduction_is_the_sequential_sum_in_shard_order)
         }
     size_t lo, hi, next = 0; /* the arena is whole lines (ot__round_floats) */
     for (int t = 0; t < 4; t++) {
-        ot__arena_slice(63 * 16, 4, t, &lo, &hi);
+        ot__ranks_slice(t, 4, 63 * 16, &lo, &hi);
         cr_assert_eq(lo, next);
         cr_assert_eq(lo % 16, 0u);
         cr_assert(hi - lo >= 15 * 16 && hi - lo <= 16 * 16);

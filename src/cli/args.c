@@ -13,14 +13,17 @@
 
 const char *cli_program = "omptrain";
 
+int cli_error_silent = 0;
+char cli_last_error[512];
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: error: ", cli_program);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(cli_last_error, sizeof cli_last_error, fmt, ap);
     va_end(ap);
+    if (!cli_error_silent)
+        fprintf(stderr, "%s: error: %s\n", cli_program, cli_last_error);
 }
 
 int cli_fail(const char *context)

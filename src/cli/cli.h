@@ -67,8 +67,32 @@ int cli_file_open(cli_file *o, const char *path);
 int cli_file_commit(cli_file *o);
 void cli_file_abandon(cli_file *o);
 
-/* Prints "omptrain: error: <formatted>" (cli_program's name) to stderr. */
+/* Prints "omptrain: error: <formatted>" (cli_program's name) to stderr,
+ * unless cli_error_silent (a rank but the first: ranks.c); the text stays
+ * in cli_last_error either way. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int cli_error_silent;
+extern char cli_last_error[512];
+
+/* omptrain under mpirun (ranks.c). cli_ranks_init, first thing in main:
+ * when a launcher started this process, MPI is initialized, and every rank
+ * but the first prints nothing (its errors reach rank 0 through
+ * cli_ranks_agree); a build without MPI refuses to run as several ranks.
+ * Returns -1 to go on, or an exit status. */
+int cli_ranks_init(void);
+void cli_ranks_finish(void);
+int cli_rank(void);
+int cli_ranks(void);
+/* The communicator of the ranks for ot_fit_config.comm, NULL when one. */
+const void *cli_comm(void);
+/* Every rank's exit status so far (collective): the first failure in rank
+ * order, whose message rank 0 prints when another rank had it. */
+int cli_ranks_agree(int rc);
+/* The least of every rank's v (collective). */
+int cli_ranks_min(int v);
+/* Rank 0 warns when some rank has fewer cores than threads (mpirun binds
+ * each rank to one core when np <= 2). Collective. */
+void cli_ranks_check_binding(int threads);
 
 /* Prints the library's last error and returns CLI_FAILED. */
 int cli_fail(const char *context);

@@ -26,7 +26,7 @@ static void usage(FILE *out)
             ot_version());
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -44,6 +44,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "train") == 0)
         return cli_train(argc - 2, argv + 2);
+    /* under mpirun only train shares its work; the others run on rank 0 */
+    if (cli_rank() > 0)
+        return CLI_OK;
     if (strcmp(cmd, "evaluate") == 0)
         return cli_evaluate(argc - 2, argv + 2);
     if (strcmp(cmd, "summary") == 0)
@@ -55,4 +58,13 @@ int main(int argc, char **argv)
     cli_error("unknown command '%s' (expected train, evaluate, predict, "
               "summary or bench; see omptrain --help)", cmd);
     return CLI_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = cli_ranks_init();
+    if (rc < 0)
+        rc = run(argc, argv);
+    cli_ranks_finish();
+    return rc;
 }

@@ -253,15 +253,19 @@ int cli_train(int argc, char **argv)
     }
 
     ot_dataset *train = NULL, *val = NULL;
+    ot_thread_choice tc;
+    memset(&tc, 0, sizeof tc);
     ot_model *model = NULL;
     ot_history *hist = NULL;
     if (resume) {
-        if (ot_model_load(&model, resume) != OT_OK)
-            return cli_fail("--resume");
+        if (ot_model_load(&model, resume) != OT_OK) {
+            rc = cli_fail("--resume");
+            goto setup_done;
+        }
         if (ot_model_loss(model, &loss) != OT_OK) {
             cli_error("--resume: %s: the model was saved before it was compiled", resume);
-            ot_model_destroy(model);
-            return CLI_FAILED;
+            rc = CLI_FAILED;
+            goto setup_done;
         }
         /* the interrupted run's settings, unless given again */
         ot_fit_config rcfg = ot_model_resume_config(model);
@@ -283,39 +287,56 @@ int cli_train(int argc, char **argv)
     int integer_labels = loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
     cli_data_options dopt = {"train", label_columns, integer_labels, 0};
+    /* Under mpirun every rank loads, builds and calibrates for itself; they
+     * go on together, or all stop with the first failure (cli_ranks_agree). */
     if ((rc = cli_load_data(data, &dopt, &train)) != CLI_OK)
-        goto done;
+        goto setup_done;
     dopt.split = "t10k";
     if (val_data && (rc = cli_load_data(val_data, &dopt, &val)) != CLI_OK)
-        goto done;
+        goto setup_done;
     rc = CLI_FAILED;
     if (!resume) {
         if (ot_model_create(&model, ot_dataset_dim(train), layers, n_layers, seed) != OT_OK) {
             cli_fail("--layers");
-            goto done;
+            goto setup_done;
         }
         if (ot_model_compile(model, loss, &oc) != OT_OK) {
             cli_fail(NULL);
-            goto done;
+            goto setup_done;
         }
     }
+    /* with ranks, each calibrates alone: shards 0 then follows the threads */
+    if (auto_threads && ot_model_choose_threads(model, train, batch,
+                                                cli_ranks() > 1 ? 0 : shards, 0.2,
+                                                &tc) != OT_OK) {
+        cli_fail("--threads auto");
+        goto setup_done;
+    }
+    rc = CLI_OK;
+setup_done:
+    if ((rc = cli_ranks_agree(rc)) != CLI_OK)
+        goto done;
+    rc = CLI_FAILED;
     if (auto_threads) {
-        ot_thread_choice tc;
-        if (ot_model_choose_threads(model, train, batch, shards, 0.2, &tc) != OT_OK) {
-            cli_fail("--threads auto");
-            goto done;
-        }
-        threads = tc.threads;
-        shards = tc.shards;
+        /* every rank the least of the ranks' choices */
+        threads = cli_ranks_min(tc.threads);
+        if (cli_ranks() == 1)
+            shards = tc.shards;
         if (!quiet) {
-            printf("--threads auto, calibrated on this model and data:");
+            printf("--threads auto, calibrated on this model and data%s:",
+                   cli_ranks() > 1 ? " (rank 0)" : "");
             for (int i = 0; i < tc.n_tried; i++)
                 printf(" %d thread%s %.0f samples/s;", tc.tried[i], tc.tried[i] > 1 ? "s" : "",
                        tc.samples_per_second[i]);
-            printf(" chose %d (with %zu shards: --shards %zu reproduces these weights)\n",
-                   threads, shards, shards);
+            if (cli_ranks() > 1)
+                printf(" chose %d, the least of the %d ranks' choices\n", threads,
+                       cli_ranks());
+            else
+                printf(" chose %d (with %zu shards: --shards %zu reproduces these "
+                       "weights)\n", threads, shards, shards);
         }
     }
+    cli_ranks_check_binding(threads ? threads : ot_default_threads());
     ot_fit_config fc = defaults;
     fc.batch_size = batch;
     fc.epochs = epochs;
@@ -335,6 +356,7 @@ int cli_train(int argc, char **argv)
     fc.best_monitor = mon;
     fc.checkpoint_path = checkpoint;
     fc.checkpoint_every = checkpoint_every;
+    fc.comm = cli_comm();
     cli_progress prog = {isatty(STDOUT_FILENO), quiet, epochs, 0.0,
                          ot_loss_metric_name(loss)};
     fc.on_step = on_step;
@@ -350,15 +372,20 @@ int cli_train(int argc, char **argv)
             if (l.kind == OT_LAYER_DENSE)
                 printf("-%zu", l.units);
         }
-        /* what the library makes of 0 for either */
+        /* what the library makes of 0 for either (threads: the same on
+         * every rank here) */
         int t = threads ? threads : ot_default_threads();
-        size_t s = shards ? shards : (size_t)t;
+        size_t s = shards ? shards : (size_t)t * (size_t)cli_ranks();
         ot_step_cut cut = OT_STEP_CUT_ROWS;
         ot_model_step_cut(model, batch, s, &cut);
-        printf(" (%zu params), batch %zu, %d threads, %zu shards (steps cut by %s), "
-               "seed %llu",
-               ot_model_param_count(model), batch, t, s,
-               cut == OT_STEP_CUT_UNITS ? "units" : "rows", (unsigned long long)seed);
+        printf(" (%zu params), batch %zu, ", ot_model_param_count(model), batch);
+        if (cli_ranks() > 1)
+            printf("%d ranks x ", cli_ranks());
+        printf("%d thread%s, %zu shards (steps cut by %s%s), seed %llu", t, t == 1 ? "" : "s",
+               s, cut == OT_STEP_CUT_UNITS ? "units" : "rows",
+               cut == OT_STEP_CUT_UNITS && cli_ranks() > 1 ? ", each run whole on every rank"
+                                                            : "",
+               (unsigned long long)seed);
         if (resume && ot_model_steps_in_epoch(model) > 0)
             printf(", resuming %s at epoch %zu after step %zu", resume,
                    ot_model_epochs_trained(model) + 1, ot_model_steps_in_epoch(model));
@@ -374,6 +401,11 @@ int cli_train(int argc, char **argv)
     catch_signals(0);
     if (st != OT_OK)
         cli_fail("train");
+    interrupted = -cli_ranks_min(-(int)interrupted); /* a signal to any rank */
+    if (cli_rank() > 0) { /* rank 0 writes the files */
+        rc = st == OT_OK ? CLI_OK : CLI_FAILED;
+        goto done;
+    }
     if (hist && ot_history_length(hist) > 0) {
         if (history_path && ot_history_write_csv(hist, history_path) != OT_OK) {
             cli_fail("--history");
@@ -421,6 +453,7 @@ int cli_train(int argc, char **argv)
     }
     rc = CLI_OK;
 done:
+    rc = cli_ranks_agree(rc);
     ot_history_destroy(hist);
     ot_model_destroy(model);
     ot_dataset_destroy(val);
