@@ -156,7 +156,7 @@ Test(cli, train_says_how_steps_are_cut)
              "train --data idx:%s/small --layers 64:relu,4:softmax --epochs 1 "
              "--batch 16 --threads 1 --shards 2 --validation-split 0",
              dir);
-    EXPECT_RUN(args, 0, "1 threads, 2 shards (steps cut by units)");
+    EXPECT_RUN(args, 0, "1 thread, 2 shards (steps cut by units)");
 }
 
 Test(cli, train_history_save_evaluate_summary)
