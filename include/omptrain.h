@@ -458,6 +458,10 @@ typedef struct ot_epoch_metrics {
     double learning_rate;      /**< at the epoch's last step */
     double seconds;            /**< wall time of the epoch, validation included */
     double samples_per_second; /**< training samples / training time */
+    double comm_seconds;       /**< of `seconds`, the time spent exchanging
+                                    with the other ranks of ot_fit_config.comm
+                                    (waits for slower ranks included); 0
+                                    without ranks */
 } ot_epoch_metrics;
 
 /** Progress inside an epoch, after each optimizer step. */

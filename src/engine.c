@@ -328,6 +328,7 @@ static void mark_failure(ot__engine *e)
 
 void ot__engine_exchange(ot__engine *e, size_t ns, int gradients)
 {
+    double t0 = ot__now();
     mark_failure(e);
     ot_status st = ot__ranks_step(e->ranks, gradients ? e->grads : NULL, ns, e->shard_loss,
                                   e->shard_metric, e->shards);
@@ -335,14 +336,17 @@ void ot__engine_exchange(ot__engine *e, size_t ns, int gradients)
         ot__engine_thread_fail(e, &e->step_status[0], 0, st);
         e->shard_loss[0] = NAN;
     }
+    e->comm_seconds += ot__now() - t0;
 }
 
 void ot__engine_share_weights(ot__engine *e)
 {
+    double t0 = ot__now();
     ot_status st = ot__ranks_gather_slices(e->ranks, e->m->params, 1, e->m->arena_len);
     if (st != OT_OK)
         ot__engine_thread_fail(e, &e->step_status[0], 0, st);
     e->state_sliced = e->m->opt.slots > 0;
+    e->comm_seconds += ot__now() - t0;
 }
 
 /* The optimizer state whole on every rank again. */
@@ -351,10 +355,12 @@ static void gather_state(ot__engine *e)
     if (!e->state_sliced)
         return;
     e->state_sliced = 0;
+    double t0 = ot__now();
     ot_status st = ot__ranks_gather_slices(e->ranks, e->m->opt.state, (size_t)e->m->opt.slots,
                                            e->m->arena_len);
     if (st != OT_OK)
         ranks_failed(e, st);
+    e->comm_seconds += ot__now() - t0;
 }
 
 #define OT__AGREE_END 1u
@@ -369,7 +375,9 @@ static void ranks_agree(ot__engine *e)
         st = e->job.status; /* its message is on this thread */
     unsigned flags = (e->job.kind == OT__JOB_END ? OT__AGREE_END : 0u) |
                      (any_weights_bad(e) ? OT__AGREE_WEIGHTS_BAD : 0u), any = 0;
+    double t0 = ot__now();
     ranks_failed(e, ot__ranks_agree(e->ranks, st, flags, &any));
+    e->comm_seconds += ot__now() - t0;
     if (any & OT__AGREE_WEIGHTS_BAD)
         e->ranks_weights_bad = 1;
     if ((any & OT__AGREE_END) || e->ranks_status != OT_OK)
@@ -383,11 +391,13 @@ static void ranks_agree(ot__engine *e)
  * any rank failed it. */
 static int ranks_forward(ot__engine *e, int bad)
 {
+    double t0 = ot__now();
     mark_failure(e);
     ot_status st = ot__ranks_sums(e->ranks, e->shard_loss, e->shard_metric, e->shards);
     if (st == OT_OK)
         st = first_failure(e, e->step_status);
     ranks_failed(e, ot__ranks_agree(e->ranks, st, 0u, NULL));
+    e->comm_seconds += ot__now() - t0;
     return bad || e->ranks_status != OT_OK;
 }
 
@@ -395,7 +405,7 @@ void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
 {
     if (e->ranks != NULL && done->kind == OT__JOB_FORWARD)
         bad = ranks_forward(e, bad);
-    ot__job_result res = {bad, 0.0, 0.0};
+    ot__job_result res = {bad, 0.0, 0.0, e->comm_seconds};
     shard_totals(e, &res.loss, &res.metric);
     e->driver(e->user, done, &res, &e->job);
     if (e->ranks != NULL)
@@ -555,6 +565,7 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
     e->weights_broke = 0;
     e->ranks_status = OT_OK;
     e->ranks_weights_bad = 0;
+    e->comm_seconds = 0.0;
 #pragma omp parallel num_threads(e->threads)
     {
         unsigned csr = ot__fp_enter();

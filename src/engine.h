@@ -84,6 +84,8 @@ typedef struct ot__job {
 typedef struct ot__job_result {
     int bad;             /* a thread failed, or a step's loss is not finite */
     double loss, metric; /* sums over the job's rows, in shard order */
+    double comm_seconds; /* the master's time in exchanges with the other
+                          * ranks since the run began (waits included) */
 } ot__job_result;
 
 /* Called on one thread between barriers: `done` is the job just finished
@@ -123,6 +125,7 @@ typedef struct ot__engine {
     int ranks_weights_bad;   /* another rank's update made a weight non-finite */
     ot_status ranks_status;  /* the first failure over the ranks, */
     char ranks_msg[512];     /* with its message */
+    double comm_seconds;     /* in exchanges with the other ranks, this run */
 } ot__engine;
 
 /* threads 0: all that OpenMP gives; shards 0: one per thread. */

@@ -82,6 +82,7 @@ typedef struct fit_state {
     double t_epoch, t_train;
     double loss_sum, metric_sum;
     size_t seen;
+    double comm_now, comm_epoch; /* the run's exchange time: now, at the epoch's start */
 } fit_state;
 
 /* Rows of step `step`: the batch, or what is left for the last one. */
@@ -140,6 +141,7 @@ static void begin_epoch(fit_state *f, size_t epoch, ot__job *job)
     f->metric_sum = resumed ? m->part_metric : 0.0;
     f->seen = resumed ? m->part_seen : 0;
     f->t_epoch = ot__now();
+    f->comm_epoch = f->comm_now;
     f->step = epoch == f->first_epoch ? f->first_step : 0;
     if (f->step < f->steps)
         next_step(f, job);
@@ -194,6 +196,7 @@ static void end_epoch(fit_state *f, const ot__job_result *val)
     e->learning_rate = ot__optimizer_lr(&m->opt.cfg, m->opt.iterations, f->epoch - 1);
     e->seconds = ot__now() - f->t_epoch;
     e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
+    e->comm_seconds = f->comm_now - f->comm_epoch;
     m->epochs = f->epoch;
     m->steps_in_epoch = 0;
     m->part_loss = m->part_metric = 0.0;
@@ -210,6 +213,8 @@ static void fit_driver(void *user, const ot__job *done, const ot__job_result *re
 {
     fit_state *f = user;
     memset(next, 0, sizeof *next); /* OT__JOB_END unless said otherwise */
+    if (res != NULL)
+        f->comm_now = res->comm_seconds;
     if (done == NULL) {
         begin_epoch(f, f->first_epoch, next);
         return;

@@ -69,7 +69,11 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user)
     if (!isnan(e->val_loss))
         printf(" - val_loss: %.4f - val_%s: %.4f", e->val_loss, p->metric,
                e->val_metric);
-    printf(" - %.0f samples/s%s\n", e->samples_per_second, p->tty ? "\033[K" : "");
+    printf(" - %.0f samples/s", e->samples_per_second);
+    if (e->comm_seconds > 0) /* under mpirun: the part spent between ranks */
+        printf(" - exchange %.0f%% (%.2fs)", 100.0 * e->comm_seconds / e->seconds,
+               e->comm_seconds);
+    printf("%s\n", p->tty ? "\033[K" : "");
     fflush(stdout);
     return 0;
 }

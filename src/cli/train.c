@@ -357,7 +357,9 @@ setup_done:
     fc.checkpoint_path = checkpoint;
     fc.checkpoint_every = checkpoint_every;
     fc.comm = cli_comm();
-    cli_progress prog = {isatty(STDOUT_FILENO), quiet, epochs, 0.0,
+    /* under mpirun rank 0 may write to a pseudo-terminal that is a pipe at
+     * the far end: one line an epoch */
+    cli_progress prog = {isatty(STDOUT_FILENO) && cli_ranks() == 1, quiet, epochs, 0.0,
                          ot_loss_metric_name(loss)};
     fc.on_step = on_step;
     fc.on_epoch = cli_progress_epoch;
