@@ -159,7 +159,7 @@ int cli_train(int argc, char **argv)
     opt_flags of = {default_optimizer, "constant", NAN, 0.0f, NAN, NAN, NAN, NAN, NAN,
                     0, 0, 0, 0, NAN, 10000, 10};
     const cli_opt opts[] = {
-        {"--data", CLI_STRING, &data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor", 0, 0, NULL},
+        {"--data", CLI_STRING, &data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor; under mpirun every rank reads the whole file", 0, 0, NULL},
         {"--validation-data", CLI_STRING, &val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
         {"--validation-split", CLI_DOUBLE, &split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, NULL},
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
@@ -194,7 +194,7 @@ int cli_train(int argc, char **argv)
         {"--no-restore-best", CLI_BOOL, &no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
         {"--save-best", CLI_STRING, &save_best, "FILE", "save the model whenever --monitor improves", 0, 0, NULL},
         {"--threads", CLI_STRING, &threads_spec, "N|auto", "OpenMP threads; auto: the fastest of 1, 2, 4, ... up to all cores, timed for 0.2 s each on this model and data, in three interleaved rounds (printed, and saved with the shard count)", 0, 0, NULL},
-        {"--shards", CLI_SIZE, &shards, "N", "shards per batch; the weights depend on it, not on --threads", 1, 65536, "the thread count"},
+        {"--shards", CLI_SIZE, &shards, "N", "shards per batch (under mpirun: of the whole job, rank r the block [rN/R, (r+1)N/R)); the weights depend on it, not on --threads or the ranks", 1, 65536, "the thread count (x the ranks)"},
         {"--seed", CLI_U64, &seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
         {"--resume", CLI_STRING, &resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
         {"--checkpoint", CLI_STRING, &checkpoint, "FILE", "save the model here every --checkpoint-every epochs, and on SIGINT or SIGTERM", 0, 0, NULL},
@@ -208,7 +208,9 @@ int cli_train(int argc, char **argv)
     int seen[sizeof opts / sizeof *opts] = {0};
     int rc = cli_parse("train", "Train a model and report loss and metric per epoch. "
                        "SIGINT (Ctrl-C) or SIGTERM stops after the current step, saves "
-                       "to --checkpoint (or --save) and exits with 128 + the signal.",
+                       "to --checkpoint (or --save) and exits with 128 + the signal. "
+                       "`mpirun -np R omptrain train ...` trains over R ranks (rank 0 "
+                       "prints and writes the files).",
                        opts, n_opts, argc, argv, seen);
     if (rc >= 0)
         return rc;
