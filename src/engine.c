@@ -86,6 +86,11 @@ void ot__engine_close(ot__engine *e)
     ot__free(e->step_status);
     ot__free(e->weights_bad);
     ot__free(e->msg);
+    for (size_t i = 0; i < e->n_ubufs; i++)
+        ot__free(e->ubufs[i]);
+    ot__free(e->ubufs);
+    ot__free(e->uc0);
+    ot__free(e->uc1);
     if (e->dnnl)
         dnnl_engine_destroy(e->dnnl);
     memset(e, 0, sizeof *e);
@@ -203,10 +208,12 @@ static void thread_setup(ot__engine *e, int tid)
         goto done;
     }
     size_t lo, hi, max_rows = 0;
-    ot__engine_all_shards(e, tid, &lo, &hi);
+    ot__engine_my_shards(e, tid, &lo, &hi);
     if ((st = ot__units_thread_init(e, tid, lo, hi)) != OT_OK)
         goto done;
-    ot__engine_my_shards(e, tid, &lo, &hi);
+    /* with ranks, every rank's master may compute the loss (step_units.c) */
+    if (e->ranks != NULL && tid == 0 && e->uthreads != NULL)
+        e->uthreads[0].loss = 1;
     for (size_t i = 0; i < e->n_lens; i++)
         for (size_t s = lo; s < hi; s++) {
             size_t first, rows;
@@ -314,6 +321,8 @@ static void ranks_setup(ot__engine *e)
             st = OT_OUT_OF_MEMORY;
     if (st == OT_OK)
         st = ot__ranks_prepare((ot__ranks *)e->ranks, e->shards, e->m->arena_len);
+    if (st == OT_OK && e->usplit.model != NULL)
+        st = ot__units_ranks_setup(e);
     ranks_failed(e, ot__ranks_agree(e->ranks, st, 0u, NULL));
 }
 
@@ -346,6 +355,17 @@ void ot__engine_share_weights(ot__engine *e)
     if (st != OT_OK)
         ot__engine_thread_fail(e, &e->step_status[0], 0, st);
     e->state_sliced = e->m->opt.slots > 0;
+    e->comm_seconds += ot__now() - t0;
+}
+
+/* Every block's weights and state whole on every rank again. */
+static void gather_blocks(ot__engine *e)
+{
+    if (!e->units_sliced)
+        return;
+    e->units_sliced = 0;
+    double t0 = ot__now();
+    ranks_failed(e, ot__units_ranks_gather(e));
     e->comm_seconds += ot__now() - t0;
 }
 
@@ -383,8 +403,11 @@ static void ranks_agree(ot__engine *e)
     if ((any & OT__AGREE_END) || e->ranks_status != OT_OK)
         memset(&e->job, 0, sizeof e->job);
     const ot__job *j = &e->job;
-    if (j->kind != OT__JOB_STEP || ot__units_len(e, j->rows.rows) >= 0)
+    int units = j->kind == OT__JOB_STEP && ot__units_len(e, j->rows.rows) >= 0;
+    if (j->kind != OT__JOB_STEP || units)
         gather_state(e);
+    if (!units)
+        gather_blocks(e);
 }
 
 /* Before the driver: a forward pass's sums from every rank, and whether
@@ -572,8 +595,10 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
         region(e);
         ot__fp_leave(csr);
     }
-    if (e->ranks != NULL)
-        gather_state(e); /* a run that ended inside an epoch */
+    if (e->ranks != NULL) { /* a run that ended inside an epoch */
+        gather_state(e);
+        gather_blocks(e);
+    }
     if (e->ranks_status != OT_OK) {
         ot__error_restore(e->ranks_msg); /* the same on every rank */
         return e->ranks_status;

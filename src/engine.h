@@ -132,6 +132,13 @@ typedef struct ot__engine {
     ot_status ranks_status;  /* the first failure over the ranks, */
     char ranks_msg[512];     /* with its message */
     double comm_seconds;     /* in exchanges with the other ranks, this run */
+    /* steps cut by units over the ranks (step_units.c): each rank's blocks,
+     * the buffers of the other ranks' blocks that this one reads, and
+     * whether the other ranks' blocks' weights and state are stale here */
+    size_t *uc0, *uc1;       /* [ranks]: a layer's columns of each rank */
+    float **ubufs;           /* the other ranks' blocks' buffers, to free */
+    size_t n_ubufs;
+    int units_sliced;
 } ot__engine;
 
 /* threads 0: all that OpenMP gives; shards 0: one per thread. */
@@ -169,8 +176,8 @@ ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards
 
 /* The shards [lo, hi) of thread tid: its part of its rank's block. */
 void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi);
-/* The shards [lo, hi) of thread tid in a step that every rank runs whole
- * (cut by units). */
+/* The shards [lo, hi) of thread tid among all of the run's, as with one
+ * rank. */
 void ot__engine_all_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi);
 /* The arena [lo, hi) (floats, whole lines) that thread tid reduces and
  * updates in a step cut by rows: its part of its rank's slice. */
@@ -209,8 +216,17 @@ int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot
 void ot__reduce_chunk(float *const *grads, size_t ns, size_t c, size_t n);
 
 /* step_units.c: the blocks of a run's steps cut by units (for lens[0..n)
- * where the rule applies), a thread's share of them, and the step. */
+ * where the rule applies), a thread's share of them, and the step. With
+ * ranks, a rank's threads own the blocks of its shards: the master makes
+ * what a layer's blocks wrote whole on every rank before the next layer
+ * reads it (ot__units_ranks_*). */
 ot_status ot__units_open(ot__engine *e, const size_t *lens, size_t n);
+/* With ranks, on the master after the threads' setup: the other ranks'
+ * blocks' buffers this rank reads, the column gathers. */
+ot_status ot__units_ranks_setup(ot__engine *e);
+/* With ranks, on the master: the weights and optimizer state of every
+ * block whole on every rank again (after steps cut by units). */
+ot_status ot__units_ranks_gather(ot__engine *e);
 ot_status ot__units_thread_init(ot__engine *e, int tid, size_t s_lo, size_t s_hi);
 void ot__units_close(ot__engine *e);
 /* The index of a step of `rows` rows among the unit cut's lengths, or -1:

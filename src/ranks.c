@@ -25,8 +25,14 @@ void ot__ranks_slice(int rank, int size, size_t arena_len, size_t *lo, size_t *h
 #if OT_HAVE_MPI
 #include <mpi.h>
 
+#define OT__COL_TYPES 32
+
 struct ot__mpi {
     MPI_Comm comm;
+    /* column types of matrices rows x ld (prepared): one float of each row */
+    size_t col_rows[OT__COL_TYPES], col_ld[OT__COL_TYPES];
+    MPI_Datatype col_type[OT__COL_TYPES];
+    int n_cols;
     size_t S, len;
     MPI_Request *req; /* [2 S + 1] */
     int *counts, *displs; /* [size]: this exchange's counts and offsets */
@@ -92,6 +98,8 @@ void ot__ranks_close(ot__ranks *r)
 {
     struct ot__mpi *p = r->mpi;
     if (p != NULL) {
+        for (int i = 0; i < p->n_cols; i++)
+            MPI_Type_free(&p->col_type[i]);
         MPI_Comm_free(&p->comm);
         ot__free(p->req);
         ot__free(p->counts);
@@ -298,6 +306,76 @@ ot_status ot__ranks_gather_slices(const ot__ranks *r, float *arrays, size_t n, s
     return OT_OK;
 }
 
+ot_status ot__ranks_bcast(const ot__ranks *r, void *buf, size_t bytes, int root)
+{
+    if (r->mpi == NULL || bytes == 0)
+        return OT_OK;
+    if (bytes > (size_t)INT_MAX)
+        return ot__fail(OT_INVALID_ARGUMENT, "ranks: %zu bytes in one message", bytes);
+    OT_MPI(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, r->mpi->comm));
+    return OT_OK;
+}
+
+ot_status ot__ranks_any(const ot__ranks *r, int *flag)
+{
+    if (r->mpi == NULL)
+        return OT_OK;
+    int in = *flag != 0;
+    OT_MPI(MPI_Allreduce(&in, flag, 1, MPI_INT, MPI_MAX, r->mpi->comm));
+    return OT_OK;
+}
+
+static int find_cols(const struct ot__mpi *p, size_t rows, size_t ld)
+{
+    for (int i = 0; i < p->n_cols; i++)
+        if (p->col_rows[i] == rows && p->col_ld[i] == ld)
+            return i;
+    return -1;
+}
+
+ot_status ot__ranks_prepare_cols(ot__ranks *r, size_t rows, size_t ld)
+{
+    struct ot__mpi *p = r->mpi;
+    if (p == NULL || rows == 0 || find_cols(p, rows, ld) >= 0)
+        return OT_OK;
+    if (p->n_cols == OT__COL_TYPES || rows > (size_t)INT_MAX || ld > (size_t)INT_MAX)
+        return ot__fail(OT_INVALID_STATE, "ranks: too many column shapes");
+    MPI_Datatype v, t;
+    OT_MPI(MPI_Type_vector((int)rows, 1, (int)ld, MPI_FLOAT, &v));
+    /* one column, and the next one float further */
+    int rc = MPI_Type_create_resized(v, 0, (MPI_Aint)sizeof(float), &t);
+    MPI_Type_free(&v);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(rc, "MPI_Type_create_resized");
+    if ((rc = MPI_Type_commit(&t)) != MPI_SUCCESS) {
+        MPI_Type_free(&t);
+        return mpi_fail(rc, "MPI_Type_commit");
+    }
+    p->col_rows[p->n_cols] = rows;
+    p->col_ld[p->n_cols] = ld;
+    p->col_type[p->n_cols++] = t;
+    return OT_OK;
+}
+
+ot_status ot__ranks_gather_cols(const ot__ranks *r, float *m, size_t rows, size_t ld,
+                                const size_t *c0, const size_t *c1)
+{
+    struct ot__mpi *p = r->mpi;
+    if (p == NULL)
+        return OT_OK;
+    int k = find_cols(p, rows, ld);
+    if (k < 0)
+        return ot__fail(OT_INVALID_STATE, "ranks: columns of %zu x %zu not prepared", rows,
+                        ld);
+    for (int q = 0; q < r->size; q++) {
+        p->counts[q] = (int)(c1[q] - c0[q]);
+        p->displs[q] = (int)c0[q];
+    }
+    OT_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, m, p->counts, p->displs,
+                          p->col_type[k], p->comm));
+    return OT_OK;
+}
+
 #else /* built without MPI: one rank */
 
 int ot__ranks_built(void) { return 0; }
@@ -361,6 +439,31 @@ ot_status ot__ranks_sums(const ot__ranks *r, double *loss, double *metric, size_
 ot_status ot__ranks_gather_slices(const ot__ranks *r, float *arrays, size_t n, size_t len)
 {
     (void)r, (void)arrays, (void)n, (void)len;
+    return OT_OK;
+}
+
+ot_status ot__ranks_bcast(const ot__ranks *r, void *buf, size_t bytes, int root)
+{
+    (void)r, (void)buf, (void)bytes, (void)root;
+    return OT_OK;
+}
+
+ot_status ot__ranks_any(const ot__ranks *r, int *flag)
+{
+    (void)r, (void)flag;
+    return OT_OK;
+}
+
+ot_status ot__ranks_prepare_cols(ot__ranks *r, size_t rows, size_t ld)
+{
+    (void)r, (void)rows, (void)ld;
+    return OT_OK;
+}
+
+ot_status ot__ranks_gather_cols(const ot__ranks *r, float *m, size_t rows, size_t ld,
+                                const size_t *c0, const size_t *c1)
+{
+    (void)r, (void)m, (void)rows, (void)ld, (void)c0, (void)c1;
     return OT_OK;
 }
 

@@ -86,4 +86,16 @@ ot_status ot__ranks_sums(const ot__ranks *r, double *loss, double *metric, size_
  * or the optimizer state's slots) gathered on every rank. */
 ot_status ot__ranks_gather_slices(const ot__ranks *r, float *arrays, size_t n, size_t len);
 
+/* For steps cut by units over the ranks (step_units.c): */
+/* bytes of buf from rank root to every rank. */
+ot_status ot__ranks_bcast(const ot__ranks *r, void *buf, size_t bytes, int root);
+/* Whether any rank's flag is set, on every rank. */
+ot_status ot__ranks_any(const ot__ranks *r, int *flag);
+/* Makes the column gathers of matrices of rows x ld ready (setup). */
+ot_status ot__ranks_prepare_cols(ot__ranks *r, size_t rows, size_t ld);
+/* Rank q's columns [c0[q], c1[q]) of the rows x ld matrix m, gathered on
+ * every rank (prepared by ot__ranks_prepare_cols). */
+ot_status ot__ranks_gather_cols(const ot__ranks *r, float *m, size_t rows, size_t ld,
+                                const size_t *c0, const size_t *c1);
+
 #endif

@@ -81,7 +81,7 @@ Test(ranks, a_communicator_without_mpi_is_refused)
 #define MPIRUN_ENV                                                             \
     "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "               \
     "OMPI_MCA_btl_vader_single_copy_mechanism=none OMPTRAIN_DATA= "            \
-    "LSAN_OPTIONS=suppressions=" OT_SOURCE_DIR "/tests/lsan-mpi.supp:print_suppressions=0"
+    "LSAN_OPTIONS=suppressions=" OT_SOURCE_DIR "/tests/lsan-mpi.supp:print_suppressions=0:fast_unwind_on_malloc=0"
 #define MPIRUN "--oversubscribe --bind-to none"
 
 /* Runs `MPIRUN ARGS` (ARGS may hold several omptrain commands: ranks with
