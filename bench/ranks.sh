@@ -4,8 +4,8 @@
 # count, so the same weights. Prints one row per model and batch: samples/s
 # of both layouts (the median of ROUNDS interleaved runs; epoch 2 of 2 over
 # half of Fashion-MNIST, validation excluded), the ranks' share of their
-# step in the exchange, the bytes each rank sends per step, and what those
-# bytes and that time make as a bandwidth.
+# step in the exchange, the bytes each rank sends per step of a step cut by
+# rows, and what those bytes and that time make as a bandwidth.
 #
 #   bench/ranks.sh BUILD_DIR [RANKS [ROUNDS [MODELS [BATCHES]]]]
 #   defaults: 2 ranks, 3 rounds, 784-100-10 and 784-1024-1024-10, 64..1024
@@ -52,8 +52,9 @@ for model in $models; do
             step = b / r;                         # seconds per step on the ranks
             share = c / step;                     # c: exchange seconds per step and rank
             bytes = cut == "rows" ? 4 * P * (R - 1) / R * 2 : 0   # one shard a rank: its gradient out, the weights in
+            # cut by units: each layer'"'"'s outputs and input-gradient parts (BENCHMARKS.md)
             printf "| %s | %d | %s | %.0f | %.0f | %.2f | %.0f%% | %.3f ms | %s | %s |\n", m, b, cut, t, r,
-                   r / t, 100 * share, 1e3 * c, bytes ? sprintf("%.2f MB", bytes / 1e6) : "0 (run whole on every rank)",
+                   r / t, 100 * share, 1e3 * c, bytes ? sprintf("%.2f MB", bytes / 1e6) : "activations",
                    bytes ? sprintf("%.1f", bytes / c / 1e9) : "-"
         }'
     done

@@ -27,8 +27,9 @@
  * With ranks (ranks.h, ot__engine_add_ranks) the shards are the job's: a
  * rank's threads split its block of them and its slice of the arena, and
  * the master exchanges with the other ranks between the barriers of a
- * step cut by rows; a step cut by units runs whole on every rank. After
- * every job the ranks agree, so that all end at the same step.
+ * step (cut by rows: the gradients and the weights; by units: each layer's
+ * outputs and input-gradient parts). After every job the ranks agree, so
+ * that all end at the same step.
  */
 #ifndef OT_ENGINE_H
 #define OT_ENGINE_H

@@ -22,8 +22,11 @@
  * sliced during an epoch and is gathered where a whole copy is needed (the
  * end of an epoch, before a step cut by units, the end of the run).
  *
- * Steps cut by units (small batches on wide layers) run whole on every
- * rank: the same sums on the same rows, no exchange. No OpenMP here: the
+ * In a step cut by units (small batches on wide layers) a rank's threads
+ * run the blocks of its shards, and what a layer's blocks write for the
+ * others (the next layer's input columns, parts of the logits or of the
+ * input gradient, the loss) is gathered or broadcast between the layers
+ * (step_units.c): the same sums in the same block order. No OpenMP here: the
  * engine's master thread calls these between its barriers (MPI at least
  * MPI_THREAD_FUNNELED, SERIALIZED when the fit is called from a thread
  * other than MPI's main thread). Built without MPI, a run has one rank and

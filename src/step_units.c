@@ -116,11 +116,13 @@ ot_status ot__units_ranks_setup(ot__engine *e)
     return st;
 }
 
-/* Records a failure of the master's exchange as its thread's. */
-static void sync_failed(ot__engine *e, ot_status st)
+/* Records a failure of the master's exchange as its thread's, and the
+ * time since t0 as the exchange's. */
+static void sync_done(ot__engine *e, ot_status st, double t0)
 {
     if (st != OT_OK)
         ot__engine_thread_fail(e, &e->step_status[0], 0, st);
+    e->comm_seconds += ot__now() - t0;
 }
 
 /* After layer l's forward (l < L-1): the next layer's input whole on every
@@ -128,6 +130,7 @@ static void sync_failed(ot__engine *e, ot_status st)
  * block's part of the logits. */
 static void sync_forward(ot__engine *e, size_t l, size_t rows)
 {
+    double t0 = ot__now();
     const ot__usplit *u = &e->usplit;
     const ot_model *m = e->m;
     const size_t L = m->n_layers, C = m->layers[L - 1].out;
@@ -141,16 +144,17 @@ static void sync_forward(ot__engine *e, size_t l, size_t rows)
         st = ot__ranks_gather_cols(e->ranks, u->in[l + 1], rows, m->layers[l].out, e->uc0,
                                    e->uc1);
     }
-    sync_failed(e, st);
+    sync_done(e, st, t0);
 }
 
 /* The last layer's outputs whole on every rank (the layer in blocks). */
 static void sync_out(ot__engine *e, size_t rows)
 {
+    double t0 = ot__now();
     const size_t L = e->m->n_layers;
     rank_columns(e, L - 1);
-    sync_failed(e, ot__ranks_gather_cols(e->ranks, e->usplit.out, rows, e->m->layers[L - 1].out,
-                                         e->uc0, e->uc1));
+    sync_done(e, ot__ranks_gather_cols(e->ranks, e->usplit.out, rows, e->m->layers[L - 1].out,
+                                       e->uc0, e->uc1), t0);
 }
 
 /* After the loss: whether a rank failed (then the step is bad on every
@@ -159,6 +163,7 @@ static void sync_out(ot__engine *e, size_t rows)
  * computed them; the last layer's parts of its input gradient. */
 static void sync_loss(ot__engine *e, size_t rows)
 {
+    double t0 = ot__now();
     const ot__usplit *u = &e->usplit;
     const ot_model *m = e->m;
     const size_t L = m->n_layers, C = m->layers[L - 1].out;
@@ -178,7 +183,7 @@ static void sync_loss(ot__engine *e, size_t rows)
     for (size_t j = 0; st == OT_OK && L > 1 && !u->by_inputs && j < u->n_blocks[L - 1]; j++)
         st = ot__ranks_bcast(e->ranks, u->p[L - 1][j],
                              rows * m->layers[L - 1].in * sizeof(float), owner(e, L - 1, j));
-    sync_failed(e, st);
+    sync_done(e, st, t0);
     if (failed || st != OT_OK)
         e->shard_loss[0] = NAN; /* every rank's verdict: bad */
 }
@@ -187,12 +192,13 @@ static void sync_loss(ot__engine *e, size_t rows)
  * gradient on every rank. */
 static void sync_backward(ot__engine *e, size_t l, size_t rows)
 {
+    double t0 = ot__now();
     const ot__usplit *u = &e->usplit;
     ot_status st = OT_OK;
     for (size_t j = 0; j < u->n_blocks[l] && st == OT_OK; j++)
         st = ot__ranks_bcast(e->ranks, u->p[l][j], rows * e->m->layers[l].in * sizeof(float),
                              owner(e, l, j));
-    sync_failed(e, st);
+    sync_done(e, st, t0);
 }
 
 ot_status ot__units_ranks_gather(ot__engine *e)

@@ -77,8 +77,10 @@ Test(ranks, a_communicator_without_mpi_is_refused)
 #if OT_HAVE_MPI
 
 /* mpirun on loopback, as root too, in containers, with every rank free to
- * use every core; leaks inside Open MPI's own libraries are not ours. */
+ * use every core, and waiting threads asleep (more threads than cores);
+ * leaks inside Open MPI's own libraries are not ours. */
 #define MPIRUN_ENV                                                             \
+    "OMP_WAIT_POLICY=passive "                                                 \
     "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "               \
     "OMPI_MCA_btl_vader_single_copy_mechanism=none OMPTRAIN_DATA= "            \
     "LSAN_OPTIONS=suppressions=" OT_SOURCE_DIR "/tests/lsan-mpi.supp:print_suppressions=0:fast_unwind_on_malloc=0"

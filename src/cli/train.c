@@ -385,11 +385,8 @@ setup_done:
         printf(" (%zu params), batch %zu, ", ot_model_param_count(model), batch);
         if (cli_ranks() > 1)
             printf("%d ranks x ", cli_ranks());
-        printf("%d thread%s, %zu shards (steps cut by %s%s), seed %llu", t, t == 1 ? "" : "s",
-               s, cut == OT_STEP_CUT_UNITS ? "units" : "rows",
-               cut == OT_STEP_CUT_UNITS && cli_ranks() > 1 ? ", each run whole on every rank"
-                                                            : "",
-               (unsigned long long)seed);
+        printf("%d thread%s, %zu shards (steps cut by %s), seed %llu", t, t == 1 ? "" : "s", s,
+               cut == OT_STEP_CUT_UNITS ? "units" : "rows", (unsigned long long)seed);
         if (resume && ot_model_steps_in_epoch(model) > 0)
             printf(", resuming %s at epoch %zu after step %zu", resume,
                    ot_model_epochs_trained(model) + 1, ot_model_steps_in_epoch(model));
