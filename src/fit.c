@@ -408,6 +408,15 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     return OT_OK;
 }
 
+/* A fingerprint of d's features, labels and targets. */
+static uint64_t dataset_hash(const ot_dataset *d)
+{
+    uint64_t h = ot__hash_bytes(d->n, d->x ? (const void *)d->x : (const void *)d->pixels,
+                                d->n * d->dim * (d->x ? sizeof(float) : 1));
+    h = ot__hash_bytes(h, d->y, d->y ? d->n * sizeof *d->y : 0);
+    return ot__hash_bytes(h, d->t, d->t ? d->n * d->n_targets * sizeof(float) : 0);
+}
+
 /* With ranks: every rank runs the same fit (or all fail, naming the first
  * difference), and shards = 0 is the sum of the ranks' threads. */
 static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t *S)
@@ -415,18 +424,9 @@ static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t 
     const ot_model *m = f->m;
     const ot_fit_config *cfg = f->cfg;
     const ot_dataset *d = f->train, *v = cfg->validation_data;
-    uint64_t val_hash = 0, split_bits;
+    uint64_t split_bits;
     memcpy(&split_bits, &cfg->validation_split, sizeof split_bits);
-    if (v != NULL) {
-        val_hash = ot__hash_bytes(v->n, v->x ? (const void *)v->x : (const void *)v->pixels,
-                                  v->n * v->dim * (v->x ? sizeof(float) : 1));
-        val_hash = ot__hash_bytes(val_hash, v->y, v->y ? v->n * sizeof *v->y : 0);
-        val_hash = ot__hash_bytes(val_hash, v->t, v->t ? v->n * v->n_targets * sizeof(float) : 0);
-    }
-    uint64_t data_hash = ot__hash_bytes(d->n, d->x ? (const void *)d->x : (const void *)d->pixels,
-                                        d->n * d->dim * (d->x ? sizeof(float) : 1));
-    data_hash = ot__hash_bytes(data_hash, d->y, d->y ? d->n * sizeof *d->y : 0);
-    data_hash = ot__hash_bytes(data_hash, d->t, d->t ? d->n * d->n_targets * sizeof(float) : 0);
+    uint64_t data_hash = dataset_hash(d), val_hash = v ? dataset_hash(v) : 0;
     uint64_t model_hash = ot__hash_bytes(m->arena_len, m->params, m->arena_len * sizeof(float));
     model_hash = ot__hash_bytes(model_hash, m->opt.state,
                                 m->opt.slots * m->arena_len * sizeof(float));
