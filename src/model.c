@@ -66,6 +66,8 @@ const char *ot_activation_name(ot_activation a)
 
 ot_status ot_activation_parse(const char *name, ot_activation *out)
 {
+    if (out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s name: NULL output", "activation");
     int i = 0;
     if (name != NULL && strcasecmp(name, "none") == 0)
         name = "linear";
@@ -83,6 +85,8 @@ const char *ot_initializer_name(ot_initializer i)
 
 ot_status ot_initializer_parse(const char *name, ot_initializer *out)
 {
+    if (out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s name: NULL output", "initializer");
     int i = 0; /* "auto" is the default, not a name to give */
     ot_status st = parse_name("initializer", name, initializer_names,
                               COUNT(initializer_names), 1, &i);
@@ -98,6 +102,8 @@ const char *ot_loss_name(ot_loss loss)
 
 ot_status ot_loss_parse(const char *name, ot_loss *out)
 {
+    if (out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s name: NULL output", "loss");
     int i = 0;
     if (name != NULL && strcasecmp(name, "mean_squared_error") == 0)
         name = "mse";

@@ -203,3 +203,179 @@ Test(model, names_and_statuses)
     cr_assert_str_eq(ot_status_str(OT_BAD_FORMAT), "bad file format");
     cr_assert_str_eq(ot_version(), OT_VERSION_STRING);
 }
+
+/* Every public function, with NULL in each of its pointer arguments in
+ * turn and the others valid: a status and a message, never a crash (the
+ * suite runs under ASan and UBSan in CI). Where the header allows NULL (a
+ * config taking its defaults, unlabelled data, no history), the call may
+ * succeed. */
+#define REFUSED(call)                                                          \
+    do {                                                                       \
+        ot_status st_ = (call);                                                \
+        cr_assert_eq(st_, OT_INVALID_ARGUMENT, "%s: %d", #call, st_);          \
+        cr_assert(ot_last_error()[0] != '\0', "%s: no message", #call);       \
+    } while (0)
+#define ALLOWED(call)                                                          \
+    do {                                                                       \
+        ot_status st_ = (call);                                                \
+        cr_assert(st_ == OT_OK || st_ == OT_INVALID_ARGUMENT, "%s: %d", #call, \
+                  st_);                                                        \
+    } while (0)
+
+Test(model, every_public_function_survives_null_pointers)
+{
+    char dir[256], path[512];
+    th_tmpdir(dir, sizeof dir);
+    ot_dataset *d = th_blobs(64, 4, 2, 3), *o = NULL;
+    ot_model *m = NULL, *m2 = NULL;
+    const ot_layer layers[] = {OT_DENSE(8, OT_ACTIVATION_RELU),
+                               OT_DENSE(2, OT_ACTIVATION_SOFTMAX)};
+    cr_assert_eq(ot_model_create(&m, 4, layers, 2, 1), OT_OK);
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 1;
+    fc.threads = 1;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK);
+    float x[8] = {0}, w[128], buf[256];
+    int32_t y[64], cls[2];
+    size_t counts[4];
+    double loss, metric;
+    union {
+        ot_activation a;
+        ot_initializer i;
+        ot_loss l;
+        ot_optimizer_kind k;
+        ot_monitor mo;
+        ot_step_cut c;
+        ot_layer ly;
+        ot_thread_choice tc;
+    } any;
+
+    /* names and parsers */
+    REFUSED(ot_activation_parse(NULL, &any.a));
+    REFUSED(ot_activation_parse("relu", NULL));
+    REFUSED(ot_initializer_parse(NULL, &any.i));
+    REFUSED(ot_initializer_parse("zeros", NULL));
+    REFUSED(ot_loss_parse(NULL, &any.l));
+    REFUSED(ot_loss_parse("mse", NULL));
+    REFUSED(ot_optimizer_parse(NULL, &any.k));
+    REFUSED(ot_optimizer_parse("adam", NULL));
+    REFUSED(ot_monitor_parse(NULL, &any.mo));
+    REFUSED(ot_monitor_parse("loss", NULL));
+    cr_assert_not_null(ot_status_str(OT_OK));
+    cr_assert_not_null(ot_last_error());
+    cr_assert_not_null(ot_version());
+
+    /* models */
+    REFUSED(ot_model_create(NULL, 4, layers, 2, 1));
+    REFUSED(ot_model_create(&m2, 4, NULL, 2, 1));
+    cr_assert_null(m2);
+    ot_model_destroy(NULL);
+    cr_assert_eq(ot_model_input_dim(NULL), 0u);
+    cr_assert_eq(ot_model_output_dim(NULL), 0u);
+    cr_assert_eq(ot_model_layer_count(NULL), 0u);
+    cr_assert_eq(ot_model_param_count(NULL), 0u);
+    REFUSED(ot_model_layer(NULL, 0, &any.ly));
+    REFUSED(ot_model_layer(m, 0, NULL));
+    REFUSED(ot_model_get_weights(NULL, w, ot_model_param_count(m)));
+    REFUSED(ot_model_get_weights(m, NULL, ot_model_param_count(m)));
+    REFUSED(ot_model_set_weights(NULL, w, ot_model_param_count(m)));
+    REFUSED(ot_model_set_weights(m, NULL, ot_model_param_count(m)));
+    REFUSED(ot_model_summary(NULL, stderr));
+    REFUSED(ot_model_summary(m, NULL));
+    REFUSED(ot_model_compile(NULL, OT_LOSS_MSE, &adam));
+    cr_assert_eq(ot_model_create(&m2, 4, layers, 2, 1), OT_OK);
+    ALLOWED(ot_model_compile(m2, OT_LOSS_MSE, NULL));
+    ot_model_destroy(m2);
+    m2 = NULL;
+    REFUSED(ot_model_loss(NULL, &any.l));
+    REFUSED(ot_model_loss(m, NULL));
+    cr_assert_eq(ot_model_epochs_trained(NULL), 0u);
+    cr_assert_eq(ot_model_steps_in_epoch(NULL), 0u);
+    REFUSED(ot_model_step_cut(NULL, 16, 2, &any.c));
+    REFUSED(ot_model_step_cut(m, 16, 2, NULL));
+    (void)ot_model_scaling(NULL);
+    (void)ot_model_resume_config(NULL);
+
+    /* datasets */
+    REFUSED(ot_dataset_create(NULL, 2, 4, x, y));
+    REFUSED(ot_dataset_create(&o, 2, 4, NULL, y));
+    ALLOWED(ot_dataset_create(&o, 2, 4, x, NULL)); /* unlabelled: allowed */
+    ot_dataset_destroy(o);
+    o = NULL;
+    REFUSED(ot_dataset_create_targets(NULL, 2, 4, x, 1, buf));
+    REFUSED(ot_dataset_create_targets(&o, 2, 4, NULL, 1, buf));
+    REFUSED(ot_dataset_create_targets(&o, 2, 4, x, 1, NULL));
+    REFUSED(ot_to_categorical(NULL, 2, 2, buf));
+    REFUSED(ot_to_categorical(y, 2, 2, NULL));
+    ot_csv_options co = ot_csv_options_default();
+    REFUSED(ot_dataset_load_csv(NULL, "x.csv", &co));
+    REFUSED(ot_dataset_load_csv(&o, NULL, &co));
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    th_write(path, "1,2,0\n3,4,1\n", 12, 0);
+    ALLOWED(ot_dataset_load_csv(&o, path, NULL));
+    ot_dataset_destroy(o);
+    o = NULL;
+    REFUSED(ot_dataset_xor(NULL));
+    REFUSED(ot_dataset_load_idx(NULL, "a", "b"));
+    REFUSED(ot_dataset_load_idx(&o, NULL, "b"));
+    REFUSED(ot_dataset_load_idx(&o, path, NULL));
+    cr_assert_null(o);
+    REFUSED(ot_dataset_load_idx_dir(NULL, dir, "train"));
+    REFUSED(ot_dataset_load_idx_dir(&o, NULL, "train"));
+    REFUSED(ot_dataset_load_idx_dir(&o, dir, NULL));
+    ot_dataset_destroy(NULL);
+    cr_assert_eq(ot_dataset_size(NULL), 0u);
+    cr_assert_eq(ot_dataset_dim(NULL), 0u);
+    cr_assert_eq(ot_dataset_classes(NULL), 0u);
+    cr_assert_eq(ot_dataset_targets(NULL), 0u);
+    REFUSED(ot_dataset_slice(NULL, d, 0, 2));
+    REFUSED(ot_dataset_slice(&o, NULL, 0, 2));
+    REFUSED(ot_dataset_rows(NULL, 0, 2, buf, 8));
+    REFUSED(ot_dataset_rows(d, 0, 2, NULL, 8));
+    REFUSED(ot_dataset_labels(NULL, y, 64));
+    REFUSED(ot_dataset_labels(d, NULL, 64));
+    REFUSED(ot_dataset_features(NULL, buf, 256));
+    REFUSED(ot_dataset_features(d, NULL, 256));
+
+    /* fit, history, inference, files */
+    REFUSED(ot_model_fit(NULL, d, &fc, NULL));
+    REFUSED(ot_model_fit(m, NULL, &fc, NULL));
+    REFUSED(ot_model_fit(m, d, NULL, NULL));
+    cr_assert_eq(ot_history_length(NULL), 0u);
+    cr_assert_null(ot_history_epoch(NULL, 0));
+    (void)ot_history_metric_name(NULL);
+    cr_assert_eq(ot_history_best_epoch(NULL), 0u);
+    REFUSED(ot_history_write_csv(NULL, path));
+    REFUSED(ot_history_write_csv(h, NULL));
+    REFUSED(ot_history_write_svg(NULL, path));
+    REFUSED(ot_history_write_svg(h, NULL));
+    ot_history_destroy(NULL);
+    REFUSED(ot_model_choose_threads(NULL, d, 16, 0, 0.01, &any.tc));
+    REFUSED(ot_model_choose_threads(m, NULL, 16, 0, 0.01, &any.tc));
+    REFUSED(ot_model_choose_threads(m, d, 16, 0, 0.01, NULL));
+    REFUSED(ot_model_evaluate(NULL, d, NULL, &loss, &metric));
+    REFUSED(ot_model_evaluate(m, NULL, NULL, &loss, &metric));
+    ALLOWED(ot_model_evaluate(m, d, NULL, NULL, &metric));
+    ALLOWED(ot_model_evaluate(m, d, NULL, &loss, NULL));
+    REFUSED(ot_model_confusion_matrix(NULL, d, NULL, counts, 2));
+    REFUSED(ot_model_confusion_matrix(m, NULL, NULL, counts, 2));
+    REFUSED(ot_model_confusion_matrix(m, d, NULL, NULL, 2));
+    REFUSED(ot_model_predict(NULL, x, 2, buf, 4, NULL));
+    REFUSED(ot_model_predict(m, NULL, 2, buf, 4, NULL));
+    REFUSED(ot_model_predict(m, x, 2, NULL, 4, NULL));
+    REFUSED(ot_model_predict_classes(NULL, x, 2, cls, NULL));
+    REFUSED(ot_model_predict_classes(m, NULL, 2, cls, NULL));
+    REFUSED(ot_model_predict_classes(m, x, 2, NULL, NULL));
+    REFUSED(ot_model_save(NULL, path));
+    REFUSED(ot_model_save(m, NULL));
+    REFUSED(ot_model_load(NULL, path));
+    REFUSED(ot_model_load(&m2, NULL));
+    cr_assert_null(m2);
+
+    ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}
