@@ -70,7 +70,10 @@ OT_API const char *ot_status_str(ot_status status);
 /**
  * The message of the last failed call on this thread, naming what and where
  * ("train-images-idx3-ubyte.gz: bad magic 0x00000000, expected 0x00000803").
- * Valid until the next omptrain call on this thread. Never NULL. Since 0.1.
+ * Like errno, it means something only right after a call returned a status
+ * other than OT_OK: a successful call leaves it as it was (it may still
+ * hold an older failure's text, or ""). Valid until the next omptrain call
+ * on this thread. Never NULL. Since 0.1.
  */
 OT_API const char *ot_last_error(void);
 
@@ -704,7 +707,9 @@ OT_API ot_status ot_model_confusion_matrix(ot_model *model,
  * Writes the model's outputs for n rows of `x` (n x input_dim floats) into
  * `out` (n x output_dim floats, row-major): class probabilities for a softmax
  * last layer, values for a regression. The model's feature scaling is
- * applied to x first. `config` may be NULL. Since 0.1.
+ * applied to x first. `config` may be NULL. A NaN or infinite feature is
+ * refused with OT_NON_FINITE naming its row and column, as datasets refuse
+ * them. Since 0.1.
  */
 OT_API ot_status ot_model_predict(ot_model *model, const float *x, size_t n,
                                   float *out, size_t out_count,

@@ -3,6 +3,7 @@
  * forward job of the engine (engine.h) over the rows, in batches cut into
  * shards as a training step's are.
  */
+#include <math.h>
 #include <string.h>
 
 #include "engine.h"
@@ -78,6 +79,13 @@ static ot_status check_predict(const ot_model *m, const float *x, size_t n,
     if (n == 0 || n > OT_MAX_SAMPLES)
         return ot__fail(OT_INVALID_ARGUMENT, "predict: %zu rows: must be in "
                         "1..%zu", n, OT_MAX_SAMPLES);
+    /* refused as a dataset refuses them: NaN would come out as plausible
+     * probabilities */
+    const size_t dim = m->input_dim;
+    for (size_t i = 0; i < n * dim; i++)
+        if (!isfinite(x[i]))
+            return ot__fail(OT_NON_FINITE, "predict: feature %zu of row %zu is not "
+                            "finite", i % dim, i / dim);
     return OT_OK;
 }
 

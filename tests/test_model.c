@@ -379,3 +379,36 @@ Test(model, every_public_function_survives_null_pointers)
     ot_model_destroy(m);
     ot_dataset_destroy(d);
 }
+
+/* predict and predict_classes refuse what a dataset refuses: a NaN or an
+ * infinity among the features, named by row and column. */
+Test(model, predict_refuses_non_finite_features)
+{
+    ot_model *m = NULL;
+    const ot_layer layers[] = {OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    cr_assert_eq(ot_model_create(&m, 4, layers, 1, 1), OT_OK);
+    float x[8] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f}, out[6];
+    int32_t cls[2];
+    cr_assert_eq(ot_model_predict(m, x, 2, out, 6, NULL), OT_OK);
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (int k = 0; k < 3; k++) {
+        x[6] = bad[k];
+        cr_assert_eq(ot_model_predict(m, x, 2, out, 6, NULL), OT_NON_FINITE);
+        cr_assert(strstr(ot_last_error(), "feature 2 of row 1") != NULL, "%s", ot_last_error());
+        cr_assert_eq(ot_model_predict_classes(m, x, 2, cls, NULL), OT_NON_FINITE);
+    }
+    ot_model_destroy(m);
+}
+
+/* ot_last_error is errno-like, as its header says: set by a failure, left
+ * alone by a success. */
+Test(model, last_error_is_set_by_failures_only)
+{
+    ot_loss l;
+    cr_assert_eq(ot_loss_parse("no-such-loss", &l), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "no-such-loss") != NULL, "%s", ot_last_error());
+    cr_assert_eq(ot_loss_parse("mse", &l), OT_OK);
+    cr_assert(strstr(ot_last_error(), "no-such-loss") != NULL, "%s", ot_last_error());
+    cr_assert_eq(ot_activation_parse("no-such-activation", NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "NULL") != NULL, "%s", ot_last_error());
+}
