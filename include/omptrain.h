@@ -513,8 +513,15 @@ typedef struct ot_fit_config {
     double validation_split; /**< fraction held out, chosen by the seeded shuffle: 0 */
     const ot_dataset *validation_data; /**< used instead of the split when set: NULL */
     int shuffle;             /**< reshuffle the training part every epoch: 1 */
-    int threads;             /**< OpenMP threads; 0 = omp_get_max_threads(): 0 */
-    size_t shards;           /**< shards per batch; 0 = the thread count: 0 */
+    int threads;             /**< OpenMP threads, exactly (OT_INVALID_STATE when
+                                  OpenMP gives fewer); 0: as many as OpenMP
+                                  gives, up to ot_default_threads() (fewer
+                                  inside the caller's own parallel region,
+                                  or with OMP_DYNAMIC): 0 */
+    size_t shards;           /**< shards per batch; 0: the model's own from
+                                  its last fit, else ot_default_threads()
+                                  (with comm: the sum of the ranks'
+                                  threads), whatever team OpenMP gives: 0 */
     uint64_t seed;           /**< split and shuffle generator: 42 */
     size_t initial_epoch;    /**< epochs already trained; the fit trains
                                   epochs initial_epoch + 1 .. epochs, as
@@ -648,10 +655,13 @@ OT_API ot_status ot_model_choose_threads(const ot_model *model,
                                          ot_thread_choice *out);
 
 /**
- * The thread count that `threads = 0` in a fit, evaluate or predict config
- * stands for when called from this thread: OpenMP's omp_get_max_threads()
- * (OMP_NUM_THREADS, or all cores). The shard count that `shards = 0` stands
- * for is this thread count. Since 0.1.
+ * The most threads `threads = 0` in a fit, evaluate or predict config asks
+ * for when called from this thread: OpenMP's omp_get_max_threads()
+ * (OMP_NUM_THREADS, or all cores), at most OMP_THREAD_LIMIT. The run takes
+ * the team OpenMP gives: inside the caller's own parallel region (nesting
+ * off, as by default) that is one thread, and with OMP_DYNAMIC it may be
+ * fewer; the shard count that `shards = 0` stands for is still this count,
+ * so the results are the same bits as outside, only slower. Since 0.1.
  */
 OT_API int ot_default_threads(void);
 
@@ -678,7 +688,10 @@ OT_API ot_status ot_model_step_cut(const ot_model *model, size_t rows,
 /** How evaluate and predict run: batches, threads and shards. */
 typedef struct ot_eval_config {
     size_t batch_size; /**< 32 */
-    int threads;       /**< 0 = omp_get_max_threads() */
+    int threads;       /**< 0: as many as OpenMP gives, up to
+                            ot_default_threads() (fewer inside the caller's
+                            own parallel region, or with OMP_DYNAMIC); N:
+                            exactly N */
     size_t shards;     /**< 0 = the thread count */
 } ot_eval_config;
 

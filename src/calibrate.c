@@ -64,7 +64,8 @@ ot_status ot_model_choose_threads(const ot_model *m, const ot_dataset *d,
         return ot__fail(OT_INVALID_ARGUMENT, "choose threads: %zu shards for a batch of "
                         "%zu: at most one shard per sample", shards, batch);
     memset(out, 0, sizeof *out);
-    int cores = ot_default_threads(), limit = cores;
+    /* inside a caller's parallel region there may be one thread to time */
+    int cores = ot__engine_team_limit(), limit = cores;
     if (shards > 0 && (size_t)limit > shards)
         limit = (int)shards;
     int cand[16], n = 0;

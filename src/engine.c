@@ -38,7 +38,20 @@ ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_o
     return OT_OK;
 }
 
-int ot_default_threads(void) { return omp_get_max_threads(); }
+int ot_default_threads(void)
+{
+    int t = omp_get_max_threads(), limit = omp_get_thread_limit();
+    return limit > 0 && limit < t ? limit : t;
+}
+
+void ot__engine_adapt(ot__engine *e) { e->adapt = 1; }
+
+int ot__engine_team_limit(void)
+{
+    if (omp_get_active_level() >= omp_get_max_active_levels())
+        return 1;
+    return ot_default_threads();
+}
 
 void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
 {
@@ -535,6 +548,12 @@ int ot__engine_next_own_range(const ot__engine *e, int tid, ot__range_cursor *c,
 static void region(ot__engine *e)
 {
     const int tid = omp_get_thread_num();
+    if (e->adapt) {
+        /* the team OpenMP gave: every thread reads its size after this */
+#pragma omp master
+        e->threads = omp_get_num_threads();
+#pragma omp barrier
+    }
     thread_setup(e, tid);
 #pragma omp barrier
     if (e->ranks != NULL) {

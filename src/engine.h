@@ -124,6 +124,7 @@ typedef struct ot__engine {
     void *user;
     ot__job job;             /* the next job, written before a barrier */
     int weights_broke;       /* the last step made a weight non-finite */
+    int adapt;               /* ot__engine_adapt */
     /* ranks (ranks.h): this rank's shards [s_lo, s_hi) and arena slice
      * [a_lo, a_hi); the whole of both with one rank */
     const ot__ranks *ranks;
@@ -142,8 +143,16 @@ typedef struct ot__engine {
     int units_sliced;
 } ot__engine;
 
-/* threads 0: all that OpenMP gives; shards 0: one per thread. */
+/* threads 0: ot_default_threads(); shards 0: one per thread. */
 ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_out);
+/* The most threads a parallel region started here can have now: 1 inside
+ * a caller's region when no more levels may be active. */
+int ot__engine_team_limit(void);
+/* The run takes the team OpenMP gives, up to its thread count, instead of
+ * failing on a smaller one (threads = 0: inside a caller's parallel region,
+ * with OMP_DYNAMIC or a thread limit); the shards, and so the results, stay
+ * the same. */
+void ot__engine_adapt(ot__engine *e);
 
 ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards,
                           size_t batch, int training, const ot__engine_options *opt);

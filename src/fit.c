@@ -335,6 +335,8 @@ static ot_status run(fit_state *f, int T, size_t S, const ot__engine_options *op
     ot_status status = ot__engine_open(&e, m, T, S, f->batch, 1, opt);
     if (status != OT_OK)
         return status;
+    if (f->cfg->threads == 0)
+        ot__engine_adapt(&e);
     const size_t B = f->batch;
     size_t train_lens[2] = {B, f->n_train % B};
     ot__engine_add_data(&e, f->train);
@@ -382,7 +384,10 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     ot_status status;
     if ((status = check_fit(m, f->train, cfg)) != OT_OK)
         return status;
-    if ((status = ot__engine_resolve(cfg->threads, cfg->shards, T, S)) != OT_OK)
+    /* a model that has been trained keeps its shard count, and so its
+     * results, unless told otherwise */
+    size_t shards = cfg->shards == 0 && m->has_fit ? m->fit_shards : cfg->shards;
+    if ((status = ot__engine_resolve(cfg->threads, shards, T, S)) != OT_OK)
         return status;
     f->first_epoch = (cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch) + 1;
     size_t N = f->train->n;
@@ -441,7 +446,7 @@ static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t 
                        m->opt.iterations, m->arena_len, model_hash, d->n, data_hash,
                        v ? v->n : 0, val_hash, (uint64_t)cfg->scaling, cfg->initial_epoch};
     ot_status status = ot__ranks_same(r, vals, names, sizeof vals / sizeof *vals);
-    if (status != OT_OK || cfg->shards != 0)
+    if (status != OT_OK || cfg->shards != 0 || m->has_fit)
         return status;
     uint64_t sum = (uint64_t)T;
     if ((status = ot__ranks_sum(r, &sum)) != OT_OK)

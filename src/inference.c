@@ -33,6 +33,8 @@ static ot_status forward(ot_model *m, const ot_dataset *d, const ot_eval_config 
     ot__engine e;
     if ((status = ot__engine_open(&e, m, T, S, B, 0, NULL)) != OT_OK)
         return status;
+    if (c.threads == 0)
+        ot__engine_adapt(&e);
     ot__engine_add_data(&e, d);
     ot__engine_add_length(&e, B);
     ot__engine_add_length(&e, d->n % B);

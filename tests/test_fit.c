@@ -636,3 +636,43 @@ Test(fit, unit_split_labels_with_float_validation_targets)
     free(rows);
     free(units);
 }
+
+/* A trained model keeps its shard count: continued with shards = 0 on
+ * another thread count (another machine), it ends on the weights of the run
+ * never interrupted, not on those of the new thread count's shards. */
+Test(fit, a_trained_model_keeps_its_shard_count)
+{
+    ot_dataset *d = th_blobs(400, 8, 3, 11);
+    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    ot_model *a = NULL, *b = NULL;
+    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    ot_fit_config c = ot_fit_config_default();
+    c.batch_size = 50;
+    c.epochs = 3;
+    c.threads = 1;
+    c.shards = 4; /* the uninterrupted run */
+    cr_assert_eq(ot_model_fit(a, d, &c, NULL), OT_OK);
+    c.epochs = 1;
+    c.threads = 2;
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
+    c.epochs = 3;
+    c.threads = 1;
+    c.shards = 0; /* would be 1, the thread count, for a model never trained */
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
+    size_t P = ot_model_param_count(a);
+    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
+    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
+    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
+    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0, "continued with other shards");
+    cr_assert_eq(ot_model_resume_config(b).shards, 4u);
+    free(wa);
+    free(wb);
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(d);
+}
