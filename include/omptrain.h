@@ -509,7 +509,12 @@ typedef struct ot_early_stopping {
 typedef struct ot_fit_config {
     size_t batch_size;       /**< global batch; larger than the training
                                   part, one batch of all of it (Keras): 32 */
-    size_t epochs;           /**< 5 */
+    size_t epochs;           /**< with initial_epoch SIZE_MAX (the default),
+                                  how many epochs this fit trains after the
+                                  model's own, as each fit in Keras does (a
+                                  second fit of epochs 1 trains one more);
+                                  with initial_epoch set, the epoch to end
+                                  with: 5 */
     double validation_split; /**< fraction held out, chosen by the seeded shuffle: 0 */
     const ot_dataset *validation_data; /**< used instead of the split when set: NULL */
     int shuffle;             /**< reshuffle the training part every epoch: 1 */
@@ -523,10 +528,13 @@ typedef struct ot_fit_config {
                                   (with comm: the sum of the ranks'
                                   threads), whatever team OpenMP gives: 0 */
     uint64_t seed;           /**< split and shuffle generator: 42 */
-    size_t initial_epoch;    /**< epochs already trained; the fit trains
-                                  epochs initial_epoch + 1 .. epochs, as
-                                  Keras does. SIZE_MAX: the model's own count
-                                  (ot_model_epochs_trained): SIZE_MAX */
+    size_t initial_epoch;    /**< SIZE_MAX: continue after the model's own
+                                  epochs (ot_model_epochs_trained) for
+                                  `epochs` more. Else the epochs already
+                                  trained: the fit trains epochs
+                                  initial_epoch + 1 .. epochs, as Keras'
+                                  initial_epoch does; ot_model_resume_config
+                                  sets it to resume a run exactly: SIZE_MAX */
     ot_scaling scaling;      /**< fit feature scaling on the training part
                                   when the model has none yet: none */
     ot_early_stopping early_stopping;
@@ -565,10 +573,11 @@ OT_API ot_fit_config ot_fit_config_default(void);
 
 /**
  * The defaults with the settings of the model's last fit (batch size,
- * shards, epochs, seed, validation split, shuffle: saved with the model), to
- * resume it: the same data and this config end with the same weights as the
- * fit that was never interrupted. Plain defaults for a model never fitted.
- * Since 0.1.
+ * shards, seed, validation split, shuffle: saved with the model; epochs:
+ * the epoch that fit was to end with, and initial_epoch the model's own
+ * count), to resume it: the same data and this config end with the same
+ * weights as the fit that was never interrupted, also from inside an
+ * epoch. Plain defaults for a model never fitted. Since 0.1.
  */
 OT_API ot_fit_config ot_model_resume_config(const ot_model *model);
 

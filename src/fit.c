@@ -47,7 +47,8 @@ ot_fit_config ot_model_resume_config(const ot_model *m)
     if (m != NULL && m->has_fit) {
         c.batch_size = m->fit_batch;
         c.shards = m->fit_shards;
-        c.epochs = m->fit_epochs;
+        c.epochs = m->fit_epochs; /* up to the epoch the fit was to end with */
+        c.initial_epoch = m->epochs;
         c.seed = m->fit_seed;
         c.validation_split = m->fit_split;
         c.shuffle = m->fit_shuffle;
@@ -69,6 +70,7 @@ typedef struct fit_state {
     const ot_dataset *train, *val;
     uint32_t *train_idx, *train_base, *val_idx;
     size_t n_train, n_val, batch, steps, first_epoch, first_step;
+    size_t last_epoch;          /* the epoch the fit ends with */
     size_t epoch, step;         /* of the job handed out last */
     size_t done_epoch, done_step; /* of the last step done (1-based step) */
     ot_history *hist;
@@ -234,7 +236,7 @@ static void fit_driver(void *user, const ot__job *done, const ot__job_result *re
     end_epoch(f, done->kind == OT__JOB_FORWARD ? res : NULL);
     if (f->fail != OT_OK) /* a file not written: every rank stops with it */
         next->status = ot__fail(f->fail, "%s", f->fail_msg);
-    else if (!f->stop && f->epoch < f->cfg->epochs)
+    else if (!f->stop && f->epoch < f->last_epoch)
         begin_epoch(f, f->epoch + 1, next);
 }
 
@@ -256,10 +258,9 @@ static ot_status check_fit(const ot_model *m, const ot_dataset *train,
     if (cfg->epochs == 0 || cfg->epochs > 1000000)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: epochs %zu must be in "
                         "1..1000000", cfg->epochs);
-    size_t initial = cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch;
-    if (initial >= cfg->epochs)
+    if (cfg->initial_epoch != SIZE_MAX && cfg->initial_epoch >= cfg->epochs)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: initial_epoch %zu: nothing "
-                        "to train up to epochs %zu", initial, cfg->epochs);
+                        "to train up to epochs %zu", cfg->initial_epoch, cfg->epochs);
     if (!(cfg->validation_split >= 0.0 && cfg->validation_split < 1.0))
         return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g must be "
                         "in [0, 1)", cfg->validation_split);
@@ -389,7 +390,11 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     size_t shards = cfg->shards == 0 && m->has_fit ? m->fit_shards : cfg->shards;
     if ((status = ot__engine_resolve(cfg->threads, shards, T, S)) != OT_OK)
         return status;
-    f->first_epoch = (cfg->initial_epoch == SIZE_MAX ? m->epochs : cfg->initial_epoch) + 1;
+    /* by default `epochs` more after the model's own, as a second fit trains
+     * in Keras; with initial_epoch, up to epoch `epochs` */
+    int more = cfg->initial_epoch == SIZE_MAX;
+    f->first_epoch = (more ? m->epochs : cfg->initial_epoch) + 1;
+    f->last_epoch = more ? m->epochs + cfg->epochs : cfg->epochs;
     size_t N = f->train->n;
     size_t n_val = 0;
     if (cfg->validation_split > 0.0)
@@ -485,7 +490,7 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *
     m->has_fit = 1;
     m->fit_batch = cfg->batch_size;
     m->fit_shards = S;
-    m->fit_epochs = cfg->epochs;
+    m->fit_epochs = f.last_epoch;
     m->fit_seed = cfg->seed;
     m->fit_split = cfg->validation_split;
     m->fit_shuffle = cfg->shuffle;
@@ -495,7 +500,8 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *
     if (status == OT_OK)
         status = fit_scaling(&f);
     if (status == OT_OK)
-        status = ot__history_new(&f.hist, cfg->epochs, ot_loss_metric_name(m->loss));
+        status = ot__history_new(&f.hist, f.last_epoch - f.first_epoch + 1,
+                                 ot_loss_metric_name(m->loss));
     if (status == OT_OK) {
         f.backup = ot__alloc((1 + m->opt.slots) * m->arena_len, sizeof(float),
                              "epoch backup");

@@ -228,14 +228,14 @@ Test(fit, resume_ends_bit_identical_to_an_uninterrupted_run)
     b = NULL;
     cr_assert_eq(ot_model_load(&b, path), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_model_epochs_trained(b), 2);
-    fc.epochs = 4; /* initial_epoch: the model's own count */
+    fc.epochs = 2; /* two more after the model's own, as a second fit in Keras */
     ot_history *h = NULL;
     cr_assert_eq(fit_forced(b, d, &fc, &h), OT_OK, "%s", ot_last_error());
     cr_assert_eq(ot_history_length(h), 2);
     cr_assert_eq(ot_history_epoch(h, 0)->epoch, 3);
 
     cr_assert(same_weights(a, b), "2 epochs + resume + 2 epochs differ from 4 epochs");
-    fc.initial_epoch = 4;
+    fc.initial_epoch = 4; /* up to epoch 2 from epoch 4 */
     cr_assert_eq(fit_forced(b, d, &fc, NULL), OT_INVALID_ARGUMENT);
     cr_assert(strstr(ot_last_error(), "nothing to train") != NULL);
     ot_history_destroy(h);
@@ -569,6 +569,7 @@ Test(fit, unit_split_stop_inside_an_epoch_and_go_on)
     cr_assert_eq(fit_forced(b, d, &fc, NULL), OT_OK);
     cr_assert_eq(c.steps, 17);
     fc.on_step = NULL;
+    fc.initial_epoch = ot_model_epochs_trained(b); /* up to epoch 3, from step 5 of 2 */
     cr_assert_eq(fit_forced(b, d, &fc, NULL), OT_OK, "%s", ot_last_error());
     cr_assert(same_weights(a, b), "stopped and continued differs from one run");
     ot_model_destroy(a);
@@ -660,7 +661,7 @@ Test(fit, a_trained_model_keeps_its_shard_count)
     c.epochs = 1;
     c.threads = 2;
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
-    c.epochs = 3;
+    c.epochs = 2; /* two more */
     c.threads = 1;
     c.shards = 0; /* would be 1, the thread count, for a model never trained */
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
@@ -670,6 +671,48 @@ Test(fit, a_trained_model_keeps_its_shard_count)
     cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
     cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0, "continued with other shards");
     cr_assert_eq(ot_model_resume_config(b).shards, 4u);
+    free(wa);
+    free(wb);
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(d);
+}
+
+/* The Keras habit: each fit trains `epochs` more. Three fits of one epoch
+ * are one fit of three, bit for bit, numbered 1, 2, 3. */
+Test(fit, a_second_fit_trains_more_as_in_keras)
+{
+    ot_dataset *d = th_blobs(300, 8, 3, 5);
+    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    ot_model *a = NULL, *b = NULL;
+    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    ot_fit_config c = ot_fit_config_default();
+    c.threads = 1;
+    c.epochs = 3;
+    cr_assert_eq(ot_model_fit(a, d, &c, NULL), OT_OK);
+    c.epochs = 1;
+    for (size_t k = 1; k <= 3; k++) {
+        ot_history *h = NULL;
+        cr_assert_eq(ot_model_fit(b, d, &c, &h), OT_OK, "%s", ot_last_error());
+        cr_assert_eq(ot_history_length(h), 1u);
+        cr_assert_eq(ot_history_epoch(h, 0)->epoch, k);
+        cr_assert_eq(ot_model_epochs_trained(b), k);
+        ot_history_destroy(h);
+    }
+    size_t P = ot_model_param_count(a);
+    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
+    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
+    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
+    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0, "3 fits of 1 epoch differ from 1 of 3");
+    /* initial_epoch keeps Keras' other meaning: up to epoch `epochs` */
+    c.initial_epoch = 3;
+    c.epochs = 3;
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_INVALID_ARGUMENT);
     free(wa);
     free(wb);
     ot_model_destroy(a);

@@ -342,6 +342,8 @@ setup_done:
     ot_fit_config fc = defaults;
     fc.batch_size = batch;
     fc.epochs = epochs;
+    if (resume) /* --epochs counts from the start of the run */
+        fc.initial_epoch = ot_model_epochs_trained(model);
     fc.validation_split = split;
     fc.validation_data = val;
     fc.shuffle = !no_shuffle;
