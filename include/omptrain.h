@@ -55,7 +55,8 @@ extern "C" {
     X(BAD_FORMAT, 5, "bad file format")                                       \
     X(BACKEND_ERROR, 6, "oneDNN error")                                       \
     X(NON_FINITE, 7, "non-finite value")                                      \
-    X(COMM_ERROR, 8, "MPI error")
+    X(COMM_ERROR, 8, "MPI error")                                             \
+    X(CANCELLED, 9, "cancelled")
 
 /** Status of every fallible call. */
 typedef enum ot_status {
@@ -475,12 +476,15 @@ typedef struct ot_step_metrics {
     double loss;     /**< mean over the epoch's samples so far */
     double metric;   /**< idem */
     double seconds;  /**< since the epoch started */
+    uint64_t global_step; /**< optimizer steps the model has taken, this one included */
+    double learning_rate; /**< this step's (scheduled) */
 } ot_step_metrics;
 
 /**
  * Called on one thread after each epoch (and, for on_step, after each step)
  * while the model is being trained. Return non-zero to stop training after
- * this epoch or step. A callback must not call omptrain on the same model.
+ * this epoch or step. A callback may call ot_model_set_learning_rate and
+ * ot_model_cancel on the model, and no other omptrain function on it.
  */
 typedef int (*ot_epoch_callback)(const ot_epoch_metrics *metrics, void *user);
 typedef int (*ot_step_callback)(const ot_step_metrics *metrics, void *user);
@@ -567,6 +571,23 @@ typedef struct ot_fit_config {
 
 /** Whether this library was built with MPI (ot_fit_config.comm). Since 0.1. */
 OT_API int ot_mpi_available(void);
+
+/**
+ * Asks the fit running on `model` (from another thread, a callback or a
+ * signal handler: it only sets an atomic flag) to stop after its current
+ * step; that fit returns OT_CANCELLED, with the model as after the step,
+ * where ot_model_resume_config takes up. Called when no fit runs, it
+ * cancels the next one at its first step. Since 0.1.
+ */
+OT_API ot_status ot_model_cancel(ot_model *model);
+
+/**
+ * Sets the optimizer's learning rate (the base its schedule decays): from a
+ * fit's callback it takes effect at the next step (Keras' ReduceLROnPlateau
+ * or a schedule of one's own); it is saved with the model. Must be finite
+ * and > 0. Since 0.1.
+ */
+OT_API ot_status ot_model_set_learning_rate(ot_model *model, float learning_rate);
 
 /** Keras' fit defaults (batch 32), 5 epochs, seed 42. Since 0.1. */
 OT_API ot_fit_config ot_fit_config_default(void);

@@ -5,6 +5,8 @@
  * epochs (fit_control.c).
  */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,9 +177,16 @@ static void step_done(fit_state *f, const ot__job *done, const ot__job_result *r
         ot_step_metrics sm = {f->epoch, f->step + 1, f->steps,
                               f->loss_sum / (double)f->seen,
                               f->metric_sum / (double)f->seen,
-                              ot__now() - f->t_epoch};
+                              ot__now() - f->t_epoch, m->opt.iterations,
+                              ot__optimizer_lr(&m->opt.cfg, m->opt.iterations, f->epoch - 1)};
         if (cfg->on_step(&sm, cfg->user))
             f->stop = 1;
+    }
+    if (atomic_exchange(&m->cancel, 0)) {
+        f->stop = 1;
+        f->fail = OT_CANCELLED;
+        snprintf(f->fail_msg, sizeof f->fail_msg, "fit: cancelled after step %zu of epoch "
+                 "%zu; ot_model_resume_config continues from there", f->step + 1, f->epoch);
     }
 }
 
@@ -223,6 +232,8 @@ static void fit_driver(void *user, const ot__job *done, const ot__job_result *re
     }
     if (done->kind == OT__JOB_STEP) {
         step_done(f, done, res);
+        if (f->fail == OT_CANCELLED) /* every rank stops with it */
+            next->status = ot__fail(f->fail, "%s", f->fail_msg);
         if (f->stop)
             return;
         if (++f->step < f->steps)

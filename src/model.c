@@ -4,6 +4,7 @@
  * trainer.c).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 
@@ -314,6 +315,27 @@ size_t ot_model_layer_count(const ot_model *m)
 size_t ot_model_epochs_trained(const ot_model *m) { return m ? m->epochs : 0; }
 
 size_t ot_model_steps_in_epoch(const ot_model *m) { return m ? m->steps_in_epoch : 0; }
+
+ot_status ot_model_cancel(ot_model *m)
+{
+    if (m == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "cancel: NULL model");
+    atomic_store(&m->cancel, 1);
+    return OT_OK;
+}
+
+ot_status ot_model_set_learning_rate(ot_model *m, float lr)
+{
+    if (m == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "set learning rate: NULL model");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "set learning rate: the model is not compiled");
+    if (!(isfinite(lr) && lr > 0.0f))
+        return ot__fail(OT_INVALID_ARGUMENT, "set learning rate: %g must be finite and "
+                        "> 0", (double)lr);
+    m->opt.cfg.learning_rate = lr;
+    return OT_OK;
+}
 
 ot_status ot_model_loss(const ot_model *m, ot_loss *out)
 {

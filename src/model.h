@@ -48,6 +48,7 @@ struct ot_model {
     double part_loss, part_metric;
     size_t part_seen;
 
+    _Atomic int cancel; /* ot_model_cancel: the fit stops after its step */
     /* The settings of the last fit, which a resumed fit must repeat. */
     int has_fit;
     size_t fit_batch, fit_shards, fit_epochs;

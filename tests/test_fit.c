@@ -6,6 +6,9 @@
  */
 #include "training.h"
 
+#include <pthread.h>
+#include <time.h>
+
 Test(fit, last_partial_batch_is_trained)
 {
     ot_dataset *d = th_blobs(10, 20, 4, 1);
@@ -715,6 +718,137 @@ Test(fit, a_second_fit_trains_more_as_in_keras)
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_INVALID_ARGUMENT);
     free(wa);
     free(wb);
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(d);
+}
+
+/* ot_model_cancel, from a callback and from another thread: the fit
+ * returns OT_CANCELLED after the current step, the model knows where, and
+ * ot_model_resume_config ends on the weights of the run never cancelled. */
+typedef struct canceller {
+    ot_model *m;
+    size_t at;
+    uint64_t last_step;
+    double last_lr;
+} canceller;
+
+static int cancel_at(const ot_step_metrics *s, void *user)
+{
+    canceller *c = user;
+    c->last_step = s->global_step;
+    c->last_lr = s->learning_rate;
+    if (s->global_step == c->at)
+        cr_assert_eq(ot_model_cancel(c->m), OT_OK);
+    return 0;
+}
+
+static void *cancel_soon(void *m)
+{
+    struct timespec t = {0, 20 * 1000 * 1000};
+    nanosleep(&t, NULL);
+    ot_model_cancel(m);
+    return NULL;
+}
+
+Test(fit, cancel_stops_after_the_step_and_resumes_exactly)
+{
+    ot_dataset *d = th_blobs(400, 8, 3, 9);
+    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    ot_model *a = NULL, *b = NULL;
+    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    ot_fit_config c = ot_fit_config_default();
+    c.batch_size = 40; /* 10 steps an epoch */
+    c.epochs = 3;
+    c.threads = 2;
+    c.shards = 2;
+    cr_assert_eq(ot_model_fit(a, d, &c, NULL), OT_OK);
+    canceller k = {b, 14, 0, 0.0};
+    c.on_step = cancel_at;
+    c.user = &k;
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_CANCELLED);
+    cr_assert(strstr(ot_last_error(), "cancelled after step 4 of epoch 2") != NULL, "%s",
+              ot_last_error());
+    cr_assert_eq(k.last_step, 14u);
+    cr_assert_float_eq(k.last_lr, 0.001, 1e-9);
+    cr_assert_eq(ot_model_epochs_trained(b), 1u);
+    cr_assert_eq(ot_model_steps_in_epoch(b), 4u);
+    ot_fit_config r = ot_model_resume_config(b);
+    r.threads = 1;
+    cr_assert_eq(ot_model_fit(b, d, &r, NULL), OT_OK, "%s", ot_last_error());
+    size_t P = ot_model_param_count(a);
+    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
+    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
+    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
+    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0, "cancelled and resumed differs");
+
+    /* from another thread, during a long fit */
+    c.on_step = NULL;
+    c.epochs = 100000;
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, cancel_soon, b), 0);
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_CANCELLED);
+    pthread_join(t, NULL);
+    cr_assert_lt(ot_model_epochs_trained(b), 100000u);
+    free(wa);
+    free(wb);
+    ot_model_destroy(a);
+    ot_model_destroy(b);
+    ot_dataset_destroy(d);
+}
+
+/* A callback lowers the learning rate (ReduceLROnPlateau's way): the steps
+ * after it use the new rate, as a fit that set it between epochs. */
+static int halve_at_epoch_2(const ot_epoch_metrics *e, void *user)
+{
+    if (e->epoch == 2)
+        cr_assert_eq(ot_model_set_learning_rate(user, 0.0005f), OT_OK);
+    return 0;
+}
+
+Test(fit, a_callback_changes_the_learning_rate)
+{
+    ot_dataset *d = th_blobs(300, 8, 3, 4);
+    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    ot_model *a = NULL, *b = NULL;
+    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
+    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    ot_fit_config c = ot_fit_config_default();
+    c.threads = 1;
+    c.epochs = 3;
+    c.on_epoch = halve_at_epoch_2;
+    c.user = a;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(a, d, &c, &h), OT_OK);
+    cr_assert_float_eq(ot_history_epoch(h, 1)->learning_rate, 0.001, 1e-9);
+    cr_assert_float_eq(ot_history_epoch(h, 2)->learning_rate, 0.0005, 1e-9);
+    c.on_epoch = NULL;
+    c.epochs = 2;
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
+    cr_assert_eq(ot_model_set_learning_rate(b, 0.0005f), OT_OK);
+    c.epochs = 1;
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
+    size_t P = ot_model_param_count(a);
+    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
+    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
+    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
+    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0);
+    cr_assert_eq(ot_model_set_learning_rate(b, 0.0f), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_set_learning_rate(b, NAN), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_set_learning_rate(NULL, 0.1f), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_cancel(NULL), OT_INVALID_ARGUMENT);
+    free(wa);
+    free(wb);
+    ot_history_destroy(h);
     ot_model_destroy(a);
     ot_model_destroy(b);
     ot_dataset_destroy(d);
