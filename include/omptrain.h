@@ -81,6 +81,14 @@ OT_API const char *ot_last_error(void);
 /** The library's version string ("0.1.0"), for run-time checks. Since 0.1. */
 OT_API const char *ot_version(void);
 
+/**
+ * The library's version as a number, MAJOR * 10000 + MINOR * 100 + PATCH
+ * (100 for 0.1.0): compare it with OT_VERSION_NUMBER, the header's, to find
+ * a program running against another library than it was built with.
+ * Since 0.1.
+ */
+OT_API int ot_version_number(void);
+
 /* ------------------------------------------------------------------------ */
 /* Layers and models                                                        */
 
@@ -190,8 +198,9 @@ OT_API size_t ot_model_param_count(const ot_model *model);
 
 /**
  * Copies every parameter into `out` (param_count floats), layer by layer:
- * the kernel in Keras' (input, output) order flattened row-major as
- * out-major "oi" (units x inputs), then the bias. Since 0.1.
+ * the kernel as units x inputs, row-major (oneDNN's "oi": row u holds the
+ * weights into unit u; the transpose of a Keras kernel, which is inputs x
+ * units), then the bias (units). Since 0.1.
  */
 OT_API ot_status ot_model_get_weights(const ot_model *model, float *out,
                                       size_t count);

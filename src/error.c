@@ -25,6 +25,8 @@ const char *ot_last_error(void) { return last_error; }
 
 const char *ot_version(void) { return OT_VERSION_STRING; }
 
+int ot_version_number(void) { return OT_VERSION_NUMBER; }
+
 ot_status ot__fail(ot_status status, const char *fmt, ...)
 {
     va_list ap;

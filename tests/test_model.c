@@ -412,3 +412,13 @@ Test(model, last_error_is_set_by_failures_only)
     cr_assert_eq(ot_activation_parse("no-such-activation", NULL), OT_INVALID_ARGUMENT);
     cr_assert(strstr(ot_last_error(), "NULL") != NULL, "%s", ot_last_error());
 }
+
+/* The numeric version agrees with the string and with the header's. */
+Test(model, version_number)
+{
+    char v[32];
+    int n = ot_version_number();
+    snprintf(v, sizeof v, "%d.%d.%d", n / 10000, n / 100 % 100, n % 100);
+    cr_assert_str_eq(v, ot_version());
+    cr_assert_eq(n, OT_VERSION_NUMBER);
+}
