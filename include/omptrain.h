@@ -14,8 +14,12 @@
  *    caller's OpenMP settings.
  *
  * Thread safety
- *  - ot_model: one model must not be used by two calls at the same time.
+ *  - ot_model: calls that take a const ot_model * only read it: any number
+ *    of threads may run them on one model at once (evaluate, predict,
+ *    summary, save, ...), each call with its own threads, while no call
+ *    that changes the model (fit, compile, set_weights, load into it) runs.
  *    Different models may be used from different caller threads at once.
+ *    ot_model_cancel may be called from any thread at any time.
  *  - ot_dataset: read-only once created; one dataset may be shared by any
  *    number of concurrent fit / evaluate calls.
  *  - ot_history: read-only once returned.
@@ -206,6 +210,22 @@ OT_API ot_status ot_model_get_weights(const ot_model *model, float *out,
                                       size_t count);
 
 /** Sets every parameter from `in`, in ot_model_get_weights' order. Since 0.1. */
+
+/**
+ * One Dense layer's parameters (layer: 0 for the first Dense layer; a
+ * Flatten counts none): its kernel into `kernel` as ot_model_get_weights
+ * lays it out, units x inputs (the transpose of a Keras kernel), and its
+ * bias (units) into `bias`. The counts must hold them. Since 0.1.
+ */
+OT_API ot_status ot_model_get_layer_weights(const ot_model *model, size_t layer,
+                                            float *kernel, size_t kernel_count,
+                                            float *bias, size_t bias_count);
+
+/** Sets one Dense layer's kernel and bias, laid out as ot_model_get_layer_weights
+ *  gives them; non-finite values are refused. Since 0.1. */
+OT_API ot_status ot_model_set_layer_weights(ot_model *model, size_t layer,
+                                            const float *kernel, size_t kernel_count,
+                                            const float *bias, size_t bias_count);
 OT_API ot_status ot_model_set_weights(ot_model *model, const float *in,
                                       size_t count);
 
@@ -444,6 +464,31 @@ OT_API ot_status ot_dataset_slice(ot_dataset **out, const ot_dataset *dataset,
  */
 OT_API ot_status ot_dataset_rows(const ot_dataset *dataset, size_t first, size_t n,
                                  float *out, size_t count);
+
+/**
+ * A new dataset holding a copy of rows idx[0..n) of `dataset`, in that
+ * order (a fold, a shuffled subset; an index may repeat: a bootstrap
+ * sample). An index past the rows is refused, naming it. Since 0.1.
+ */
+OT_API ot_status ot_dataset_select(ot_dataset **out, const ot_dataset *dataset,
+                                   const size_t *idx, size_t n);
+
+/**
+ * scikit-learn's train_test_split: the rows shuffled by `seed`, the last
+ * ceil(test_fraction x size) of them a copy in *test, the others in *train
+ * (each in the shuffled order). test_fraction in (0, 1), both parts at
+ * least one row. Since 0.1.
+ */
+OT_API ot_status ot_dataset_split(ot_dataset **train, ot_dataset **test,
+                                  const ot_dataset *dataset, double test_fraction,
+                                  uint64_t seed);
+
+/**
+ * Copies the float targets (size x ot_dataset_targets of them) into out,
+ * which holds `count`; OT_INVALID_ARGUMENT for labels or none. Since 0.1.
+ */
+OT_API ot_status ot_dataset_target_values(const ot_dataset *dataset, float *out,
+                                          size_t count);
 
 /**
  * Copies the integer labels (size of them) into out, which holds `count`;
@@ -741,7 +786,7 @@ OT_API ot_eval_config ot_eval_config_default(void);
  * Mean loss and metric (accuracy or mae) of a compiled model over a dataset
  * with labels or targets. `config` may be NULL for the defaults. Since 0.1.
  */
-OT_API ot_status ot_model_evaluate(ot_model *model, const ot_dataset *data,
+OT_API ot_status ot_model_evaluate(const ot_model *model, const ot_dataset *data,
                                    const ot_eval_config *config, double *loss,
                                    double *metric);
 
@@ -750,7 +795,7 @@ OT_API ot_status ot_model_evaluate(ot_model *model, const ot_dataset *data,
  * classes x classes entries, row = true class, column = predicted class
  * (argmax). classes must be the model's output count. Since 0.1.
  */
-OT_API ot_status ot_model_confusion_matrix(ot_model *model,
+OT_API ot_status ot_model_confusion_matrix(const ot_model *model,
                                            const ot_dataset *data,
                                            const ot_eval_config *config,
                                            size_t *counts, size_t classes);
@@ -763,7 +808,7 @@ OT_API ot_status ot_model_confusion_matrix(ot_model *model,
  * refused with OT_NON_FINITE naming its row and column, as datasets refuse
  * them. Since 0.1.
  */
-OT_API ot_status ot_model_predict(ot_model *model, const float *x, size_t n,
+OT_API ot_status ot_model_predict(const ot_model *model, const float *x, size_t n,
                                   float *out, size_t out_count,
                                   const ot_eval_config *config);
 
@@ -771,7 +816,7 @@ OT_API ot_status ot_model_predict(ot_model *model, const float *x, size_t n,
  * Predicted classes (argmax of the outputs; for one sigmoid output, 1 when
  * above 0.5) of n rows of x into `classes`. Since 0.1.
  */
-OT_API ot_status ot_model_predict_classes(ot_model *model, const float *x,
+OT_API ot_status ot_model_predict_classes(const ot_model *model, const float *x,
                                           size_t n, int32_t *classes,
                                           const ot_eval_config *config);
 

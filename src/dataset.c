@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "rng.h"
 #include "model.h"
 
 static ot_status wrap(ot_dataset **out, size_t n, size_t dim, float *x,
@@ -197,6 +198,93 @@ ot_status ot_dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
         return OT_OUT_OF_MEMORY;
     }
     return wrap(out, n, dim, x, px, y, t, nt);
+}
+
+ot_status ot_dataset_select(ot_dataset **out, const ot_dataset *d, const size_t *idx,
+                            size_t n)
+{
+    if (out == NULL || d == NULL || idx == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset select: NULL argument");
+    *out = NULL;
+    if (n == 0 || n > OT_MAX_SAMPLES)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset select: %zu rows: must be in 1..%zu",
+                        n, OT_MAX_SAMPLES);
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] >= d->n)
+            return ot__fail(OT_INVALID_ARGUMENT, "dataset select: index %zu is row %zu of "
+                            "%zu", i, idx[i], d->n);
+    const size_t dim = d->dim, nt = d->n_targets;
+    float *x = d->x ? ot__alloc(n * dim, sizeof(float), "dataset features") : NULL;
+    uint8_t *px = d->pixels ? ot__alloc(n * dim, 1, "dataset pixels") : NULL;
+    int32_t *y = d->y ? ot__alloc(n, sizeof(int32_t), "dataset labels") : NULL;
+    float *t = d->t ? ot__alloc(n * nt, sizeof(float), "dataset targets") : NULL;
+    if ((d->x && !x) || (d->pixels && !px) || (d->y && !y) || (d->t && !t)) {
+        ot__free(x);
+        ot__free(px);
+        ot__free(y);
+        ot__free(t);
+        return OT_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t r = idx[i];
+        if (x)
+            memcpy(x + i * dim, d->x + r * dim, dim * sizeof(float));
+        if (px)
+            memcpy(px + i * dim, d->pixels + r * dim, dim);
+        if (y)
+            y[i] = d->y[r];
+        if (t)
+            memcpy(t + i * nt, d->t + r * nt, nt * sizeof(float));
+    }
+    return wrap(out, n, dim, x, px, y, t, nt);
+}
+
+ot_status ot_dataset_split(ot_dataset **train, ot_dataset **test, const ot_dataset *d,
+                           double fraction, uint64_t seed)
+{
+    if (train == NULL || test == NULL || d == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset split: NULL argument");
+    *train = *test = NULL;
+    size_t n_test = fraction > 0.0 && fraction < 1.0 ? (size_t)ceil(fraction * (double)d->n)
+                                                       : 0;
+    if (n_test == 0 || n_test >= d->n)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset split: test fraction %g of %zu rows "
+                        "leaves a part empty", fraction, d->n);
+    size_t *idx = ot__alloc(d->n, sizeof *idx, "split order");
+    uint32_t *perm = ot__alloc(d->n, sizeof *perm, "split order");
+    ot_status st = OT_OUT_OF_MEMORY;
+    if (idx != NULL && perm != NULL) {
+        for (size_t i = 0; i < d->n; i++)
+            perm[i] = (uint32_t)i;
+        ot__rng rng;
+        ot__rng_seed(&rng, seed);
+        ot__rng_shuffle(&rng, perm, d->n);
+        for (size_t i = 0; i < d->n; i++)
+            idx[i] = perm[i];
+        const size_t n_train = d->n - n_test;
+        if ((st = ot_dataset_select(train, d, idx, n_train)) == OT_OK &&
+            (st = ot_dataset_select(test, d, idx + n_train, n_test)) != OT_OK) {
+            ot_dataset_destroy(*train);
+            *train = NULL;
+        }
+    }
+    ot__free(idx);
+    ot__free(perm);
+    return st;
+}
+
+ot_status ot_dataset_target_values(const ot_dataset *d, float *out, size_t count)
+{
+    if (d == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset targets: NULL argument");
+    if (d->t == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset targets: the dataset has %s",
+                        d->y ? "integer labels (ot_dataset_labels)" : "no targets");
+    if (count / d->n_targets < d->n)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset targets: %zu floats hold fewer than "
+                        "%zu x %zu", count, d->n, d->n_targets);
+    memcpy(out, d->t, d->n * d->n_targets * sizeof(float));
+    return OT_OK;
 }
 
 size_t ot_dataset_size(const ot_dataset *d) { return d ? d->n : 0; }

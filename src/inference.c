@@ -16,9 +16,13 @@ ot_eval_config ot_eval_config_default(void)
 
 /* Forward passes over every row of d: the sums of the loss and metric
  * (when loss is not NULL), the outputs (when out is not NULL). */
-static ot_status forward(ot_model *m, const ot_dataset *d, const ot_eval_config *cfg,
-                         double *loss, double *metric, float *out)
+static ot_status forward(const ot_model *model, const ot_dataset *d,
+                         const ot_eval_config *cfg, double *loss, double *metric,
+                         float *out)
 {
+    /* a forward job only reads the model, so that many callers may share
+     * it; the engine's handle is not const because training writes */
+    ot_model *m = (ot_model *)model;
     ot_status status;
     ot_eval_config c = cfg ? *cfg : ot_eval_config_default();
     if (c.batch_size == 0)
@@ -50,7 +54,7 @@ static ot_status forward(ot_model *m, const ot_dataset *d, const ot_eval_config 
     return status;
 }
 
-ot_status ot_model_evaluate(ot_model *m, const ot_dataset *d,
+ot_status ot_model_evaluate(const ot_model *m, const ot_dataset *d,
                             const ot_eval_config *cfg, double *loss,
                             double *metric)
 {
@@ -91,7 +95,7 @@ static ot_status check_predict(const ot_model *m, const float *x, size_t n,
     return OT_OK;
 }
 
-ot_status ot_model_predict(ot_model *m, const float *x, size_t n, float *out,
+ot_status ot_model_predict(const ot_model *m, const float *x, size_t n, float *out,
                            size_t out_count, const ot_eval_config *cfg)
 {
     ot_status status = check_predict(m, x, n, out);
@@ -120,7 +124,7 @@ static int32_t row_class(const float *p, size_t C)
 }
 
 /* Outputs of every row of x, then their classes, in batches of memory. */
-static ot_status classes_of(ot_model *m, const ot_dataset *view,
+static ot_status classes_of(const ot_model *m, const ot_dataset *view,
                             const ot_eval_config *cfg, int32_t *classes)
 {
     const size_t C = ot_model_output_dim(m), chunk = 65536;
@@ -143,7 +147,7 @@ static ot_status classes_of(ot_model *m, const ot_dataset *view,
     return status;
 }
 
-ot_status ot_model_predict_classes(ot_model *m, const float *x, size_t n,
+ot_status ot_model_predict_classes(const ot_model *m, const float *x, size_t n,
                                    int32_t *classes, const ot_eval_config *cfg)
 {
     ot_status status = check_predict(m, x, n, classes);
@@ -153,7 +157,7 @@ ot_status ot_model_predict_classes(ot_model *m, const float *x, size_t n,
     return classes_of(m, &view, cfg, classes);
 }
 
-ot_status ot_model_confusion_matrix(ot_model *m, const ot_dataset *d,
+ot_status ot_model_confusion_matrix(const ot_model *m, const ot_dataset *d,
                                     const ot_eval_config *cfg, size_t *counts,
                                     size_t classes)
 {

@@ -466,6 +466,56 @@ ot_status ot_model_set_weights(ot_model *m, const float *in, size_t count)
     return OT_OK;
 }
 
+/* Layer `layer`'s kernel and bias counts, checked against the caller's. */
+static ot_status layer_check(const ot_model *m, size_t layer, const void *kernel,
+                             size_t kernel_count, const void *bias, size_t bias_count,
+                             const char *what)
+{
+    if (m == NULL || kernel == NULL || bias == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: NULL argument", what);
+    if (layer >= m->n_layers)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: layer %zu: the model has %zu Dense "
+                        "layers", what, layer, m->n_layers);
+    const ot__layer *l = &m->layers[layer];
+    if (kernel_count != l->in * l->out || bias_count != l->out)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: layer %zu has a %zu x %zu kernel and %zu "
+                        "biases; %zu and %zu floats given", what, layer, l->out, l->in,
+                        l->out, kernel_count, bias_count);
+    return OT_OK;
+}
+
+ot_status ot_model_get_layer_weights(const ot_model *m, size_t layer, float *kernel,
+                                     size_t kernel_count, float *bias, size_t bias_count)
+{
+    ot_status st = layer_check(m, layer, kernel, kernel_count, bias, bias_count,
+                               "get_layer_weights");
+    if (st != OT_OK)
+        return st;
+    const ot__layer *l = &m->layers[layer];
+    memcpy(kernel, m->params + l->w_off, kernel_count * sizeof(float));
+    memcpy(bias, m->params + l->b_off, bias_count * sizeof(float));
+    return OT_OK;
+}
+
+ot_status ot_model_set_layer_weights(ot_model *m, size_t layer, const float *kernel,
+                                     size_t kernel_count, const float *bias,
+                                     size_t bias_count)
+{
+    ot_status st = layer_check(m, layer, kernel, kernel_count, bias, bias_count,
+                               "set_layer_weights");
+    if (st != OT_OK)
+        return st;
+    for (size_t i = 0; i < kernel_count + bias_count; i++)
+        if (!isfinite(i < kernel_count ? kernel[i] : bias[i - kernel_count]))
+            return ot__fail(OT_NON_FINITE, "set_layer_weights: layer %zu: %s %zu is not "
+                            "finite", layer, i < kernel_count ? "kernel value" : "bias",
+                            i < kernel_count ? i : i - kernel_count);
+    const ot__layer *l = &m->layers[layer];
+    memcpy(m->params + l->w_off, kernel, kernel_count * sizeof(float));
+    memcpy(m->params + l->b_off, bias, bias_count * sizeof(float));
+    return OT_OK;
+}
+
 ot_status ot_model_compile(ot_model *m, ot_loss loss,
                            const ot_optimizer_config *opt)
 {

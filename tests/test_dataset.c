@@ -87,3 +87,80 @@ Test(dataset, misuse_is_refused_with_a_message)
     cr_assert_null(part);
     ot_dataset_destroy(d);
 }
+
+/* select copies the rows it is given, in order, repeats included; split is
+ * a seeded shuffle cut in two; targets read back exactly. */
+Test(dataset, select_split_and_targets)
+{
+    float x[10 * 2], t[10 * 3];
+    int32_t y[10];
+    for (int i = 0; i < 10; i++) {
+        x[2 * i] = (float)i;
+        x[2 * i + 1] = (float)(100 + i);
+        y[i] = i % 4;
+        for (int k = 0; k < 3; k++)
+            t[3 * i + k] = (float)(10 * i + k);
+    }
+    ot_dataset *d = NULL, *s = NULL, *a = NULL, *b = NULL, *r = NULL;
+    cr_assert_eq(ot_dataset_create(&d, 10, 2, x, y), OT_OK);
+    const size_t idx[] = {7, 2, 2, 9};
+    cr_assert_eq(ot_dataset_select(&s, d, idx, 4), OT_OK);
+    float rows[8];
+    int32_t labels[4];
+    cr_assert_eq(ot_dataset_rows(s, 0, 4, rows, 8), OT_OK);
+    cr_assert_eq(ot_dataset_labels(s, labels, 4), OT_OK);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(rows[2 * i], (float)idx[i]);
+        cr_assert_eq(rows[2 * i + 1], (float)(100 + idx[i]));
+        cr_assert_eq(labels[i], (int32_t)(idx[i] % 4));
+    }
+    const size_t bad[] = {1, 10};
+    cr_assert_eq(ot_dataset_select(&r, d, bad, 2), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "index 1 is row 10 of 10") != NULL, "%s", ot_last_error());
+    cr_assert_null(r);
+
+    cr_assert_eq(ot_dataset_split(&a, &b, d, 0.25, 7), OT_OK);
+    cr_assert_eq(ot_dataset_size(a), 7u);
+    cr_assert_eq(ot_dataset_size(b), 3u);
+    float ra[14], rb[6];
+    cr_assert_eq(ot_dataset_rows(a, 0, 7, ra, 14), OT_OK);
+    cr_assert_eq(ot_dataset_rows(b, 0, 3, rb, 6), OT_OK);
+    int seen[10] = {0}, moved = 0;
+    for (int i = 0; i < 7; i++) {
+        seen[(int)ra[2 * i]]++;
+        moved += (int)ra[2 * i] != i;
+    }
+    for (int i = 0; i < 3; i++)
+        seen[(int)rb[2 * i]]++;
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(seen[i], 1, "row %d in both parts or neither", i);
+    cr_assert_gt(moved, 0, "the rows were not shuffled");
+    ot_dataset *a2 = NULL, *b2 = NULL;
+    cr_assert_eq(ot_dataset_split(&a2, &b2, d, 0.25, 7), OT_OK);
+    float ra2[14];
+    cr_assert_eq(ot_dataset_rows(a2, 0, 7, ra2, 14), OT_OK);
+    cr_assert(memcmp(ra, ra2, sizeof ra) == 0, "the same seed split differently");
+    ot_dataset *c = NULL, *e = NULL;
+    cr_assert_eq(ot_dataset_split(&c, &e, d, 0.0, 7), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_split(&c, &e, d, 0.99, 7), OT_INVALID_ARGUMENT);
+    cr_assert(c == NULL && e == NULL);
+
+    float tv[30];
+    cr_assert_eq(ot_dataset_target_values(d, tv, 30), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_create_targets(&r, 10, 2, x, 3, t), OT_OK);
+    cr_assert_eq(ot_dataset_target_values(r, tv, 29), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_target_values(r, tv, 30), OT_OK);
+    cr_assert(memcmp(tv, t, sizeof t) == 0);
+    ot_dataset *rs = NULL;
+    cr_assert_eq(ot_dataset_select(&rs, r, idx, 4), OT_OK);
+    cr_assert_eq(ot_dataset_target_values(rs, tv, 12), OT_OK);
+    cr_assert_eq(tv[3], t[3 * 2]);
+    ot_dataset_destroy(rs);
+    ot_dataset_destroy(a2);
+    ot_dataset_destroy(b2);
+    ot_dataset_destroy(a);
+    ot_dataset_destroy(b);
+    ot_dataset_destroy(r);
+    ot_dataset_destroy(s);
+    ot_dataset_destroy(d);
+}

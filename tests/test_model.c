@@ -422,3 +422,38 @@ Test(model, version_number)
     cr_assert_str_eq(v, ot_version());
     cr_assert_eq(n, OT_VERSION_NUMBER);
 }
+
+/* Per-layer weights are the same floats ot_model_get_weights lays out,
+ * layer by layer: units x inputs, then the bias. */
+Test(model, layer_weights)
+{
+    ot_model *m = NULL;
+    const ot_layer layers[] = {OT_FLATTEN, OT_DENSE(3, OT_ACTIVATION_RELU),
+                               OT_DENSE(2, OT_ACTIVATION_SOFTMAX)};
+    cr_assert_eq(ot_model_create(&m, 4, layers, 3, 9), OT_OK);
+    size_t P = ot_model_param_count(m);
+    cr_assert_eq(P, 4u * 3 + 3 + 3 * 2 + 2);
+    float all[32], k0[12], b0[3], k1[6], b1[2];
+    cr_assert_eq(ot_model_get_weights(m, all, P), OT_OK);
+    cr_assert_eq(ot_model_get_layer_weights(m, 0, k0, 12, b0, 3), OT_OK);
+    cr_assert_eq(ot_model_get_layer_weights(m, 1, k1, 6, b1, 2), OT_OK);
+    cr_assert(memcmp(all, k0, sizeof k0) == 0 && memcmp(all + 12, b0, sizeof b0) == 0 &&
+              memcmp(all + 15, k1, sizeof k1) == 0 && memcmp(all + 21, b1, sizeof b1) == 0);
+    for (int i = 0; i < 6; i++)
+        k1[i] = (float)i;
+    b1[0] = 0.5f;
+    b1[1] = -0.5f;
+    cr_assert_eq(ot_model_set_layer_weights(m, 1, k1, 6, b1, 2), OT_OK);
+    cr_assert_eq(ot_model_get_weights(m, all, P), OT_OK);
+    cr_assert(memcmp(all + 15, k1, sizeof k1) == 0 && all[21] == 0.5f && all[22] == -0.5f);
+    cr_assert(memcmp(all, k0, sizeof k0) == 0, "layer 0 changed");
+    cr_assert_eq(ot_model_get_layer_weights(m, 2, k1, 6, b1, 2), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_get_layer_weights(m, 1, k1, 5, b1, 2), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "2 x 3 kernel") != NULL, "%s", ot_last_error());
+    k1[3] = NAN;
+    cr_assert_eq(ot_model_set_layer_weights(m, 1, k1, 6, b1, 2), OT_NON_FINITE);
+    cr_assert_eq(ot_model_get_layer_weights(NULL, 0, k0, 12, b0, 3), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_get_layer_weights(m, 0, NULL, 12, b0, 3), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_set_layer_weights(m, 0, k0, 12, NULL, 3), OT_INVALID_ARGUMENT);
+    ot_model_destroy(m);
+}
