@@ -290,6 +290,14 @@ Test(model, every_public_function_survives_null_pointers)
     ALLOWED(ot_model_compile(m2, OT_LOSS_MSE, NULL));
     ot_model_destroy(m2);
     m2 = NULL;
+    REFUSED(ot_model_get_layer_weights(NULL, 0, w, 32, w, 8));
+    REFUSED(ot_model_get_layer_weights(m, 0, NULL, 32, w, 8));
+    REFUSED(ot_model_get_layer_weights(m, 0, w, 32, NULL, 8));
+    REFUSED(ot_model_set_layer_weights(NULL, 0, w, 32, w, 8));
+    REFUSED(ot_model_set_layer_weights(m, 0, NULL, 32, w, 8));
+    REFUSED(ot_model_set_layer_weights(m, 0, w, 32, NULL, 8));
+    REFUSED(ot_model_cancel(NULL));
+    REFUSED(ot_model_set_learning_rate(NULL, 0.1f));
     REFUSED(ot_model_loss(NULL, &any.l));
     REFUSED(ot_model_loss(m, NULL));
     cr_assert_eq(ot_model_epochs_trained(NULL), 0u);
@@ -339,6 +347,16 @@ Test(model, every_public_function_survives_null_pointers)
     REFUSED(ot_dataset_labels(d, NULL, 64));
     REFUSED(ot_dataset_features(NULL, buf, 256));
     REFUSED(ot_dataset_features(d, NULL, 256));
+    const size_t sel[] = {0, 1};
+    ot_dataset *o2 = NULL;
+    REFUSED(ot_dataset_select(NULL, d, sel, 2));
+    REFUSED(ot_dataset_select(&o, NULL, sel, 2));
+    REFUSED(ot_dataset_select(&o, d, NULL, 2));
+    REFUSED(ot_dataset_split(NULL, &o2, d, 0.5, 1));
+    REFUSED(ot_dataset_split(&o, NULL, d, 0.5, 1));
+    REFUSED(ot_dataset_split(&o, &o2, NULL, 0.5, 1));
+    REFUSED(ot_dataset_target_values(NULL, buf, 256));
+    REFUSED(ot_dataset_target_values(d, NULL, 256));
 
     /* fit, history, inference, files */
     REFUSED(ot_model_fit(NULL, d, &fc, NULL));
