@@ -182,22 +182,14 @@ ot_status ot_dataset_slice(ot_dataset **out, const ot_dataset *d, size_t first,
     if (first > d->n || n > d->n - first || n == 0)
         return ot__fail(OT_INVALID_ARGUMENT, "dataset: rows %zu..%zu of %zu",
                         first, first + n, d->n);
-    const size_t dim = d->dim, nt = d->n_targets;
-    float *x = d->x ? copy(d->x + first * dim, n * dim, sizeof(float), "dataset features")
-                    : NULL;
-    uint8_t *px = d->pixels ? copy(d->pixels + first * dim, n * dim, 1, "dataset pixels")
-                            : NULL;
-    int32_t *y = d->y ? copy(d->y + first, n, sizeof(int32_t), "dataset labels") : NULL;
-    float *t = d->t ? copy(d->t + first * nt, n * nt, sizeof(float), "dataset targets")
-                    : NULL;
-    if ((d->x && !x) || (d->pixels && !px) || (d->y && !y) || (d->t && !t)) {
-        ot__free(x);
-        ot__free(px);
-        ot__free(y);
-        ot__free(t);
+    size_t *idx = ot__alloc(n, sizeof *idx, "dataset rows");
+    if (idx == NULL)
         return OT_OUT_OF_MEMORY;
-    }
-    return wrap(out, n, dim, x, px, y, t, nt);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = first + i;
+    ot_status st = ot_dataset_select(out, d, idx, n);
+    ot__free(idx);
+    return st;
 }
 
 ot_status ot_dataset_select(ot_dataset **out, const ot_dataset *d, const size_t *idx,

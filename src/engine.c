@@ -261,8 +261,7 @@ done:
         ot__engine_thread_fail(e, &e->setup_status[tid], tid, st);
 }
 
-/* First failure in thread order, with its message on the calling thread. */
-static ot_status first_failure(const ot__engine *e, const ot_status *slots)
+ot_status ot__engine_first_failure(const ot__engine *e, const ot_status *slots)
 {
     for (int t = 0; t < e->threads; t++)
         if (slots[t] != OT_OK) {
@@ -272,7 +271,7 @@ static ot_status first_failure(const ot__engine *e, const ot_status *slots)
     return OT_OK;
 }
 
-static int any_failure(const ot__engine *e, const ot_status *slots)
+int ot__engine_any_failure(const ot__engine *e, const ot_status *slots)
 {
     for (int t = 0; t < e->threads; t++)
         if (slots[t] != OT_OK)
@@ -280,7 +279,7 @@ static int any_failure(const ot__engine *e, const ot_status *slots)
     return 0;
 }
 
-static int any_weights_bad(const ot__engine *e)
+int ot__engine_any_weights_bad(const ot__engine *e)
 {
     if (e->ranks_weights_bad)
         return 1;
@@ -292,7 +291,7 @@ static int any_weights_bad(const ot__engine *e)
 
 int ot__engine_step_verdict(const ot__engine *e)
 {
-    int bad = any_failure(e, e->step_status);
+    int bad = ot__engine_any_failure(e, e->step_status);
     for (size_t s = 0; s < e->shards && !bad; s++)
         bad = !isfinite(e->shard_loss[s]);
     return bad;
@@ -310,142 +309,15 @@ static void shard_totals(const ot__engine *e, double *loss, double *metric)
     *metric = k;
 }
 
-/* ---- ranks (ranks.h): the master's part, between barriers --------------- */
-
-/* A failure every rank has agreed on ends the run, on every rank. */
-static void ranks_failed(ot__engine *e, ot_status st)
-{
-    if (st == OT_OK || e->ranks_status != OT_OK)
-        return;
-    e->ranks_status = st;
-    ot__error_copy(e->ranks_msg, sizeof e->ranks_msg);
-}
-
-/* After the threads' setup: the gradients of the other ranks' shards (each
- * step brings their parts of this rank's slice), the exchange's buffers,
- * and every rank's verdict on its setup. */
-static void ranks_setup(ot__engine *e)
-{
-    ot_status st = first_failure(e, e->setup_status);
-    for (size_t s = 0; e->training && s < e->shards && st == OT_OK; s++)
-        if (e->grads[s] == NULL && (s < e->s_lo || s >= e->s_hi) &&
-            (e->grads[s] = ot__calloc(e->m->arena_len, sizeof(float), "shard gradient")) ==
-                NULL)
-            st = OT_OUT_OF_MEMORY;
-    if (st == OT_OK)
-        st = ot__ranks_prepare((ot__ranks *)e->ranks, e->shards, e->m->arena_len);
-    if (st == OT_OK && e->usplit.model != NULL)
-        st = ot__units_ranks_setup(e);
-    ranks_failed(e, ot__ranks_agree(e->ranks, st, 0u, NULL));
-}
-
-/* This rank's shards' losses made NaN when one of its threads failed: every
- * rank then sees the step as bad and leaves the weights alone. */
-static void mark_failure(ot__engine *e)
-{
-    if (any_failure(e, e->step_status))
-        for (size_t s = e->s_lo; s < e->s_hi; s++)
-            e->shard_loss[s] = NAN;
-}
-
-void ot__engine_exchange(ot__engine *e, size_t ns, int gradients)
-{
-    double t0 = ot__now();
-    mark_failure(e);
-    ot_status st = ot__ranks_step(e->ranks, gradients ? e->grads : NULL, ns, e->shard_loss,
-                                  e->shard_metric, e->shards);
-    if (st != OT_OK) {
-        ot__engine_thread_fail(e, &e->step_status[0], 0, st);
-        e->shard_loss[0] = NAN;
-    }
-    e->comm_seconds += ot__now() - t0;
-}
-
-void ot__engine_share_weights(ot__engine *e)
-{
-    double t0 = ot__now();
-    ot_status st = ot__ranks_gather_slices(e->ranks, e->m->params, 1, e->m->arena_len);
-    if (st != OT_OK)
-        ot__engine_thread_fail(e, &e->step_status[0], 0, st);
-    e->state_sliced = e->m->opt.slots > 0;
-    e->comm_seconds += ot__now() - t0;
-}
-
-/* Every block's weights and state whole on every rank again. */
-static void gather_blocks(ot__engine *e)
-{
-    if (!e->units_sliced)
-        return;
-    e->units_sliced = 0;
-    double t0 = ot__now();
-    ranks_failed(e, ot__units_ranks_gather(e));
-    e->comm_seconds += ot__now() - t0;
-}
-
-/* The optimizer state whole on every rank again. */
-static void gather_state(ot__engine *e)
-{
-    if (!e->state_sliced)
-        return;
-    e->state_sliced = 0;
-    double t0 = ot__now();
-    ot_status st = ot__ranks_gather_slices(e->ranks, e->m->opt.state, (size_t)e->m->opt.slots,
-                                           e->m->arena_len);
-    if (st != OT_OK)
-        ranks_failed(e, st);
-    e->comm_seconds += ot__now() - t0;
-}
-
-#define OT__AGREE_END 1u
-#define OT__AGREE_WEIGHTS_BAD 2u
-
-/* After the driver: every rank ends where one ends, with the first
- * failure; the state is gathered before any job but a step cut by rows. */
-static void ranks_agree(ot__engine *e)
-{
-    ot_status st = first_failure(e, e->step_status);
-    if (st == OT_OK && e->job.kind == OT__JOB_END && e->job.status != OT_OK)
-        st = e->job.status; /* its message is on this thread */
-    unsigned flags = (e->job.kind == OT__JOB_END ? OT__AGREE_END : 0u) |
-                     (any_weights_bad(e) ? OT__AGREE_WEIGHTS_BAD : 0u), any = 0;
-    double t0 = ot__now();
-    ranks_failed(e, ot__ranks_agree(e->ranks, st, flags, &any));
-    e->comm_seconds += ot__now() - t0;
-    if (any & OT__AGREE_WEIGHTS_BAD)
-        e->ranks_weights_bad = 1;
-    if ((any & OT__AGREE_END) || e->ranks_status != OT_OK)
-        memset(&e->job, 0, sizeof e->job);
-    const ot__job *j = &e->job;
-    int units = j->kind == OT__JOB_STEP && ot__units_len(e, j->rows.rows) >= 0;
-    if (j->kind != OT__JOB_STEP || units)
-        gather_state(e);
-    if (!units)
-        gather_blocks(e);
-}
-
-/* Before the driver: a forward pass's sums from every rank, and whether
- * any rank failed it. */
-static int ranks_forward(ot__engine *e, int bad)
-{
-    double t0 = ot__now();
-    mark_failure(e);
-    ot_status st = ot__ranks_sums(e->ranks, e->shard_loss, e->shard_metric, e->shards);
-    if (st == OT_OK)
-        st = first_failure(e, e->step_status);
-    ranks_failed(e, ot__ranks_agree(e->ranks, st, 0u, NULL));
-    e->comm_seconds += ot__now() - t0;
-    return bad || e->ranks_status != OT_OK;
-}
-
 void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
 {
     if (e->ranks != NULL && done->kind == OT__JOB_FORWARD)
-        bad = ranks_forward(e, bad);
+        bad = ot__engine_ranks_forward(e, bad);
     ot__job_result res = {bad, 0.0, 0.0, e->comm_seconds};
     shard_totals(e, &res.loss, &res.metric);
     e->driver(e->user, done, &res, &e->job);
     if (e->ranks != NULL)
-        ranks_agree(e);
+        ot__engine_ranks_agree(e);
 }
 
 void ot__engine_update(ot__engine *e, int tid, const ot__opt_step *k,
@@ -558,10 +430,10 @@ static void region(ot__engine *e)
 #pragma omp barrier
     if (e->ranks != NULL) {
 #pragma omp master
-        ranks_setup(e);
+        ot__engine_ranks_setup(e);
 #pragma omp barrier
     }
-    if (any_failure(e, e->setup_status) || e->ranks_status != OT_OK)
+    if (ot__engine_any_failure(e, e->setup_status) || e->ranks_status != OT_OK)
         return;
     float *slot[OT__MAX_SLOTS];
     ot__optimizer_state_slots(&e->m->opt, e->m->arena_len, slot);
@@ -578,7 +450,7 @@ static void region(ot__engine *e)
             int li = ot__units_len(e, job.rows.rows);
             bad = li >= 0 ? ot__units_step(e, tid, &job, li, slot, &gathered)
                           : ot__rows_step(e, tid, &job, slot);
-            if (!bad && any_weights_bad(e)) {
+            if (!bad && ot__engine_any_weights_bad(e)) {
                 bad = 1;
 #pragma omp master
                 e->weights_broke = 1;
@@ -592,7 +464,7 @@ static void region(ot__engine *e)
                 ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
 #pragma omp barrier /* every thread has its copy of the job */
 #pragma omp master
-            ot__engine_hand_over(e, &job, any_failure(e, e->step_status));
+            ot__engine_hand_over(e, &job, ot__engine_any_failure(e, e->step_status));
 #pragma omp barrier
         }
         if (bad)
@@ -614,17 +486,15 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
         region(e);
         ot__fp_leave(csr);
     }
-    if (e->ranks != NULL) { /* a run that ended inside an epoch */
-        gather_state(e);
-        gather_blocks(e);
-    }
+    if (e->ranks != NULL)
+        ot__engine_ranks_finish(e); /* a run that ended inside an epoch */
     if (e->ranks_status != OT_OK) {
         ot__error_restore(e->ranks_msg); /* the same on every rank */
         return e->ranks_status;
     }
-    ot_status status = first_failure(e, e->setup_status);
+    ot_status status = ot__engine_first_failure(e, e->setup_status);
     if (status == OT_OK)
-        status = first_failure(e, e->step_status);
+        status = ot__engine_first_failure(e, e->step_status);
     return status;
 }
 

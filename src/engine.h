@@ -192,6 +192,23 @@ void ot__engine_all_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
 /* The arena [lo, hi) (floats, whole lines) that thread tid reduces and
  * updates in a step cut by rows: its part of its rank's slice. */
 void ot__engine_my_slice(const ot__engine *e, int tid, size_t *lo, size_t *hi);
+/* The first failure in thread order, with its message on the calling
+ * thread; whether any thread failed; whether any update made a weight
+ * non-finite (with ranks: on any rank). */
+ot_status ot__engine_first_failure(const ot__engine *e, const ot_status *slots);
+int ot__engine_any_failure(const ot__engine *e, const ot_status *slots);
+int ot__engine_any_weights_bad(const ot__engine *e);
+
+/* engine_ranks.c, on the master between barriers, with ranks: after the
+ * threads' setup (the other ranks' shards' gradients, the exchanges'
+ * buffers, every rank's verdict); before the driver sees a forward pass
+ * (every shard's sums; returns whether any rank failed it); after the
+ * driver (every rank ends where one ends; the optimizer state and the
+ * blocks' weights gathered before what needs them whole); at the end. */
+void ot__engine_ranks_setup(ot__engine *e);
+int ot__engine_ranks_forward(ot__engine *e, int bad);
+void ot__engine_ranks_agree(ot__engine *e);
+void ot__engine_ranks_finish(ot__engine *e);
 /* The master, after a step's shards (between barriers, with ranks): every
  * shard's loss, and the other ranks' gradients over this rank's slice. */
 void ot__engine_exchange(ot__engine *e, size_t ns, int gradients);

@@ -450,8 +450,6 @@ Test(fit, categorical_with_one_hot_matches_sparse)
     cr_assert(strstr(ot_last_error(), "needs integer labels") != NULL);
     int32_t bad[2] = {0, 4};
     cr_assert_eq(ot_to_categorical(bad, 2, 4, onehot), OT_INVALID_ARGUMENT);
-    free(wa);
-    free(wb);
     free(onehot);
     ot_model_destroy(a);
     ot_model_destroy(b);
@@ -641,20 +639,28 @@ Test(fit, unit_split_labels_with_float_validation_targets)
     free(units);
 }
 
+/* Two models alike: 8 inputs, 16 relu, 3 softmax, adam, seed 3. */
+static void twins(ot_model **a, ot_model **b)
+{
+    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    ot_model **m[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(ot_model_create(m[i], 8, layers, 2, 3), OT_OK);
+        cr_assert_eq(ot_model_compile(*m[i], OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam),
+                     OT_OK);
+    }
+}
+
 /* A trained model keeps its shard count: continued with shards = 0 on
  * another thread count (another machine), it ends on the weights of the run
  * never interrupted, not on those of the new thread count's shards. */
 Test(fit, a_trained_model_keeps_its_shard_count)
 {
     ot_dataset *d = th_blobs(400, 8, 3, 11);
-    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
-                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
-    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     ot_model *a = NULL, *b = NULL;
-    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
-    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    twins(&a, &b);
     ot_fit_config c = ot_fit_config_default();
     c.batch_size = 50;
     c.epochs = 3;
@@ -668,14 +674,8 @@ Test(fit, a_trained_model_keeps_its_shard_count)
     c.threads = 1;
     c.shards = 0; /* would be 1, the thread count, for a model never trained */
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
-    size_t P = ot_model_param_count(a);
-    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
-    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
-    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
-    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0, "continued with other shards");
+    cr_assert(same_weights(a, b), "continued with other shards");
     cr_assert_eq(ot_model_resume_config(b).shards, 4u);
-    free(wa);
-    free(wb);
     ot_model_destroy(a);
     ot_model_destroy(b);
     ot_dataset_destroy(d);
@@ -686,14 +686,8 @@ Test(fit, a_trained_model_keeps_its_shard_count)
 Test(fit, a_second_fit_trains_more_as_in_keras)
 {
     ot_dataset *d = th_blobs(300, 8, 3, 5);
-    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
-                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
-    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     ot_model *a = NULL, *b = NULL;
-    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
-    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    twins(&a, &b);
     ot_fit_config c = ot_fit_config_default();
     c.threads = 1;
     c.epochs = 3;
@@ -707,17 +701,11 @@ Test(fit, a_second_fit_trains_more_as_in_keras)
         cr_assert_eq(ot_model_epochs_trained(b), k);
         ot_history_destroy(h);
     }
-    size_t P = ot_model_param_count(a);
-    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
-    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
-    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
-    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0, "3 fits of 1 epoch differ from 1 of 3");
+    cr_assert(same_weights(a, b), "3 fits of 1 epoch differ from 1 of 3");
     /* initial_epoch keeps Keras' other meaning: up to epoch `epochs` */
     c.initial_epoch = 3;
     c.epochs = 3;
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_INVALID_ARGUMENT);
-    free(wa);
-    free(wb);
     ot_model_destroy(a);
     ot_model_destroy(b);
     ot_dataset_destroy(d);
@@ -754,14 +742,8 @@ static void *cancel_soon(void *m)
 Test(fit, cancel_stops_after_the_step_and_resumes_exactly)
 {
     ot_dataset *d = th_blobs(400, 8, 3, 9);
-    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
-                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
-    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     ot_model *a = NULL, *b = NULL;
-    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
-    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    twins(&a, &b);
     ot_fit_config c = ot_fit_config_default();
     c.batch_size = 40; /* 10 steps an epoch */
     c.epochs = 3;
@@ -781,11 +763,7 @@ Test(fit, cancel_stops_after_the_step_and_resumes_exactly)
     ot_fit_config r = ot_model_resume_config(b);
     r.threads = 1;
     cr_assert_eq(ot_model_fit(b, d, &r, NULL), OT_OK, "%s", ot_last_error());
-    size_t P = ot_model_param_count(a);
-    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
-    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
-    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
-    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0, "cancelled and resumed differs");
+    cr_assert(same_weights(a, b), "cancelled and resumed differs");
 
     /* from another thread, during a long fit */
     c.on_step = NULL;
@@ -795,8 +773,6 @@ Test(fit, cancel_stops_after_the_step_and_resumes_exactly)
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_CANCELLED);
     pthread_join(t, NULL);
     cr_assert_lt(ot_model_epochs_trained(b), 100000u);
-    free(wa);
-    free(wb);
     ot_model_destroy(a);
     ot_model_destroy(b);
     ot_dataset_destroy(d);
@@ -814,14 +790,8 @@ static int halve_at_epoch_2(const ot_epoch_metrics *e, void *user)
 Test(fit, a_callback_changes_the_learning_rate)
 {
     ot_dataset *d = th_blobs(300, 8, 3, 4);
-    const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
-                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
-    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     ot_model *a = NULL, *b = NULL;
-    cr_assert_eq(ot_model_create(&a, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_create(&b, 8, layers, 2, 3), OT_OK);
-    cr_assert_eq(ot_model_compile(a, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
-    cr_assert_eq(ot_model_compile(b, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    twins(&a, &b);
     ot_fit_config c = ot_fit_config_default();
     c.threads = 1;
     c.epochs = 3;
@@ -837,17 +807,11 @@ Test(fit, a_callback_changes_the_learning_rate)
     cr_assert_eq(ot_model_set_learning_rate(b, 0.0005f), OT_OK);
     c.epochs = 1;
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
-    size_t P = ot_model_param_count(a);
-    float *wa = malloc(P * sizeof *wa), *wb = malloc(P * sizeof *wb);
-    cr_assert_eq(ot_model_get_weights(a, wa, P), OT_OK);
-    cr_assert_eq(ot_model_get_weights(b, wb, P), OT_OK);
-    cr_assert(memcmp(wa, wb, P * sizeof *wa) == 0);
+    cr_assert(same_weights(a, b));
     cr_assert_eq(ot_model_set_learning_rate(b, 0.0f), OT_INVALID_ARGUMENT);
     cr_assert_eq(ot_model_set_learning_rate(b, NAN), OT_INVALID_ARGUMENT);
     cr_assert_eq(ot_model_set_learning_rate(NULL, 0.1f), OT_INVALID_ARGUMENT);
     cr_assert_eq(ot_model_cancel(NULL), OT_INVALID_ARGUMENT);
-    free(wa);
-    free(wb);
     ot_history_destroy(h);
     ot_model_destroy(a);
     ot_model_destroy(b);
