@@ -495,8 +495,11 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *
     if (status != OT_OK)
         return status;
     if (S > cfg->batch_size)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards for a batch of "
-                        "%zu: at most one shard per sample", S,
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards%s for a batch of %zu: at most "
+                        "one shard per sample", S,
+                        cfg->shards == 0 && m->has_fit ? " (the model's own, from its last "
+                                                         "fit: set shards to change it)"
+                                                       : "",
                         cfg->batch_size);
     m->has_fit = 1;
     m->fit_batch = cfg->batch_size;

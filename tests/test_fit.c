@@ -676,6 +676,10 @@ Test(fit, a_trained_model_keeps_its_shard_count)
     cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_OK);
     cr_assert(same_weights(a, b), "continued with other shards");
     cr_assert_eq(ot_model_resume_config(b).shards, 4u);
+    c.batch_size = 2; /* fewer rows than the model's 4 shards: said so */
+    cr_assert_eq(ot_model_fit(b, d, &c, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "4 shards (the model's own") != NULL, "%s",
+              ot_last_error());
     ot_model_destroy(a);
     ot_model_destroy(b);
     ot_dataset_destroy(d);
