@@ -450,6 +450,8 @@ Test(fit, categorical_with_one_hot_matches_sparse)
     cr_assert(strstr(ot_last_error(), "needs integer labels") != NULL);
     int32_t bad[2] = {0, 4};
     cr_assert_eq(ot_to_categorical(bad, 2, 4, onehot), OT_INVALID_ARGUMENT);
+    free(wa);
+    free(wb);
     free(onehot);
     ot_model_destroy(a);
     ot_model_destroy(b);
