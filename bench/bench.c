@@ -97,6 +97,28 @@ static const char *const probe_flags[] = {"--breakdown", "--floors", "--step-par
                                           "--hot-rows", "--alternatives", "--layouts"};
 enum { N_PROBE_FLAGS = sizeof probe_flags / sizeof *probe_flags };
 
+/* "idle,0,19": idle (INT32_MAX) or a nice value in -20..19, at most 8. */
+static int parse_loads(const char *spec, int *loads, int *n)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long v = strcmp(t, "idle") == 0 ? INT32_MAX : strtol(t, &end, 10);
+        if (*n == 8 || (v != INT32_MAX && (*end != '\0' || end == t || v < -20 || v > 19))) {
+            cli_error("--load: '%s' is not idle or a nice value in -20..19 (at most 8)", t);
+            return 0;
+        }
+        loads[(*n)++] = (int)v;
+    }
+    if (*n == 0) {
+        cli_error("--load: empty");
+        return 0;
+    }
+    return 1;
+}
+
 int bench_run(const char *command, int argc, char **argv, const bench_probes *probes)
 {
     config c = {{0}, 0, {0}, 0, {{0}}, 0, "adam", "fashion-mnist", "bench-results",
@@ -106,7 +128,8 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
     double target = 0.87;
     const char *batch_spec = "16,32,64,128,256,512,1024";
     const char *models_spec = "784-100-10,784-512-10,784-1024-1024-10";
-    const char *threads_spec = NULL;
+    const char *threads_spec = NULL, *load_spec = "idle,0,19";
+    int loads[8], n_loads = 0;
     char threads_default[64];
     snprintf(threads_default, sizeof threads_default, "1..%d, every count up to the cores",
              cores < MAX_AXIS ? cores : MAX_AXIS);
@@ -121,7 +144,8 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         {"--python", CLI_STRING, &c.python, "PATH", "the peer's interpreter, with torch", 0, 0, NULL},
         {"--data", CLI_STRING, &c.data, "NAME", "fashion-mnist (its training images, from $OMPTRAIN_DATA or Debian's dataset-fashion-mnist; synthetic rows of that shape when neither is there, and the output says so) or synthetic", 0, 0, NULL},
         {"--out", CLI_STRING, &c.out, "DIR", "the grid's bench.csv, bench.json and SVG plots (each written atomically), made when missing", 0, 0, NULL},
-        {"--auto-check", CLI_BOOL, &auto_check, NULL, "instead of the grid: --threads auto against each fixed thread count, median of --reps runs each", 0, 0, NULL},
+        {"--auto-check", CLI_BOOL, &auto_check, NULL, "instead of the grid: --threads auto (elastic) against each fixed thread count and the PyTorch peer's, idle and under --load, the same work each, median of --reps runs", 0, 0, NULL},
+        {"--load", CLI_STRING, &load_spec, "LIST", "--auto-check: idle, and the nice values of a CPU-bound process started --seconds into each timed run", 0, 0, NULL},
         {"--replot", CLI_BOOL, &plot_only, NULL, "instead of the grid: the plots again from --out DIR's bench.csv", 0, 0, NULL},
         {"--time-to-accuracy", CLI_BOOL, &tta, NULL, "instead of the grid: seconds to --target validation accuracy, omptrain and PyTorch", 0, 0, NULL},
         {"--target", CLI_DOUBLE, &target, "ACC", "--time-to-accuracy: the validation accuracy to reach", 0.01, 0.9999, NULL},
@@ -163,6 +187,12 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
                   "at a time", probes ? " and the probes" : "");
         return 2;
     }
+    if (GIVEN("--load") && !auto_check) {
+        cli_error("--load applies to --auto-check only");
+        return 2;
+    }
+    if (auto_check && !parse_loads(load_spec, loads, &n_loads))
+        return 2;
     if (GIVEN("--hot-rows") && !step_parts) {
         cli_error("--hot-rows applies to --step-parts only");
         return 2;
@@ -296,51 +326,21 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         return prc;
     }
 
-    if (auto_check) {
-        /* what --threads auto chooses, against every fixed thread count */
-        printf("%-18s %6s %-30s %6s %10s %8s\n", "model", "batch", "fixed threads: samples/s",
-               "auto", "auto s/s", "vs best");
-        for (size_t mi = 0; mi < c.n_models; mi++)
-            for (size_t bi = 0; bi < c.n_batches; bi++) {
-                /* the choice first, then repetitions interleaved: every fixed
-                 * count, then the chosen one, so that noise hits them alike */
-                ot_model *m = make_model(c.models[mi], c.optimizer);
-                ot_thread_choice tc;
-                if (ot_model_choose_threads(m, d, c.batches[bi], 0, 0.2, &tc) != OT_OK) {
-                    say("%s\n", ot_last_error());
-                    return 1;
-                }
-                ot_model_destroy(m);
-                double v[MAX_AXIS + 1][16], med[MAX_AXIS + 1], best = 0;
-                for (int r = 0; r < c.reps; r++)
-                    for (int ti = 0; ti <= c.n_threads; ti++)
-                        v[ti][r] = measure_omptrain(c.models[mi], d, c.batches[bi],
-                                                    ti < c.n_threads ? c.threads[ti] : tc.threads,
-                                                    c.optimizer, c.seconds);
-                char fixed[256] = "";
-                size_t len = 0;
-                for (int ti = 0; ti <= c.n_threads; ti++) {
-                    med[ti] = median(v[ti], c.reps);
-                    if (ti < c.n_threads) {
-                        best = med[ti] > best ? med[ti] : best;
-                        len += (size_t)snprintf(fixed + len, sizeof fixed - len, "%d: %.0f  ",
-                                                c.threads[ti], med[ti]);
-                    }
-                }
-                double a = med[c.n_threads];
-                printf("%-18s %6zu %-30s %6d %10.0f %8.2f\n", c.models[mi], c.batches[bi],
-                       fixed, tc.threads, a, a / best);
-                fflush(stdout);
-            }
-        ot_dataset_destroy(d);
-        return 0;
-    }
-
     peer pp;
     memset(&pp, 0, sizeof pp);
     int have_peer = 0;
     if (strcmp(c.peer, "none") != 0)
         have_peer = peer_start_with(&pp, c.python, c.peer, c.out, d);
+
+    if (auto_check) {
+        int lrc = bench_auto_check(&c, d, &pp, have_peer, loads, n_loads);
+        char desc[160];
+        printf("PyTorch: %s\n", peer_describe(&pp, have_peer, desc, sizeof desc));
+        if (have_peer)
+            peer_stop(&pp);
+        ot_dataset_destroy(d);
+        return lrc;
+    }
 
     if (tta) {
         /* Keras' validation_split=0.2: the last fifth of the rows, unshuffled */

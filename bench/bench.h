@@ -159,6 +159,13 @@ void peer_stop(peer *p);
 int peer_start_with(peer *p, const char *python, const char *script, const char *dir,
                     const ot_dataset *d);
 
+/* ---- load.c ---- */
+/* --auto-check: --threads auto against the fixed counts of c->threads and
+ * the peer's, for each load (INT32_MAX: idle; else a nice value); the exit
+ * status. */
+int bench_auto_check(const config *c, const ot_dataset *d, peer *pp, int have_peer,
+                     const int *loads, int n_loads);
+
 /* ---- report.c ---- */
 /* Each returns 0 when a file could not be written (said on stderr). */
 int write_results(const config *c, const point *pts, size_t n, const peer *pp,

@@ -26,7 +26,7 @@
  * `batch` rows; cut: ot__engine_options' (0: omptrain's rule). */
 static void probe_open(ot__engine *e, ot_model *m, size_t batch, int threads, int cut)
 {
-    ot__engine_options opt = {cut, 0};
+    ot__engine_options opt = {.cut = cut};
     if (ot__engine_open(e, m, threads, (size_t)threads, batch, 1, &opt) != OT_OK ||
         ot__engine_add_steps(e, &batch, 1) != OT_OK)
         die("opening the engine for a probe");
@@ -113,7 +113,7 @@ static void check_against_fit(const char *spec, const ot_dataset *d, size_t batc
     if (ot_dataset_slice(&part, d, 0, steps * batch) != OT_OK)
         die("the rows of the check against fit");
     ot_model *a = make_model(spec, optimizer), *b = make_model(spec, optimizer);
-    ot__engine_options opt = {cut, 0};
+    ot__engine_options opt = {.cut = cut};
     ot_fit_config fc = ot_fit_config_default();
     fc.batch_size = batch;
     fc.epochs = 1;
@@ -663,7 +663,7 @@ static void floor_each(void *user, ot__engine *e, int tid)
     floors *f = user;
     size_t off, n, own = 0;
     ot__opt_step k = ot__optimizer_prepare(&f->m->opt.cfg, ++f->it[8 * tid], 0);
-    ot__range_cursor c = {0, 0};
+    ot__range_cursor c = {0};
     while (ot__engine_next_own_range(e, tid, &c, &off, &n)) {
         own += n;
         if (f->mode == 1)

@@ -16,14 +16,14 @@
 static ot_status fit_by_rows(ot_model *m, const ot_dataset *d, const ot_fit_config *cfg,
                              ot_history **h)
 {
-    ot__engine_options opt = {-1, 0};
+    ot__engine_options opt = {.cut = -1};
     return ot__fit(m, d, cfg, &opt, h);
 }
 
 static ot_status fit_by_units(ot_model *m, const ot_dataset *d, const ot_fit_config *cfg,
                               ot_history **h)
 {
-    ot__engine_options opt = {1, 0};
+    ot__engine_options opt = {.cut = 1};
     return ot__fit(m, d, cfg, &opt, h);
 }
 

@@ -520,6 +520,13 @@ typedef struct ot_epoch_metrics {
                                     with the other ranks of ot_fit_config.comm
                                     (waits for slower ranks included); 0
                                     without ranks */
+    double threads;            /**< how many threads ran the epoch's steps,
+                                    the mean over their time (an elastic fit
+                                    changes the count: ot_elastic) */
+    size_t thread_changes;     /**< how often the count changed in the epoch */
+    const char *thread_change; /**< why it last changed, in words (the rates
+                                    compared), or "" when it never did;
+                                    valid during the callback */
 } ot_epoch_metrics;
 
 /** Progress inside an epoch, after each optimizer step. */
@@ -562,6 +569,14 @@ typedef struct ot_early_stopping {
     double min_delta;     /**< smallest change that counts as improvement: 0 */
     int restore_best_weights; /**< 1 (Keras' default is 0; ours keeps the best) */
 } ot_early_stopping;
+
+/** Whether the threads that take part in a fit, evaluate or predict may
+ * change while it runs (elastic threads; docs/design.md, "The team"). */
+typedef enum ot_elastic {
+    OT_ELASTIC_AUTO = 0, /**< elastic when threads is 0, else fixed */
+    OT_ELASTIC_ON = 1,   /**< elastic, threads (or its default) the most */
+    OT_ELASTIC_OFF = 2   /**< every thread always */
+} ot_elastic;
 
 /** How ot_model_fit trains. */
 typedef struct ot_fit_config {
@@ -621,6 +636,13 @@ typedef struct ot_fit_config {
      * the fit's. ot_mpi_available() says whether the library was built with
      * MPI; without, a communicator is refused. */
     const void *comm;
+    /** Elastic threads: how many of the threads take part is chosen while
+     * the fit runs, from its own step times, and changes at step boundaries
+     * when another program takes cores or gives them back. The shards, and
+     * so the weights, stay exactly the same. Waits between the threads spin
+     * briefly and then sleep whatever this is. OT_ELASTIC_AUTO (the
+     * default): elastic when threads is 0. */
+    ot_elastic elastic;
 } ot_fit_config;
 
 /** Whether this library was built with MPI (ot_fit_config.comm). Since 0.1. */
@@ -643,7 +665,8 @@ OT_API ot_status ot_model_cancel(ot_model *model);
  */
 OT_API ot_status ot_model_set_learning_rate(ot_model *model, float learning_rate);
 
-/** Keras' fit defaults (batch 32), 5 epochs, seed 42. Since 0.1. */
+/** Keras' fit defaults (batch 32), 5 epochs, seed 42, elastic threads.
+ * Since 0.1. */
 OT_API ot_fit_config ot_fit_config_default(void);
 
 /**
@@ -777,6 +800,9 @@ typedef struct ot_eval_config {
                             own parallel region, or with OMP_DYNAMIC); N:
                             exactly N */
     size_t shards;     /**< 0 = the thread count */
+    ot_elastic elastic; /**< as in ot_fit_config: elastic when threads is 0;
+                             the count may change between rounds of 4096
+                             rows */
 } ot_eval_config;
 
 /** Keras' evaluate defaults (batch 32). Since 0.1. */

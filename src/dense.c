@@ -190,6 +190,16 @@ fail:
     return status;
 }
 
+ot_status ot__dense_set_src(ot__dense *d, float *src)
+{
+    ot_status status = OT_OK;
+    OT_DNNL(dnnl_memory_set_data_handle(d->src, src));
+    if (d->tsrc != NULL)
+        OT_DNNL(dnnl_memory_set_data_handle(d->tsrc, src));
+fail:
+    return status;
+}
+
 ot_status ot__dense_backward(ot__dense *d, dnnl_stream_t stream, float *dw,
                              float *db)
 {

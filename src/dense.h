@@ -46,6 +46,9 @@ void ot__dense_destroy(ot__dense *d);
 
 ot_status ot__dense_forward(ot__dense *d, dnnl_stream_t stream);
 
+/* The products read their rows from src from now on (same shape). */
+ot_status ot__dense_set_src(ot__dense *d, float *src);
+
 /* Writes the weight and bias gradients into dw and db, then (when built)
  * the gradient with respect to the input into dsrc. */
 ot_status ot__dense_backward(ot__dense *d, dnnl_stream_t stream, float *dw,

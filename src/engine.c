@@ -46,6 +46,8 @@ int ot_default_threads(void)
 
 void ot__engine_adapt(ot__engine *e) { e->adapt = 1; }
 
+void ot__engine_elastic(ot__engine *e) { e->elastic = 1; }
+
 int ot__engine_team_limit(void)
 {
     if (omp_get_active_level() >= omp_get_max_active_levels())
@@ -53,24 +55,79 @@ int ot__engine_team_limit(void)
     return ot_default_threads();
 }
 
-void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
+/* The shards of thread tid when `a` threads take part. */
+static void shards_at(const ot__engine *e, int tid, unsigned a, size_t *lo, size_t *hi)
 {
     size_t n = e->s_hi - e->s_lo;
-    *lo = e->s_lo + (size_t)tid * n / (size_t)e->threads;
-    *hi = e->s_lo + (size_t)(tid + 1) * n / (size_t)e->threads;
+    *lo = e->s_lo + (size_t)tid * n / a;
+    *hi = e->s_lo + (size_t)(tid + 1) * n / a;
+}
+
+void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
+{
+    shards_at(e, tid, ot__team_active(&e->team), lo, hi);
 }
 
 void ot__engine_all_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
 {
-    *lo = (size_t)tid * e->shards / (size_t)e->threads;
-    *hi = (size_t)(tid + 1) * e->shards / (size_t)e->threads;
+    size_t a = ot__team_active(&e->team);
+    *lo = (size_t)tid * e->shards / a;
+    *hi = (size_t)(tid + 1) * e->shards / a;
 }
 
 void ot__engine_my_slice(const ot__engine *e, int tid, size_t *lo, size_t *hi)
 {
-    size_t lines = (e->a_hi - e->a_lo) / 16;
-    *lo = e->a_lo + (size_t)tid * lines / (size_t)e->threads * 16;
-    *hi = e->a_lo + (size_t)(tid + 1) * lines / (size_t)e->threads * 16;
+    size_t lines = (e->a_hi - e->a_lo) / 16, a = ot__team_active(&e->team);
+    *lo = e->a_lo + (size_t)tid * lines / a * 16;
+    *hi = e->a_lo + (size_t)(tid + 1) * lines / a * 16;
+}
+
+/* The counts the run may take, and its team: all of its threads; with
+ * switch_every every count; elastic, those that change how many shards
+ * the busiest thread runs (ceil(S / k)), the most first kept. */
+static void team_setup(ot__engine *e)
+{
+    const int T = e->threads;
+    const size_t S = e->s_hi - e->s_lo;
+    int c[OT__ELASTIC_MAX], n = 0;
+    c[n++] = T;
+    if (e->opt.switch_every > 0) {
+        for (int a = T - 1; a >= 1 && n < OT__ELASTIC_MAX; a--)
+            c[n++] = a;
+    } else if (e->elastic) {
+        for (size_t k = 1; k <= S && n < OT__ELASTIC_MAX; k++) {
+            size_t a = (S + k - 1) / k;
+            if (a < (size_t)c[n - 1])
+                c[n++] = (int)a;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        e->cands[i] = c[n - 1 - i];
+    e->n_cands = n;
+    double spin = e->opt.spin_us == 0 ? -1.0 : e->opt.spin_us < 0 ? 0.0 : 1e-6 * e->opt.spin_us;
+    ot__team_init(&e->team, (unsigned)T, spin);
+    ot__elastic_init(&e->ctl, e->cands, n, T);
+    e->woken = (unsigned)T;
+}
+
+/* The count after `jobs` jobs under switch_every: T, T-1, ..., 1, 2, ... */
+static int forced_count(const ot__engine *e, size_t jobs)
+{
+    const size_t T = (size_t)e->threads;
+    if (T < 2)
+        return 1;
+    size_t i = jobs / e->opt.switch_every % (2 * (T - 1));
+    return (int)(i < T ? T - i : i - T + 2);
+}
+
+/* The rows of a forward job's rounds: between two, the count may change. */
+static size_t round_rows(const ot__engine *e, size_t n)
+{
+    if (!e->elastic && e->opt.switch_every == 0)
+        return n;
+    size_t r = e->opt.round_rows ? e->opt.round_rows : 4096;
+    r = (r + e->batch - 1) / e->batch * e->batch;
+    return r < n ? r : n;
 }
 
 void ot__engine_add_ranks(ot__engine *e, const ot__ranks *r)
@@ -213,40 +270,46 @@ static void thread_setup(ot__engine *e, int tid)
      * and predict need not pay for its code unless their shapes use it */
     if (e->training && (st = ot__onednn_warm_up()) != OT_OK)
         goto done;
-    if (omp_get_num_threads() != e->threads) {
-        st = ot__fail(OT_INVALID_STATE,
-                      "asked OpenMP for %d threads and got %d (nested call, "
-                      "OMP_THREAD_LIMIT or OMP_DYNAMIC?)",
-                      e->threads, omp_get_num_threads());
-        goto done;
-    }
     size_t lo, hi, max_rows = 0;
-    ot__engine_my_shards(e, tid, &lo, &hi);
+    shards_at(e, tid, (unsigned)e->threads, &lo, &hi); /* with the whole team */
     if ((st = ot__units_thread_init(e, tid, lo, hi)) != OT_OK)
         goto done;
     /* with ranks, every rank's master may compute the loss (step_units.c) */
     if (e->ranks != NULL && tid == 0 && e->uthreads != NULL)
         e->uthreads[0].loss = 1;
-    for (size_t i = 0; i < e->n_lens; i++)
-        for (size_t s = lo; s < hi; s++) {
-            size_t first, rows;
-            ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
-            if (rows > max_rows)
-                max_rows = rows;
-        }
+    /* the shards it may run: its own with every count the run may take */
+    for (int c = 0; c < e->n_cands; c++) {
+        size_t a_lo, a_hi;
+        if (tid >= e->cands[c])
+            continue;
+        shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
+        for (size_t i = 0; i < e->n_lens; i++)
+            for (size_t s = a_lo; s < a_hi; s++) {
+                size_t first, rows;
+                ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
+                if (rows > max_rows)
+                    max_rows = rows;
+            }
+    }
     if (max_rows == 0)
         goto done; /* more threads than shards: this one only reduces */
     ot__worker *w = &e->workers[tid];
     if ((st = ot__worker_init(w, e->m, e->dnnl, max_rows, e->n_targets,
                               e->training, e->opt.transposed)) != OT_OK)
         goto done;
-    for (size_t i = 0; i < e->n_lens; i++)
-        for (size_t s = lo; s < hi; s++) {
-            size_t first, rows;
-            ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
-            if (rows > 0 && (st = ot__worker_plan(w, rows)) != OT_OK)
-                goto done;
-        }
+    for (int c = 0; c < e->n_cands; c++) {
+        size_t a_lo, a_hi;
+        if (tid >= e->cands[c])
+            continue;
+        shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
+        for (size_t i = 0; i < e->n_lens; i++)
+            for (size_t s = a_lo; s < a_hi; s++) {
+                size_t first, rows;
+                ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
+                if (rows > 0 && (st = ot__worker_plan(w, rows)) != OT_OK)
+                    goto done;
+            }
+    }
     if (e->training)
         for (size_t s = lo; s < hi; s++) {
             e->grads[s] = ot__calloc(e->m->arena_len, sizeof(float),
@@ -309,15 +372,60 @@ static void shard_totals(const ot__engine *e, double *loss, double *metric)
     *metric = k;
 }
 
+/* The rows a job (or a round of a forward job) ran. */
+static size_t job_rows(const ot__engine *e, const ot__job *j)
+{
+    if (j->kind == OT__JOB_STEP || j->kind == OT__JOB_GRADIENT)
+        return j->rows.rows;
+    if (j->kind != OT__JOB_FORWARD)
+        return 0;
+    size_t left = j->rows.rows - j->done, r = round_rows(e, j->rows.rows);
+    return left < r ? left : r;
+}
+
+/* The job's time and thread count counted; the count for the next job,
+ * which the barrier that ends this one applies. */
+static void team_tick(ot__engine *e, const ot__job *done)
+{
+    const unsigned a = ot__team_active(&e->team);
+    double dt = ot__now() - e->t_job - (e->comm_seconds - e->comm_at_job);
+    e->busy_seconds += dt;
+    e->thread_seconds += dt * a;
+    /* a rate is of one kind of job: a training run's steps (its validation
+     * passes run faster a row), or a forward run's rounds */
+    size_t rows = e->training && done->kind == OT__JOB_FORWARD ? 0 : job_rows(e, done);
+    int next = (int)a;
+    if (e->opt.switch_every > 0)
+        next = forced_count(e, ++e->jobs_done);
+    else if (rows > 0)
+        next = ot__elastic_tick(&e->ctl, dt, (double)rows);
+    if (next != (int)a)
+        ot__team_resize(&e->team, (unsigned)next);
+}
+
 void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
 {
+    team_tick(e, done);
+    if (done->kind == OT__JOB_FORWARD && !bad &&
+        done->done + job_rows(e, done) < done->rows.rows) {
+        e->job = *done; /* its next round: the driver sees the whole job */
+        e->job.done += job_rows(e, done);
+        e->t_job = ot__now();
+        return;
+    }
     if (e->ranks != NULL && done->kind == OT__JOB_FORWARD)
         bad = ot__engine_ranks_forward(e, bad);
-    ot__job_result res = {bad, 0.0, 0.0, e->comm_seconds};
+    ot__job_result res = {.bad = bad, .comm_seconds = e->comm_seconds};
     shard_totals(e, &res.loss, &res.metric);
+    res.busy_seconds = e->busy_seconds;
+    res.thread_seconds = e->thread_seconds;
+    res.switches = e->ctl.switches;
+    res.why = e->ctl.why;
     e->driver(e->user, done, &res, &e->job);
     if (e->ranks != NULL)
         ot__engine_ranks_agree(e);
+    e->t_job = ot__now();
+    e->comm_at_job = e->comm_seconds;
 }
 
 void ot__engine_update(ot__engine *e, int tid, const ot__opt_step *k,
@@ -339,12 +447,13 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
 {
     size_t lo, hi;
     ot__engine_my_shards(e, tid, &lo, &hi);
-    const size_t C = ot_model_output_dim(e->m), n = job->rows.rows;
-    for (size_t s = lo; s < hi; s++) {
+    const size_t C = ot_model_output_dim(e->m), n = job->done + job_rows(e, job);
+    for (size_t s = lo; s < hi && job->done == 0; s++) {
         e->shard_loss[s] = 0.0;
         e->shard_metric[s] = 0.0;
     }
-    for (size_t b0 = 0; b0 < n; b0 += e->batch) {
+    /* a round: whole batches, each shard's sums in batch order */
+    for (size_t b0 = job->done; b0 < n; b0 += e->batch) {
         size_t bn = n - b0 < e->batch ? n - b0 : e->batch;
         for (size_t s = lo; s < hi; s++) {
             size_t first, rows;
@@ -368,10 +477,10 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
 static ot_status primitives(ot__engine *e, int tid, size_t rows)
 {
     const int li = ot__units_len(e, rows);
-    if (li >= 0)
-        return ot__usplit_kernels(&e->uthreads[tid], &e->usplit, li, e->grads[0]);
     size_t lo, hi;
     ot__engine_my_shards(e, tid, &lo, &hi);
+    if (li >= 0)
+        return ot__usplit_kernels(&e->uthreads[tid], &e->usplit, li, lo, hi, e->grads[0]);
     for (size_t s = lo; s < hi; s++) {
         size_t first, n;
         ot__shard_range(rows, e->shards, s, &first, &n);
@@ -410,11 +519,19 @@ int ot__engine_next_own_range(const ot__engine *e, int tid, ot__range_cursor *c,
         *n = hi - lo;
         return 1;
     }
-    const ot__uthread *ut = &e->uthreads[tid];
-    for (; c->block < ut->n; c->block++, c->k = 0)
-        if (ot__usplit_block_range(&e->usplit, &ut->blocks[c->block], c->k++, off, n))
+    size_t lo, hi;
+    ot__engine_my_shards(e, tid, &lo, &hi);
+    for (;;) {
+        if (c->cur == NULL) {
+            c->cur = ot__usplit_next_block(&e->usplit, lo, hi, &c->layer, &c->block);
+            c->k = 0;
+            if (c->cur == NULL)
+                return 0;
+        }
+        if (ot__usplit_block_range(&e->usplit, c->cur, c->k++, off, n))
             return 1;
-    return 0;
+        c->cur = NULL;
+    }
 }
 
 static void region(ot__engine *e)
@@ -423,37 +540,65 @@ static void region(ot__engine *e)
     if (e->adapt) {
         /* the team OpenMP gave: every thread reads its size after this */
 #pragma omp master
-        e->threads = omp_get_num_threads();
+        {
+            e->threads = omp_get_num_threads();
+            team_setup(e);
+        }
 #pragma omp barrier
     }
+    if (omp_get_num_threads() != e->threads) {
+        /* the team barrier counts on all of them: nothing is built */
+        ot__engine_thread_fail(e, &e->setup_status[tid], tid,
+                               ot__fail(OT_INVALID_STATE,
+                                        "asked OpenMP for %d threads and got %d (nested "
+                                        "call, OMP_THREAD_LIMIT or OMP_DYNAMIC?)",
+                                        e->threads, omp_get_num_threads()));
+        return;
+    }
     thread_setup(e, tid);
-#pragma omp barrier
+    ot__engine_barrier(e);
     if (e->ranks != NULL) {
-#pragma omp master
-        ot__engine_ranks_setup(e);
-#pragma omp barrier
+        if (tid == 0)
+            ot__engine_ranks_setup(e);
+        ot__engine_barrier(e);
     }
     if (ot__engine_any_failure(e, e->setup_status) || e->ranks_status != OT_OK)
         return;
     float *slot[OT__MAX_SLOTS];
     ot__optimizer_state_slots(&e->m->opt, e->m->arena_len, slot);
-    ot__rows gathered = {0}; /* the rows a step cut by units gathered ahead */
-#pragma omp master
-    e->driver(e->user, NULL, NULL, &e->job);
-#pragma omp barrier
+    ot__rows gathered = {0}; /* the rows a step cut by units gathered ahead, */
+    unsigned gathered_by = 0; /* and the count that took part then */
+    if (tid == 0) {
+        e->driver(e->user, NULL, NULL, &e->job);
+        e->t_job = ot__now();
+        e->comm_at_job = e->comm_seconds;
+    }
+    ot__engine_barrier(e);
     for (;;) {
+        /* the count changes at a barrier: threads past it sleep until it
+         * grows again or the run ends; thread 0 wakes them */
+        unsigned active = ot__team_active(&e->team);
+        if ((unsigned)tid >= active && !ot__team_park(&e->team, (unsigned)tid))
+            break;
+        if (tid == 0 && active > e->woken)
+            ot__team_wake(&e->team);
+        if (tid == 0)
+            e->woken = active;
         const ot__job job = e->job; /* the master writes the next one early */
         int bad = 0;
         if (job.kind == OT__JOB_END) {
             break;
         } else if (job.kind == OT__JOB_STEP || job.kind == OT__JOB_GRADIENT) {
             int li = ot__units_len(e, job.rows.rows);
+            if (gathered_by != active)
+                gathered.rows = 0; /* for other blocks than this thread's now */
             bad = li >= 0 ? ot__units_step(e, tid, &job, li, slot, &gathered)
                           : ot__rows_step(e, tid, &job, slot);
+            gathered_by = active;
             if (!bad && ot__engine_any_weights_bad(e)) {
                 bad = 1;
-#pragma omp master
-                e->weights_broke = 1;
+                if (tid == 0)
+                    e->weights_broke = 1;
             }
         } else {
             gathered.rows = 0;
@@ -462,14 +607,16 @@ static void region(ot__engine *e)
                                                          : OT_OK;
             if (st != OT_OK)
                 ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
-#pragma omp barrier /* every thread has its copy of the job */
-#pragma omp master
-            ot__engine_hand_over(e, &job, ot__engine_any_failure(e, e->step_status));
-#pragma omp barrier
+            ot__engine_barrier(e); /* every thread has its copy of the job */
+            if (tid == 0)
+                ot__engine_hand_over(e, &job, ot__engine_any_failure(e, e->step_status));
+            ot__engine_barrier(e);
         }
         if (bad)
             break;
     }
+    if (tid == 0)
+        ot__team_close(&e->team); /* the parked threads leave too */
 }
 
 ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
@@ -480,6 +627,10 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
     e->ranks_status = OT_OK;
     e->ranks_weights_bad = 0;
     e->comm_seconds = 0.0;
+    e->busy_seconds = e->thread_seconds = 0.0;
+    e->jobs_done = 0;
+    if (!e->adapt)
+        team_setup(e);
 #pragma omp parallel num_threads(e->threads)
     {
         unsigned csr = ot__fp_enter();

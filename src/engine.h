@@ -34,9 +34,11 @@
 #ifndef OT_ENGINE_H
 #define OT_ENGINE_H
 
+#include "elastic.h"
 #include "optimizer.h"
 #include "ranks.h"
 #include "shard.h"
+#include "team.h"
 #include "unit_split.h"
 
 #define OT__CHUNK 1024 /* floats reduced and updated at a time, to stay in L1 */
@@ -46,6 +48,13 @@ typedef struct ot__engine_options {
     int cut;        /* 0: the rule; 1: by units wherever the model allows; -1: by rows */
     int transposed; /* dense layers' forward product (ot__dense_transposed):
                      * 0 the rule, 1 always transposed, -1 never */
+    /* the team (team.h): switch_every > 0 changes the thread count after
+     * every that many jobs, through every count from all down to 1 and
+     * back (tests of bit-identity); round_rows: the rows of a forward
+     * job's rounds in an elastic run (0: 4096); spin_us: how long a
+     * waiter spins before it sleeps (0: the default, -1: not at all) */
+    size_t switch_every, round_rows;
+    int spin_us;
 } ot__engine_options;
 
 typedef enum ot__job_kind {
@@ -86,6 +95,8 @@ typedef struct ot__job {
     ot_status status;  /* END: the driver's own failure, its message in
                         * ot_last_error on the calling thread; with ranks,
                         * every rank's run ends with it */
+    size_t done;       /* FORWARD: rows done in the engine's earlier rounds
+                        * of the job (the driver leaves it 0) */
 } ot__job;
 
 typedef struct ot__job_result {
@@ -93,6 +104,12 @@ typedef struct ot__job_result {
     double loss, metric; /* sums over the job's rows, in shard order */
     double comm_seconds; /* the master's time in exchanges with the other
                           * ranks since the run began (waits included) */
+    /* since the run began: the jobs' time, and its integral of the thread
+     * count (their ratio: the mean count); the changes of count and the
+     * last one's reason (elastic runs) */
+    double busy_seconds, thread_seconds;
+    size_t switches;
+    const char *why;
 } ot__job_result;
 
 /* Called on one thread between barriers: `done` is the job just finished
@@ -125,6 +142,16 @@ typedef struct ot__engine {
     ot__job job;             /* the next job, written before a barrier */
     int weights_broke;       /* the last step made a weight non-finite */
     int adapt;               /* ot__engine_adapt */
+    /* the team: which threads take part (threads [0, active)); the counts
+     * an elastic run may take, and what chooses among them */
+    ot__team team;
+    int elastic;             /* ot__engine_elastic */
+    int cands[OT__ELASTIC_MAX], n_cands;
+    ot__elastic ctl;
+    unsigned woken;          /* thread 0's: the count it last woke */
+    size_t jobs_done;
+    double t_job, comm_at_job; /* when the job began, the exchanges' time then */
+    double busy_seconds, thread_seconds;
     /* ranks (ranks.h): this rank's shards [s_lo, s_hi) and arena slice
      * [a_lo, a_hi); the whole of both with one rank */
     const ot__ranks *ranks;
@@ -153,6 +180,10 @@ int ot__engine_team_limit(void);
  * with OMP_DYNAMIC or a thread limit); the shards, and so the results, stay
  * the same. */
 void ot__engine_adapt(ot__engine *e);
+/* The run changes how many of its threads take part while it runs, from
+ * its own job times (elastic.h), between every job and every round of a
+ * forward job; the shards, and so the results, stay the same. */
+void ot__engine_elastic(ot__engine *e);
 
 ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards,
                           size_t batch, int training, const ot__engine_options *opt);
@@ -183,6 +214,9 @@ ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards
                                  float *grad, double *loss);
 
 /* ---- for the engine's own files ------------------------------------------ */
+
+/* Every taking part thread waits for the others (team.h). */
+static inline void ot__engine_barrier(ot__engine *e) { ot__team_barrier(&e->team); }
 
 /* The shards [lo, hi) of thread tid: its part of its rank's block. */
 void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi);
@@ -227,7 +261,8 @@ void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad);
  * in a step, one a call from a cursor that starts at zero: its blocks' (cut
  * by units) or its slice of the arena; 0 past the last. */
 typedef struct ot__range_cursor {
-    size_t block, k;
+    size_t block, k, layer;
+    ot__ublock *cur;
 } ot__range_cursor;
 int ot__engine_next_own_range(const ot__engine *e, int tid, ot__range_cursor *c, size_t *off,
                               size_t *n);

@@ -87,6 +87,11 @@ typedef struct fit_state {
     double loss_sum, metric_sum;
     size_t seen;
     double comm_now, comm_epoch; /* the run's exchange time: now, at the epoch's start */
+    /* the run's time in jobs, its integral of the thread count, the count's
+     * changes: now and at the epoch's start; the last change's reason */
+    double busy_now, busy_epoch, thread_now, thread_epoch;
+    size_t changes_now, changes_epoch;
+    const char *why;
 } fit_state;
 
 /* Rows of step `step`: the batch, or what is left for the last one. */
@@ -146,6 +151,9 @@ static void begin_epoch(fit_state *f, size_t epoch, ot__job *job)
     f->seen = resumed ? m->part_seen : 0;
     f->t_epoch = ot__now();
     f->comm_epoch = f->comm_now;
+    f->busy_epoch = f->busy_now;
+    f->thread_epoch = f->thread_now;
+    f->changes_epoch = f->changes_now;
     f->step = epoch == f->first_epoch ? f->first_step : 0;
     if (f->step < f->steps)
         next_step(f, job);
@@ -208,6 +216,10 @@ static void end_epoch(fit_state *f, const ot__job_result *val)
     e->seconds = ot__now() - f->t_epoch;
     e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
     e->comm_seconds = f->comm_now - f->comm_epoch;
+    double busy = f->busy_now - f->busy_epoch;
+    e->threads = busy > 0 ? (f->thread_now - f->thread_epoch) / busy : 0.0;
+    e->thread_changes = f->changes_now - f->changes_epoch;
+    e->thread_change = f->why != NULL ? f->why : "";
     m->epochs = f->epoch;
     m->steps_in_epoch = 0;
     m->part_loss = m->part_metric = 0.0;
@@ -217,6 +229,7 @@ static void end_epoch(fit_state *f, const ot__job_result *val)
         if (f->fail != OT_OK)
             ot__error_copy(f->fail_msg, sizeof f->fail_msg);
     }
+    e->thread_change = ""; /* the engine's words: the history outlives it */
 }
 
 static void fit_driver(void *user, const ot__job *done, const ot__job_result *res,
@@ -224,8 +237,13 @@ static void fit_driver(void *user, const ot__job *done, const ot__job_result *re
 {
     fit_state *f = user;
     memset(next, 0, sizeof *next); /* OT__JOB_END unless said otherwise */
-    if (res != NULL)
+    if (res != NULL) {
         f->comm_now = res->comm_seconds;
+        f->busy_now = res->busy_seconds;
+        f->thread_now = res->thread_seconds;
+        f->changes_now = res->switches;
+        f->why = res->why;
+    }
     if (done == NULL) {
         begin_epoch(f, f->first_epoch, next);
         return;
@@ -264,6 +282,10 @@ static ot_status check_fit(const ot_model *m, const ot_dataset *train,
                         "(call ot_model_compile first)");
     if ((status = ot__dataset_check(train, m, "fit: training data", 1)) != OT_OK)
         return status;
+    if (cfg->elastic != OT_ELASTIC_AUTO && cfg->elastic != OT_ELASTIC_ON &&
+        cfg->elastic != OT_ELASTIC_OFF)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: elastic %d is not OT_ELASTIC_AUTO, "
+                        "_ON or _OFF", (int)cfg->elastic);
     if (cfg->batch_size == 0)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: batch_size must be >= 1");
     if (cfg->epochs == 0 || cfg->epochs > 1000000)
@@ -349,6 +371,9 @@ static ot_status run(fit_state *f, int T, size_t S, const ot__engine_options *op
         return status;
     if (f->cfg->threads == 0)
         ot__engine_adapt(&e);
+    if (f->cfg->elastic == OT_ELASTIC_ON ||
+        (f->cfg->elastic == OT_ELASTIC_AUTO && f->cfg->threads == 0))
+        ot__engine_elastic(&e);
     const size_t B = f->batch;
     size_t train_lens[2] = {B, f->n_train % B};
     ot__engine_add_data(&e, f->train);

@@ -56,21 +56,21 @@ ot_status ot_history_write_csv(const ot_history *h, const char *path)
 {
     if (h == NULL || path == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "history: NULL argument");
-    const size_t line_max = 9 * 32;
+    const size_t line_max = 10 * 32;
     size_t cap = 128 + h->len * line_max;
     char *buf = ot__alloc(cap, 1, "history CSV");
     if (buf == NULL)
         return OT_OUT_OF_MEMORY;
     size_t len = (size_t)snprintf(buf, cap,
                                   "epoch,loss,%s,val_loss,val_%s,seconds,"
-                                  "samples_per_second,comm_seconds\n",
+                                  "samples_per_second,comm_seconds,threads\n",
                                   h->metric, h->metric);
     for (size_t i = 0; i < h->len; i++) {
         const ot_epoch_metrics *e = &h->epochs[i];
-        double v[7] = {e->loss, e->metric, e->val_loss, e->val_metric,
-                       e->seconds, e->samples_per_second, e->comm_seconds};
+        double v[8] = {e->loss, e->metric, e->val_loss, e->val_metric, e->seconds,
+                       e->samples_per_second, e->comm_seconds, e->threads};
         len += (size_t)snprintf(buf + len, cap - len, "%zu", e->epoch);
-        for (int j = 0; j < 7; j++)
+        for (int j = 0; j < 8; j++)
             len += (size_t)field(buf + len, cap - len, v[j]);
         len += (size_t)snprintf(buf + len, cap - len, "\n");
     }

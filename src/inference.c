@@ -10,7 +10,7 @@
 
 ot_eval_config ot_eval_config_default(void)
 {
-    ot_eval_config c = {32, 0, 0};
+    ot_eval_config c = {32, 0, 0, OT_ELASTIC_AUTO};
     return c;
 }
 
@@ -27,6 +27,10 @@ static ot_status forward(const ot_model *model, const ot_dataset *d,
     ot_eval_config c = cfg ? *cfg : ot_eval_config_default();
     if (c.batch_size == 0)
         return ot__fail(OT_INVALID_ARGUMENT, "batch_size must be >= 1");
+    if (c.elastic != OT_ELASTIC_AUTO && c.elastic != OT_ELASTIC_ON &&
+        c.elastic != OT_ELASTIC_OFF)
+        return ot__fail(OT_INVALID_ARGUMENT, "elastic %d is not OT_ELASTIC_AUTO, _ON or "
+                        "_OFF", (int)c.elastic);
     int T;
     size_t S;
     if ((status = ot__engine_resolve(c.threads, c.shards, &T, &S)) != OT_OK)
@@ -39,6 +43,8 @@ static ot_status forward(const ot_model *model, const ot_dataset *d,
         return status;
     if (c.threads == 0)
         ot__engine_adapt(&e);
+    if (c.elastic == OT_ELASTIC_ON || (c.elastic == OT_ELASTIC_AUTO && c.threads == 0))
+        ot__engine_elastic(&e);
     ot__engine_add_data(&e, d);
     ot__engine_add_length(&e, B);
     ot__engine_add_length(&e, d->n % B);

@@ -92,25 +92,25 @@ int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot
             break;
         }
     }
-#pragma omp barrier /* A */
+    ot__engine_barrier(e); /* A */
     /* shards past the rows (a short last batch) hold no gradient */
     const size_t ns = bn < e->shards ? bn : e->shards;
     const int reduce = !(job->skip & OT__SKIP_REDUCE);
     if (e->ranks != NULL) {
-#pragma omp master
-        ot__engine_exchange(e, ns, reduce);
-#pragma omp barrier
+        if (tid == 0)
+            ot__engine_exchange(e, ns, reduce);
+        ot__engine_barrier(e);
     }
     int bad = ot__engine_step_verdict(e);
     if ((!bad || job->kind == OT__JOB_GRADIENT) && reduce)
         reduce_update(e, tid, job, ns, slot);
     if (e->ranks != NULL && !bad && job->kind == OT__JOB_STEP && !job->skip) {
-#pragma omp barrier
-#pragma omp master
-        ot__engine_share_weights(e);
+        ot__engine_barrier(e);
+        if (tid == 0)
+            ot__engine_share_weights(e);
     }
-#pragma omp master
-    ot__engine_hand_over(e, job, bad);
-#pragma omp barrier /* B */
+    if (tid == 0)
+        ot__engine_hand_over(e, job, bad);
+    ot__engine_barrier(e); /* B */
     return bad;
 }

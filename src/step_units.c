@@ -26,9 +26,18 @@ ot_status ot__units_open(ot__engine *e, const size_t *len, size_t n)
 
 ot_status ot__units_thread_init(ot__engine *e, int tid, size_t s_lo, size_t s_hi)
 {
-    if (e->usplit.model == NULL)
+    const ot__usplit *u = &e->usplit;
+    if (u->model == NULL)
         return OT_OK;
-    return ot__usplit_thread_init(&e->uthreads[tid], &e->usplit, e->dnnl, s_lo, s_hi);
+    /* its rows' buffer, if it may run a block of layer 0 with some count */
+    int with_x = 0;
+    for (int c = 0; c < e->n_cands && !with_x; c++)
+        if (tid < e->cands[c]) {
+            size_t n = e->s_hi - e->s_lo, a = (size_t)e->cands[c];
+            with_x = ot__usplit_owns(u, 0, e->s_lo + (size_t)tid * n / a,
+                                     e->s_lo + (size_t)(tid + 1) * n / a);
+        }
+    return ot__usplit_thread_init(&e->uthreads[tid], &e->usplit, e->dnnl, s_lo, s_hi, with_x);
 }
 
 void ot__units_close(ot__engine *e)
@@ -241,65 +250,66 @@ static int unit_pass(ot__engine *e, int tid, const ot_dataset *d, size_t bn, int
     const size_t L = e->m->n_layers;
     float *grad = e->grads[0];
     ot_status st = OT_OK;
-    size_t lo, hi;
+    size_t lo, hi, my_lo, my_hi;
     ot__engine_all_shards(e, tid, &lo, &hi); /* every shard's, on every rank */
     for (size_t s = lo; s < hi; s++)
         e->shard_loss[s] = e->shard_metric[s] = 0.0;
+    ot__engine_my_shards(e, tid, &my_lo, &my_hi); /* the blocks it runs */
     /* with ranks, after each barrier the master makes what the layer's
      * blocks wrote whole on every rank, and a barrier more */
     const int ranks = e->ranks != NULL;
     for (size_t l = 0; l + 1 < L; l++) {
         if (st == OT_OK)
-            st = ot__usplit_forward(ut, u, l, li);
-#pragma omp barrier
+            st = ot__usplit_forward(ut, u, l, li, my_lo, my_hi);
+        ot__engine_barrier(e);
         if (ranks) {
-#pragma omp master
-            sync_forward(e, l, bn);
-#pragma omp barrier
+            if (tid == 0)
+                sync_forward(e, l, bn);
+            ot__engine_barrier(e);
         }
     }
     if (st == OT_OK)
-        st = ot__usplit_forward(ut, u, L - 1, li);
+        st = ot__usplit_forward(ut, u, L - 1, li, my_lo, my_hi);
     if (u->n_blocks[L - 1] == 1) {
         /* its block belongs to shard 0's thread, which holds the loss */
-        if (st == OT_OK && ot__uthread_owns(ut, L - 1)) {
+        if (st == OT_OK && ot__usplit_owns(u, L - 1, my_lo, my_hi)) {
             ot__usplit_loss(u, d, bn, scale, &e->shard_loss[0], &e->shard_metric[0]);
-            st = ot__usplit_backward(ut, u, L - 1, li, grad);
+            st = ot__usplit_backward(ut, u, L - 1, li, my_lo, my_hi, grad);
         }
     } else {
-#pragma omp barrier
+        ot__engine_barrier(e);
         if (ranks) {
-#pragma omp master
-            sync_out(e, bn);
-#pragma omp barrier
+            if (tid == 0)
+                sync_out(e, bn);
+            ot__engine_barrier(e);
         }
-#pragma omp master
-        ot__usplit_loss(u, d, bn, scale, &e->shard_loss[0], &e->shard_metric[0]);
-#pragma omp barrier
+        if (tid == 0)
+            ot__usplit_loss(u, d, bn, scale, &e->shard_loss[0], &e->shard_metric[0]);
+        ot__engine_barrier(e);
         if (st == OT_OK)
-            st = ot__usplit_backward(ut, u, L - 1, li, grad);
+            st = ot__usplit_backward(ut, u, L - 1, li, my_lo, my_hi, grad);
     }
     if (st != OT_OK)
         ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
-#pragma omp barrier /* L */
+    ot__engine_barrier(e); /* L */
     if (ranks) {
-#pragma omp master
-        sync_loss(e, bn);
-#pragma omp barrier
+        if (tid == 0)
+            sync_loss(e, bn);
+        ot__engine_barrier(e);
     }
     int bad = ot__engine_step_verdict(e);
     for (size_t l = L - 1; l-- > 0;) {
         if (!bad && st == OT_OK &&
-            (st = ot__usplit_backward(ut, u, l, li, grad)) != OT_OK) {
+            (st = ot__usplit_backward(ut, u, l, li, my_lo, my_hi, grad)) != OT_OK) {
             ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
             e->weights_bad[tid] = 1;
         }
         if (l > 0) {
-#pragma omp barrier
+            ot__engine_barrier(e);
             if (ranks) {
-#pragma omp master
-                sync_backward(e, l, bn);
-#pragma omp barrier
+                if (tid == 0)
+                    sync_backward(e, l, bn);
+                ot__engine_barrier(e);
             }
         }
     }
@@ -320,22 +330,24 @@ int ot__units_step(ot__engine *e, int tid, const ot__job *job, int li,
 {
     const ot__rows *r = &job->rows;
     ot__uthread *ut = &e->uthreads[tid];
+    size_t lo, hi;
+    ot__engine_my_shards(e, tid, &lo, &hi);
+    const int with_x = ot__usplit_owns(&e->usplit, 0, lo, hi);
     if (!same_rows(gathered, r))
-        ot__usplit_gather(&e->usplit, ut, r->data, r->idx, r->first, r->rows);
+        ot__usplit_gather(&e->usplit, ut, r->data, r->idx, r->first, r->rows, with_x);
     gathered->rows = 0;
     int bad = unit_pass(e, tid, r->data, r->rows, li, 1.0f / (float)r->rows);
     if (!bad && job->kind == OT__JOB_STEP && !(job->skip & (OT__SKIP_REDUCE | OT__SKIP_UPDATE))) {
         size_t off, n;
-        ot__range_cursor c = {0, 0};
+        ot__range_cursor c = {0};
         while (!e->weights_bad[tid] && ot__engine_next_own_range(e, tid, &c, &off, &n))
             ot__engine_update(e, tid, &job->opt, slot, off, n, NULL);
     }
     if (e->ranks != NULL) {
         /* the master may send this rank's blocks to the others next */
-#pragma omp barrier
+        ot__engine_barrier(e);
     }
-#pragma omp master
-    {
+    if (tid == 0) {
         /* with ranks, the other ranks' blocks are stale here from now on */
         if (e->ranks != NULL && !bad && job->kind == OT__JOB_STEP && !job->skip)
             e->units_sliced = 1;
@@ -344,9 +356,9 @@ int ot__units_step(ot__engine *e, int tid, const ot__job *job, int li,
     const ot__rows *a = &job->ahead;
     if (!bad && job->kind == OT__JOB_STEP && a->rows > 0 &&
         ot__usplit_len(&e->usplit, a->rows) >= 0) {
-        ot__usplit_gather(&e->usplit, ut, a->data, a->idx, a->first, a->rows);
+        ot__usplit_gather(&e->usplit, ut, a->data, a->idx, a->first, a->rows, with_x);
         *gathered = *a;
     }
-#pragma omp barrier /* B */
+    ot__engine_barrier(e); /* B */
     return bad;
 }

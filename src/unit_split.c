@@ -102,16 +102,41 @@ ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
     if (u->by_inputs &&
         !(u->parts = ot__calloc(u->n_blocks[L - 2], sizeof(float *), "logit parts")))
         goto oom;
+    for (size_t l = 0; l < L; l++)
+        if (!(u->blocks[l] = ot__calloc(u->n_blocks[l], sizeof *u->blocks[l], "unit blocks")))
+            goto oom;
     return OT_OK;
 oom:
     ot__usplit_close(u);
     return OT_OUT_OF_MEMORY;
 }
 
+static void block_destroy(ot__ublock *b)
+{
+    for (size_t k = 0; k < OT__USPLIT_LENS; k++) {
+        ot__dense_destroy(&b->dense[k]);
+        ot__activation_destroy(&b->act[k]);
+        ot__dense_cols_destroy(&b->head[k]);
+    }
+    if (b->a != b->z)
+        ot__free(b->a);
+    ot__free(b->z);
+    if (!b->d_shared)
+        ot__free(b->d);
+    ot__free(b->p);
+    ot__free(b->part);
+}
+
 void ot__usplit_close(ot__usplit *u)
 {
     if (u->model == NULL)
         return;
+    for (size_t l = 0; l < u->model->n_layers; l++) {
+        for (size_t j = 0; u->blocks[l] != NULL && j < u->n_blocks[l]; j++)
+            if (u->blocks[l][j].made)
+                block_destroy(&u->blocks[l][j]);
+        ot__free(u->blocks[l]);
+    }
     ot__free(u->y);
     ot__free(u->t);
     for (size_t l = 0; l < u->model->n_layers; l++) {
@@ -139,8 +164,7 @@ static int feeds_head(const ot__usplit *u, const ot__ublock *b)
     return u->by_inputs && b->layer + 2 == u->model->n_layers;
 }
 
-static ot_status block_init(ot__ublock *b, ot__usplit *u, const ot__uthread *ut,
-                            dnnl_engine_t engine)
+static ot_status block_init(ot__ublock *b, ot__usplit *u, float *x, dnnl_engine_t engine)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
@@ -198,7 +222,7 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, const ot__uthread *ut,
         if (head)
             continue;
         ot__dense_io io = {
-            .src = l == 0 ? ut->x : u->in[l],
+            .src = l == 0 ? x : u->in[l],
             .w = m->params + ly->w_off + b->c0 * ly->in,
             .b = m->params + ly->b_off + b->c0,
             .dst = b->z,
@@ -208,70 +232,57 @@ static ot_status block_init(ot__ublock *b, ot__usplit *u, const ot__uthread *ut,
         OT_TRY(ot__dense_init(&b->dense[i], engine, u->lens[i], ly->in, w, &io, 1, l,
                               u->transposed));
     }
+    b->src = x;
 fail:
     return status;
 }
 
-ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
-                                 dnnl_engine_t engine, size_t s_lo, size_t s_hi)
+static size_t block_shard(const ot__usplit *u, size_t l, size_t j)
+{
+    return j * u->shards / u->n_blocks[l];
+}
+
+ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u, dnnl_engine_t engine,
+                                 size_t s_lo, size_t s_hi, int with_x)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
-    const size_t L = m->n_layers, S = u->shards;
     memset(ut, 0, sizeof *ut);
     ut->loss = s_lo == 0 && s_hi > 0;
-    size_t n = 0, first = 0;
-    for (size_t l = 0; l < L; l++)
-        for (size_t j = 0; j < u->n_blocks[l]; j++) {
-            size_t s = j * S / u->n_blocks[l];
-            n += s >= s_lo && s < s_hi;
-            first += l == 0 && s >= s_lo && s < s_hi;
-        }
-    if (n == 0)
-        return OT_OK;
     OT_DNNL(dnnl_stream_create(&ut->stream, engine, dnnl_stream_default_flags));
-    if (first > 0 &&
+    if (with_x &&
         !(ut->x = ot__calloc(u->max_rows * m->input_dim, sizeof(float), "batch inputs")))
         return OT_OUT_OF_MEMORY;
-    if (!(ut->blocks = ot__calloc(n, sizeof *ut->blocks, "unit blocks")))
-        return OT_OUT_OF_MEMORY;
-    for (size_t l = 0; l < L; l++)
-        for (size_t j = 0; j < u->n_blocks[l]; j++) {
-            size_t s = j * S / u->n_blocks[l];
-            if (s < s_lo || s >= s_hi)
-                continue;
-            ot__ublock *b = &ut->blocks[ut->n++];
-            b->layer = l;
-            b->j = j;
-            ot__usplit_block_units(m, l, S, j, &b->c0, &b->c1);
-            OT_TRY(block_init(b, u, ut, engine));
-        }
+    size_t l = 0, j = 0;
+    for (ot__ublock *b; (b = ot__usplit_next_block(u, s_lo, s_hi, &l, &j)) != NULL;) {
+        b->layer = l;
+        b->j = j - 1;
+        b->made = 1;
+        ot__usplit_block_units(m, l, u->shards, b->j, &b->c0, &b->c1);
+        OT_TRY(block_init(b, u, ut->x, engine));
+    }
 fail:
     return status;
 }
 
 void ot__uthread_destroy(ot__uthread *ut)
 {
-    for (size_t i = 0; i < ut->n; i++) {
-        ot__ublock *b = &ut->blocks[i];
-        for (size_t k = 0; k < OT__USPLIT_LENS; k++) {
-            ot__dense_destroy(&b->dense[k]);
-            ot__activation_destroy(&b->act[k]);
-            ot__dense_cols_destroy(&b->head[k]);
-        }
-        if (b->a != b->z)
-            ot__free(b->a);
-        ot__free(b->z);
-        if (!b->d_shared)
-            ot__free(b->d);
-        ot__free(b->p);
-        ot__free(b->part);
-    }
-    ot__free(ut->blocks);
     ot__free(ut->x);
     if (ut->stream)
         dnnl_stream_destroy(ut->stream);
     memset(ut, 0, sizeof *ut);
+}
+
+ot__ublock *ot__usplit_next_block(const ot__usplit *u, size_t s_lo, size_t s_hi, size_t *l,
+                                  size_t *j)
+{
+    for (; *l < u->model->n_layers; (*l)++, *j = 0)
+        while (*j < u->n_blocks[*l]) {
+            size_t k = (*j)++, s = block_shard(u, *l, k);
+            if (s >= s_lo && s < s_hi)
+                return &u->blocks[*l][k];
+        }
+    return NULL;
 }
 
 int ot__usplit_block_range(const ot__usplit *u, const ot__ublock *b, size_t i,
@@ -298,11 +309,13 @@ int ot__usplit_block_range(const ot__usplit *u, const ot__ublock *b, size_t i,
     return 1;
 }
 
-int ot__uthread_owns(const ot__uthread *ut, size_t l)
+int ot__usplit_owns(const ot__usplit *u, size_t l, size_t s_lo, size_t s_hi)
 {
-    for (size_t i = 0; i < ut->n; i++)
-        if (ut->blocks[i].layer == l)
+    for (size_t j = 0; j < u->n_blocks[l]; j++) {
+        size_t s = block_shard(u, l, j);
+        if (s >= s_lo && s < s_hi)
             return 1;
+    }
     return 0;
 }
 
@@ -315,11 +328,11 @@ int ot__usplit_len(const ot__usplit *u, size_t rows)
 }
 
 void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
-                       const uint32_t *idx, size_t first, size_t rows)
+                       const uint32_t *idx, size_t first, size_t rows, int with_x)
 {
     const ot_model *m = u->model;
     ot__scaling sc = {m->shift, m->mult};
-    if (ut->x != NULL)
+    if (with_x)
         ot__dataset_gather(d, &sc, idx, first, rows, ut->x, NULL, NULL);
     if (ut->loss)
         ot__dataset_gather(d, NULL, idx, first, rows, NULL,
@@ -369,15 +382,29 @@ static void sum_rows(float *db, const float *d, size_t rows, size_t C)
             db[c] += d[r * C + c];
 }
 
-ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li)
+/* A block of layer 0 reads the rows of the thread that runs it. */
+static ot_status runs_here(ot__ublock *b, const ot__uthread *ut, const ot__usplit *u)
+{
+    ot_status status = OT_OK;
+    if (b->layer > 0 || b->src == ut->x)
+        return OT_OK;
+    for (size_t i = 0; i < u->n_lens; i++)
+        OT_TRY(ot__dense_set_src(&b->dense[i], ut->x));
+    b->src = ut->x;
+fail:
+    return status;
+}
+
+ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
+                             size_t s_lo, size_t s_hi)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
     const size_t L = m->n_layers, rows = u->lens[li];
-    for (size_t i = 0; i < ut->n; i++) {
-        ot__ublock *b = &ut->blocks[i];
-        if (b->layer != l)
-            continue;
+    size_t bl = l, bj = 0;
+    for (ot__ublock *b; (b = ot__usplit_next_block(u, s_lo, s_hi, &bl, &bj)) != NULL &&
+                        bl == l;) {
+        OT_TRY(runs_here(b, ut, u));
         if (is_head(u, b))
             sum_parts(b->z, m->params + m->layers[l].b_off, u->parts,
                       u->n_blocks[l - 1], rows, m->layers[l].out);
@@ -415,16 +442,15 @@ void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
 }
 
 ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
-                              float *grad)
+                              size_t s_lo, size_t s_hi, float *grad)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
     const size_t L = m->n_layers, rows = u->lens[li];
     const ot__layer *ly = &m->layers[l];
-    for (size_t i = 0; i < ut->n; i++) {
-        ot__ublock *b = &ut->blocks[i];
-        if (b->layer != l)
-            continue;
+    size_t bl = l, bj = 0;
+    for (ot__ublock *b; (b = ot__usplit_next_block(u, s_lo, s_hi, &bl, &bj)) != NULL &&
+                        bl == l;) {
         size_t w = b->c1 - b->c0;
         if (feeds_head(u, b))
             OT_TRY(ot__dense_cols_backward(&b->head[li], ut->stream,
@@ -449,31 +475,37 @@ fail:
     return status;
 }
 
-ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
-                             float *grad)
+ot_status ot__usplit_kernels(ot__uthread *ut, ot__usplit *u, int li, size_t s_lo,
+                             size_t s_hi, float *grad)
 {
     ot_status status = OT_OK;
     const ot_model *m = u->model;
-    for (size_t i = 0; i < ut->n; i++) {
-        ot__ublock *b = &ut->blocks[i];
+    size_t bl = 0, bj = 0;
+    for (ot__ublock *b; (b = ot__usplit_next_block(u, s_lo, s_hi, &bl, &bj)) != NULL;) {
+        OT_TRY(runs_here(b, ut, u));
         if (!is_head(u, b))
             OT_TRY(ot__dense_forward(&b->dense[li], ut->stream));
         OT_TRY(ot__activation_forward(&b->act[li], ut->stream));
         if (feeds_head(u, b))
             OT_TRY(ot__dense_cols_forward(&b->head[li], ut->stream));
     }
-    for (size_t i = ut->n; i-- > 0;) {
-        ot__ublock *b = &ut->blocks[i];
-        const ot__layer *ly = &m->layers[b->layer];
-        if (feeds_head(u, b))
-            OT_TRY(ot__dense_cols_backward(&b->head[li], ut->stream,
-                                           grad + m->layers[b->layer + 1].w_off));
-        OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
-        if (!is_head(u, b))
-            OT_TRY(ot__dense_backward(&b->dense[li], ut->stream,
-                                      grad + ly->w_off + b->c0 * ly->in,
-                                      grad + ly->b_off + b->c0));
-    }
+    /* backward: the same blocks, last first */
+    for (size_t l = m->n_layers; l-- > 0;)
+        for (size_t j = u->n_blocks[l]; j-- > 0;) {
+            size_t s = block_shard(u, l, j);
+            if (s < s_lo || s >= s_hi)
+                continue;
+            ot__ublock *b = &u->blocks[l][j];
+            const ot__layer *ly = &m->layers[l];
+            if (feeds_head(u, b))
+                OT_TRY(ot__dense_cols_backward(&b->head[li], ut->stream,
+                                               grad + m->layers[l + 1].w_off));
+            OT_TRY(ot__activation_backward(&b->act[li], ut->stream));
+            if (!is_head(u, b))
+                OT_TRY(ot__dense_backward(&b->dense[li], ut->stream,
+                                          grad + ly->w_off + b->c0 * ly->in,
+                                          grad + ly->b_off + b->c0));
+        }
     OT_DNNL(dnnl_stream_wait(ut->stream));
 fail:
     return status;

@@ -59,9 +59,13 @@ size_t ot__usplit_blocks(const ot_model *m, size_t l, size_t shards);
 void ot__usplit_block_units(const ot_model *m, size_t l, size_t shards,
                             size_t j, size_t *c0, size_t *c1);
 
-/* One block on its owner thread, with its primitives per batch length. */
+/* One block, with its primitives per batch length: made by the thread
+ * that runs it with the whole team, run by whichever thread holds its
+ * shard at the time (engine.c: the team may shrink and grow). */
 typedef struct ot__ublock {
     size_t layer, j, c0, c1;
+    int made;         /* built here (with ranks, only this rank's are) */
+    const float *src; /* layer 0: the thread's rows its products read now */
     float *z, *a, *d; /* rows x (c1 - c0) */
     float *p;         /* rows x in: its part of the gradient of the input */
     int d_shared;     /* d is u->dout, not the block's own */
@@ -90,16 +94,16 @@ typedef struct ot__usplit {
                                * one block, else assembled here */
     float **p[OT_MAX_LAYERS]; /* p[l][j]: block j's part of the input gradient */
     float **parts;            /* by inputs: parts[j], block j's part of the logits */
+    ot__ublock *blocks[OT_MAX_LAYERS]; /* [n_blocks[l]] */
 } ot__usplit;
 
-/* One thread's blocks and stream. */
+/* A thread's stream and rows. A thread runs the blocks whose shard
+ * (j * S / n_l) is in the shards [s_lo, s_hi) it holds at the time. */
 typedef struct ot__uthread {
     dnnl_stream_t stream;
-    float *x;           /* its copy of the batch's rows, when it has a block
-                         * of layer 0 */
-    int loss;           /* it owns shard 0: gathers the labels or targets */
-    ot__ublock *blocks; /* in layer order */
-    size_t n;
+    float *x; /* its copy of the batch's rows, when it may run a block of
+               * layer 0 */
+    int loss; /* it holds shard 0: gathers the labels or targets */
 } ot__uthread;
 
 /* The shared buffers for the batch lengths lens[0..n) (those the rule
@@ -109,18 +113,25 @@ ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
                           int transposed);
 void ot__usplit_close(ot__usplit *u);
 
-/* The blocks whose shard (j * S / n_l) is in [s_lo, s_hi), their buffers
- * (first touch) and primitives. Call from the owner thread. */
-ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u,
-                                 dnnl_engine_t engine, size_t s_lo, size_t s_hi);
+/* The thread's stream, its rows' buffer when with_x, and the blocks whose
+ * shard is in [s_lo, s_hi) (the thread's with the whole team): their
+ * buffers (first touch) and primitives. Call from that thread. */
+ot_status ot__usplit_thread_init(ot__uthread *ut, ot__usplit *u, dnnl_engine_t engine,
+                                 size_t s_lo, size_t s_hi, int with_x);
 void ot__uthread_destroy(ot__uthread *ut);
 
+/* The next block whose shard is in [s_lo, s_hi), in layer order, from a
+ * cursor (*l, *j) that starts at (0, 0); NULL past the last. */
+ot__ublock *ot__usplit_next_block(const ot__usplit *u, size_t s_lo, size_t s_hi, size_t *l,
+                                  size_t *j);
+
 /* Gathers a batch of `rows` rows, idx[first..], for this thread: all of
- * their features into ut->x when it has one, their labels or targets when
- * it computes the loss. A thread gathers the next step's rows as soon as it
- * is done with its own step: no other thread reads what it writes. */
+ * their features into ut->x when with_x (it runs a block of layer 0), their
+ * labels or targets when it computes the loss. A thread gathers the next
+ * step's rows as soon as it is done with its own step: no other thread
+ * reads what it writes. */
 void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
-                       const uint32_t *idx, size_t first, size_t rows);
+                       const uint32_t *idx, size_t first, size_t rows, int with_x);
 
 /* The i-th range [*off, *off + *n) of the parameter arena that block b
  * owns (its weights and biases, and, by inputs, its columns of the last
@@ -128,15 +139,16 @@ void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
 int ot__usplit_block_range(const ot__usplit *u, const ot__ublock *b, size_t i,
                            size_t *off, size_t *n);
 
-/* Whether the thread owns a block of layer l. */
-int ot__uthread_owns(const ot__uthread *ut, size_t l);
+/* Whether a block of layer l has its shard in [s_lo, s_hi). */
+int ot__usplit_owns(const ot__usplit *u, size_t l, size_t s_lo, size_t s_hi);
 
 /* The index of a batch length in u->lens, or -1. */
 int ot__usplit_len(const ot__usplit *u, size_t rows);
 
-/* This thread's blocks of layer l, forward, outputs copied to the next
- * layer's input (or to u->out). */
-ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li);
+/* The blocks of layer l of shards [s_lo, s_hi) on this thread, forward,
+ * outputs copied to the next layer's input (or to u->out). */
+ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
+                             size_t s_lo, size_t s_hi);
 
 /* The loss over the last layer's outputs (the whole batch of d's rows),
  * its gradient into the last layer's block (one block) or u->dout; the
@@ -144,16 +156,17 @@ ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li);
 void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
                      float scale, double *loss, double *metric);
 
-/* This thread's blocks of layer l, backward: gradients of the weights into
- * `grad` (arena layout), and their parts of the input gradient. */
+/* The blocks of layer l of shards [s_lo, s_hi), backward: gradients of the
+ * weights into `grad` (arena layout), and their parts of the input
+ * gradient. */
 ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
-                              float *grad);
+                              size_t s_lo, size_t s_hi, float *grad);
 
-/* The bare primitives of this thread's blocks over batch length li: every
- * block's forward and activation passes, then backward, gradients into
- * `grad`; no copies between blocks, no loss. For the benchmark's
- * kernel-only ceiling. */
-ot_status ot__usplit_kernels(ot__uthread *ut, const ot__usplit *u, int li,
-                             float *grad);
+/* The bare primitives of the blocks of shards [s_lo, s_hi) over batch
+ * length li: every block's forward and activation passes, then backward,
+ * gradients into `grad`; no copies between blocks, no loss. For the
+ * benchmark's kernel-only ceiling. */
+ot_status ot__usplit_kernels(ot__uthread *ut, ot__usplit *u, int li, size_t s_lo,
+                             size_t s_hi, float *grad);
 
 #endif

@@ -178,7 +178,7 @@ Test(cli, train_history_save_evaluate_summary)
     size_t n = th_read(hist, buf, sizeof buf - 1);
     buf[n] = 0;
     const char *header = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second,"
-                         "comm_seconds\n";
+                         "comm_seconds,threads\n";
     cr_assert(strncmp((char *)buf, header, strlen(header)) == 0, "%s", buf);
     snprintf(args, sizeof args, "evaluate --model %s --data idx:%s/small", model, dir);
     EXPECT_RUN(args, 0, "100 samples - loss: ");

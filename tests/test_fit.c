@@ -179,7 +179,7 @@ Test(fit, history_csv)
     size_t n = th_read(path, buf, sizeof buf - 1);
     buf[n] = 0;
     const char *header = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,"
-                         "samples_per_second,comm_seconds\n1,";
+                         "samples_per_second,comm_seconds,threads\n1,";
     cr_assert(strncmp((char *)buf, header, strlen(header)) == 0, "%s", buf);
     int lines = 0;
     for (size_t i = 0; i < n; i++)

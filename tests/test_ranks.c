@@ -195,13 +195,21 @@ Test(ranks, rank_0_alone_prints_and_writes)
     cr_assert_eq(count(out, "Total params"), 1u, "%s", out);
 }
 
-Test(ranks, auto_threads_agree_on_the_least)
+Test(ranks, auto_threads_are_elastic_on_every_rank)
 {
+    /* each rank changes its own count; the shards are the sum of the
+     * ranks' threads, so the weights are those of a fixed layout */
     char a[1536];
-    snprintf(a, sizeof a, "-np 2 %s train --validation-split 0.9 --epochs 1 --batch 128 "
-             "--save %s/m.otm", bin(), dir);
+    snprintf(a, sizeof a, "-np 2 -x OMP_NUM_THREADS=2 %s train --validation-split 0.9 "
+             "--epochs 1 --batch 128 --save %s/auto.otm", bin(), dir);
     cr_assert_eq(mpirun(a), 0, "%s", out);
-    cr_assert(strstr(out, "the least of the 2 ranks' choices") != NULL, "%s", out);
+    cr_assert(strstr(out, "2 ranks x up to 2 threads (elastic") != NULL, "%s", out);
+    cr_assert(strstr(out, "4 shards") != NULL, "%s", out);
+    snprintf(a, sizeof a, "-np 2 %s train --validation-split 0.9 --epochs 1 --batch 128 "
+             "--threads 1 --shards 4 --save %s/fixed.otm", bin(), dir);
+    cr_assert_eq(mpirun(a), 0, "%s", out);
+    cr_assert(same_file("auto.otm", "fixed.otm"),
+              "elastic ranks' model differs from 2 x 1 thread, 4 shards");
 }
 
 Test(ranks, bad_input_on_one_rank_stops_every_rank_with_its_message)

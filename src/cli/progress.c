@@ -73,6 +73,9 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user)
     if (e->comm_seconds > 0) /* under mpirun: the part spent between ranks */
         printf(" - exchange %.0f%% (%.2fs)", 100.0 * e->comm_seconds / e->seconds,
                e->comm_seconds);
+    if (e->thread_changes > 0) /* elastic threads: another program came or went */
+        printf(" - threads %.1f on average, changed %zu time%s (last: %s)", e->threads,
+               e->thread_changes, e->thread_changes == 1 ? "" : "s", e->thread_change);
     printf("%s\n", p->tty ? "\033[K" : "");
     fflush(stdout);
     return 0;

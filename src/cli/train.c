@@ -193,7 +193,7 @@ int cli_train(int argc, char **argv)
         {"--min-delta", CLI_DOUBLE, &min_delta, "D", "early stopping: smallest improvement", 0, 1e30, NULL},
         {"--no-restore-best", CLI_BOOL, &no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
         {"--save-best", CLI_STRING, &save_best, "FILE", "save the model whenever --monitor improves", 0, 0, NULL},
-        {"--threads", CLI_STRING, &threads_spec, "N|auto", "OpenMP threads; auto: the fastest of 1, 2, 4, ... up to all cores, timed for 0.2 s each on this model and data, in three interleaved rounds (printed, and saved with the shard count)", 0, 0, NULL},
+        {"--threads", CLI_STRING, &threads_spec, "N|auto", "OpenMP threads; auto: up to all cores, how many take part chosen while training from the step times, and changed when other programs take cores or give them back (elastic; the weights depend on the shards alone); N: exactly N", 0, 0, NULL},
         {"--shards", CLI_SIZE, &shards, "N", "shards per batch (under mpirun: of the whole job, rank r the block [rN/R, (r+1)N/R)); the weights depend on it, not on --threads or the ranks", 1, 65536, "the thread count (x the ranks)"},
         {"--seed", CLI_U64, &seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
         {"--resume", CLI_STRING, &resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
@@ -255,8 +255,6 @@ int cli_train(int argc, char **argv)
     }
 
     ot_dataset *train = NULL, *val = NULL;
-    ot_thread_choice tc;
-    memset(&tc, 0, sizeof tc);
     ot_model *model = NULL;
     ot_history *hist = NULL;
     if (resume) {
@@ -284,8 +282,6 @@ int cli_train(int argc, char **argv)
         if (!cli_given(opts, seen, n_opts, "--no-shuffle"))
             no_shuffle = !rcfg.shuffle;
     }
-    if (resume && auto_threads)
-        auto_threads = 0; /* the shard count comes from the file; threads: the default */
     int integer_labels = loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
     cli_data_options dopt = {"train", label_columns, integer_labels, 0};
@@ -307,37 +303,11 @@ int cli_train(int argc, char **argv)
             goto setup_done;
         }
     }
-    /* with ranks, each calibrates alone: shards 0 then follows the threads */
-    if (auto_threads && ot_model_choose_threads(model, train, batch,
-                                                cli_ranks() > 1 ? 0 : shards, 0.2,
-                                                &tc) != OT_OK) {
-        cli_fail("--threads auto");
-        goto setup_done;
-    }
     rc = CLI_OK;
 setup_done:
     if ((rc = cli_ranks_agree(rc)) != CLI_OK)
         goto done;
     rc = CLI_FAILED;
-    if (auto_threads) {
-        /* every rank the least of the ranks' choices */
-        threads = cli_ranks_min(tc.threads);
-        if (cli_ranks() == 1)
-            shards = tc.shards;
-        if (!quiet) {
-            printf("--threads auto, calibrated on this model and data%s:",
-                   cli_ranks() > 1 ? " (rank 0)" : "");
-            for (int i = 0; i < tc.n_tried; i++)
-                printf(" %d thread%s %.0f samples/s;", tc.tried[i], tc.tried[i] > 1 ? "s" : "",
-                       tc.samples_per_second[i]);
-            if (cli_ranks() > 1)
-                printf(" chose %d, the least of the %d ranks' choices\n", threads,
-                       cli_ranks());
-            else
-                printf(" chose %d (with %zu shards: --shards %zu reproduces these "
-                       "weights)\n", threads, shards, shards);
-        }
-    }
     cli_ranks_check_binding(threads ? threads : ot_default_threads());
     ot_fit_config fc = defaults;
     fc.batch_size = batch;
@@ -387,7 +357,9 @@ setup_done:
         printf(" (%zu params), batch %zu, ", ot_model_param_count(model), batch);
         if (cli_ranks() > 1)
             printf("%d ranks x ", cli_ranks());
-        printf("%d thread%s, %zu shards (steps cut by %s), seed %llu", t, t == 1 ? "" : "s", s,
+        printf("%s%d thread%s%s, %zu shards (steps cut by %s), seed %llu",
+               auto_threads && t > 1 ? "up to " : "", t, t == 1 ? "" : "s",
+               auto_threads && t > 1 ? " (elastic: as many as run fastest now)" : "", s,
                cut == OT_STEP_CUT_UNITS ? "units" : "rows", (unsigned long long)seed);
         if (resume && ot_model_steps_in_epoch(model) > 0)
             printf(", resuming %s at epoch %zu after step %zu", resume,

@@ -1,0 +1,62 @@
+/*
+ * team.h - how the engine's threads wait for each other: a barrier that
+ * spins briefly and then sleeps, and a count of the threads that take part
+ * in it, which may change at a barrier while the others are parked
+ * (asleep, using no core). Not installed.
+ *
+ * OpenMP's own barrier spins (libgomp: about 300,000 rounds, or forever
+ * under OMP_WAIT_POLICY=active) while the thread it waits for may be
+ * descheduled by another program: the spinning thread takes the core the
+ * late one needs. Here a waiter spins for a bounded time (the common case,
+ * a few microseconds of imbalance between the threads of a step, costs no
+ * system call) and then sleeps on a futex until the last thread arrives.
+ *
+ * The threads are OpenMP's (one parallel region a run: engine.c); ids are
+ * omp_get_thread_num(). Thread 0 always takes part.
+ */
+#ifndef OT_TEAM_H
+#define OT_TEAM_H
+
+#include <stdatomic.h>
+
+typedef struct ot__team {
+    _Atomic unsigned arrived; /* threads at the barrier, this phase */
+    _Atomic unsigned gen;     /* the barrier's phase (a futex word) */
+    _Atomic unsigned sleepers;
+    _Atomic unsigned active;  /* threads that take part: ids [0, active) */
+    _Atomic unsigned next;    /* applied by the last arrival at a barrier */
+    _Atomic unsigned park;    /* bumped to wake parked threads (a futex word) */
+    _Atomic unsigned parked_sleepers;
+    _Atomic int closed;       /* the run is over: parked threads leave */
+    double spin_seconds;      /* how long a waiter spins before it sleeps */
+} ot__team;
+
+/* The default time a waiter spins before it sleeps (team.c says why). */
+#define OT__TEAM_SPIN 50e-6
+
+/* A team of `n` threads taking part; spin_seconds < 0: the default. */
+void ot__team_init(ot__team *t, unsigned n, double spin_seconds);
+
+/* Waits until every taking part thread has arrived. The last to arrive
+ * applies a count set with ot__team_resize; everything written before the
+ * barrier by any thread is visible after it to every thread. */
+void ot__team_barrier(ot__team *t);
+
+/* The threads that take part now, [0, ot__team_active). Read it after a
+ * barrier; it does not change between two barriers. */
+unsigned ot__team_active(const ot__team *t);
+
+/* Thread 0, between two barriers: the count that takes part from the next
+ * barrier on. After that barrier thread 0 calls ot__team_wake when the
+ * count grew; threads at or past the new count call ot__team_park. */
+void ot__team_resize(ot__team *t, unsigned n);
+void ot__team_wake(ot__team *t);
+
+/* A thread that does not take part: sleeps until it does (returns 1) or
+ * the team is closed (returns 0). */
+int ot__team_park(ot__team *t, unsigned id);
+
+/* Thread 0, at the end of the run: every parked thread returns. */
+void ot__team_close(ot__team *t);
+
+#endif
