@@ -12,7 +12,8 @@
  * writes the next one. Epochs, validation, callbacks and files live in the
  * drivers (fit.c, inference.c); the engine knows nothing of them.
  *
- * A step's S shards are run by T threads, thread t the contiguous shards
+ * A step's S shards are run by the T threads that take part (team.h: the
+ * count may change between jobs), thread t the contiguous shards
  * [tS/T, (t+1)S/T). The step is cut in one of two ways, by a fixed rule of
  * (model, rows, S) (ot__usplit_applies), so that the weights depend on S
  * and never on T:

@@ -32,7 +32,7 @@ typedef struct ot__team {
 } ot__team;
 
 /* The default time a waiter spins before it sleeps (team.c says why). */
-#define OT__TEAM_SPIN 50e-6
+#define OT__TEAM_SPIN 20e-6
 
 /* A team of `n` threads taking part; spin_seconds < 0: the default. */
 void ot__team_init(ot__team *t, unsigned n, double spin_seconds);

@@ -9,6 +9,8 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 
+#include <math.h>
+
 #include "helpers.h"
 
 static char dir[256];
@@ -62,6 +64,9 @@ Test(bench, bad_flags_and_values_name_themselves)
     EXPECT_RUN("--data mnist", 2, "--data: 'mnist' is not fashion-mnist or synthetic");
     EXPECT_RUN("--peer /no/such/peer.py", 2, "--peer: cannot read /no/such/peer.py");
     EXPECT_RUN("--auto-check --replot", 2, "one at a time");
+    EXPECT_RUN("--load 0", 2, "--load applies to --auto-check only");
+    EXPECT_RUN("--auto-check --load idle,20", 2, "--load: '20' is not idle or a nice value");
+    EXPECT_RUN("--auto-check --load busy", 2, "--load: 'busy' is not idle");
     /* the engine's probes are the developer tool's (tests/test_dev_bench.c) */
     EXPECT_RUN("--breakdown", 2, "--breakdown is a probe of the engine, in the developer tool");
     EXPECT_RUN(TINY " --hot-rows 64", 2, "--hot-rows is a probe of the engine");
@@ -102,6 +107,24 @@ Test(bench, an_out_folder_that_cannot_take_the_results_fails_first)
     snprintf(args, sizeof args, TINY " --batch 16 --threads 1 --out %s/no/such/folder", dir);
     EXPECT_RUN(args, 1, "--out: cannot make the folder");
     cr_assert(strstr(out, "samples/s") == NULL, "measured before failing:\n%s", out);
+}
+
+/* --auto-check: a row per load with every fixed count, auto, and auto's
+ * wall time over the best fixed one's; the load process is gone after. */
+Test(bench, auto_check_measures_each_count_idle_and_under_load)
+{
+    char args[512];
+    snprintf(args, sizeof args, TINY " --auto-check --batch 16 --threads 1,2 --load idle,19");
+    EXPECT_RUN(args, 0, "| 784-16-10 | 16 | idle |");
+    cr_assert(strstr(out, "| 784-16-10 | 16 | nice 19 |") != NULL, "%s", out);
+    cr_assert(strstr(out, "| 1 thread | 2 threads | auto | auto / best fixed |") != NULL, "%s",
+              out);
+    double a1, a2, au, ratio;
+    const char *row = strstr(out, "| 784-16-10 | 16 | idle |");
+    cr_assert_eq(sscanf(row, "| 784-16-10 | 16 | idle | %lf | %lf | %lf | %lf |", &a1, &a2, &au,
+                        &ratio), 4, "%s", row);
+    cr_assert(a1 > 0 && a2 > 0 && au > 0 && ratio > 0, "%s", row);
+    cr_assert(fabs(ratio - fmax(a1, a2) / au) < 0.01 * ratio, "%s", row);
 }
 
 /* Whether DIR holds a file whose name contains ".tmp." (a temporary left). */

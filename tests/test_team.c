@@ -106,3 +106,99 @@ Test(team, switching_threads_changes_no_bit_cut_by_units)
     }
     free(ref);
 }
+
+/* ---- the controller on made-up timings ------------------------------------ */
+
+/* Rows/s of `threads` threads at time t: idle 460k for one thread and 780k
+ * for two (784-100-10 at batch 64 on the development machine); from
+ * load_on to load_off another program holds a core, and two threads fall
+ * to 150k while one keeps 450k. Each job's time varies by up to +-10%. */
+typedef struct sim {
+    double load_on, load_off;
+    unsigned seed;
+} sim;
+
+static double rate(sim *s, int threads, double t)
+{
+    int loaded = t >= s->load_on && t < s->load_off;
+    double r = threads == 1 ? (loaded ? 450e3 : 460e3) : (loaded ? 150e3 : 780e3);
+    s->seed = s->seed * 1103515245u + 12345u;
+    return r * (0.9 + 0.2 * (double)(s->seed >> 16 & 0x7fff) / 32768.0);
+}
+
+typedef struct sim_result {
+    double seconds;      /* for all the jobs */
+    double at_two[3];    /* share of the time on two threads: before, during, after the load */
+} sim_result;
+
+static sim_result simulate(sim *s, size_t jobs)
+{
+    const int cands[] = {1, 2};
+    ot__elastic c;
+    ot__elastic_init(&c, cands, 2, 2);
+    sim_result r = {0};
+    double spent[3] = {0}, two[3] = {0};
+    int threads = 2;
+    for (size_t i = 0; i < jobs; i++) {
+        double dt = 64.0 / rate(s, threads, r.seconds);
+        int phase = r.seconds < s->load_on ? 0 : r.seconds < s->load_off ? 1 : 2;
+        spent[phase] += dt;
+        if (threads == 2)
+            two[phase] += dt;
+        r.seconds += dt;
+        threads = ot__elastic_tick(&c, dt, 64.0);
+        cr_assert(threads == 1 || threads == 2);
+    }
+    for (int p = 0; p < 3; p++)
+        r.at_two[p] = spent[p] > 0 ? two[p] / spent[p] : NAN;
+    return r;
+}
+
+Test(team, elastic_keeps_the_faster_count_on_an_idle_machine)
+{
+    sim s = {1e9, 1e9, 1};
+    /* 10 s of two threads' work */
+    sim_result r = simulate(&s, (size_t)(10 * 780e3 / 64));
+    cr_assert_gt(r.at_two[0], 0.97, "%.3f of the time on 2 threads", r.at_two[0]);
+    cr_assert_lt(r.seconds, 10 * 1.03, "%.2f s for 10 s of work", r.seconds);
+}
+
+Test(team, elastic_gives_a_core_up_under_load_and_takes_it_back)
+{
+    sim s = {2.0, 8.0, 7};
+    sim_result r = simulate(&s, (size_t)(2 * 780e3 / 64 + 6 * 450e3 / 64 + 4 * 780e3 / 64));
+    cr_assert_lt(r.at_two[1], 0.1, "%.3f of the loaded time on 2 threads", r.at_two[1]);
+    cr_assert_gt(r.at_two[2], 0.7, "%.3f of the time after the load on 2 threads",
+                 r.at_two[2]);
+    /* the best a fixed count could do: 2 then 1 then 2 threads, 12 s */
+    cr_assert_lt(r.seconds, 12 * 1.1, "%.2f s for 12 s of work at the best counts", r.seconds);
+}
+
+Test(team, elastic_probes_ever_more_rarely_while_the_count_holds)
+{
+    const int cands[] = {1, 2, 4};
+    ot__elastic c;
+    ot__elastic_init(&c, cands, 3, 2);
+    /* 2 threads the fastest: every probe loses, and the gaps between them
+     * double up to their bound */
+    double t = 0, last = -1, gaps[32];
+    int n = 0, prev = 2;
+    while (t < 20 && n < 32) {
+        int k = c.probe >= 0 ? c.cands[c.probe] : c.cands[c.cur];
+        double dt = 64.0 / (k == 2 ? 780e3 : 500e3);
+        t += dt;
+        int next = ot__elastic_tick(&c, dt, 64.0);
+        if (next != 2 && prev == 2) {
+            if (last >= 0)
+                gaps[n++] = t - last;
+            last = t;
+        }
+        prev = next;
+    }
+    cr_assert_eq(c.switches, 0);
+    cr_assert_geq(n, 8);
+    for (int i = 1; i < 4; i++)
+        cr_assert_gt(gaps[i], 1.5 * gaps[i - 1], "gap %d: %.3f s after %.3f s", i, gaps[i],
+                     gaps[i - 1]);
+    cr_assert_lt(gaps[n - 1], 2.0, "probes stop: %.3f s apart", gaps[n - 1]);
+}
