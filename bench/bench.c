@@ -254,7 +254,7 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
     /* the grid writes its results there, time to accuracy the peer's rows:
      * a folder that cannot take them fails now, not after the measuring */
     if ((!(breakdown || floors || step_parts || auto_check || alternatives || layouts) ||
-         (tta && strcmp(c.peer, "none") != 0)) &&
+         ((tta || auto_check) && strcmp(c.peer, "none") != 0)) &&
         !prepare_out(c.out))
         return 1;
 

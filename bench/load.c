@@ -116,6 +116,8 @@ int bench_auto_check(const config *c, const ot_dataset *d, peer *pp, int have_pe
     const int cores = omp_get_num_procs();
     const size_t shards = (size_t)cores;
     const double work_seconds = 4 * c->seconds, delay = c->seconds;
+    if (have_peer) /* said when its BLAS is slow, as before a grid */
+        peer_measure_gemm(pp, c->threads, c->n_threads);
     printf("--threads auto (elastic) against fixed thread counts, %zu shards each (the same "
            "weights); samples/s, median of %d; load: a CPU-bound process started %.1fs "
            "into the timed run\n", shards, c->reps, delay);

@@ -396,8 +396,10 @@ typedef struct ot_csv_options {
     /** Read the targets as integer class labels (1 column) rather than
      *  floats. */
     int integer_labels;     /**< 1 */
-    /** First line: 1 a header, 0 data, -1 detect (a header has a field
-     *  that is not a number). */
+    /** First line: 1 a header, 0 data, -1 detect: a header is a line none
+     *  of whose fields is a number; a first line with numbers and other
+     *  fields (a typo, nan, an empty field) is data, refused as any other
+     *  line would be. A UTF-8 byte order mark before it is skipped. */
     int header;             /**< -1 */
     char delimiter;         /**< ',' */
 } ot_csv_options;
@@ -407,10 +409,15 @@ OT_API ot_csv_options ot_csv_options_default(void);
 
 /**
  * Loads numeric CSV. Every row must have the same number of fields; a field
- * that is not a finite number is refused with its line and column. Since 0.1.
+ * that is not a finite number, or whose value is beyond a float's range
+ * (1e39), is refused with its line and column. Since 0.1.
  */
 OT_API ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
                                      const ot_csv_options *options);
+
+/** 1 when `d` was read by ot_dataset_load_csv from a file whose first line
+ * was a header (and so not a row); 0 otherwise. Since 0.1. */
+OT_API int ot_dataset_had_header(const ot_dataset *d);
 
 /** The four XOR samples (2 features, labels 0 1 1 0), Since 0.1. */
 OT_API ot_status ot_dataset_xor(ot_dataset **out);

@@ -98,12 +98,13 @@ static int number(const char *s, const char *e, double *v)
     return *end == '\0' && errno == 0 && isfinite(*v);
 }
 
-static int is_number(void *ctx, size_t col, const char *s, const char *e)
+/* Counts the fields that are numbers into *(size_t *)ctx. */
+static int count_number(void *ctx, size_t col, const char *s, const char *e)
 {
-    (void)ctx;
     (void)col;
     double v;
-    return number(s, e, &v);
+    *(size_t *)ctx += number(s, e, &v);
+    return 1;
 }
 
 typedef struct row_ctx {
@@ -124,6 +125,12 @@ static int store(void *vctx, size_t col, const char *s, const char *e)
     if (!number(s, e, &v)) {
         c->status = ot__fail(OT_BAD_FORMAT, "%s:%zu:%zu: '%.*s' is not a "
                              "finite number", c->path, c->line, col + 1,
+                             (int)(e - s > 40 ? 40 : e - s), s);
+        return 0;
+    }
+    if (!isfinite((float)v)) { /* finite as a double, infinite as the float kept */
+        c->status = ot__fail(OT_BAD_FORMAT, "%s:%zu:%zu: '%.*s' is beyond a float's "
+                             "range (+-3.4e38)", c->path, c->line, col + 1,
                              (int)(e - s > 40 ? 40 : e - s), s);
         return 0;
     }
@@ -169,8 +176,10 @@ ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
         return ot__fail(OT_BAD_FORMAT, "%s: a binary file, not CSV", path);
     }
 
-    /* Pass 1: the header, the width and the row count. */
-    cursor c = {(const char *)data, (const char *)data + len, 0};
+    /* Pass 1: the header, the width and the row count; a UTF-8 byte order
+     * mark (spreadsheets write one) is not part of the first field */
+    size_t bom = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    cursor c = {(const char *)data + bom, (const char *)data + len, 0};
     const char *s, *e;
     size_t cols = 0, rows = 0, first_line = 0, header_line = 0;
     int *role = NULL;
@@ -182,9 +191,12 @@ ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
             continue;
         int stop = 0;
         if (cols == 0) {
-            int bad = 0;
-            cols = split(s, e, o.delimiter, is_number, NULL, &bad);
-            int header = o.header == 1 || (o.header < 0 && bad);
+            /* a header is a row of which no field is a number: a first row
+             * with a typo, a nan or an empty field among numbers is data,
+             * and gets the error any other row would */
+            size_t numbers = 0;
+            cols = split(s, e, o.delimiter, count_number, &numbers, &stop);
+            int header = o.header == 1 || (o.header < 0 && numbers == 0);
             if (header) {
                 header_line = c.line;
                 continue;
@@ -261,7 +273,7 @@ ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
     /* Pass 2: the numbers. */
     row_ctx rc = {path, 0, cols, 0, dim, o.n_target_columns, role, feat,
                   o.integer_labels, x, t, y, OT_OK};
-    c = (cursor){(const char *)data, (const char *)data + len, 0};
+    c = (cursor){(const char *)data + bom, (const char *)data + len, 0};
     while (next_line(&c, &s, &e)) {
         if (blank(s, e) || c.line == header_line)
             continue;
@@ -277,7 +289,10 @@ ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
     ot__free(data);
     ot__free(role);
     ot__free(feat);
-    return ot__dataset_wrap(out, rows, dim, x, y, t, o.n_target_columns);
+    status = ot__dataset_wrap(out, rows, dim, x, y, t, o.n_target_columns);
+    if (status == OT_OK)
+        (*out)->header = header_line != 0;
+    return status;
 fail:
     ot__free(data);
     ot__free(role);

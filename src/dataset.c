@@ -33,7 +33,7 @@ static ot_status wrap(ot_dataset **out, size_t n, size_t dim, float *x,
         for (size_t i = 0; i < n; i++)
             if (y[i] > max)
                 max = y[i];
-    d->classes = (size_t)(max + 1);
+    d->classes = max < 0 ? 0 : (size_t)max + 1; /* max + 1 overflows an int32 */
     *out = d;
     return OT_OK;
 }
@@ -282,6 +282,8 @@ ot_status ot_dataset_target_values(const ot_dataset *d, float *out, size_t count
 size_t ot_dataset_size(const ot_dataset *d) { return d ? d->n : 0; }
 size_t ot_dataset_dim(const ot_dataset *d) { return d ? d->dim : 0; }
 size_t ot_dataset_classes(const ot_dataset *d) { return d ? d->classes : 0; }
+
+int ot_dataset_had_header(const ot_dataset *d) { return d ? d->header : 0; }
 size_t ot_dataset_targets(const ot_dataset *d) { return d ? d->n_targets : 0; }
 
 ot_status ot_dataset_rows(const ot_dataset *d, size_t first, size_t n, float *out,

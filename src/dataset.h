@@ -19,6 +19,7 @@ struct ot_dataset {
     size_t classes; /* max label + 1 */
     float *t;   /* n x n_targets float targets, or NULL */
     size_t n_targets;
+    int header; /* read from a CSV file whose first line was a header */
 };
 
 /* Takes ownership of x, y and t (ot__alloc'd) on success and on failure. */

@@ -6,9 +6,9 @@
 
 #include "elastic.h"
 
-#define WINDOW 0.02       /* seconds a rate is measured over, at least */
-#define MIN_INTERVAL 0.1  /* between probes after a change, or a slowdown */
-#define MAX_INTERVAL 1.6  /* between probes while the count holds */
+#define WINDOW 0.03       /* seconds a rate is measured over, at least */
+#define MIN_INTERVAL 0.2  /* between probes after a change, or a slowdown */
+#define MAX_INTERVAL 3.2  /* between probes while the count holds */
 #define GAIN 1.05         /* a probe must beat the count it runs by this */
 #define SLOW 0.8          /* below this share of its rate, a count is slowed */
 
@@ -62,10 +62,14 @@ int ot__elastic_tick(ot__elastic *c, double seconds, double rows)
     c->win_t = c->win_rows = 0.0;
     c->win_jobs = 0;
     if (c->probe < 0) {
-        c->rate_cur = r;
-        if (r > c->ref[c->cur])
-            c->ref[c->cur] = r;
-        int slowed = r < SLOW * c->ref[c->cur];
+        /* slowed: two windows running well below the count's mean rate
+         * (one alone is noise on a shared machine); the rate to beat: the
+         * mean of the last two */
+        double *ref = &c->ref[c->cur];
+        int slowed = c->prev > 0 && r < SLOW * *ref && c->prev < SLOW * *ref;
+        c->rate_cur = c->prev > 0 ? 0.5 * (r + c->prev) : r;
+        *ref = *ref > 0 ? 0.75 * *ref + 0.25 * r : r;
+        c->prev = r;
         double since = c->clock - c->last_probe;
         if (since >= c->interval || (slowed && since >= MIN_INTERVAL)) {
             int k = neighbour(c, slowed);
@@ -79,6 +83,7 @@ int ot__elastic_tick(ot__elastic *c, double seconds, double rows)
     int k = c->probe;
     c->probe = -1;
     c->last_probe = c->clock;
+    c->prev = 0.0;
     if (r > c->rate_cur * GAIN) {
         snprintf(c->why, sizeof c->why,
                  "%d thread%s %.0f samples/s, %d thread%s %.0f samples/s", c->cands[k],
@@ -91,7 +96,6 @@ int ot__elastic_tick(ot__elastic *c, double seconds, double rows)
         c->switches++;
         return running(c); /* the probe's count goes on: no warm-up */
     }
-    c->ref[c->cur] = c->rate_cur; /* the conditions of now */
     c->interval = c->interval * 2 < MAX_INTERVAL ? c->interval * 2 : MAX_INTERVAL;
     c->skip = 1;
     return running(c);

@@ -7,11 +7,12 @@
  * The weights depend on the shards, never on the thread count, so any
  * count may run any step. The controller measures the count it runs in
  * windows of about 20 ms, and now and then runs a neighbouring count for
- * one window (a probe, after one job to warm up): the faster one wins by 5%
- * or stays. Probes come soon after the start and after a change (0.1 s),
- * then ever more rarely while the count holds (up to 1.6 s apart), and at
- * once (0.1 s apart at most) when the count's rate falls below four fifths
- * of what it was: the sign that another program took cores.
+ * one window (a probe, after one job to warm up): it wins when 5% faster
+ * than the mean of the count's last two windows. Probes come soon after the start and after a change (0.2 s),
+ * then ever more rarely while the count holds (up to 3.2 s apart), and at
+ * once (0.2 s apart at most) when two windows in a row run below four
+ * fifths of the count's moving mean rate: the sign that another program
+ * took cores.
  */
 #ifndef OT_ELASTIC_H
 #define OT_ELASTIC_H
@@ -29,8 +30,9 @@ typedef struct ot__elastic {
     double clock, last_probe, interval;
     double win_t, win_rows;
     int win_jobs;
-    double rate_cur;            /* the last window of cands[cur], rows/s */
-    double ref[OT__ELASTIC_MAX]; /* each count's rate since it was confirmed */
+    double rate_cur;            /* the last two windows of cands[cur], rows/s */
+    double prev;                /* the window before the last, or 0 */
+    double ref[OT__ELASTIC_MAX]; /* each count's mean rate (moving, 1/4 a window) */
     /* what changed: the number of switches, the last one's reason */
     size_t switches;
     char why[160];

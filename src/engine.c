@@ -105,7 +105,7 @@ static void team_setup(ot__engine *e)
         e->cands[i] = c[n - 1 - i];
     e->n_cands = n;
     double spin = e->opt.spin_us == 0 ? -1.0 : e->opt.spin_us < 0 ? 0.0 : 1e-6 * e->opt.spin_us;
-    ot__team_init(&e->team, (unsigned)T, spin);
+    ot__team_init(&e->team, (unsigned)T, e->team_slots, spin);
     ot__elastic_init(&e->ctl, e->cands, n, T);
     e->woken = (unsigned)T;
 }
@@ -155,6 +155,7 @@ void ot__engine_close(ot__engine *e)
     ot__free(e->setup_status);
     ot__free(e->step_status);
     ot__free(e->weights_bad);
+    ot__free(e->team_slots);
     ot__free(e->msg);
     for (size_t i = 0; i < e->n_ubufs; i++)
         ot__free(e->ubufs[i]);
@@ -188,10 +189,11 @@ ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards
     e->step_status = ot__calloc(T, sizeof *e->step_status, "thread statuses");
     e->msg = ot__calloc(T, sizeof *e->msg, "thread messages");
     e->weights_bad = ot__calloc(T, sizeof *e->weights_bad, "thread flags");
+    e->team_slots = ot__calloc(T, sizeof *e->team_slots, "team slots");
     if (training)
         e->grads = ot__calloc(S, sizeof *e->grads, "shard gradients");
     if (!e->workers || !e->shard_loss || !e->shard_metric ||
-        !e->setup_status || !e->step_status || !e->msg || !e->weights_bad ||
+        !e->setup_status || !e->step_status || !e->msg || !e->weights_bad || !e->team_slots ||
         (training && !e->grads)) {
         status = OT_OUT_OF_MEMORY;
         goto fail;
@@ -537,6 +539,7 @@ int ot__engine_next_own_range(const ot__engine *e, int tid, ot__range_cursor *c,
 static void region(ot__engine *e)
 {
     const int tid = omp_get_thread_num();
+    ot__team_join(&e->team, (unsigned)tid);
     if (e->adapt) {
         /* the team OpenMP gave: every thread reads its size after this */
 #pragma omp master

@@ -146,6 +146,7 @@ typedef struct ot__engine {
     /* the team: which threads take part (threads [0, active)); the counts
      * an elastic run may take, and what chooses among them */
     ot__team team;
+    ot__team_slot *team_slots; /* [threads] */
     int elastic;             /* ot__engine_elastic */
     int cands[OT__ELASTIC_MAX], n_cands;
     ot__elastic ctl;

@@ -1,31 +1,36 @@
 /*
  * team.c - the engine's barrier and parking (team.h).
  *
- * A waiter spins for OT__TEAM_SPIN (20 microseconds) and then sleeps. On an
- * idle machine the threads of a step reach a barrier within a few
- * microseconds of each other, so they rarely sleep and the barrier costs
- * what a spinning one does; a thread that is still waiting after 20
- * microseconds most likely waits for one that has lost its core, and gives
- * its own up to it. The wake-up of a sleeper costs a system call on the
- * last arrival (only when someone sleeps) and some microseconds of latency,
- * small beside the time slice of the program that took the core.
+ * A waiter spins for OT__TEAM_SPIN (50 microseconds) and then sleeps, or
+ * sleeps at once when a thread it waits for last arrived at a barrier from
+ * the waiter's own core. On an idle machine the threads of a step reach a
+ * barrier within a few microseconds of each other, so they rarely sleep and
+ * the barrier costs what a spinning one does. Another program on the
+ * machine makes the scheduler put two of the run's threads on one core now
+ * and then: there a spinning waiter holds the core the late thread needs,
+ * for its whole spin at every barrier, and sleeping at once hands it over.
+ * On different cores the spin must outlast a sleeper's wake-up (tens of
+ * microseconds in a virtual machine), or each wake-up makes the next
+ * barrier's wait long enough to sleep too.
  *
  * Chosen by measurement (bench --auto-check, 784-100-10, 2 threads on the
- * 2-core development machine, a nice-0 load on one core): 2 threads kept
- * 0.66 of 1 thread's throughput at batch 32 and 0.93 at batch 128 with 20
- * microseconds, 0.50 and 0.87 with 50, 0.34 and 0.75 with 100, and 0.35
- * with OpenMP's own barrier; idle, 20 microseconds cost nothing measurable
- * against OpenMP's barrier (BENCHMARKS.md).
+ * 2-core development machine, another program's CPU-bound loop started
+ * partway through): with a fixed spin and no core check, 2 threads kept
+ * 0.66 / 0.93 of 1 thread's throughput at batch 32 / 128 under a nice-0
+ * load with 20 microseconds, 0.50 / 0.87 with 50 and 0.34 / 0.75 with 100
+ * (OpenMP's own barrier: 0.35 at batch 64), while under a nice-19 load 20
+ * microseconds fell below 1 thread (0.80 at batch 32) where 50 stayed above
+ * it (1.38); with the core check and 50 microseconds, 0.83 / 0.98 under
+ * nice 0 and 1.40 / 1.27 under nice 19.
  */
 #define _GNU_SOURCE /* syscall */
 #include <limits.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#else
-#include <sched.h>
 #endif
 
 #include "team.h"
@@ -87,20 +92,49 @@ static int spin_while(_Atomic unsigned *w, unsigned v, double seconds)
 }
 
 /* Waits while *w == v: spins, then sleeps, counted in *sleepers so that
- * the waker knows to make the system call. */
-static void wait_while(_Atomic unsigned *w, unsigned v, _Atomic unsigned *sleepers,
-                       double seconds)
+ * the waker knows to make the system call. Whether it slept. */
+static int wait_while(_Atomic unsigned *w, unsigned v, _Atomic unsigned *sleepers,
+                      double seconds)
 {
     if (spin_while(w, v, seconds))
-        return;
+        return 0;
     atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
     while (atomic_load_explicit(w, memory_order_seq_cst) == v)
         sleep_on(w, v);
     atomic_fetch_sub_explicit(sleepers, 1, memory_order_relaxed);
+    return 1;
 }
 
-void ot__team_init(ot__team *t, unsigned n, double spin_seconds)
+/* The calling thread's id in the team it runs in (ot__team_join). */
+static _Thread_local unsigned my_id;
+
+void ot__team_join(ot__team *t, unsigned id)
 {
+    (void)t;
+    my_id = id;
+}
+
+/* Whether a thread of [0, n) that has not arrived at phase g last ran on
+ * this core: then it is waiting for this one's core, and spinning would
+ * only keep it off. */
+static int late_one_here(const ot__team *t, unsigned n, unsigned g, int cpu)
+{
+    if (cpu < 0)
+        return 0;
+    for (unsigned i = 0; i < n; i++)
+        if (i != my_id && atomic_load_explicit(&t->slots[i].gen, memory_order_relaxed) != g + 1 &&
+            atomic_load_explicit(&t->slots[i].cpu, memory_order_relaxed) == cpu)
+            return 1;
+    return 0;
+}
+
+void ot__team_init(ot__team *t, unsigned n, ot__team_slot *slots, double spin_seconds)
+{
+    t->slots = slots;
+    for (unsigned i = 0; i < n; i++) {
+        atomic_init(&slots[i].gen, 0);
+        atomic_init(&slots[i].cpu, -1);
+    }
     atomic_init(&t->arrived, 0);
     atomic_init(&t->gen, 0);
     atomic_init(&t->sleepers, 0);
@@ -117,6 +151,14 @@ void ot__team_barrier(ot__team *t)
     /* the phase cannot end before this thread arrives: g is current */
     unsigned g = atomic_load_explicit(&t->gen, memory_order_relaxed);
     unsigned n = atomic_load_explicit(&t->active, memory_order_relaxed);
+#if defined(__linux__)
+    int cpu = sched_getcpu();
+#else
+    int cpu = -1;
+#endif
+    ot__team_slot *me = &t->slots[my_id];
+    atomic_store_explicit(&me->cpu, cpu, memory_order_relaxed);
+    atomic_store_explicit(&me->gen, g + 1, memory_order_relaxed);
     if (atomic_fetch_add_explicit(&t->arrived, 1, memory_order_acq_rel) + 1 == n) {
         /* the last: every other thread is inside, none reads these */
         atomic_store_explicit(&t->arrived, 0, memory_order_relaxed);
@@ -129,7 +171,8 @@ void ot__team_barrier(ot__team *t)
             wake_all(&t->gen);
         return;
     }
-    wait_while(&t->gen, g, &t->sleepers, t->spin_seconds);
+    wait_while(&t->gen, g, &t->sleepers,
+               late_one_here(t, n, g, cpu) ? 0.0 : t->spin_seconds);
 }
 
 unsigned ot__team_active(const ot__team *t)

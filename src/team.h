@@ -19,6 +19,13 @@
 
 #include <stdatomic.h>
 
+/* What a thread last did at a barrier: the phase it arrived at, its core. */
+typedef struct ot__team_slot {
+    _Atomic unsigned gen;
+    _Atomic int cpu;
+    char pad[56]; /* a cache line each */
+} ot__team_slot;
+
 typedef struct ot__team {
     _Atomic unsigned arrived; /* threads at the barrier, this phase */
     _Atomic unsigned gen;     /* the barrier's phase (a futex word) */
@@ -29,13 +36,19 @@ typedef struct ot__team {
     _Atomic unsigned parked_sleepers;
     _Atomic int closed;       /* the run is over: parked threads leave */
     double spin_seconds;      /* how long a waiter spins before it sleeps */
+    ot__team_slot *slots;
 } ot__team;
 
-/* The default time a waiter spins before it sleeps (team.c says why). */
-#define OT__TEAM_SPIN 20e-6
+/* How long a waiter spins before it sleeps, by default (team.c says why);
+ * not at all while a thread it waits for last ran on its own core. */
+#define OT__TEAM_SPIN 50e-6
 
-/* A team of `n` threads taking part; spin_seconds < 0: the default. */
-void ot__team_init(ot__team *t, unsigned n, double spin_seconds);
+/* A team of `n` threads taking part, slots[n] of them (ot__team_join);
+ * spin_seconds < 0: the default. */
+void ot__team_init(ot__team *t, unsigned n, ot__team_slot *slots, double spin_seconds);
+
+/* The calling thread is thread `id` of the team (before its barriers). */
+void ot__team_join(ot__team *t, unsigned id);
 
 /* Waits until every taking part thread has arrived. The last to arrive
  * applies a count set with ot__team_resize; everything written before the

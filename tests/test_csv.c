@@ -113,3 +113,69 @@ Test(csv, malformed_files_name_line_and_column)
     cr_assert(strstr(ot_last_error(), "binary") != NULL);
     cr_assert_eq(ot_dataset_load_csv(&d, "/nonexistent.csv", NULL), OT_IO_ERROR);
 }
+
+/* A value finite as a double but infinite as the float kept (1e39, a
+ * 3.5e38 that rounds up, 1e308) was stored as infinity and failed training
+ * much later without a place: refused at load, where it is. */
+Test(csv, values_beyond_a_float_are_refused_where_they_are)
+{
+    const char *values[] = {"1e39", "-1e39", "3.5e38", "1e308"};
+    for (size_t i = 0; i < 4; i++) {
+        char text[128], needle[64];
+        snprintf(text, sizeof text, "1,2,0\n3,%s,1\n", values[i]);
+        snprintf(needle, sizeof needle, "data.csv:2:2: '%s' is beyond a float's range",
+                 values[i]);
+        expect_refused(text, NULL, needle);
+    }
+    /* float targets too, and the largest float itself is kept */
+    ot_csv_options o = ot_csv_options_default();
+    o.integer_labels = 0;
+    expect_refused("1,2,0.5\n3,4,-4e38\n", &o, "data.csv:2:3: '-4e38' is beyond a float's");
+    ot_dataset *d = load_text("1,3.4028234e38,0\n", NULL);
+    cr_assert_eq(d->x[1], 3.4028234e38f);
+    ot_dataset_destroy(d);
+}
+
+/* A first line with numbers among its fields is data: a typo, a nan, an
+ * empty field or an overlong number there gets the error it would get on
+ * line 2, where it used to be taken for a header and the row dropped. */
+Test(csv, a_first_line_with_numbers_is_data_not_a_header)
+{
+    expect_refused("1,2x,0\n3,4,1\n", NULL, "data.csv:1:2: '2x' is not a finite number");
+    expect_refused("nan,2,0\n3,4,1\n", NULL, "data.csv:1:1: 'nan' is not a finite number");
+    expect_refused(",2,0\n3,4,1\n", NULL, "data.csv:1:1: '' is not a finite number");
+    expect_refused("1.00000000000000000000000000000000000000000000000000000000000000001,2,0\n"
+                   "3,4,1\n", NULL, "data.csv:1:1:");
+    /* a header is a line of which no field is a number, even an empty one */
+    ot_dataset *d = load_text(",a,label\n1,2,0\n3,4,1\n", NULL);
+    cr_assert_eq(ot_dataset_size(d), 2);
+    cr_assert_eq(ot_dataset_had_header(d), 1);
+    ot_dataset_destroy(d);
+    d = load_text("1,2,0\n3,4,1\n", NULL);
+    cr_assert_eq(ot_dataset_size(d), 2);
+    cr_assert_eq(ot_dataset_had_header(d), 0);
+    ot_dataset_destroy(d);
+}
+
+/* A spreadsheet's UTF-8 byte order mark before a first line of numbers made
+ * its first field "not a number", and the row a header. */
+Test(csv, a_byte_order_mark_is_not_part_of_the_first_field)
+{
+    ot_dataset *d = load_text("\xEF\xBB\xBF" "1,2,0\n3,4,1\n", NULL);
+    cr_assert_eq(ot_dataset_size(d), 2, "the first row was dropped");
+    cr_assert_eq(d->x[0], 1.0f);
+    ot_dataset_destroy(d);
+    d = load_text("\xEF\xBB\xBF" "x,y,label\n1,2,0\n", NULL);
+    cr_assert_eq(ot_dataset_size(d), 1);
+    cr_assert_eq(ot_dataset_had_header(d), 1);
+    ot_dataset_destroy(d);
+}
+
+/* The largest label an int32 holds: its class count is computed without
+ * overflow (UBSan in CI), and the dataset says it has 2^31 classes. */
+Test(csv, the_largest_label_counts_its_classes_without_overflow)
+{
+    ot_dataset *d = load_text("1,2,2147483647\n", NULL);
+    cr_assert_eq(ot_dataset_classes(d), (size_t)2147483648u);
+    ot_dataset_destroy(d);
+}

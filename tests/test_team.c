@@ -21,13 +21,15 @@ Test(team, barrier_with_a_changing_count)
     enum { T = 4, ROUNDS = 3000 };
     static ot__team team;
     static long slot[T], round, bad, rounds_seen[T];
-    ot__team_init(&team, T, -1.0);
+    static ot__team_slot slots[T];
+    ot__team_init(&team, T, slots, -1.0);
     round = bad = 0;
     memset(rounds_seen, 0, sizeof rounds_seen);
     unsigned woken = T;
 #pragma omp parallel num_threads(T)
     {
         const unsigned id = (unsigned)omp_get_thread_num();
+        ot__team_join(&team, id);
         for (;;) {
             unsigned active = ot__team_active(&team);
             if (id >= active && !ot__team_park(&team, id))
@@ -183,7 +185,7 @@ Test(team, elastic_probes_ever_more_rarely_while_the_count_holds)
      * double up to their bound */
     double t = 0, last = -1, gaps[32];
     int n = 0, prev = 2;
-    while (t < 20 && n < 32) {
+    while (t < 40 && n < 32) {
         int k = c.probe >= 0 ? c.cands[c.probe] : c.cands[c.cur];
         double dt = 64.0 / (k == 2 ? 780e3 : 500e3);
         t += dt;
@@ -200,5 +202,5 @@ Test(team, elastic_probes_ever_more_rarely_while_the_count_holds)
     for (int i = 1; i < 4; i++)
         cr_assert_gt(gaps[i], 1.5 * gaps[i - 1], "gap %d: %.3f s after %.3f s", i, gaps[i],
                      gaps[i - 1]);
-    cr_assert_lt(gaps[n - 1], 2.0, "probes stop: %.3f s apart", gaps[n - 1]);
+    cr_assert_lt(gaps[n - 1], 3.5, "probes stop: %.3f s apart", gaps[n - 1]);
 }

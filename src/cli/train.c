@@ -339,8 +339,11 @@ setup_done:
     fc.on_epoch = cli_progress_epoch;
     fc.user = &prog;
     if (!quiet) {
-        printf("omptrain %s: %zu samples of %zu features from %s; ", ot_version(),
-               ot_dataset_size(train), ot_dataset_dim(train), data);
+        printf("omptrain %s: %zu samples of %zu features from %s%s; ", ot_version(),
+               ot_dataset_size(train), ot_dataset_dim(train), data,
+               strncmp(data, "csv:", 4) != 0      ? ""
+               : ot_dataset_had_header(train) ? " (a header line, then the rows)"
+                                              : " (no header line: every line a row)");
         printf("%zu", ot_model_input_dim(model));
         for (size_t i = 0; i < ot_model_layer_count(model); i++) {
             ot_layer l;
