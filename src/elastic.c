@@ -10,6 +10,7 @@
 #define MIN_INTERVAL 0.2  /* between probes after a change, or a slowdown */
 #define MAX_INTERVAL 3.2  /* between probes while the count holds */
 #define GAIN 1.05         /* a probe must beat the count it runs by this */
+#define CLEAR 1.25        /* by less, over two windows */
 #define SLOW 0.8          /* below this share of its rate, a count is slowed */
 
 void ot__elastic_init(ot__elastic *c, const int *cands, int n, int start)
@@ -80,22 +81,33 @@ int ot__elastic_tick(ot__elastic *c, double seconds, double rows)
         }
         return running(c);
     }
+    /* a probe that wins narrowly runs a second window, and the mean of
+     * both decides: one window of a busy machine's noise is not enough */
+    c->probe_sum += r;
+    c->probe_windows++;
+    double pr = c->probe_sum / c->probe_windows;
+    if (c->probe_windows == 1 && pr > c->rate_cur * GAIN && pr < c->rate_cur * CLEAR)
+        return running(c);
     int k = c->probe;
     c->probe = -1;
+    c->probe_sum = 0.0;
+    c->probe_windows = 0;
     c->last_probe = c->clock;
     c->prev = 0.0;
-    if (r > c->rate_cur * GAIN) {
+    if (pr > c->rate_cur * GAIN) {
         snprintf(c->why, sizeof c->why,
                  "%d thread%s %.0f samples/s, %d thread%s %.0f samples/s", c->cands[k],
-                 c->cands[k] == 1 ? "" : "s", r, c->cands[c->cur],
+                 c->cands[k] == 1 ? "" : "s", pr, c->cands[c->cur],
                  c->cands[c->cur] == 1 ? "" : "s", c->rate_cur);
         c->lower_next = k > c->cur; /* back the way it came, first */
         c->cur = k;
-        c->ref[k] = r;
+        c->ref[k] = pr;
         c->interval = MIN_INTERVAL;
         c->switches++;
         return running(c); /* the probe's count goes on: no warm-up */
     }
+    /* the count holds: its rate of now is the one a slowdown is told from */
+    c->ref[c->cur] = c->rate_cur;
     c->interval = c->interval * 2 < MAX_INTERVAL ? c->interval * 2 : MAX_INTERVAL;
     c->skip = 1;
     return running(c);

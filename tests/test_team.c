@@ -5,9 +5,10 @@
  * forward rounds of validation), and the controller's choices on made-up
  * timings.
  */
-#include <omp.h>
-
 #include "training.h"
+
+#include <math.h>
+#include <omp.h>
 
 #include "../src/elastic.h"
 #include "../src/team.h"
@@ -203,4 +204,42 @@ Test(team, elastic_probes_ever_more_rarely_while_the_count_holds)
         cr_assert_gt(gaps[i], 1.5 * gaps[i - 1], "gap %d: %.3f s after %.3f s", i, gaps[i],
                      gaps[i - 1]);
     cr_assert_lt(gaps[n - 1], 3.5, "probes stop: %.3f s apart", gaps[n - 1]);
+}
+
+static int record_threads(const ot_epoch_metrics *m, void *user)
+{
+    double *seen = user;
+    seen[m->epoch - 1] = m->threads;
+    return 0;
+}
+
+/* The epoch's mean thread count, which the history CSV writes: exactly the
+ * count of a fixed run, and strictly between the ends when it changes. */
+Test(team, each_epoch_reports_its_mean_thread_count)
+{
+    for (size_t every = 0; every <= 1; every++) {
+        ot_model *m = small_model(11, OT_OPTIMIZER_ADAM);
+        ot_dataset *d = th_blobs(613, 20, 4, 3);
+        ot_fit_config fc = ot_fit_config_default();
+        fc.batch_size = 50;
+        fc.epochs = 2;
+        fc.threads = 3;
+        fc.shards = 6;
+        fc.on_epoch = record_threads;
+        double seen[2] = {0, 0};
+        fc.user = seen;
+        forced.switch_every = every;
+        cr_assert_eq(fit_forced(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+        memset(&forced, 0, sizeof forced);
+        for (int e = 0; e < 2; e++) {
+            if (every == 0)
+                cr_assert(fabs(seen[e] - 3.0) < 1e-9, "epoch %d: %g threads, fixed 3", e + 1,
+                          seen[e]);
+            else
+                cr_assert(seen[e] > 1.0 && seen[e] < 3.0, "epoch %d: %g threads", e + 1,
+                          seen[e]);
+        }
+        ot_model_destroy(m);
+        ot_dataset_destroy(d);
+    }
 }
