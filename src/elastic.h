@@ -7,9 +7,10 @@
  * The weights depend on the shards, never on the thread count, so any
  * count may run any step. The controller measures the count it runs in
  * windows of about 20 ms, and now and then runs a neighbouring count for
- * one window (a probe, after one job to warm up): it wins when 5% faster
- * than the mean of the count's last two windows (by less than 25%, over a
- * second window too). Probes come soon after the start and after a change (0.2 s),
+ * one window (a probe, after one job to warm up), then the count in force
+ * for one more: the probe wins when 5% faster than the mean of the count's
+ * window before it and the one after (a dip in one window is another
+ * program's time slice, a lasting slowdown is in both). Probes come soon after the start and after a change (0.2 s),
  * then ever more rarely while the count holds (up to 3.2 s apart), and at
  * once (0.2 s apart at most) when two windows in a row run below four
  * fifths of the count's moving mean rate: the sign that another program
@@ -33,8 +34,9 @@ typedef struct ot__elastic {
     int win_jobs;
     double rate_cur;            /* the last two windows of cands[cur], rows/s */
     double prev;                /* the window before the last, or 0 */
-    double probe_sum;           /* the probe's windows so far, rows/s summed */
-    int probe_windows;
+    int verify;                 /* after a probe of cands[verify], the window
+                                 * back at cands[cur] that decides, or -1 */
+    double probe_rate;          /* the probe's window, rows/s */
     double ref[OT__ELASTIC_MAX]; /* each count's mean rate (moving, 1/4 a window) */
     /* what changed: the number of switches, the last one's reason */
     size_t switches;
