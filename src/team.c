@@ -18,10 +18,14 @@
  * partway through): with a fixed spin and no core check, 2 threads kept
  * 0.66 / 0.93 of 1 thread's throughput at batch 32 / 128 under a nice-0
  * load with 20 microseconds, 0.50 / 0.87 with 50 and 0.34 / 0.75 with 100
- * (OpenMP's own barrier: 0.35 at batch 64), while under a nice-19 load 20
- * microseconds fell below 1 thread (0.80 at batch 32) where 50 stayed above
- * it (1.38); with the core check and 50 microseconds, 0.83 / 0.98 under
- * nice 0 and 1.40 / 1.27 under nice 19.
+ * while under a nice-19 load 20 microseconds fell below 1 thread (0.80 at
+ * batch 32) where 50 stayed above it (1.38); with the core check and 50
+ * microseconds, 0.83 / 0.98 under nice 0 and 1.40 / 1.27 under nice 19.
+ * Against OpenMP's own barrier (8 epochs of omptrain train, 2 runs each,
+ * interleaved): under nice 0, 0.76-0.83 / 0.67-0.74 before, 0.90-0.99 /
+ * 1.07-1.12 after; under nice 19 OpenMP's spinning did better, 1.45-1.47 /
+ * 1.55-1.62 before against 1.09-1.24 / 1.13-1.59 after: a sleeping waiter
+ * lets the nice-19 program onto its core, and the wake-up must preempt it.
  */
 #define _GNU_SOURCE /* syscall */
 #include <limits.h>
