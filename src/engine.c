@@ -1,7 +1,8 @@
 /*
  * engine.c - a run of the engine (engine.h): its threads, their setup, the
  * loop over the driver's jobs, and the forward pass. The two cuts of a
- * training step are step_rows.c and step_units.c.
+ * training step are step_rows.c and step_units.c; which of the threads take
+ * part, engine_team.c.
  *
  * One parallel region per run. oneDNN primitives run on the calling worker
  * only: inside the region each thread sets the thread count of its own
@@ -18,117 +19,6 @@
 #include <string.h>
 
 #include "engine.h"
-
-#define OT_MAX_THREADS 1024
-
-ot_status ot__engine_resolve(int threads, size_t shards, int *t_out, size_t *s_out)
-{
-    if (threads < 0)
-        return ot__fail(OT_INVALID_ARGUMENT, "threads %d must be >= 1 (or 0 for "
-                        "all: %d)", threads, omp_get_max_threads());
-    int t = threads == 0 ? ot_default_threads() : threads;
-    if (t > OT_MAX_THREADS)
-        return ot__fail(OT_INVALID_ARGUMENT, "threads %d: at most %d", t,
-                        OT_MAX_THREADS);
-    size_t s = shards == 0 ? (size_t)t : shards;
-    if (s > 65536)
-        return ot__fail(OT_INVALID_ARGUMENT, "shards %zu: at most 65536", s);
-    *t_out = t;
-    *s_out = s;
-    return OT_OK;
-}
-
-int ot_default_threads(void)
-{
-    int t = omp_get_max_threads(), limit = omp_get_thread_limit();
-    return limit > 0 && limit < t ? limit : t;
-}
-
-void ot__engine_adapt(ot__engine *e) { e->adapt = 1; }
-
-void ot__engine_elastic(ot__engine *e) { e->elastic = 1; }
-
-int ot__engine_team_limit(void)
-{
-    if (omp_get_active_level() >= omp_get_max_active_levels())
-        return 1;
-    return ot_default_threads();
-}
-
-/* The shards of thread tid when `a` threads take part. */
-static void shards_at(const ot__engine *e, int tid, unsigned a, size_t *lo, size_t *hi)
-{
-    size_t n = e->s_hi - e->s_lo;
-    *lo = e->s_lo + (size_t)tid * n / a;
-    *hi = e->s_lo + (size_t)(tid + 1) * n / a;
-}
-
-void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
-{
-    shards_at(e, tid, ot__team_active(&e->team), lo, hi);
-}
-
-void ot__engine_all_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi)
-{
-    size_t a = ot__team_active(&e->team);
-    *lo = (size_t)tid * e->shards / a;
-    *hi = (size_t)(tid + 1) * e->shards / a;
-}
-
-void ot__engine_my_slice(const ot__engine *e, int tid, size_t *lo, size_t *hi)
-{
-    size_t lines = (e->a_hi - e->a_lo) / 16, a = ot__team_active(&e->team);
-    *lo = e->a_lo + (size_t)tid * lines / a * 16;
-    *hi = e->a_lo + (size_t)(tid + 1) * lines / a * 16;
-}
-
-/* The counts the run may take, and its team: all of its threads; with
- * switch_every every count; elastic, those that change how many shards
- * the busiest thread runs (ceil(S / k)), the most first kept. */
-static void team_setup(ot__engine *e)
-{
-    const int T = e->threads;
-    const size_t S = e->s_hi - e->s_lo;
-    int c[OT__ELASTIC_MAX], n = 0;
-    c[n++] = T;
-    if (e->opt.switch_every > 0) {
-        for (int a = T - 1; a >= 1 && n < OT__ELASTIC_MAX; a--)
-            c[n++] = a;
-    } else if (e->elastic) {
-        for (size_t k = 1; k <= S && n < OT__ELASTIC_MAX; k++) {
-            size_t a = (S + k - 1) / k;
-            if (a < (size_t)c[n - 1])
-                c[n++] = (int)a;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        e->cands[i] = c[n - 1 - i];
-    e->n_cands = n;
-    double spin = e->opt.spin_us == 0 ? -1.0 : e->opt.spin_us < 0 ? 0.0 : 1e-6 * e->opt.spin_us;
-    ot__team_init(&e->team, (unsigned)T, e->team_slots, spin);
-    ot__elastic_init(&e->ctl, e->cands, n, T);
-    e->woken = (unsigned)T;
-}
-
-/* The count after `jobs` jobs under switch_every: T, T-1, ..., 1, 2, ... */
-static int forced_count(const ot__engine *e, size_t jobs)
-{
-    const size_t T = (size_t)e->threads;
-    if (T < 2)
-        return 1;
-    size_t i = jobs / e->opt.switch_every % (2 * (T - 1));
-    return (int)(i < T ? T - i : i - T + 2);
-}
-
-/* The rows of a forward job's rounds: between two, the count may change. */
-static size_t round_rows(const ot__engine *e, size_t n)
-{
-    if (!e->elastic && e->opt.switch_every == 0)
-        return n;
-    size_t r = e->opt.round_rows ? e->opt.round_rows : 4096;
-    r = (r + e->batch - 1) / e->batch * e->batch;
-    return r < n ? r : n;
-}
 
 void ot__engine_add_ranks(ot__engine *e, const ot__ranks *r)
 {
@@ -273,7 +163,7 @@ static void thread_setup(ot__engine *e, int tid)
     if (e->training && (st = ot__onednn_warm_up()) != OT_OK)
         goto done;
     size_t lo, hi, max_rows = 0;
-    shards_at(e, tid, (unsigned)e->threads, &lo, &hi); /* with the whole team */
+    ot__engine_shards_at(e, tid, (unsigned)e->threads, &lo, &hi); /* with the whole team */
     if ((st = ot__units_thread_init(e, tid, lo, hi)) != OT_OK)
         goto done;
     /* with ranks, every rank's master may compute the loss (step_units.c) */
@@ -284,7 +174,7 @@ static void thread_setup(ot__engine *e, int tid)
         size_t a_lo, a_hi;
         if (tid >= e->cands[c])
             continue;
-        shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
+        ot__engine_shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
         for (size_t i = 0; i < e->n_lens; i++)
             for (size_t s = a_lo; s < a_hi; s++) {
                 size_t first, rows;
@@ -303,7 +193,7 @@ static void thread_setup(ot__engine *e, int tid)
         size_t a_lo, a_hi;
         if (tid >= e->cands[c])
             continue;
-        shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
+        ot__engine_shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
         for (size_t i = 0; i < e->n_lens; i++)
             for (size_t s = a_lo; s < a_hi; s++) {
                 size_t first, rows;
@@ -374,44 +264,13 @@ static void shard_totals(const ot__engine *e, double *loss, double *metric)
     *metric = k;
 }
 
-/* The rows a job (or a round of a forward job) ran. */
-static size_t job_rows(const ot__engine *e, const ot__job *j)
-{
-    if (j->kind == OT__JOB_STEP || j->kind == OT__JOB_GRADIENT)
-        return j->rows.rows;
-    if (j->kind != OT__JOB_FORWARD)
-        return 0;
-    size_t left = j->rows.rows - j->done, r = round_rows(e, j->rows.rows);
-    return left < r ? left : r;
-}
-
-/* The job's time and thread count counted; the count for the next job,
- * which the barrier that ends this one applies. */
-static void team_tick(ot__engine *e, const ot__job *done)
-{
-    const unsigned a = ot__team_active(&e->team);
-    double dt = ot__now() - e->t_job - (e->comm_seconds - e->comm_at_job);
-    e->busy_seconds += dt;
-    e->thread_seconds += dt * a;
-    /* a rate is of one kind of job: a training run's steps (its validation
-     * passes run faster a row), or a forward run's rounds */
-    size_t rows = e->training && done->kind == OT__JOB_FORWARD ? 0 : job_rows(e, done);
-    int next = (int)a;
-    if (e->opt.switch_every > 0)
-        next = forced_count(e, ++e->jobs_done);
-    else if (rows > 0)
-        next = ot__elastic_tick(&e->ctl, dt, (double)rows);
-    if (next != (int)a)
-        ot__team_resize(&e->team, (unsigned)next);
-}
-
 void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
 {
-    team_tick(e, done);
+    ot__engine_team_tick(e, done);
     if (done->kind == OT__JOB_FORWARD && !bad &&
-        done->done + job_rows(e, done) < done->rows.rows) {
+        done->done + ot__engine_job_rows(e, done) < done->rows.rows) {
         e->job = *done; /* its next round: the driver sees the whole job */
-        e->job.done += job_rows(e, done);
+        e->job.done += ot__engine_job_rows(e, done);
         e->t_job = ot__now();
         return;
     }
@@ -449,7 +308,7 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
 {
     size_t lo, hi;
     ot__engine_my_shards(e, tid, &lo, &hi);
-    const size_t C = ot_model_output_dim(e->m), n = job->done + job_rows(e, job);
+    const size_t C = ot_model_output_dim(e->m), n = job->done + ot__engine_job_rows(e, job);
     for (size_t s = lo; s < hi && job->done == 0; s++) {
         e->shard_loss[s] = 0.0;
         e->shard_metric[s] = 0.0;
@@ -545,7 +404,7 @@ static void region(ot__engine *e)
 #pragma omp master
         {
             e->threads = omp_get_num_threads();
-            team_setup(e);
+            ot__engine_team_setup(e);
         }
 #pragma omp barrier
     }
@@ -633,7 +492,7 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
     e->busy_seconds = e->thread_seconds = 0.0;
     e->jobs_done = 0;
     if (!e->adapt)
-        team_setup(e);
+        ot__engine_team_setup(e);
 #pragma omp parallel num_threads(e->threads)
     {
         unsigned csr = ot__fp_enter();

@@ -220,6 +220,19 @@ ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards
 /* Every taking part thread waits for the others (team.h). */
 static inline void ot__engine_barrier(ot__engine *e) { ot__team_barrier(&e->team); }
 
+/* engine_team.c: the shards of thread tid when `a` threads take part; the
+ * counts the run may take and its team (all of its threads take part at
+ * first; with switch_every every count; elastic, those that change how
+ * many shards the busiest thread runs, ceil(S / k)); the rows of a forward
+ * job's rounds (between two the count may change) and of a job or round;
+ * the master's tick after a job: its time and count recorded, the count
+ * for the next job set (the barrier that ends this one applies it). */
+void ot__engine_shards_at(const ot__engine *e, int tid, unsigned a, size_t *lo, size_t *hi);
+void ot__engine_team_setup(ot__engine *e);
+size_t ot__engine_round_rows(const ot__engine *e, size_t n);
+size_t ot__engine_job_rows(const ot__engine *e, const ot__job *j);
+void ot__engine_team_tick(ot__engine *e, const ot__job *done);
+
 /* The shards [lo, hi) of thread tid: its part of its rank's block. */
 void ot__engine_my_shards(const ot__engine *e, int tid, size_t *lo, size_t *hi);
 /* The shards [lo, hi) of thread tid among all of the run's, as with one
