@@ -16,6 +16,7 @@
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
+#include <stdint.h>
 #include <string.h>
 
 #include "engine.h"
@@ -169,39 +170,40 @@ static void thread_setup(ot__engine *e, int tid)
     /* with ranks, every rank's master may compute the loss (step_units.c) */
     if (e->ranks != NULL && tid == 0 && e->uthreads != NULL)
         e->uthreads[0].loss = 1;
-    /* the shards it may run: its own with every count the run may take */
+    /* the shards it may run: from the least start to the greatest end of
+     * its own with every count the run may take (a few more than those
+     * cost a plan each at most: a length's shards have two sizes) */
+    size_t u_lo = SIZE_MAX, u_hi = 0;
     for (int c = 0; c < e->n_cands; c++) {
         size_t a_lo, a_hi;
         if (tid >= e->cands[c])
             continue;
         ot__engine_shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
-        for (size_t i = 0; i < e->n_lens; i++)
-            for (size_t s = a_lo; s < a_hi; s++) {
-                size_t first, rows;
-                ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
-                if (rows > max_rows)
-                    max_rows = rows;
-            }
+        if (a_lo < a_hi) {
+            u_lo = a_lo < u_lo ? a_lo : u_lo;
+            u_hi = a_hi > u_hi ? a_hi : u_hi;
+        }
     }
+    for (size_t i = 0; i < e->n_lens; i++)
+        for (size_t s = u_lo; s < u_hi; s++) {
+            size_t first, rows;
+            ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
+            if (rows > max_rows)
+                max_rows = rows;
+        }
     if (max_rows == 0)
         goto done; /* more threads than shards: this one only reduces */
     ot__worker *w = &e->workers[tid];
     if ((st = ot__worker_init(w, e->m, e->dnnl, max_rows, e->n_targets,
                               e->training, e->opt.transposed)) != OT_OK)
         goto done;
-    for (int c = 0; c < e->n_cands; c++) {
-        size_t a_lo, a_hi;
-        if (tid >= e->cands[c])
-            continue;
-        ot__engine_shards_at(e, tid, (unsigned)e->cands[c], &a_lo, &a_hi);
-        for (size_t i = 0; i < e->n_lens; i++)
-            for (size_t s = a_lo; s < a_hi; s++) {
-                size_t first, rows;
-                ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
-                if (rows > 0 && (st = ot__worker_plan(w, rows)) != OT_OK)
-                    goto done;
-            }
-    }
+    for (size_t i = 0; i < e->n_lens; i++)
+        for (size_t s = u_lo; s < u_hi; s++) {
+            size_t first, rows;
+            ot__shard_range(e->lens[i], e->shards, s, &first, &rows);
+            if (rows > 0 && (st = ot__worker_plan(w, rows)) != OT_OK)
+                goto done;
+        }
     if (e->training)
         for (size_t s = lo; s < hi; s++) {
             e->grads[s] = ot__calloc(e->m->arena_len, sizeof(float),
