@@ -53,7 +53,8 @@ typedef struct ot__engine_options {
      * every that many jobs, through every count from all down to 1 and
      * back (tests of bit-identity); round_rows: the rows of a forward
      * job's rounds in an elastic run (0: 4096); spin_us: how long a
-     * waiter spins before it sleeps (0: the default, -1: not at all) */
+     * waiter spins before it sleeps, always (0: as the load on the cores
+     * says, team.c; -1: not at all) */
     size_t switch_every, round_rows;
     int spin_us;
 } ot__engine_options;

@@ -1,35 +1,39 @@
 /*
  * team.c - the engine's barrier and parking (team.h).
  *
- * A waiter spins for OT__TEAM_SPIN (50 microseconds) and then sleeps, or
- * sleeps at once when a thread it waits for last arrived at a barrier from
- * the waiter's own core. On an idle machine the threads of a step reach a
- * barrier within a few microseconds of each other, so they rarely sleep and
- * the barrier costs what a spinning one does. Another program on the
- * machine makes the scheduler put two of the run's threads on one core now
- * and then: there a spinning waiter holds the core the late thread needs,
- * for its whole spin at every barrier, and sleeping at once hands it over.
- * On different cores the spin must outlast a sleeper's wake-up (tens of
- * microseconds in a virtual machine), or each wake-up makes the next
- * barrier's wait long enough to sleep too.
+ * A waiter spins and then sleeps on a futex; it sleeps at once when a
+ * thread it waits for last arrived at a barrier from the waiter's own core
+ * (there the spin would only keep the late thread off that core). How long
+ * it spins depends on who else wants the cores:
  *
- * Chosen by measurement (bench --auto-check, 784-100-10, 2 threads on the
- * 2-core development machine, another program's CPU-bound loop started
- * partway through): with a fixed spin and no core check, 2 threads kept
- * 0.66 / 0.93 of 1 thread's throughput at batch 32 / 128 under a nice-0
- * load with 20 microseconds, 0.50 / 0.87 with 50 and 0.34 / 0.75 with 100
- * while under a nice-19 load 20 microseconds fell below 1 thread (0.80 at
- * batch 32) where 50 stayed above it (1.38); with the core check and 50
- * microseconds, 0.83 / 0.98 under nice 0 and 1.40 / 1.27 under nice 19.
- * Against OpenMP's own barrier (8 epochs of omptrain train, 2 runs each,
- * interleaved): under nice 0, 0.76-0.83 / 0.67-0.74 before, 0.90-0.99 /
- * 1.07-1.12 after; under nice 19 OpenMP's spinning did better, 1.45-1.47 /
- * 1.55-1.62 before against 1.09-1.24 / 1.13-1.59 after: a sleeping waiter
- * lets the nice-19 program onto its core, and the wake-up must preempt it.
+ * - Nobody, or only programs of lower priority (nice 19): a long spin
+ *   (OT__TEAM_SPIN_MAX). A waiter that sleeps hands its core to the niced
+ *   program, and the scheduler lets that program finish its slice before
+ *   the woken thread runs again: every barrier then costs up to a slice,
+ *   and 2 threads fall to the speed of 1 for seconds at a time. A spinner
+ *   keeps the core, as the scheduler gives a nice-0 thread ~98% of it.
+ * - Programs or threads of equal priority (a nice-0 load, more threads than
+ *   cores, mpirun's ranks beyond the cores): the shortest spin
+ *   (OT__TEAM_SPIN), long enough to outlast a sleeper's wake-up when the
+ *   team's threads are on different cores. A long spin there holds a core
+ *   another thread needs (the late one, or another rank), and keeps the
+ *   scheduler from moving the other program onto the spinner's core.
+ *
+ * Each thread tells the two apart from what it can see of itself: once a
+ * period (OT__TEAM_PERIOD), the time it spent runnable but waiting for a
+ * core (the scheduler's run-queue delay, /proc/thread-self/schedstat) and
+ * the time its spins lost their core (a jump of the clock between two
+ * looks). More than OT__TEAM_LOST of the period: the whole team spins the
+ * shortest for a hold (OT__TEAM_HOLD seconds, doubled up to
+ * OT__TEAM_HOLD_MAX while each try of the long spin finds the cores still
+ * taken). A niced program costs the team's threads about 2% of their time,
+ * below the bound, so under it the team keeps the long spin.
  */
 #define _GNU_SOURCE /* syscall */
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -38,6 +42,8 @@
 #endif
 
 #include "team.h"
+
+#define OT__TEAM_GAP 100e-6 /* a spin that saw the clock jump lost its core */
 
 static inline void relax(void)
 {
@@ -53,6 +59,32 @@ static double seconds_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Seconds the calling thread has spent runnable but not running, or -1
+ * where the system does not say. */
+static double run_queue_seconds(void)
+{
+#if defined(__linux__)
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1.0;
+    char buf[96];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1.0;
+    buf[n] = '\0';
+    char *end;
+    strtoull(buf, &end, 10); /* time on the cpu */
+    if (end == buf)
+        return -1.0;
+    char *p = end;
+    unsigned long long waited = strtoull(p, &end, 10);
+    return end == p ? -1.0 : 1e-9 * (double)waited;
+#else
+    return -1.0;
+#endif
 }
 
 /* Sleeps while *w == v (or returns at once when it is not, or spuriously). */
@@ -76,6 +108,15 @@ static void wake_all(_Atomic unsigned *w)
 #endif
 }
 
+/* The calling thread in the team it runs in (ot__team_join): its id; the
+ * time at its last barrier; the start of its period, its run-queue delay
+ * then, and the seconds its spins have lost their core since. */
+static _Thread_local unsigned my_id;
+static _Thread_local double my_now;
+static _Thread_local double my_period;
+static _Thread_local double my_queued;
+static _Thread_local double my_lost;
+
 /* Spins while *w == v for at most `seconds`; whether it changed. */
 static int spin_while(_Atomic unsigned *w, unsigned v, double seconds)
 {
@@ -83,39 +124,91 @@ static int spin_while(_Atomic unsigned *w, unsigned v, double seconds)
         return 1;
     if (seconds <= 0.0)
         return 0;
-    double t0 = seconds_now();
+    double t0 = seconds_now(), last = t0;
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (atomic_load_explicit(w, memory_order_acquire) != v)
                 return 1;
             relax();
         }
-        if (seconds_now() - t0 >= seconds)
+        double now = seconds_now();
+        if (now - last > OT__TEAM_GAP)
+            my_lost += now - last;
+        if (now - t0 >= seconds)
             return 0;
+        last = now;
     }
 }
 
 /* Waits while *w == v: spins, then sleeps, counted in *sleepers so that
- * the waker knows to make the system call. Whether it slept. */
-static int wait_while(_Atomic unsigned *w, unsigned v, _Atomic unsigned *sleepers,
-                      double seconds)
+ * the waker knows to make the system call. */
+static void wait_while(_Atomic unsigned *w, unsigned v, _Atomic unsigned *sleepers,
+                       double seconds)
 {
     if (spin_while(w, v, seconds))
-        return 0;
+        return;
     atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
     while (atomic_load_explicit(w, memory_order_seq_cst) == v)
         sleep_on(w, v);
     atomic_fetch_sub_explicit(sleepers, 1, memory_order_relaxed);
-    return 1;
 }
 
-/* The calling thread's id in the team it runs in (ot__team_join). */
-static _Thread_local unsigned my_id;
+/* The spin of a wait that starts now (my_now: the last barrier's end). */
+static double spin_now(const ot__team *t)
+{
+    return my_now < atomic_load_explicit(&t->quiet_until, memory_order_relaxed)
+               ? t->spin_seconds
+               : t->spin_max;
+}
+
+void ot__team_quiet_update(ot__team_quiet *q, double now, double len, double lost)
+{
+    if (lost > OT__TEAM_LOST * len) {
+        if (now >= q->until) {
+            /* the long spin tried right after a spell: a longer spell */
+            if (q->until > 0.0 && now - q->until <= 2.0 * OT__TEAM_PERIOD)
+                q->hold = 2.0 * q->hold < OT__TEAM_HOLD_MAX ? 2.0 * q->hold : OT__TEAM_HOLD_MAX;
+            q->until = now + q->hold;
+        }
+        q->taken_at = now;
+    } else if (now >= q->until && q->hold > OT__TEAM_HOLD &&
+               now - q->taken_at > 2.0 * OT__TEAM_PERIOD) {
+        q->hold = OT__TEAM_HOLD;
+    }
+}
+
+/* After a barrier: at the end of this thread's period, the time it was
+ * kept off a core updates the team's spell of shortest spins. Two
+ * threads may update at once; either's result does. */
+static void after_wait(ot__team *t)
+{
+    my_now = seconds_now();
+    double len = my_now - my_period;
+    if (len < OT__TEAM_PERIOD)
+        return;
+    double queued = run_queue_seconds();
+    double waited = queued >= 0.0 && my_queued >= 0.0 ? queued - my_queued : 0.0;
+    ot__team_quiet q = {
+        .until = atomic_load_explicit(&t->quiet_until, memory_order_relaxed),
+        .hold = atomic_load_explicit(&t->hold, memory_order_relaxed),
+        .taken_at = atomic_load_explicit(&t->taken_at, memory_order_relaxed),
+    };
+    ot__team_quiet_update(&q, my_now, len, waited > my_lost ? waited : my_lost);
+    atomic_store_explicit(&t->quiet_until, q.until, memory_order_relaxed);
+    atomic_store_explicit(&t->hold, q.hold, memory_order_relaxed);
+    atomic_store_explicit(&t->taken_at, q.taken_at, memory_order_relaxed);
+    my_period = my_now;
+    my_queued = queued;
+    my_lost = 0.0;
+}
 
 void ot__team_join(ot__team *t, unsigned id)
 {
     (void)t;
     my_id = id;
+    my_now = my_period = seconds_now();
+    my_queued = run_queue_seconds();
+    my_lost = 0.0;
 }
 
 /* Whether a thread of [0, n) that has not arrived at phase g last ran on
@@ -147,7 +240,11 @@ void ot__team_init(ot__team *t, unsigned n, ot__team_slot *slots, double spin_se
     atomic_init(&t->park, 0);
     atomic_init(&t->parked_sleepers, 0);
     atomic_init(&t->closed, 0);
+    atomic_init(&t->quiet_until, 0.0);
+    atomic_init(&t->hold, OT__TEAM_HOLD);
+    atomic_init(&t->taken_at, 0.0);
     t->spin_seconds = spin_seconds < 0.0 ? OT__TEAM_SPIN : spin_seconds;
+    t->spin_max = spin_seconds < 0.0 ? OT__TEAM_SPIN_MAX : spin_seconds;
 }
 
 void ot__team_barrier(ot__team *t)
@@ -173,10 +270,11 @@ void ot__team_barrier(ot__team *t)
         atomic_fetch_add_explicit(&t->gen, 1, memory_order_seq_cst);
         if (atomic_load_explicit(&t->sleepers, memory_order_seq_cst) > 0)
             wake_all(&t->gen);
+        after_wait(t);
         return;
     }
-    wait_while(&t->gen, g, &t->sleepers,
-               late_one_here(t, n, g, cpu) ? 0.0 : t->spin_seconds);
+    wait_while(&t->gen, g, &t->sleepers, late_one_here(t, n, g, cpu) ? 0.0 : spin_now(t));
+    after_wait(t);
 }
 
 unsigned ot__team_active(const ot__team *t)
@@ -204,6 +302,7 @@ int ot__team_park(ot__team *t, unsigned id)
             return 0;
         if (id < ot__team_active(t))
             return 1;
+        /* parked because the cores are taken: the short spin */
         wait_while(&t->park, p, &t->parked_sleepers, t->spin_seconds);
     }
 }

@@ -35,16 +35,44 @@ typedef struct ot__team {
     _Atomic unsigned park;    /* bumped to wake parked threads (a futex word) */
     _Atomic unsigned parked_sleepers;
     _Atomic int closed;       /* the run is over: parked threads leave */
-    double spin_seconds;      /* how long a waiter spins before it sleeps */
+    _Atomic double quiet_until; /* the shortest spin until then (seconds) */
+    _Atomic double hold;        /* how long a shortest-spin spell lasts */
+    _Atomic double taken_at;    /* when a thread last waited for a core */
+    double spin_seconds;      /* the shortest spin before a waiter sleeps */
+    double spin_max;          /* the longest (team.c: which, when) */
     ot__team_slot *slots;
 } ot__team;
 
-/* How long a waiter spins before it sleeps, by default (team.c says why);
- * not at all while a thread it waits for last ran on its own core. */
+/* How long a waiter spins before it sleeps, at least and at most (team.c
+ * says why and how); not at all while a thread it waits for last ran on
+ * its own core. */
 #define OT__TEAM_SPIN 50e-6
+#define OT__TEAM_SPIN_MAX 5e-3
+
+/* Which spin, and when (team.c says why): once a period of
+ * OT__TEAM_PERIOD seconds, each thread measures how long it was kept off a
+ * core. More than OT__TEAM_LOST of the period, and the team spins the
+ * shortest for a hold of OT__TEAM_HOLD seconds, doubled up to
+ * OT__TEAM_HOLD_MAX each time the long spin, tried again after a hold,
+ * finds the cores still taken; back to OT__TEAM_HOLD after two periods
+ * with the cores free. */
+#define OT__TEAM_PERIOD 0.1
+#define OT__TEAM_LOST 0.2
+#define OT__TEAM_HOLD 1.0
+#define OT__TEAM_HOLD_MAX 8.0
+
+typedef struct ot__team_quiet {
+    double until;    /* the shortest spin until then (0: never yet) */
+    double hold;     /* the length of the next spell */
+    double taken_at; /* when a thread was last kept off a core */
+} ot__team_quiet;
+
+/* The end of a period `len` seconds long at time `now`, in which a thread
+ * was kept off a core for `lost` seconds. */
+void ot__team_quiet_update(ot__team_quiet *q, double now, double len, double lost);
 
 /* A team of `n` threads taking part, slots[n] of them (ot__team_join);
- * spin_seconds < 0: the default. */
+ * spin_seconds < 0: the adaptive default, else that spin always. */
 void ot__team_init(ot__team *t, unsigned n, ot__team_slot *slots, double spin_seconds);
 
 /* The calling thread is thread `id` of the team (before its barriers). */

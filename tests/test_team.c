@@ -2,8 +2,8 @@
  * test_team.c - threads that change while a run goes (team.c, elastic.c,
  * engine.c): the barrier under a changing count, the same weights, bit for
  * bit, when the count changes every few jobs (both cuts of a step, and the
- * forward rounds of validation), and the controller's choices on made-up
- * timings.
+ * forward rounds of validation), and the controller's and the barrier's
+ * choices on made-up timings.
  */
 #include "training.h"
 
@@ -242,4 +242,42 @@ Test(team, each_epoch_reports_its_mean_thread_count)
         ot_model_destroy(m);
         ot_dataset_destroy(d);
     }
+}
+
+/* The spells of shortest spins (team.h): a period in which a thread was
+ * kept off its core for more than a fifth of it starts one; the 2% a niced
+ * program takes does not; the long spin tried after a spell that finds the
+ * cores still taken doubles the next one, up to the most; periods with the
+ * cores free bring the spell back to its first length. */
+Test(team, spins_short_while_the_cores_are_taken)
+{
+    const double P = OT__TEAM_PERIOD;
+    ot__team_quiet q = {.until = 0.0, .hold = OT__TEAM_HOLD, .taken_at = 0.0};
+    double now = 10.0;
+    ot__team_quiet_update(&q, now, P, 0.02 * P);
+    cr_assert_eq(q.until, 0.0, "a niced program's share started a spell");
+    ot__team_quiet_update(&q, now += P, P, 0.5 * P);
+    cr_assert_float_eq(q.until, now + OT__TEAM_HOLD, 1e-9);
+    const double until = q.until;
+    ot__team_quiet_update(&q, now += P, P, 0.9 * P);
+    cr_assert_eq(q.until, until, "a spell was stretched from within");
+    double hold = OT__TEAM_HOLD;
+    for (int i = 0; i < 5; i++) {
+        now = q.until + P;
+        ot__team_quiet_update(&q, now, P, 0.5 * P);
+        hold = fmin(2.0 * hold, OT__TEAM_HOLD_MAX);
+        cr_assert_float_eq(q.hold, hold, 1e-9, "try %d", i);
+        cr_assert_float_eq(q.until, now + hold, 1e-9, "try %d", i);
+    }
+    cr_assert_eq(q.hold, OT__TEAM_HOLD_MAX);
+    /* another thread kept off a core just now: the hold stays */
+    now = q.until + P;
+    q.taken_at = now - P;
+    ot__team_quiet_update(&q, now, P, 0.0);
+    cr_assert_eq(q.hold, OT__TEAM_HOLD_MAX);
+    ot__team_quiet_update(&q, now += 3.0 * P, P, 0.0);
+    cr_assert_eq(q.hold, OT__TEAM_HOLD, "the cores were free, the hold stayed %g", q.hold);
+    /* a load that comes back much later starts a first-length spell */
+    ot__team_quiet_update(&q, now += 30.0, P, 0.4 * P);
+    cr_assert_float_eq(q.until, now + OT__TEAM_HOLD, 1e-9);
 }
