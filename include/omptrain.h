@@ -650,6 +650,15 @@ typedef struct ot_fit_config {
      * briefly and then sleep whatever this is. OT_ELASTIC_AUTO (the
      * default): elastic when threads is 0. */
     ot_elastic elastic;
+    /** k-fold cross-validation's hold-out: with validation_folds k >= 2 the
+     * training data is cut into k folds as scikit-learn cuts them without
+     * shuffling (StratifiedKFold for labels, each fold holding each class in
+     * proportion; KFold for float targets, contiguous blocks): the folds of
+     * GridSearchCV(cv=k). Fold validation_fold (0-based) is validated on
+     * after every epoch, the other folds, in the data's order, are trained
+     * on. Instead of validation_split and validation_data. 0: no folds. */
+    size_t validation_folds;
+    size_t validation_fold;
 } ot_fit_config;
 
 /** Whether this library was built with MPI (ot_fit_config.comm). Since 0.1. */
@@ -871,6 +880,129 @@ OT_API ot_status ot_model_save(const ot_model *model, const char *path);
 /** Loads a model written by ot_model_save; checks magic, version, sizes and
  *  checksum. Since 0.1. */
 OT_API ot_status ot_model_load(ot_model **out, const char *path);
+
+/* ------------------------------------------------------------------------ */
+/* Hyper-parameter search                                                   */
+
+/** One configuration a search tries: the model it builds and how it is
+ *  fitted (scikit-learn's parameter setting of GridSearchCV). */
+typedef struct ot_search_candidate {
+    const ot_layer *layers;        /**< the model's layers (copied) */
+    size_t n_layers;
+    ot_loss loss;
+    ot_optimizer_config optimizer;
+    /** batch_size, epochs, seed (the model's initialisation's too),
+     * shuffle, scaling, shards (0: ot_default_threads(), whatever the jobs
+     * and threads: the scores never depend on them) and early_stopping are
+     * the candidate's. The search sets the validation part, threads and
+     * elastic; validation_*, initial_epoch (SIZE_MAX), the paths, the
+     * callbacks and comm must be left as ot_fit_config_default() has them. */
+    ot_fit_config fit;
+} ot_search_candidate;
+
+/** One candidate's results: a row of scikit-learn's cv_results_. */
+typedef struct ot_search_result {
+    size_t candidate;      /**< its index in the candidates given */
+    size_t splits;         /**< folds, or 1 with a hold-out */
+    const double *scores;  /**< per split: the score on the held-out part
+                                after the candidate's last epoch (the
+                                metric, higher is better: accuracy, or
+                                minus the mean absolute error); a failed
+                                fit's is the error score */
+    double mean_score, std_score; /**< over the splits (std: population) */
+    size_t rank;           /**< 1 the best; equal means share a rank; a NaN
+                                mean ranks last (rank_test_score); 0 in the
+                                callback, before every candidate is done */
+    double mean_fit_time, std_fit_time;     /**< seconds training, per split */
+    double mean_score_time, std_score_time; /**< seconds scoring, per split */
+    const char *error;     /**< "" or why a split failed (its first) */
+} ot_search_result;
+
+/** Called once for each candidate when all its splits are done, one call at
+ *  a time (from the search's worker threads); non-zero cancels the search.
+ *  The result is valid during the call. */
+typedef int (*ot_search_callback)(const ot_search_result *result, void *user);
+
+/** How a search runs. */
+typedef struct ot_search_config {
+    size_t cv;               /**< k of k-fold cross-validation, k >= 2
+                                  (ot_fit_config.validation_folds: stratified
+                                  for labels): 3 */
+    double validation_split; /**< > 0: one hold-out of this fraction, chosen
+                                  by each candidate's seeded shuffle, instead
+                                  of folds: 0 */
+    int jobs;                /**< fits at once; 0: planned with threads so
+                                  that jobs x threads = the cores, as many
+                                  fits of one thread as there is work for: 0 */
+    int threads;             /**< threads of each fit (fixed counts); 0: planned: 0 */
+    double error_score;      /**< the score of a split whose fit failed (a
+                                  non-finite loss, say): NaN */
+    ot_search_callback on_candidate; /**< NULL */
+    void *user;              /**< passed to on_candidate: NULL */
+} ot_search_config;
+
+/** A search: its candidates, its data, its results. */
+typedef struct ot_search ot_search;
+
+/** 3 folds, planned jobs and threads, error score NaN. Since 0.1. */
+OT_API ot_search_config ot_search_config_default(void);
+
+/**
+ * A search of `n` candidates (copied) on `data` (borrowed: it must outlive
+ * the search, read-only and shared by every fit, the folds index lists into
+ * it). Checks every candidate and the config, naming the first bad one; the
+ * folds must fit the data (each class at least cv samples). Since 0.1.
+ */
+OT_API ot_status ot_search_create(ot_search **out, const ot_dataset *data,
+                                  const ot_search_candidate *candidates, size_t n,
+                                  const ot_search_config *config);
+
+/**
+ * Fits every candidate on every split that is not done yet, `jobs` fits at
+ * once. Each candidate's scores depend only on it, its split and the data:
+ * the same for any jobs and threads, bit for bit. Candidates that differ
+ * only in their epochs (and stop early on none) share their fits: epoch e
+ * of a longer fit is the fit of e epochs, as each epoch's order depends on
+ * the seed and the epoch alone. A failed fit scores the error score and
+ * the search goes on. OT_CANCELLED after ot_search_cancel or a callback's
+ * stop: the candidates done keep their results, and another call goes on
+ * with the rest. Since 0.1.
+ */
+OT_API ot_status ot_search_run(ot_search *search);
+
+/** Asks a running search to stop after each running fit's current step
+ *  (from any thread, or a signal handler: it sets atomic flags). Since 0.1. */
+OT_API ot_status ot_search_cancel(ot_search *search);
+
+/** The number of candidates. Since 0.1. */
+OT_API size_t ot_search_candidates(const ot_search *search);
+
+/** The jobs and threads a run uses (planned, or as configured). Since 0.1. */
+OT_API void ot_search_plan(const ot_search *search, int *jobs, int *threads);
+
+/** Whether candidate i has all its splits done. Since 0.1. */
+OT_API int ot_search_done(const ot_search *search, size_t candidate);
+
+/** Candidate i's results (valid until the search is destroyed or run
+ *  again); OT_INVALID_STATE while it is not done. Since 0.1. */
+OT_API ot_status ot_search_result_get(const ot_search *search, size_t candidate,
+                                      ot_search_result *out);
+
+/** The best candidate (best_index_: rank 1, the first of equals), or
+ *  SIZE_MAX while none is done with a finite mean. Since 0.1. */
+OT_API size_t ot_search_best(const ot_search *search);
+
+/**
+ * Fits candidate i on all the data, as GridSearchCV's refit does (no
+ * validation; `threads` as ot_fit_config.threads: 0 elastic), into a new
+ * model. `history` as in ot_model_fit. ot_search_cancel stops it
+ * (OT_CANCELLED, no model). Since 0.1.
+ */
+OT_API ot_status ot_search_refit(const ot_search *search, size_t candidate, int threads,
+                                 ot_model **out, ot_history **history);
+
+/** Destroys a search (not while it runs); NULL is accepted. Since 0.1. */
+OT_API void ot_search_destroy(ot_search *search);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 
 #include "fit.h"
 #include "fit_control.h"
+#include "folds.h"
 #include "history.h"
 #include "ranks.h"
 #include "rng.h"
@@ -78,6 +79,7 @@ typedef struct fit_state {
     ot_history *hist;
     ot__fit_control ctl;
     const ot__ranks *ranks;
+    const ot__fit_rows *rows;   /* the caller's training and validation rows, or NULL */
     int stop;
     ot_status fail;             /* the driver's own failure */
     char fail_msg[256];
@@ -318,13 +320,20 @@ static ot_status split(fit_state *f, uint32_t **perm_out)
 {
     const ot_fit_config *cfg = f->cfg;
     const ot_dataset *train = f->train;
-    size_t N = train->n, n_val = N - f->n_train;
+    size_t N = f->rows ? f->rows->n_train + f->rows->n_val : train->n;
+    size_t n_val = N - f->n_train;
     uint32_t *perm = ot__alloc(N + f->n_train, sizeof *perm, "sample order");
     if (perm == NULL)
         return OT_OUT_OF_MEMORY;
     for (size_t i = 0; i < N; i++)
         perm[i] = (uint32_t)i;
-    if (n_val > 0) {
+    if (f->rows != NULL) {
+        memcpy(perm, f->rows->val, n_val * sizeof *perm);
+        memcpy(perm + n_val, f->rows->train, f->n_train * sizeof *perm);
+        f->val = train;
+        f->val_idx = n_val > 0 ? perm : NULL;
+        f->n_val = n_val;
+    } else if (n_val > 0) {
         ot__rng rng;
         ot__rng_seed(&rng, cfg->seed);
         ot__rng_shuffle(&rng, perm, N);
@@ -433,8 +442,14 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     f->last_epoch = more ? m->epochs + cfg->epochs : cfg->epochs;
     size_t N = f->train->n;
     size_t n_val = 0;
-    if (cfg->validation_split > 0.0)
+    if (f->rows != NULL) {
+        if ((status = ot__fit_rows_check(f->train, cfg, f->rows)) != OT_OK)
+            return status;
+        N = f->rows->n_train + f->rows->n_val;
+        n_val = f->rows->n_val;
+    } else if (cfg->validation_split > 0.0) {
         n_val = (size_t)ceil(cfg->validation_split * (double)N);
+    }
     if (n_val >= N)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g of %zu "
                         "samples leaves none to train on",
@@ -500,9 +515,9 @@ static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t 
 }
 
 /* A fit over the ranks r (one without MPI). */
-static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
-                     const ot__engine_options *opt, const ot__ranks *r,
-                     ot_history **history)
+static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *rows,
+                     const ot_fit_config *cfg, const ot__engine_options *opt,
+                     const ot__ranks *r, ot_history **history)
 {
     fit_state f;
     memset(&f, 0, sizeof f);
@@ -510,22 +525,33 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *
     f.cfg = cfg;
     f.train = train;
     f.ranks = r;
+    f.rows = rows;
     int T = 1;
     size_t S = 1;
+    uint32_t *perm = NULL, *fold_rows = NULL;
+    ot__fit_rows folds;
+    ot_status status = OT_OK;
+    if (rows == NULL && cfg != NULL && train != NULL && cfg->validation_folds > 0 &&
+        (status = ot__folds_for_fit(train, cfg, &fold_rows, &folds)) == OT_OK)
+        f.rows = &folds;
     /* every rank goes on, or none: a rank that fails alone would leave the
      * others waiting for it */
-    ot_status status = ot__ranks_agree(r, plan(&f, &T, &S), 0u, NULL);
+    if (status == OT_OK)
+        status = plan(&f, &T, &S);
+    status = ot__ranks_agree(r, status, 0u, NULL);
     if (status == OT_OK && r->size > 1)
         status = same_fit(&f, r, T, &S);
-    if (status != OT_OK)
-        return status;
-    if (S > cfg->batch_size)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards%s for a batch of %zu: at most "
+    if (status == OT_OK && S > cfg->batch_size)
+        status = ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards%s for a batch of %zu: at most "
                         "one shard per sample", S,
                         cfg->shards == 0 && m->has_fit ? " (the model's own, from its last "
                                                          "fit: set shards to change it)"
                                                        : "",
                         cfg->batch_size);
+    if (status != OT_OK) {
+        ot__free(fold_rows);
+        return status;
+    }
     m->has_fit = 1;
     m->fit_batch = cfg->batch_size;
     m->fit_shards = S;
@@ -534,7 +560,6 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *
     m->fit_split = cfg->validation_split;
     m->fit_shuffle = cfg->shuffle;
 
-    uint32_t *perm = NULL;
     status = split(&f, &perm);
     if (status == OT_OK)
         status = fit_scaling(&f);
@@ -561,20 +586,28 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot_fit_config *
     else
         ot_history_destroy(f.hist);
     ot__free(perm);
+    ot__free(fold_rows);
     return status;
 }
 
-ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
-                  const ot__engine_options *opt, ot_history **history)
+ot_status ot__fit_on_rows(ot_model *m, const ot_dataset *train, const ot__fit_rows *rows,
+                       const ot_fit_config *cfg, const ot__engine_options *opt,
+                       ot_history **history)
 {
     if (history)
         *history = NULL;
     ot__ranks r;
     ot_status status = ot__ranks_open(&r, cfg != NULL ? cfg->comm : NULL);
     if (status == OT_OK)
-        status = fit(m, train, cfg, opt, &r, history);
+        status = fit(m, train, rows, cfg, opt, &r, history);
     ot__ranks_close(&r);
     return status;
+}
+
+ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
+                  const ot__engine_options *opt, ot_history **history)
+{
+    return ot__fit_on_rows(m, train, NULL, cfg, opt, history);
 }
 
 int ot_mpi_available(void) { return ot__ranks_built(); }

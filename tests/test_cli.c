@@ -83,8 +83,8 @@ Test(cli, bench_is_a_command)
 Test(cli, bad_flags_and_values_name_themselves)
 {
     EXPECT_RUN("", 2, "usage");
-    EXPECT_RUN("frobnicate", 2, "unknown command 'frobnicate' (expected train, evaluate, "
-                                "predict, summary or bench");
+    EXPECT_RUN("frobnicate", 2, "unknown command 'frobnicate' (expected train, search, "
+                                "evaluate, predict, summary or bench");
     EXPECT_RUN("train --bogus 3", 2, "unknown flag '--bogus'");
     EXPECT_RUN("train --epochs", 2, "--epochs needs a value");
     EXPECT_RUN("train --epochs x", 2, "--epochs: 'x' is not a whole number");

@@ -94,6 +94,10 @@ int cli_ranks_min(int v);
  * each rank to one core when np <= 2). Collective. */
 void cli_ranks_check_binding(int threads);
 
+/* The first SIGINT or SIGTERM calls handler, a second ends the process
+ * (signals.c); NULL: the default again. */
+void cli_catch_signals(void (*handler)(int));
+
 /* Prints the library's last error and returns CLI_FAILED. */
 int cli_fail(const char *context);
 
@@ -134,7 +138,55 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user);
 enum { CLI_EVAL_FLAGS = 3 };
 void cli_eval_flags(cli_opt *opts, ot_eval_config *ec);
 
+/* The flags of `omptrain train` (train_flags.c), which search takes too:
+ * their values, the table over them, and what they make. */
+typedef struct cli_opt_flags {
+    const char *name, *schedule;
+    float lr, momentum, beta1, beta2, epsilon, rho, initial_accumulator;
+    int nesterov, amsgrad, centered, staircase;
+    double decay_rate;
+    size_t decay_steps, decay_epochs;
+} cli_opt_flags;
+
+typedef struct cli_train_flags {
+    const char *data, *val_data, *layers, *loss, *save, *history, *plot, *resume,
+        *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads;
+    size_t batch, epochs, shards, patience, checkpoint_every;
+    double split, min_delta;
+    int quiet, no_shuffle, early_stopping, no_restore_best;
+    uint64_t seed;
+    cli_opt_flags of;
+} cli_train_flags;
+
+enum { CLI_TRAIN_FLAGS = 42, CLI_MAX_LAYERS = 64 };
+
+/* The defaults: the textbook's run. */
+void cli_train_flags_init(cli_train_flags *f);
+/* Writes the CLI_TRAIN_FLAGS flags over *f at opts. */
+void cli_train_flags_table(cli_train_flags *f, cli_opt *opts);
+/* Whether --layers, --loss, --optimizer or an optimizer's flag was given. */
+int cli_train_model_given(const cli_train_flags *f);
+
+typedef struct cli_train_setup {
+    ot_layer layers[CLI_MAX_LAYERS];
+    size_t n_layers;
+    ot_loss loss;
+    ot_optimizer_config oc;
+    ot_scaling scaling;
+    ot_monitor monitor;
+    int threads, auto_threads; /* threads 0 with auto */
+} cli_train_setup;
+
+/* What the flags make (the layers when layers_too); 0 on a bad value
+ * (error printed). */
+int cli_train_setup_from(const cli_train_flags *f, int layers_too, cli_train_setup *s);
+/* Sets the fit config's fields that the flags give (batch, epochs, split,
+ * shuffle, threads, shards, seed, scaling, early stopping). */
+void cli_train_fit_config(const cli_train_flags *f, const cli_train_setup *s,
+                          ot_fit_config *fc);
+
 int cli_train(int argc, char **argv);
+int cli_search(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_predict(int argc, char **argv);

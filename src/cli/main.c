@@ -15,6 +15,8 @@ static void usage(FILE *out)
             "\n"
             "commands:\n"
             "  train      train a model (defaults: the textbook Fashion-MNIST run)\n"
+            "  search     hyper-parameter search: a grid of train's flags, k-fold\n"
+            "             cross-validation, several fits at once (GridSearchCV)\n"
             "  evaluate   loss and metric of a saved model on a test set, confusion matrix\n"
             "  predict    a saved model's predictions for every sample, as CSV\n"
             "  summary    the Keras-style table of a model\n"
@@ -53,10 +55,12 @@ static int run(int argc, char **argv)
         return cli_summary(argc - 2, argv + 2);
     if (strcmp(cmd, "predict") == 0)
         return cli_predict(argc - 2, argv + 2);
+    if (strcmp(cmd, "search") == 0)
+        return cli_search(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0)
         return bench_main("bench", argc - 2, argv + 2);
-    cli_error("unknown command '%s' (expected train, evaluate, predict, "
-              "summary or bench; see omptrain --help)", cmd);
+    cli_error("unknown command '%s' (expected train, search, evaluate, "
+              "predict, summary or bench; see omptrain --help)", cmd);
     return CLI_USAGE;
 }
 

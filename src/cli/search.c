@@ -1,0 +1,364 @@
+/*
+ * search.c - `omptrain search`: train's flags plus a grid of their values;
+ * every candidate fitted on every fold of k-fold cross-validation (the
+ * library's ot_search, several fits at once), a line per candidate as it
+ * finishes, then DIR/cv_results.csv with scikit-learn's columns, the best
+ * parameters and score, and the best candidate refit on all the data into
+ * DIR/best.otm. Ctrl-C stops the search and keeps the candidates done.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "search.h"
+
+/* Train flags a search does not take: it writes its own files. */
+static const char *const not_taken[] = {"--resume", "--checkpoint", "--checkpoint-every",
+                                        "--save", "--save-best", "--history", "--plot",
+                                        "--validation-data"};
+
+static ot_search *volatile running;
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    if (running)
+        ot_search_cancel(running);
+}
+
+
+typedef struct search_run {
+    const search_grid *grid;
+    char (*vals)[SEARCH_VALUE_LEN]; /* n x grid->n */
+    size_t n, done;
+    int quiet;
+} search_run;
+
+/* "batch=32 epochs=1" */
+static void describe(const search_run *r, size_t c, char *buf, size_t size)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->grid->n && at < size; i++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%s=%s", i ? " " : "",
+                               r->grid->params[i].name, r->vals[c * r->grid->n + i]);
+}
+
+static int on_candidate(const ot_search_result *res, void *user)
+{
+    search_run *r = user;
+    r->done++;
+    if (r->quiet)
+        return 0;
+    char what[512];
+    describe(r, res->candidate, what, sizeof what);
+    printf("[%*zu/%zu] %s: %.4f +- %.4f (fit %.2f s a split)%s%s\n",
+           r->n < 10 ? 1 : r->n < 100 ? 2 : 3, r->done, r->n, what, res->mean_score,
+           res->std_score, res->mean_fit_time, res->error[0] ? ", failed: " : "", res->error);
+    fflush(stdout);
+    return 0;
+}
+
+/* The shortest decimal that reads back as x. */
+static void put_double(FILE *f, double x)
+{
+    char buf[40];
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x || isnan(x))
+            break;
+    }
+    fputs(isnan(x) ? "nan" : buf, f);
+}
+
+/* A CSV field: quoted when it holds a comma, a quote or a line break. */
+static void put_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* DIR/cv_results.csv: the candidates done, in their order, with
+ * scikit-learn's cv_results_ columns, and `error`. */
+static int write_results(const search_run *r, const ot_search *s, const char *path,
+                         size_t splits)
+{
+    cli_file o;
+    if (!cli_file_open(&o, path)) {
+        cli_error("%s: %s", path, strerror(errno));
+        return 0;
+    }
+    FILE *f = o.f;
+    const search_grid *g = r->grid;
+    fputs("mean_fit_time,std_fit_time,mean_score_time,std_score_time", f);
+    for (size_t i = 0; i < g->n; i++)
+        fprintf(f, ",param_%s", g->params[i].name);
+    fputs(",params", f);
+    for (size_t k = 0; k < splits; k++)
+        fprintf(f, ",split%zu_test_score", k);
+    fputs(",mean_test_score,std_test_score,rank_test_score,error\n", f);
+    for (size_t c = 0; c < r->n; c++) {
+        ot_search_result res;
+        if (ot_search_result_get(s, c, &res) != OT_OK)
+            continue;
+        const double t[4] = {res.mean_fit_time, res.std_fit_time, res.mean_score_time,
+                             res.std_score_time};
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                fputc(',', f);
+            put_double(f, t[i]);
+        }
+        char params[2048];
+        size_t at = (size_t)snprintf(params, sizeof params, "{");
+        for (size_t i = 0; i < g->n; i++) {
+            const char *v = r->vals[c * g->n + i];
+            fputc(',', f);
+            put_field(f, v);
+            char *end;
+            strtod(v, &end);
+            int number = end != v && *end == '\0';
+            if (at < sizeof params)
+                at += (size_t)snprintf(params + at, sizeof params - at, "%s'%s': %s%s%s",
+                                       i ? ", " : "", g->params[i].name, number ? "" : "'",
+                                       v, number ? "" : "'");
+        }
+        if (at < sizeof params)
+            snprintf(params + at, sizeof params - at, "}");
+        fputc(',', f);
+        put_field(f, params);
+        for (size_t k = 0; k < splits; k++) {
+            fputc(',', f);
+            put_double(f, res.scores[k]);
+        }
+        fputc(',', f);
+        put_double(f, res.mean_score);
+        fputc(',', f);
+        put_double(f, res.std_score);
+        fprintf(f, ",%zu,", res.rank);
+        put_field(f, res.error);
+        fputc('\n', f);
+    }
+    if (!cli_file_commit(&o)) {
+        cli_error("%s: %s", path, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+/* Makes r->vals and the candidates from the grid over the base flags. */
+static int make_candidates(search_run *r, const cli_train_flags *base, int random,
+                           size_t draws, ot_search_candidate *cands, ot_layer *layers)
+{
+    uint64_t rng = base->seed ^ 0x5eed5eed5eed5eedULL;
+    for (size_t c = 0; c < r->n; c++) {
+        char(*v)[SEARCH_VALUE_LEN] = r->vals + c * r->grid->n;
+        search_grid_values(r->grid, c, random && draws > 0, &rng, v);
+        cli_train_flags tf = *base;
+        cli_train_setup su;
+        if (!search_grid_apply(r->grid, v, &tf, &su)) {
+            char what[512];
+            describe(r, c, what, sizeof what);
+            cli_error("--grid: candidate %zu (%s) refused", c, what);
+            return 0;
+        }
+        memcpy(layers + c * CLI_MAX_LAYERS, su.layers, su.n_layers * sizeof *layers);
+        ot_fit_config fc = ot_fit_config_default();
+        cli_train_fit_config(&tf, &su, &fc);
+        fc.validation_split = 0.0;
+        fc.threads = 0;
+        cands[c] = (ot_search_candidate){.layers = layers + c * CLI_MAX_LAYERS,
+                                         .n_layers = su.n_layers, .loss = su.loss,
+                                         .optimizer = su.oc, .fit = fc};
+    }
+    return 1;
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return 1;
+        errno = ENOTDIR;
+    }
+    cli_error("--out: %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+int cli_search(int argc, char **argv)
+{
+    cli_train_flags tf;
+    cli_train_flags_init(&tf);
+    tf.split = 0.0; /* here: a hold-out instead of --cv */
+    cli_opt train_opts[CLI_TRAIN_FLAGS];
+    cli_train_flags_table(&tf, train_opts);
+    const char *grid_spec = NULL, *out = "search";
+    size_t cv = 3, draws = 0;
+    int jobs = 0, no_refit = 0;
+    enum { OWN = 6 };
+    cli_opt opts[CLI_TRAIN_FLAGS + OWN] = {
+        {"--grid", CLI_STRING, &grid_spec, "SPEC", "the values to try: 'name=v,v,...;name=...' over train's flags (epochs, batch, lr, optimizer, layers with alternatives separated by |, ...), and units and activation (the hidden layers'); with --random, also ranges lo..hi and lo..hi:log", 0, 0, "none"},
+        {"--random", CLI_SIZE, &draws, "N", "N candidates drawn from the grid's lists and ranges (seeded by --seed), instead of every combination", 1, SEARCH_MAX_CANDIDATES, "off"},
+        {"--cv", CLI_SIZE, &cv, "K", "folds of k-fold cross-validation (stratified for labels, as scikit-learn's StratifiedKFold without shuffling)", 2, 1000, NULL},
+        {"--jobs", CLI_INT, &jobs, "J", "fits at once (with --threads each); default: planned so that jobs x threads = the cores", 1, 1024, "planned"},
+        {"--out", CLI_STRING, &out, "DIR", "where cv_results.csv and best.otm go", 0, 0, NULL},
+        {"--no-refit", CLI_BOOL, &no_refit, NULL, "do not fit the best candidate on all the data", 0, 0, NULL},
+    };
+    size_t n_opts = OWN;
+    for (int i = 0; i < CLI_TRAIN_FLAGS; i++) {
+        int skip = 0;
+        for (size_t j = 0; j < sizeof not_taken / sizeof *not_taken; j++)
+            skip |= strcmp(train_opts[i].name, not_taken[j]) == 0;
+        if (skip)
+            continue;
+        opts[n_opts] = train_opts[i];
+        if (strcmp(opts[n_opts].name, "--validation-split") == 0)
+            opts[n_opts].help = "a single hold-out of this fraction (chosen by the seeded "
+                                "shuffle) instead of --cv";
+        if (strcmp(opts[n_opts].name, "--threads") == 0)
+            opts[n_opts].help = "threads of each fit (auto: planned with --jobs)";
+        n_opts++;
+    }
+    int rc = cli_parse("search", "Fit every candidate of a grid of train's flags on every "
+                       "fold of k-fold cross-validation, several fits at once; print a line "
+                       "per candidate, write DIR/cv_results.csv (scikit-learn's columns) and "
+                       "refit the best on all the data into DIR/best.otm. The scores depend "
+                       "on the candidates, the folds and the seed, never on --jobs or "
+                       "--threads. Ctrl-C stops and keeps the candidates done.",
+                       opts, n_opts, argc, argv, NULL);
+    if (rc >= 0)
+        return rc;
+    if (grid_spec == NULL) {
+        cli_error("--grid is needed (e.g. --grid 'epochs=1,2,3;batch=32,64')");
+        return CLI_USAGE;
+    }
+    search_grid grid;
+    search_run r = {.grid = &grid, .quiet = tf.quiet};
+    ot_search_candidate *cands = NULL;
+    ot_layer *layers = NULL;
+    ot_dataset *data = NULL;
+    ot_search *s = NULL;
+    cli_train_setup base;
+    rc = CLI_USAGE;
+    if (!search_grid_parse(&grid, grid_spec, draws > 0) || !cli_train_setup_from(&tf, 1, &base))
+        goto done;
+    r.n = draws > 0 ? draws : search_grid_size(&grid);
+    if (r.n == SIZE_MAX) {
+        cli_error("--grid: more than %d combinations", SEARCH_MAX_CANDIDATES);
+        goto done;
+    }
+    r.vals = calloc(r.n * (grid.n ? grid.n : 1), sizeof *r.vals);
+    cands = calloc(r.n, sizeof *cands);
+    layers = calloc(r.n * CLI_MAX_LAYERS, sizeof *layers);
+    if (!r.vals || !cands || !layers) {
+        cli_error("search: out of memory for %zu candidates", r.n);
+        rc = CLI_FAILED;
+        goto done;
+    }
+    if (!make_candidates(&r, &tf, draws > 0, draws, cands, layers) || !make_dir(out))
+        goto done;
+    rc = CLI_FAILED;
+    int integer_labels = base.loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+                         base.loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
+    cli_data_options dopt = {"train", tf.label_columns, integer_labels, 0};
+    if ((rc = cli_load_data(tf.data, &dopt, &data)) != CLI_OK)
+        goto done;
+    rc = CLI_FAILED;
+    ot_search_config sc = ot_search_config_default();
+    sc.cv = cv;
+    sc.validation_split = tf.split;
+    sc.jobs = jobs;
+    sc.threads = base.threads;
+    sc.on_candidate = on_candidate;
+    sc.user = &r;
+    if (ot_search_create(&s, data, cands, r.n, &sc) != OT_OK) {
+        rc = cli_fail("search");
+        goto done;
+    }
+    int pj, pt;
+    ot_search_plan(s, &pj, &pt);
+    size_t splits = tf.split > 0.0 ? 1 : cv;
+    if (!tf.quiet) {
+        printf("omptrain %s: search of %zu candidate%s x %s%zu split%s on %zu samples of %s, "
+               "%d job%s x %d thread%s, scored by %s\n", ot_version(), r.n,
+               r.n == 1 ? "" : "s", tf.split > 0.0 ? "a hold-out, " : "", splits,
+               splits == 1 ? "" : "s", ot_dataset_size(data), tf.data, pj,
+               pj == 1 ? "" : "s", pt, pt == 1 ? "" : "s",
+               strcmp(ot_loss_metric_name(base.loss), "accuracy") == 0
+                   ? "accuracy"
+                   : "minus the mean absolute error");
+        fflush(stdout);
+    }
+    running = s;
+    cli_catch_signals(on_signal);
+    ot_status st = ot_search_run(s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cv_results.csv", out);
+    if (st != OT_OK && st != OT_CANCELLED) {
+        cli_fail("search");
+        goto done;
+    }
+    if (!write_results(&r, s, path, splits))
+        goto done;
+    if (st == OT_CANCELLED) {
+        fprintf(stderr, "omptrain: search stopped: %zu of %zu candidates done, in %s\n",
+                r.done, r.n, path);
+        rc = 128 + SIGINT;
+        goto done;
+    }
+    size_t best = ot_search_best(s);
+    if (best == SIZE_MAX) {
+        cli_error("search: no candidate has a finite score (see %s)", path);
+        goto done;
+    }
+    ot_search_result res;
+    ot_search_result_get(s, best, &res);
+    char what[512];
+    describe(&r, best, what, sizeof what);
+    printf("best: %s, score %.4f +- %.4f (best_params_, best_score_); all in %s\n", what,
+           res.mean_score, res.std_score, path);
+    if (!no_refit) {
+        ot_model *m = NULL;
+        snprintf(path, sizeof path, "%s/best.otm", out);
+        st = ot_search_refit(s, best, base.threads, &m, NULL);
+        if (st == OT_CANCELLED) {
+            fprintf(stderr, "omptrain: refit stopped: nothing in %s\n", path);
+            rc = 128 + SIGINT;
+            goto done;
+        } else if (st != OT_OK) {
+            cli_fail("refit");
+            goto done;
+        }
+        st = ot_model_save(m, path);
+        ot_model_destroy(m);
+        if (st != OT_OK) {
+            cli_fail("refit");
+            goto done;
+        }
+        printf("refit on all %zu samples: %s\n", ot_dataset_size(data), path);
+    }
+    rc = CLI_OK;
+done:
+    cli_catch_signals(NULL);
+    running = NULL;
+    ot_search_destroy(s);
+    ot_dataset_destroy(data);
+    free(layers);
+    free(cands);
+    free(r.vals);
+    search_grid_free(&grid);
+    return rc;
+}

@@ -1,0 +1,229 @@
+/*
+ * train_flags.c - the flags of `omptrain train` (cli.h), which `omptrain
+ * search` takes too and its grid sets per candidate: their table over a
+ * cli_train_flags, and the layers, loss, optimizer and fit settings they
+ * make.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char default_layers[] = "100:relu,10:softmax";
+static const char default_loss[] = "sparse_categorical_crossentropy";
+static const char default_optimizer[] = "adam";
+
+void cli_train_flags_init(cli_train_flags *f)
+{
+    const ot_fit_config d = ot_fit_config_default();
+    *f = (cli_train_flags){
+        .data = "fashion-mnist", .layers = default_layers, .loss = default_loss,
+        .label_columns = "-1", .scale = "none", .monitor = "val_loss", .threads = "auto",
+        .batch = d.batch_size, .epochs = d.epochs, .shards = d.shards, .checkpoint_every = 1,
+        .split = 0.2, /* the textbook's validation_split */
+        .seed = d.seed,
+        .of = {default_optimizer, "constant", NAN, 0.0f, NAN, NAN, NAN, NAN, NAN, 0, 0, 0, 0,
+               NAN, 10000, 10},
+    };
+}
+
+void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
+{
+    const cli_opt t[CLI_TRAIN_FLAGS] = {
+        {"--data", CLI_STRING, &f->data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor; under mpirun every rank reads the whole file", 0, 0, NULL},
+        {"--validation-data", CLI_STRING, &f->val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
+        {"--validation-split", CLI_DOUBLE, &f->split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, NULL},
+        {"--label-column", CLI_STRING, &f->label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
+        {"--scale", CLI_STRING, &f->scale, "KIND", "feature scaling fitted on the training part and saved in the model: none, standard, minmax", 0, 0, NULL},
+        {"--layers", CLI_STRING, &f->layers, "LIST", "layers: [flatten,]UNITS:ACTIVATION[:INITIALIZER],... (activations: linear relu sigmoid softmax tanh selu elu softplus gelu leaky_relu)", 0, 0, NULL},
+        {"--loss", CLI_STRING, &f->loss, "NAME", "sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, mse, mae, huber", 0, 0, NULL},
+        {"--optimizer", CLI_STRING, &f->of.name, "NAME", "sgd, adam, adagrad, rmsprop, adadelta (Keras 3 defaults)", 0, 0, NULL},
+        {"--lr", CLI_FLOAT, &f->of.lr, "RATE", "learning rate", 1e-12, 1e6, "sgd 0.01, others 0.001"},
+        {"--momentum", CLI_FLOAT, &f->of.momentum, "M", "sgd, rmsprop: momentum in [0, 1)", 0, 0.999999, NULL},
+        {"--nesterov", CLI_BOOL, &f->of.nesterov, NULL, "sgd: Nesterov momentum", 0, 0, NULL},
+        {"--beta1", CLI_FLOAT, &f->of.beta1, "B", "adam: beta_1", 0, 0.999999, "0.9"},
+        {"--beta2", CLI_FLOAT, &f->of.beta2, "B", "adam: beta_2", 0, 0.999999, "0.999"},
+        {"--amsgrad", CLI_BOOL, &f->of.amsgrad, NULL, "adam: AMSGrad", 0, 0, NULL},
+        {"--epsilon", CLI_FLOAT, &f->of.epsilon, "E", "adam, adagrad, rmsprop, adadelta: epsilon", 1e-30, 1, "1e-07"},
+        {"--rho", CLI_FLOAT, &f->of.rho, "R", "rmsprop, adadelta: rho", 0, 0.999999, "rmsprop 0.9, adadelta 0.95"},
+        {"--centered", CLI_BOOL, &f->of.centered, NULL, "rmsprop: centered", 0, 0, NULL},
+        {"--initial-accumulator", CLI_FLOAT, &f->of.initial_accumulator, "A", "adagrad: initial accumulator", 0, 1e6, "0.1"},
+        {"--lr-schedule", CLI_STRING, &f->of.schedule, "KIND", "constant, exponential (lr * rate^(step/decay-steps)) or step (lr * rate^floor(epoch/decay-epochs))", 0, 0, NULL},
+        {"--decay-rate", CLI_DOUBLE, &f->of.decay_rate, "R", "schedule decay rate", 1e-9, 1e9, "exponential 0.96, step 0.5"},
+        {"--decay-steps", CLI_SIZE, &f->of.decay_steps, "N", "exponential: steps per decay", 1, 1e12, NULL},
+        {"--decay-epochs", CLI_SIZE, &f->of.decay_epochs, "N", "step: epochs per decay", 1, 1e9, NULL},
+        {"--staircase", CLI_BOOL, &f->of.staircase, NULL, "exponential: decay in whole steps", 0, 0, NULL},
+        {"--batch", CLI_SIZE, &f->batch, "N",
+         "global batch size (more than the training samples: one batch of all of them, "
+         "as in Keras)", 1, 1 << 24, NULL},
+        {"--epochs", CLI_SIZE, &f->epochs, "N", "epochs (in all: with --resume, up to this epoch)", 1, 1000000, NULL},
+        {"--no-shuffle", CLI_BOOL, &f->no_shuffle, NULL, "keep the training order", 0, 0, NULL},
+        {"--early-stopping", CLI_BOOL, &f->early_stopping, NULL, "stop when --monitor stops improving", 0, 0, NULL},
+        {"--monitor", CLI_STRING, &f->monitor, "NAME", "what early stopping and --save-best watch: val_loss, val_accuracy, val_mae, loss, accuracy, mae", 0, 0, NULL},
+        {"--patience", CLI_SIZE, &f->patience, "N", "early stopping: epochs without improvement", 0, 1000000, NULL},
+        {"--min-delta", CLI_DOUBLE, &f->min_delta, "D", "early stopping: smallest improvement", 0, 1e30, NULL},
+        {"--no-restore-best", CLI_BOOL, &f->no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
+        {"--save-best", CLI_STRING, &f->save_best, "FILE", "save the model whenever --monitor improves", 0, 0, NULL},
+        {"--threads", CLI_STRING, &f->threads, "N|auto", "OpenMP threads; auto: up to all cores, how many take part chosen while training from the step times, and changed when other programs take cores or give them back (elastic; the weights depend on the shards alone); N: exactly N", 0, 0, NULL},
+        {"--shards", CLI_SIZE, &f->shards, "N", "shards per batch (under mpirun: of the whole job, rank r the block [rN/R, (r+1)N/R)); the weights depend on it, not on --threads or the ranks", 1, 65536, "the thread count (x the ranks)"},
+        {"--seed", CLI_U64, &f->seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
+        {"--resume", CLI_STRING, &f->resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
+        {"--checkpoint", CLI_STRING, &f->checkpoint, "FILE", "save the model here every --checkpoint-every epochs, and on SIGINT or SIGTERM", 0, 0, NULL},
+        {"--checkpoint-every", CLI_SIZE, &f->checkpoint_every, "N", "epochs between checkpoints", 1, 1000000, NULL},
+        {"--save", CLI_STRING, &f->save, "FILE", "save the trained model (atomically)", 0, 0, NULL},
+        {"--history", CLI_STRING, &f->history, "FILE.csv", "write per-epoch metrics as CSV", 0, 0, NULL},
+        {"--plot", CLI_STRING, &f->plot, "FILE.svg", "draw loss and metric curves per epoch as SVG", 0, 0, NULL},
+        {"--quiet", CLI_BOOL, &f->quiet, NULL, "no progress output", 0, 0, NULL},
+    };
+    for (int i = 0; i < CLI_TRAIN_FLAGS; i++)
+        opts[i] = t[i];
+}
+
+/* Builds the optimizer config from the flags; 0 on a flag that does not
+ * apply (error printed). */
+
+static int optimizer_from_flags(const cli_opt_flags *f, ot_optimizer_config *out)
+{
+    ot_optimizer_kind kind;
+    if (ot_optimizer_parse(f->name, &kind) != OT_OK) {
+        cli_error("--optimizer: %s", ot_last_error());
+        return 0;
+    }
+    ot_optimizer_config c = ot_optimizer_config_default(kind);
+    /* Which flags each optimizer takes; any other given flag is an error. */
+    struct { const char *flag; int given; unsigned takes; } use[] = {
+        {"--momentum", f->momentum != 0.0f, 1u << OT_OPTIMIZER_SGD | 1u << OT_OPTIMIZER_RMSPROP},
+        {"--nesterov", f->nesterov, 1u << OT_OPTIMIZER_SGD},
+        {"--beta1", !isnan(f->beta1), 1u << OT_OPTIMIZER_ADAM},
+        {"--beta2", !isnan(f->beta2), 1u << OT_OPTIMIZER_ADAM},
+        {"--amsgrad", f->amsgrad, 1u << OT_OPTIMIZER_ADAM},
+        {"--epsilon", !isnan(f->epsilon), ~(1u << OT_OPTIMIZER_SGD)},
+        {"--rho", !isnan(f->rho), 1u << OT_OPTIMIZER_RMSPROP | 1u << OT_OPTIMIZER_ADADELTA},
+        {"--centered", f->centered, 1u << OT_OPTIMIZER_RMSPROP},
+        {"--initial-accumulator", !isnan(f->initial_accumulator), 1u << OT_OPTIMIZER_ADAGRAD},
+    };
+    for (size_t i = 0; i < sizeof use / sizeof *use; i++)
+        if (use[i].given && !(use[i].takes & (1u << kind))) {
+            cli_error("%s does not apply to --optimizer %s", use[i].flag, f->name);
+            return 0;
+        }
+    if (!isnan(f->lr))
+        c.learning_rate = f->lr;
+    c.momentum = f->momentum;
+    c.nesterov = f->nesterov;
+    c.amsgrad = f->amsgrad;
+    c.centered = f->centered;
+    if (!isnan(f->beta1))
+        c.beta1 = f->beta1;
+    if (!isnan(f->beta2))
+        c.beta2 = f->beta2;
+    if (!isnan(f->epsilon))
+        c.epsilon = f->epsilon;
+    if (!isnan(f->rho))
+        c.rho = f->rho;
+    if (!isnan(f->initial_accumulator))
+        c.initial_accumulator = f->initial_accumulator;
+    if (strcmp(f->schedule, "constant") == 0) {
+        c.schedule.kind = OT_SCHEDULE_CONSTANT;
+    } else if (strcmp(f->schedule, "exponential") == 0) {
+        c.schedule.kind = OT_SCHEDULE_EXPONENTIAL;
+        c.schedule.decay_rate = isnan(f->decay_rate) ? 0.96 : f->decay_rate;
+    } else if (strcmp(f->schedule, "step") == 0) {
+        c.schedule.kind = OT_SCHEDULE_STEP;
+        c.schedule.decay_rate = isnan(f->decay_rate) ? 0.5 : f->decay_rate;
+    } else {
+        cli_error("--lr-schedule: unknown schedule '%s' (expected constant, "
+                  "exponential or step)", f->schedule);
+        return 0;
+    }
+    c.schedule.decay_steps = f->decay_steps;
+    c.schedule.decay_epochs = f->decay_epochs;
+    c.schedule.staircase = f->staircase;
+    if (c.kind == OT_OPTIMIZER_SGD && c.nesterov && c.momentum == 0.0f) {
+        cli_error("--nesterov needs --momentum > 0");
+        return 0;
+    }
+    *out = c;
+    return 1;
+}
+
+static int optimizer_flags_given(const cli_opt_flags *f)
+{
+    return !isnan(f->lr) || f->momentum != 0.0f || f->nesterov || !isnan(f->beta1) ||
+           !isnan(f->beta2) || !isnan(f->epsilon) || f->amsgrad || !isnan(f->rho) ||
+           f->centered || !isnan(f->initial_accumulator) ||
+           strcmp(f->schedule, "constant") != 0 || !isnan(f->decay_rate) ||
+           f->staircase;
+}
+
+static int parse_scaling(const char *name, ot_scaling *out)
+{
+    if (strcmp(name, "none") == 0)
+        *out = OT_SCALING_NONE;
+    else if (strcmp(name, "standard") == 0)
+        *out = OT_SCALING_STANDARD;
+    else if (strcmp(name, "minmax") == 0)
+        *out = OT_SCALING_MINMAX;
+    else {
+        cli_error("--scale: unknown scaling '%s' (expected none, standard or "
+                  "minmax)", name);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_train_model_given(const cli_train_flags *f)
+{
+    return f->layers != default_layers || f->loss != default_loss ||
+           f->of.name != default_optimizer || optimizer_flags_given(&f->of);
+}
+
+int cli_train_setup_from(const cli_train_flags *f, int layers_too, cli_train_setup *s)
+{
+    memset(s, 0, sizeof *s);
+    if (layers_too && !cli_parse_layers(f->layers, s->layers, CLI_MAX_LAYERS, &s->n_layers))
+        return 0;
+    if (ot_loss_parse(f->loss, &s->loss) != OT_OK) {
+        cli_error("--loss: %s", ot_last_error());
+        return 0;
+    }
+    if (!optimizer_from_flags(&f->of, &s->oc) || !parse_scaling(f->scale, &s->scaling))
+        return 0;
+    if (!cli_check_columns(f->label_columns))
+        return 0;
+    if (ot_monitor_parse(f->monitor, &s->monitor) != OT_OK) {
+        cli_error("--monitor: %s", ot_last_error());
+        return 0;
+    }
+    s->auto_threads = strcmp(f->threads, "auto") == 0;
+    if (!s->auto_threads) {
+        char *end;
+        long t = strtol(f->threads, &end, 10);
+        if (*end != '\0' || end == f->threads || t < 1 || t > 1024) {
+            cli_error("--threads: '%s' is not auto or a number in 1..1024", f->threads);
+            return 0;
+        }
+        s->threads = (int)t;
+    }
+    return 1;
+}
+
+void cli_train_fit_config(const cli_train_flags *f, const cli_train_setup *s,
+                          ot_fit_config *fc)
+{
+    fc->batch_size = f->batch;
+    fc->epochs = f->epochs;
+    fc->validation_split = f->split;
+    fc->shuffle = !f->no_shuffle;
+    fc->threads = s->threads;
+    fc->shards = f->shards;
+    fc->seed = f->seed;
+    fc->scaling = s->scaling;
+    fc->early_stopping.enabled = f->early_stopping;
+    fc->early_stopping.monitor = s->monitor;
+    fc->early_stopping.patience = f->patience;
+    fc->early_stopping.min_delta = f->min_delta;
+    fc->early_stopping.restore_best_weights = !f->no_restore_best;
+    fc->best_monitor = s->monitor;
+}

@@ -1,0 +1,533 @@
+/*
+ * search.c - hyper-parameter search (ot_search_*): every candidate fitted on
+ * every split of the data, several fits at once, as scikit-learn's
+ * GridSearchCV does with n_jobs.
+ *
+ * The work is a list of items, (group, split): a group is the candidates
+ * that differ only in their epochs, fitted once up to the most of them and
+ * scored at each one's epoch from the fit's history (each epoch validates
+ * on the held-out part). `jobs` worker threads take the items in order,
+ * each fit with its own OpenMP team of `threads` (the engine's). A fit
+ * depends on its candidate, split and data only: its shards are the
+ * candidate's, never the jobs' or threads', so the scores are the same
+ * bits for any plan. The data is shared read-only; a split is an index
+ * list into it (folds.c); a finished fit frees its model.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "folds.h"
+#include "model.h"
+
+struct ot_search {
+    const ot_dataset *data;
+    ot_search_config cfg;
+    size_t n, splits;
+    ot_search_candidate *cands;
+    ot_layer *layers;
+    int sign;                 /* +1: the metric is accuracy; -1: mae */
+    int jobs, threads;
+    size_t *group;            /* each candidate's group: its first candidate */
+    size_t *epochs;           /* per group (indexed by its first): the most */
+    size_t *n_train;          /* per split: the rows trained on */
+    double *scores, *fit_s, *score_s; /* n x splits */
+    unsigned char *done;      /* n x splits */
+    size_t *left;             /* splits not done, per candidate */
+    char (*error)[192];       /* per candidate */
+    size_t *rank;             /* per candidate, once all are done */
+    double *stats;            /* per candidate: 6 means and stds */
+    size_t *items, n_items;
+    _Atomic size_t next;
+    _Atomic int cancelled;
+    pthread_mutex_t lock;
+    int has_lock;
+};
+
+ot_search_config ot_search_config_default(void)
+{
+    ot_search_config c;
+    memset(&c, 0, sizeof c);
+    c.cv = 3;
+    c.error_score = NAN;
+    return c;
+}
+
+/* Whether a and b differ in nothing but their epochs. */
+static int same_but_epochs(const ot_search_candidate *a, const ot_search_candidate *b)
+{
+    if (a->n_layers != b->n_layers || a->loss != b->loss)
+        return 0;
+    for (size_t l = 0; l < a->n_layers; l++)
+        if (a->layers[l].kind != b->layers[l].kind || a->layers[l].units != b->layers[l].units ||
+            a->layers[l].activation != b->layers[l].activation ||
+            a->layers[l].initializer != b->layers[l].initializer)
+            return 0;
+    const ot_optimizer_config *p = &a->optimizer, *q = &b->optimizer;
+    if (p->kind != q->kind || p->learning_rate != q->learning_rate ||
+        p->momentum != q->momentum || p->nesterov != q->nesterov || p->beta1 != q->beta1 ||
+        p->beta2 != q->beta2 || p->epsilon != q->epsilon || p->amsgrad != q->amsgrad ||
+        p->rho != q->rho || p->centered != q->centered ||
+        p->initial_accumulator != q->initial_accumulator ||
+        p->schedule.kind != q->schedule.kind ||
+        p->schedule.decay_rate != q->schedule.decay_rate ||
+        p->schedule.decay_steps != q->schedule.decay_steps ||
+        p->schedule.decay_epochs != q->schedule.decay_epochs ||
+        p->schedule.staircase != q->schedule.staircase)
+        return 0;
+    const ot_fit_config *f = &a->fit, *g = &b->fit;
+    return f->batch_size == g->batch_size && f->seed == g->seed && f->shuffle == g->shuffle &&
+           f->scaling == g->scaling && f->shards == g->shards && !f->early_stopping.enabled &&
+           !g->early_stopping.enabled;
+}
+
+/* Candidate i: its fit config is one the search can take, its model is one
+ * the data fits. */
+static ot_status check_candidate(ot_search *s, size_t i)
+{
+    const ot_search_candidate *c = &s->cands[i];
+    const ot_fit_config *f = &c->fit;
+    if (c->layers == NULL || c->n_layers == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu has no layers", i);
+    if (f->validation_split != 0.0 || f->validation_data || f->validation_folds ||
+        f->initial_epoch != SIZE_MAX || f->best_model_path || f->checkpoint_path ||
+        f->on_epoch || f->on_step || f->comm)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu sets its own validation, "
+                        "initial_epoch, paths, callbacks or comm: the search sets them", i);
+    if (f->batch_size == 0 || f->epochs == 0 || f->epochs > 1000000)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu: batch_size %zu, epochs "
+                        "%zu", i, f->batch_size, f->epochs);
+    int sign = strcmp(ot_loss_metric_name(c->loss), "accuracy") == 0 ? 1 : -1;
+    if (i > 0 && sign != s->sign)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu scores by %s, candidate 0 "
+                        "by %s: one metric a search", i, ot_loss_metric_name(c->loss),
+                        ot_loss_metric_name(s->cands[0].loss));
+    s->sign = sign;
+    ot_model *m = NULL;
+    ot_status status = ot_model_create(&m, s->data->dim, c->layers, c->n_layers, f->seed);
+    if (status == OT_OK)
+        status = ot_model_compile(m, c->loss, &c->optimizer);
+    if (status == OT_OK)
+        status = ot__dataset_check(s->data, m, "search: the data", 1);
+    ot_model_destroy(m);
+    char why[512];
+    ot__error_copy(why, sizeof why);
+    if (status != OT_OK)
+        return ot__fail(status, "search: candidate %zu: %s", i, why);
+    return OT_OK;
+}
+
+/* The splits' sizes, the groups, the work items and the plan. */
+static ot_status prepare(ot_search *s)
+{
+    const size_t N = s->data->n;
+    if (s->cfg.validation_split > 0.0) {
+        size_t n_val = (size_t)ceil(s->cfg.validation_split * (double)N);
+        if (n_val >= N)
+            return ot__fail(OT_INVALID_ARGUMENT, "search: validation_split %g of %zu samples "
+                            "leaves none to train on", s->cfg.validation_split, N);
+        s->n_train[0] = N - n_val;
+    } else {
+        uint32_t *rows = ot__alloc(N, sizeof *rows, "fold rows");
+        if (rows == NULL)
+            return OT_OUT_OF_MEMORY;
+        for (size_t k = 0; k < s->splits; k++) {
+            size_t n_val = 0;
+            ot_status status = ot__folds_rows(s->data, s->splits, k, rows, &n_val);
+            if (status != OT_OK) {
+                ot__free(rows);
+                return status;
+            }
+            s->n_train[k] = N - n_val;
+        }
+        ot__free(rows);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        size_t g = i;
+        for (size_t j = 0; j < i && g == i; j++)
+            if (s->group[j] == j && same_but_epochs(&s->cands[j], &s->cands[i]))
+                g = j;
+        s->group[i] = g;
+        if (g == i || s->cands[i].fit.epochs > s->epochs[g])
+            s->epochs[g] = s->cands[i].fit.epochs;
+        s->left[i] = s->splits;
+    }
+    size_t groups = 0;
+    for (size_t i = 0; i < s->n; i++)
+        groups += s->group[i] == i;
+    int cores = ot_default_threads();
+    size_t work = groups * s->splits;
+    int jobs = s->cfg.jobs, threads = s->cfg.threads;
+    if (jobs == 0 && threads == 0)
+        jobs = (int)(work < (size_t)cores ? work : (size_t)cores);
+    if (jobs == 0)
+        jobs = cores / threads > 0 ? cores / threads : 1;
+    if (threads == 0)
+        threads = cores / jobs > 0 ? cores / jobs : 1;
+    s->jobs = jobs;
+    s->threads = threads;
+    return OT_OK;
+}
+
+ot_status ot_search_create(ot_search **out, const ot_dataset *data,
+                           const ot_search_candidate *candidates, size_t n,
+                           const ot_search_config *cfg)
+{
+    if (out == NULL || data == NULL || candidates == NULL || cfg == NULL || n == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: out, data, candidates and config must "
+                        "not be NULL, and one candidate at least");
+    *out = NULL;
+    if (!(cfg->validation_split >= 0.0 && cfg->validation_split < 1.0))
+        return ot__fail(OT_INVALID_ARGUMENT, "search: validation_split %g must be in [0, 1)",
+                        cfg->validation_split);
+    if (cfg->jobs < 0 || cfg->jobs > 1024 || cfg->threads < 0 || cfg->threads > 1024)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: jobs %d and threads %d must be in "
+                        "0..1024", cfg->jobs, cfg->threads);
+    ot_status status;
+    if (cfg->validation_split == 0.0 && (status = ot__folds_check(data, cfg->cv)) != OT_OK) {
+        char why[512];
+        ot__error_copy(why, sizeof why);
+        return ot__fail(status, "search: cv %zu: %s", cfg->cv, why);
+    }
+    ot_search *s = ot__calloc(1, sizeof *s, "search");
+    if (s == NULL)
+        return OT_OUT_OF_MEMORY;
+    s->data = data;
+    s->cfg = *cfg;
+    s->n = n;
+    s->splits = cfg->validation_split > 0.0 ? 1 : cfg->cv;
+    size_t n_layers = 0;
+    for (size_t i = 0; i < n; i++)
+        n_layers += candidates[i].layers ? candidates[i].n_layers : 0;
+    const size_t ns = n * s->splits;
+    s->cands = ot__calloc(n, sizeof *s->cands, "search candidates");
+    s->layers = ot__calloc(n_layers + 1, sizeof *s->layers, "search layers");
+    s->group = ot__calloc(3 * n + s->splits, sizeof(size_t), "search groups");
+    s->scores = ot__calloc(3 * ns + 12 * n, sizeof(double), "search scores");
+    s->done = ot__calloc(ns, 1, "search progress");
+    s->error = ot__calloc(n, sizeof *s->error, "search errors");
+    s->rank = ot__calloc(n, sizeof *s->rank, "search ranks");
+    s->items = ot__calloc(ns, sizeof *s->items, "search work");
+    if (!s->cands || !s->layers || !s->group || !s->scores || !s->done || !s->error ||
+        !s->rank || !s->items) {
+        ot_search_destroy(s);
+        return OT_OUT_OF_MEMORY;
+    }
+    s->epochs = s->group + n;
+    s->left = s->group + 2 * n;
+    s->n_train = s->group + 3 * n;
+    s->fit_s = s->scores + ns;
+    s->score_s = s->scores + 2 * ns;
+    s->stats = s->scores + 3 * ns;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        ot_search_destroy(s);
+        return ot__fail(OT_OUT_OF_MEMORY, "search: no mutex");
+    }
+    s->has_lock = 1;
+    ot_layer *l = s->layers;
+    status = OT_OK;
+    for (size_t i = 0; i < n && status == OT_OK; i++) {
+        s->cands[i] = candidates[i];
+        if (candidates[i].layers) {
+            memcpy(l, candidates[i].layers, candidates[i].n_layers * sizeof *l);
+            s->cands[i].layers = l;
+            l += candidates[i].n_layers;
+        }
+        status = check_candidate(s, i);
+    }
+    if (status == OT_OK)
+        status = prepare(s);
+    if (status != OT_OK) {
+        ot_search_destroy(s);
+        return status;
+    }
+    *out = s;
+    return OT_OK;
+}
+
+static int step_check(const ot_step_metrics *m, void *user)
+{
+    (void)m;
+    return atomic_load_explicit(&((ot_search *)user)->cancelled, memory_order_relaxed);
+}
+
+static double mean_of(const double *v, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    return sum / (double)n;
+}
+
+static double std_of(const double *v, size_t n, double mean)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += (v[i] - mean) * (v[i] - mean);
+    return sqrt(sum / (double)n);
+}
+
+/* Candidate i's means and standard deviations (all its splits done). */
+static void summarize(ot_search *s, size_t i)
+{
+    const size_t K = s->splits;
+    const double *cols[3] = {s->scores + i * K, s->fit_s + i * K, s->score_s + i * K};
+    for (int c = 0; c < 3; c++) {
+        double mean = mean_of(cols[c], K);
+        s->stats[i * 6 + 2 * c] = mean;
+        s->stats[i * 6 + 2 * c + 1] = std_of(cols[c], K, mean);
+    }
+}
+
+static void result_of(const ot_search *s, size_t i, ot_search_result *r)
+{
+    const double *st = s->stats + i * 6;
+    *r = (ot_search_result){
+        .candidate = i, .splits = s->splits, .scores = s->scores + i * s->splits,
+        .mean_score = st[0], .std_score = st[1], .rank = s->rank[i],
+        .mean_fit_time = st[2], .std_fit_time = st[3], .mean_score_time = st[4],
+        .std_score_time = st[5], .error = s->error[i]};
+}
+
+/* Records split k of candidate i from its group's fit (history h, status
+ * st, message msg). Under the lock. */
+static void record(ot_search *s, size_t i, size_t k, const ot_history *h, ot_status st,
+                   const char *msg)
+{
+    const size_t e = s->cands[i].fit.epochs, at = i * s->splits + k;
+    const size_t have = h ? ot_history_length(h) : 0;
+    double fit_s = 0.0, score_s = 0.0, score = s->cfg.error_score;
+    const char *why = NULL;
+    size_t last = e;
+    if (s->cands[i].fit.early_stopping.enabled && st == OT_OK && have > 0)
+        last = s->cands[i].fit.early_stopping.restore_best_weights &&
+                       ot_history_best_epoch(h) > 0
+                   ? ot_history_best_epoch(h)
+                   : have; /* the weights kept */
+    for (size_t j = 0; j < have && j < e; j++) {
+        const ot_epoch_metrics *em = ot_history_epoch(h, j);
+        double train_s = em->samples_per_second > 0.0
+                             ? (double)s->n_train[k] / em->samples_per_second
+                             : em->seconds;
+        fit_s += train_s;
+        if (j + 1 == last) {
+            score_s = em->seconds > train_s ? em->seconds - train_s : 0.0;
+            score = s->sign * em->val_metric;
+        }
+    }
+    if (last > have)
+        why = st != OT_OK ? msg : "the fit ended before the candidate's last epoch";
+    else if (!isfinite(score))
+        why = "the score is not finite", score = s->cfg.error_score;
+    if (why != NULL && s->error[i][0] == '\0')
+        snprintf(s->error[i], sizeof s->error[i], "split %zu: %s", k, why);
+    s->scores[at] = score;
+    s->fit_s[at] = fit_s;
+    s->score_s[at] = score_s;
+    s->done[at] = 1;
+    if (--s->left[i] == 0) {
+        summarize(s, i);
+        ot_search_result r;
+        result_of(s, i, &r);
+        r.rank = 0;
+        if (s->cfg.on_candidate && s->cfg.on_candidate(&r, s->cfg.user))
+            atomic_store(&s->cancelled, 1);
+    }
+}
+
+/* Fits item `it`: group g on split k. */
+static void run_item(ot_search *s, size_t it)
+{
+    const size_t g = it / s->splits, k = it % s->splits;
+    const ot_search_candidate *c = &s->cands[g];
+    ot_fit_config fc = c->fit;
+    fc.epochs = s->epochs[g];
+    fc.threads = s->threads;
+    fc.elastic = OT_ELASTIC_OFF;
+    fc.shards = c->fit.shards ? c->fit.shards : (size_t)ot_default_threads();
+    if (s->cfg.validation_split > 0.0) {
+        fc.validation_split = s->cfg.validation_split;
+    } else {
+        fc.validation_folds = s->splits;
+        fc.validation_fold = k;
+    }
+    fc.on_step = step_check;
+    fc.user = s;
+    ot_model *m = NULL;
+    ot_history *h = NULL;
+    ot_status st = ot_model_create(&m, s->data->dim, c->layers, c->n_layers, c->fit.seed);
+    if (st == OT_OK)
+        st = ot_model_compile(m, c->loss, &c->optimizer);
+    if (st == OT_OK)
+        st = ot_model_fit(m, s->data, &fc, &h);
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s", st == OT_OK ? "" : ot_last_error());
+    ot_model_destroy(m);
+    pthread_mutex_lock(&s->lock);
+    /* a cancelled fit's split is not done: another run fits it again */
+    if (!atomic_load(&s->cancelled) || (st == OT_OK && h && ot_history_length(h) == fc.epochs))
+        for (size_t i = g; i < s->n; i++)
+            if (s->group[i] == g)
+                record(s, i, k, h, st, msg);
+    pthread_mutex_unlock(&s->lock);
+    ot_history_destroy(h);
+}
+
+static void *worker(void *arg)
+{
+    ot_search *s = arg;
+    for (;;) {
+        if (atomic_load(&s->cancelled))
+            break;
+        size_t i = atomic_fetch_add(&s->next, 1);
+        if (i >= s->n_items)
+            break;
+        run_item(s, s->items[i]);
+    }
+    return NULL;
+}
+
+/* Ranks as scikit-learn's rank_test_score: by mean score, higher first,
+ * equals sharing the least rank, NaN last. */
+static void rank_all(ot_search *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        double a = s->stats[i * 6];
+        size_t r = 1;
+        for (size_t j = 0; j < s->n; j++) {
+            double b = s->stats[j * 6];
+            if (isnan(a) ? !isnan(b) : (!isnan(b) && b > a))
+                r++;
+        }
+        s->rank[i] = r;
+    }
+}
+
+ot_status ot_search_run(ot_search *s)
+{
+    if (s == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: NULL");
+    atomic_store(&s->cancelled, 0);
+    s->n_items = 0;
+    for (size_t g = 0; g < s->n; g++)
+        for (size_t k = 0; k < s->splits; k++)
+            if (s->group[g] == g && !s->done[g * s->splits + k])
+                s->items[s->n_items++] = g * s->splits + k;
+    atomic_store(&s->next, 0);
+    int jobs = s->jobs < (int)s->n_items ? s->jobs : (int)s->n_items;
+    pthread_t tid[1024];
+    int started = 0;
+    for (; started + 1 < jobs; started++)
+        if (pthread_create(&tid[started], NULL, worker, s) != 0)
+            break; /* fewer jobs: the same results */
+    worker(s);
+    for (int j = 0; j < started; j++)
+        pthread_join(tid[j], NULL);
+    size_t done = 0;
+    for (size_t i = 0; i < s->n; i++)
+        done += s->left[i] == 0;
+    if (done < s->n)
+        return ot__fail(OT_CANCELLED, "search: cancelled with %zu of %zu candidates done",
+                        done, s->n);
+    rank_all(s);
+    return OT_OK;
+}
+
+ot_status ot_search_cancel(ot_search *s)
+{
+    if (s == NULL)
+        return OT_INVALID_ARGUMENT;
+    atomic_store(&s->cancelled, 1);
+    return OT_OK;
+}
+
+size_t ot_search_candidates(const ot_search *s) { return s ? s->n : 0; }
+
+void ot_search_plan(const ot_search *s, int *jobs, int *threads)
+{
+    if (jobs)
+        *jobs = s ? s->jobs : 0;
+    if (threads)
+        *threads = s ? s->threads : 0;
+}
+
+int ot_search_done(const ot_search *s, size_t i)
+{
+    return s != NULL && i < s->n && s->left[i] == 0;
+}
+
+ot_status ot_search_result_get(const ot_search *s, size_t i, ot_search_result *out)
+{
+    if (s == NULL || out == NULL || i >= s->n)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu of %zu", i, s ? s->n : 0);
+    if (s->left[i] > 0)
+        return ot__fail(OT_INVALID_STATE, "search: candidate %zu has %zu of %zu splits to do",
+                        i, s->left[i], s->splits);
+    result_of(s, i, out);
+    return OT_OK;
+}
+
+size_t ot_search_best(const ot_search *s)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; s != NULL && i < s->n; i++) {
+        double a = s->stats[i * 6];
+        if (s->left[i] == 0 && !isnan(a) && (best == SIZE_MAX || a > s->stats[best * 6]))
+            best = i;
+    }
+    return best;
+}
+
+ot_status ot_search_refit(const ot_search *s, size_t i, int threads, ot_model **out,
+                          ot_history **history)
+{
+    if (history)
+        *history = NULL;
+    if (s == NULL || out == NULL || i >= s->n)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: refit candidate %zu of %zu", i,
+                        s ? s->n : 0);
+    *out = NULL;
+    const ot_search_candidate *c = &s->cands[i];
+    ot_fit_config fc = c->fit;
+    fc.threads = threads;
+    if (fc.shards == 0)
+        fc.shards = (size_t)ot_default_threads();
+    /* ot_search_cancel stops a refit too */
+    ot_search *w = (ot_search *)s;
+    atomic_store(&w->cancelled, 0);
+    fc.on_step = step_check;
+    fc.user = w;
+    ot_model *m = NULL;
+    ot_status st = ot_model_create(&m, s->data->dim, c->layers, c->n_layers, c->fit.seed);
+    if (st == OT_OK)
+        st = ot_model_compile(m, c->loss, &c->optimizer);
+    if (st == OT_OK)
+        st = ot_model_fit(m, s->data, &fc, history);
+    if (st == OT_OK && atomic_load(&w->cancelled))
+        st = ot__fail(OT_CANCELLED, "search: the refit of candidate %zu was cancelled", i);
+    if (st != OT_OK) {
+        ot_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return OT_OK;
+}
+
+void ot_search_destroy(ot_search *s)
+{
+    if (s == NULL)
+        return;
+    if (s->has_lock)
+        pthread_mutex_destroy(&s->lock);
+    ot__free(s->cands);
+    ot__free(s->layers);
+    ot__free(s->group);
+    ot__free(s->scores);
+    ot__free(s->done);
+    ot__free(s->error);
+    ot__free(s->rank);
+    ot__free(s->items);
+    ot__free(s);
+}
