@@ -124,7 +124,7 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
     config c = {{0}, 0, {0}, 0, {{0}}, 0, "adam", "fashion-mnist", "bench-results",
                 default_peer(), "/usr/bin/python3", 3, 1.0, 0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
-    int layouts = 0, step_parts = 0, tta = 0, plot_only = 0, floors = 0;
+    int layouts = 0, step_parts = 0, tta = 0, plot_only = 0, floors = 0, search_check = 0;
     double target = 0.87;
     const char *batch_spec = "16,32,64,128,256,512,1024";
     const char *models_spec = "784-100-10,784-512-10,784-1024-1024-10";
@@ -146,6 +146,7 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         {"--out", CLI_STRING, &c.out, "DIR", "the grid's bench.csv, bench.json and SVG plots (each written atomically), made when missing", 0, 0, NULL},
         {"--auto-check", CLI_BOOL, &auto_check, NULL, "instead of the grid: --threads auto (elastic) against each fixed thread count and the PyTorch peer's, idle and under --load, the same work each, median of --reps runs", 0, 0, NULL},
         {"--load", CLI_STRING, &load_spec, "LIST", "--auto-check: idle, and the nice values of a CPU-bound process started --seconds into each timed run", 0, 0, NULL},
+        {"--search-check", CLI_BOOL, &search_check, NULL, "instead of the grid: the textbook's grid search (epochs 1,2,3 x --batch, 3 folds, the refit) by omptrain, scikit-learn and a PyTorch loop", 0, 0, NULL},
         {"--replot", CLI_BOOL, &plot_only, NULL, "instead of the grid: the plots again from --out DIR's bench.csv", 0, 0, NULL},
         {"--time-to-accuracy", CLI_BOOL, &tta, NULL, "instead of the grid: seconds to --target validation accuracy, omptrain and PyTorch", 0, 0, NULL},
         {"--target", CLI_DOUBLE, &target, "ACC", "--time-to-accuracy: the validation accuracy to reach", 0.01, 0.9999, NULL},
@@ -182,8 +183,9 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         return rc;
 #define GIVEN(flag) cli_given(opts, seen, n_opts, flag)
     if (breakdown + floors + step_parts + auto_check + alternatives + layouts + plot_only +
-            tta > 1) {
-        cli_error("--auto-check, --replot, --time-to-accuracy%s each replace the grid: one "
+            tta + search_check > 1) {
+        cli_error("--auto-check, --search-check, --replot, --time-to-accuracy%s each replace "
+                  "the grid: one "
                   "at a time", probes ? " and the probes" : "");
         return 2;
     }
@@ -205,10 +207,12 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         cli_error("--target applies to --time-to-accuracy only");
         return 2;
     }
-    if (tta && !GIVEN("--models"))
+    if ((tta || search_check) && !GIVEN("--models"))
         models_spec = "784-100-10"; /* the textbook's */
     if (tta && !GIVEN("--batch"))
         batch_spec = "32"; /* Keras' default, the textbook's */
+    if (search_check && !GIVEN("--batch"))
+        batch_spec = "32,64"; /* the textbook's grid */
     size_t axis[MAX_AXIS], n_axis;
     if (!parse_axis("--batch", batch_spec, 1, UINT32_MAX, c.batches, MAX_AXIS,
                     &c.n_batches))
@@ -253,8 +257,9 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
                                : NULL;
     /* the grid writes its results there, time to accuracy the peer's rows:
      * a folder that cannot take them fails now, not after the measuring */
-    if ((!(breakdown || floors || step_parts || auto_check || alternatives || layouts) ||
-         ((tta || auto_check) && strcmp(c.peer, "none") != 0)) &&
+    if ((!(breakdown || floors || step_parts || auto_check || alternatives || layouts ||
+           search_check) ||
+         ((tta || auto_check || search_check) && strcmp(c.peer, "none") != 0)) &&
         !prepare_out(c.out))
         return 1;
 
@@ -324,6 +329,12 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         int prc = probe(&c, d);
         ot_dataset_destroy(d);
         return prc;
+    }
+
+    if (search_check) {
+        int src = bench_search_check(&c, d);
+        ot_dataset_destroy(d);
+        return src;
     }
 
     peer pp;

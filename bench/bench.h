@@ -154,8 +154,12 @@ void peer_measure_gemm(peer *p, const int *threads, int n);
 const char *peer_describe(const peer *p, int have_peer, char *buf, size_t size);
 int peer_ask(peer *p, const char *request, char *answer, size_t size, double timeout);
 void peer_stop(peer *p);
-/* Writes the rows of `d` for the peer into DIR/.features.f32 and
- * DIR/.labels.i32 and starts it; 0 when it could not. */
+/* Writes the rows of `d` for a peer into DIR/.features.f32 and
+ * DIR/.labels.i32 (their paths into xf, yf); 0 when it could not (said,
+ * nothing left). */
+int peer_write_data(const char *dir, const ot_dataset *d, char *xf, char *yf, size_t size);
+/* Writes the rows of `d` for the peer (peer_write_data) and starts it; 0
+ * when it could not. */
 int peer_start_with(peer *p, const char *python, const char *script, const char *dir,
                     const ot_dataset *d);
 
@@ -165,6 +169,13 @@ int peer_start_with(peer *p, const char *python, const char *script, const char 
  * status. */
 int bench_auto_check(const config *c, const ot_dataset *d, peer *pp, int have_peer,
                      const int *loads, int n_loads);
+
+/* ---- search_check.c ---- */
+/* --search-check: the textbook's grid search (epochs 1, 2, 3 x c->batches,
+ * 3-fold cross-validation, the refit) of c->models[0] by omptrain, and by
+ * scikit-learn and a PyTorch loop when c->peer is not "none"; the exit
+ * status. */
+int bench_search_check(const config *c, const ot_dataset *d);
 
 /* ---- report.c ---- */
 /* Each returns 0 when a file could not be written (said on stderr). */

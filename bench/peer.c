@@ -136,12 +136,10 @@ void peer_measure_gemm(peer *p, const int *threads, int n)
     }
 }
 
-int peer_start_with(peer *p, const char *python, const char *script, const char *dir,
-                    const ot_dataset *d)
+int peer_write_data(const char *dir, const ot_dataset *d, char *xf, char *yf, size_t size)
 {
-    char xf[4096], yf[4096];
-    snprintf(xf, sizeof xf, "%s/.features.f32", dir);
-    snprintf(yf, sizeof yf, "%s/.labels.i32", dir);
+    snprintf(xf, size, "%s/.features.f32", dir);
+    snprintf(yf, size, "%s/.labels.i32", dir);
     FILE *fx = fopen(xf, "wb"), *fy = fopen(yf, "wb");
     /* the features as floats, as omptrain's gathers give them */
     enum { CHUNK = 1024 };
@@ -161,9 +159,20 @@ int peer_start_with(peer *p, const char *python, const char *script, const char 
         ok = 0;
     if (fy && fclose(fy) != 0)
         ok = 0;
-    int started = ok && peer_start(p, python, script, xf, yf, N, dim);
-    if (!ok)
+    if (!ok) {
         say("cannot write the peer's data in %s; running without it\n", dir);
+        unlink(xf);
+        unlink(yf);
+    }
+    return ok;
+}
+
+int peer_start_with(peer *p, const char *python, const char *script, const char *dir,
+                    const ot_dataset *d)
+{
+    char xf[4096], yf[4096];
+    int started = peer_write_data(dir, d, xf, yf, sizeof xf) &&
+                  peer_start(p, python, script, xf, yf, ot_dataset_size(d), ot_dataset_dim(d));
     /* the peer has read them once it is ready: no 188 MB left behind */
     unlink(xf);
     unlink(yf);

@@ -16,7 +16,7 @@
  *   u64 partial samples                    (a fit stopped inside an epoch)
  *   u32 has_fit  u32 shuffle  u64 batch  u64 shards  u64 epochs  u64 seed
  *   f64 validation_split                   (the last fit's settings)
- *   u32 state_slots  u32 0
+ *   u32 state_slots  u32 validation folds | validation fold << 16 (0: none)
  *   u64 n_params
  *   n_params x f32 parameters (layer by layer: weights "oi", then bias)
  *   state_slots x n_params x f32 optimizer state (same order)
@@ -176,7 +176,7 @@ ot_status ot_model_save(const ot_model *m, const char *path)
     put_u64(&w, m->fit_seed);
     put_f64(&w, m->fit_split);
     put_u32(&w, (uint32_t)slots);
-    put_u32(&w, 0);
+    put_u32(&w, (uint32_t)(m->fit_folds | m->fit_fold << 16));
     put_u64(&w, m->n_params);
     ot__arena_pack(m, m->params, packed);
     put_floats(&w, packed, m->n_params);
@@ -329,8 +329,7 @@ static ot_status parse(ot_model **out, const char *path,
     uint64_t fit_batch = get_u64(&r), fit_shards = get_u64(&r);
     uint64_t fit_epochs = get_u64(&r), fit_seed = get_u64(&r);
     double fit_split = get_f64(&r);
-    uint32_t slots = get_u32(&r);
-    get_u32(&r);
+    uint32_t slots = get_u32(&r), folds = get_u32(&r);
     uint64_t n_params = get_u64(&r);
     if (n_params != m->n_params) {
         status = ot__fail(OT_BAD_FORMAT, "%s: %llu parameters stored, the "
@@ -347,7 +346,9 @@ static ot_status parse(ot_model **out, const char *path,
         fit_shards > 65536 || fit_epochs > 1000000 || steps_in_epoch > ((uint64_t)1 << 32) ||
         part_seen > ((uint64_t)1 << 40) || !isfinite(part_loss) ||
         !isfinite(part_metric) || !(fit_split >= 0.0 && fit_split < 1.0) ||
-        (has_fit && (fit_batch == 0 || fit_shards == 0 || fit_epochs == 0))) {
+        (has_fit && (fit_batch == 0 || fit_shards == 0 || fit_epochs == 0)) ||
+        ((folds & 0xffff) == 0 ? folds != 0
+                               : (folds & 0xffff) < 2 || folds >> 16 >= (folds & 0xffff))) {
         status = bad(path, "invalid training-state section");
         goto fail;
     }
@@ -383,6 +384,8 @@ static ot_status parse(ot_model **out, const char *path,
     m->fit_epochs = (size_t)fit_epochs;
     m->fit_seed = fit_seed;
     m->fit_split = fit_split;
+    m->fit_folds = folds & 0xffff;
+    m->fit_fold = folds >> 16;
     packed = ot__alloc(m->n_params, sizeof(float), "model file");
     if (packed == NULL) {
         status = OT_OUT_OF_MEMORY;

@@ -54,6 +54,8 @@ ot_fit_config ot_model_resume_config(const ot_model *m)
         c.initial_epoch = m->epochs;
         c.seed = m->fit_seed;
         c.validation_split = m->fit_split;
+        c.validation_folds = m->fit_folds;
+        c.validation_fold = m->fit_fold;
         c.shuffle = m->fit_shuffle;
     }
     return c;
@@ -558,6 +560,8 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *r
     m->fit_epochs = f.last_epoch;
     m->fit_seed = cfg->seed;
     m->fit_split = cfg->validation_split;
+    m->fit_folds = cfg->validation_folds;
+    m->fit_fold = cfg->validation_fold;
     m->fit_shuffle = cfg->shuffle;
 
     status = split(&f, &perm);

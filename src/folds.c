@@ -102,9 +102,10 @@ ot_status ot__folds_for_fit(const ot_dataset *d, const ot_fit_config *cfg, uint3
                             ot__fit_rows *out)
 {
     *rows = NULL;
-    if (cfg->validation_folds == 1 || cfg->validation_fold >= cfg->validation_folds)
+    if (cfg->validation_folds == 1 || cfg->validation_folds > 65535 ||
+        cfg->validation_fold >= cfg->validation_folds)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_fold %zu of validation_folds "
-                        "%zu: at least 2 folds, the fold 0-based", cfg->validation_fold,
+                        "%zu: 2 to 65535 folds, the fold 0-based", cfg->validation_fold,
                         cfg->validation_folds);
     if (cfg->validation_split > 0.0 || cfg->validation_data != NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: give validation_folds, validation_split "

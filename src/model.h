@@ -54,6 +54,7 @@ struct ot_model {
     size_t fit_batch, fit_shards, fit_epochs;
     uint64_t fit_seed;
     double fit_split;
+    size_t fit_folds, fit_fold; /* validation_folds, validation_fold */
     int fit_shuffle;
 };
 

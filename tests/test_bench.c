@@ -127,6 +127,20 @@ Test(bench, auto_check_measures_each_count_idle_and_under_load)
     cr_assert(fabs(ratio - fmax(a1, a2) / au) < 0.01 * ratio, "%s", row);
 }
 
+/* --search-check without its peers: omptrain's row, the grid it searched. */
+Test(bench, search_check_times_the_textbook_grid_search)
+{
+    EXPECT_RUN(TINY " --search-check --batch 16,32", 0,
+               "784-16-10, epochs 1,2,3 x batch 16,32, 3-fold cross-validation");
+    double seconds, score;
+    const char *row = strstr(out, "| omptrain search |");
+    cr_assert(row != NULL, "%s", out);
+    cr_assert_eq(sscanf(row, "| omptrain search | %lf | %lf | batch=", &seconds, &score), 2,
+                 "%s", row);
+    cr_assert(seconds > 0 && score >= 0 && score <= 1, "%s", row);
+    EXPECT_RUN(TINY " --search-check --auto-check", 2, "one at a time");
+}
+
 /* Whether DIR holds a file whose name contains ".tmp." (a temporary left). */
 static int temporaries_in(const char *d)
 {

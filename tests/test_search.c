@@ -412,3 +412,58 @@ Test(search, bad_grids_are_refused_by_their_part)
     }
     EXPECT_RUN("search --epochs 1", 2, "--grid is needed");
 }
+
+/* A split of a search is `omptrain train --validation-fold I/K` alone: the
+ * same score, bit for bit; and a model fitted on a fold resumes on it. */
+Test(search, a_split_is_train_with_that_fold)
+{
+    char csv[512], args[2048], path[512];
+    snprintf(csv, sizeof csv, "%s/data.csv", dir);
+    write_csv(csv);
+    const char *common = "--layers 8:relu,3:softmax --lr 0.01 --shards 2 --epochs 6 --batch 8";
+    snprintf(args, sizeof args, "search --data csv:%s %s --grid 'units=5' --out %s/s --quiet",
+             csv, common, dir);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data csv:%s %s --layers 5:relu,3:softmax "
+             "--validation-fold 1/3 --history %s/h.csv --save %s/m.otm --quiet", csv, common,
+             dir, dir);
+    EXPECT_RUN(args, 0, "");
+    char line[4096];
+    snprintf(path, sizeof path, "%s/s/cv_results.csv", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f && fgets(line, sizeof line, f) && fgets(line, sizeof line, f), "%s", path);
+    fclose(f);
+    /* ...,units,params,split0,split1,...: split1 is the second field after '}' */
+    char *p = strchr(line, '}');
+    cr_assert(p != NULL, "%s", line);
+    p = strchr(strchr(p, ',') + 1, ',') + 1;
+    double split1 = strtod(p, NULL);
+    snprintf(path, sizeof path, "%s/h.csv", dir);
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    double val_accuracy = NAN;
+    while (fgets(line, sizeof line, f)) /* epoch,loss,accuracy,val_loss,val_accuracy,... */
+        if (line[0] == '6') {
+            char *q = line;
+            for (int i = 0; i < 4; i++)
+                q = strchr(q, ',') + 1;
+            val_accuracy = strtod(q, NULL);
+        }
+    fclose(f);
+    cr_assert(split1 == val_accuracy, "search's split 1: %.17g, train alone: %.17g", split1,
+              val_accuracy);
+    cr_assert(split1 > 0.5, "nothing learned: %g", split1);
+    ot_model *m = NULL;
+    snprintf(path, sizeof path, "%s/m.otm", dir);
+    cr_assert_eq(ot_model_load(&m, path), OT_OK, "%s", ot_last_error());
+    ot_fit_config rc = ot_model_resume_config(m);
+    cr_assert(rc.validation_folds == 3 && rc.validation_fold == 1 && rc.validation_split == 0,
+              "resumes on fold %zu of %zu, split %g", rc.validation_fold, rc.validation_folds,
+              rc.validation_split);
+    ot_model_destroy(m);
+    snprintf(args, sizeof args, "train --data csv:%s --validation-fold 3/3", csv);
+    EXPECT_RUN(args, 2, "--validation-fold: '3/3' is not I/K");
+    snprintf(args, sizeof args, "train --data csv:%s --validation-fold 1/3 "
+             "--validation-split 0.1", csv);
+    EXPECT_RUN(args, 2, "--validation-fold: give it, --validation-split or --validation-data");
+}

@@ -150,7 +150,7 @@ typedef struct cli_opt_flags {
 
 typedef struct cli_train_flags {
     const char *data, *val_data, *layers, *loss, *save, *history, *plot, *resume,
-        *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads;
+        *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads, *fold;
     size_t batch, epochs, shards, patience, checkpoint_every;
     double split, min_delta;
     int quiet, no_shuffle, early_stopping, no_restore_best;
@@ -158,7 +158,7 @@ typedef struct cli_train_flags {
     cli_opt_flags of;
 } cli_train_flags;
 
-enum { CLI_TRAIN_FLAGS = 42, CLI_MAX_LAYERS = 64 };
+enum { CLI_TRAIN_FLAGS = 43, CLI_MAX_LAYERS = 64 };
 
 /* The defaults: the textbook's run. */
 void cli_train_flags_init(cli_train_flags *f);
@@ -175,13 +175,14 @@ typedef struct cli_train_setup {
     ot_scaling scaling;
     ot_monitor monitor;
     int threads, auto_threads; /* threads 0 with auto */
+    size_t folds, fold;        /* --validation-fold I/K: fold I of K, else 0 */
 } cli_train_setup;
 
 /* What the flags make (the layers when layers_too); 0 on a bad value
  * (error printed). */
 int cli_train_setup_from(const cli_train_flags *f, int layers_too, cli_train_setup *s);
-/* Sets the fit config's fields that the flags give (batch, epochs, split,
- * shuffle, threads, shards, seed, scaling, early stopping). */
+/* Sets the fit config's fields that the flags give (batch, epochs, split
+ * or fold, shuffle, threads, shards, seed, scaling, early stopping). */
 void cli_train_fit_config(const cli_train_flags *f, const cli_train_setup *s,
                           ot_fit_config *fc);
 

@@ -19,7 +19,7 @@
 /* Train flags a search does not take: it writes its own files. */
 static const char *const not_taken[] = {"--resume", "--checkpoint", "--checkpoint-every",
                                         "--save", "--save-best", "--history", "--plot",
-                                        "--validation-data"};
+                                        "--validation-data", "--validation-fold"};
 
 static ot_search *volatile running;
 

@@ -17,7 +17,8 @@
 
 /* Flags a grid may not set: files, the data, how the run is cut. */
 static const char *const not_in_grid[] = {
-    "data", "validation-data", "validation-split", "label-column", "threads", "quiet",
+    "data", "validation-data", "validation-split", "validation-fold", "label-column",
+    "threads", "quiet",
     "resume", "checkpoint", "checkpoint-every", "save", "save-best", "history", "plot",
 };
 

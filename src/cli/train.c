@@ -55,6 +55,11 @@ int cli_train(int argc, char **argv)
     if (!cli_train_setup_from(&tf, !resume, &su))
         return CLI_USAGE;
     ot_loss loss = su.loss;
+    if (su.folds && (val_data || cli_given(opts, seen, n_opts, "--validation-split"))) {
+        cli_error("--validation-fold: give it, --validation-split or --validation-data, "
+                  "one of them");
+        return CLI_USAGE;
+    }
     if (val_data != NULL)
         tf.split = 0.0;
     int auto_threads = su.auto_threads, threads = su.threads;
@@ -82,8 +87,12 @@ int cli_train(int argc, char **argv)
             tf.seed = rcfg.seed;
         if (!cli_given(opts, seen, n_opts, "--epochs"))
             tf.epochs = rcfg.epochs;
-        if (!cli_given(opts, seen, n_opts, "--validation-split") && val_data == NULL)
+        if (!cli_given(opts, seen, n_opts, "--validation-split") && val_data == NULL &&
+            su.folds == 0) {
             tf.split = rcfg.validation_split;
+            su.folds = rcfg.validation_folds;
+            su.fold = rcfg.validation_fold;
+        }
         if (!cli_given(opts, seen, n_opts, "--no-shuffle"))
             tf.no_shuffle = !rcfg.shuffle;
     }

@@ -33,6 +33,7 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
     const cli_opt t[CLI_TRAIN_FLAGS] = {
         {"--data", CLI_STRING, &f->data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor; under mpirun every rank reads the whole file", 0, 0, NULL},
         {"--validation-data", CLI_STRING, &f->val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
+        {"--validation-fold", CLI_STRING, &f->fold, "I/K", "validate on fold I (0-based) of K-fold cross-validation instead (scikit-learn's StratifiedKFold for labels, KFold for targets, no shuffling): the split I that omptrain search --cv K scores", 0, 0, "none"},
         {"--validation-split", CLI_DOUBLE, &f->split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, NULL},
         {"--label-column", CLI_STRING, &f->label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
         {"--scale", CLI_STRING, &f->scale, "KIND", "feature scaling fitted on the training part and saved in the model: none, standard, minmax", 0, 0, NULL},
@@ -196,6 +197,20 @@ int cli_train_setup_from(const cli_train_flags *f, int layers_too, cli_train_set
         cli_error("--monitor: %s", ot_last_error());
         return 0;
     }
+    if (f->fold != NULL) {
+        char *end;
+        unsigned long long i = strtoull(f->fold, &end, 10), k = 0;
+        if (end != f->fold && *end == '/' && end[1] != '\0')
+            k = strtoull(end + 1, &end, 10);
+        if (f->fold[0] < '0' || f->fold[0] > '9' || *end != '\0' || k < 2 || k > 65535 ||
+            i >= k) {
+            cli_error("--validation-fold: '%s' is not I/K with 2 <= K <= 65535 and "
+                      "0 <= I < K", f->fold);
+            return 0;
+        }
+        s->fold = (size_t)i;
+        s->folds = (size_t)k;
+    }
     s->auto_threads = strcmp(f->threads, "auto") == 0;
     if (!s->auto_threads) {
         char *end;
@@ -214,7 +229,9 @@ void cli_train_fit_config(const cli_train_flags *f, const cli_train_setup *s,
 {
     fc->batch_size = f->batch;
     fc->epochs = f->epochs;
-    fc->validation_split = f->split;
+    fc->validation_split = s->folds ? 0.0 : f->split;
+    fc->validation_folds = s->folds;
+    fc->validation_fold = s->fold;
     fc->shuffle = !f->no_shuffle;
     fc->threads = s->threads;
     fc->shards = f->shards;
