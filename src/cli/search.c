@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "search.h"
 
@@ -37,6 +38,13 @@ typedef struct search_run {
     size_t n, done;
     int quiet;
 } search_run;
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* "batch=32 epochs=1" */
 static void describe(const search_run *r, size_t c, char *buf, size_t size)
@@ -304,7 +312,9 @@ int cli_search(int argc, char **argv)
     }
     running = s;
     cli_catch_signals(on_signal);
+    double t0 = seconds_now();
     ot_status st = ot_search_run(s);
+    double t_search = seconds_now() - t0;
     char path[4096];
     snprintf(path, sizeof path, "%s/cv_results.csv", out);
     if (st != OT_OK && st != OT_CANCELLED) {
@@ -328,12 +338,14 @@ int cli_search(int argc, char **argv)
     ot_search_result_get(s, best, &res);
     char what[512];
     describe(&r, best, what, sizeof what);
-    printf("best: %s, score %.4f +- %.4f (best_params_, best_score_); all in %s\n", what,
-           res.mean_score, res.std_score, path);
+    printf("best: %s, score %.4f +- %.4f (best_params_, best_score_); the search took "
+           "%.2f s; all in %s\n", what, res.mean_score, res.std_score, t_search, path);
     if (!no_refit) {
         ot_model *m = NULL;
         snprintf(path, sizeof path, "%s/best.otm", out);
+        t0 = seconds_now();
         st = ot_search_refit(s, best, base.threads, &m, NULL);
+        double t_refit = seconds_now() - t0;
         if (st == OT_CANCELLED) {
             fprintf(stderr, "omptrain: refit stopped: nothing in %s\n", path);
             rc = 128 + SIGINT;
@@ -348,7 +360,8 @@ int cli_search(int argc, char **argv)
             cli_fail("refit");
             goto done;
         }
-        printf("refit on all %zu samples: %s\n", ot_dataset_size(data), path);
+        printf("refit on all %zu samples in %.2f s: %s\n", ot_dataset_size(data), t_refit,
+               path);
     }
     rc = CLI_OK;
 done:
