@@ -970,6 +970,15 @@ OT_API ot_status ot_search_create(ot_search **out, const ot_dataset *data,
  */
 OT_API ot_status ot_search_run(ot_search *search);
 
+/**
+ * Marks candidate i done with the results of an earlier run of the same
+ * search (its scores, error and times as ot_search_result_get gave them; the
+ * rank is ignored): a search stopped in another process, taken up again.
+ * Since 0.1.
+ */
+OT_API ot_status ot_search_restore(ot_search *search, size_t candidate,
+                                   const ot_search_result *result);
+
 /** Asks a running search to stop after each running fit's current step
  *  (from any thread, or a signal handler: it sets atomic flags). Since 0.1. */
 OT_API ot_status ot_search_cancel(ot_search *search);

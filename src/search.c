@@ -31,7 +31,6 @@ struct ot_search {
     int sign;                 /* +1: the metric is accuracy; -1: mae */
     int jobs, threads;
     size_t *group;            /* each candidate's group: its first candidate */
-    size_t *epochs;           /* per group (indexed by its first): the most */
     size_t *n_train;          /* per split: the rows trained on */
     double *scores, *fit_s, *score_s; /* n x splits */
     unsigned char *done;      /* n x splits */
@@ -150,8 +149,6 @@ static ot_status prepare(ot_search *s)
             if (s->group[j] == j && same_but_epochs(&s->cands[j], &s->cands[i]))
                 g = j;
         s->group[i] = g;
-        if (g == i || s->cands[i].fit.epochs > s->epochs[g])
-            s->epochs[g] = s->cands[i].fit.epochs;
         s->left[i] = s->splits;
     }
     size_t groups = 0;
@@ -204,7 +201,7 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
     const size_t ns = n * s->splits;
     s->cands = ot__calloc(n, sizeof *s->cands, "search candidates");
     s->layers = ot__calloc(n_layers + 1, sizeof *s->layers, "search layers");
-    s->group = ot__calloc(3 * n + s->splits, sizeof(size_t), "search groups");
+    s->group = ot__calloc(2 * n + s->splits, sizeof(size_t), "search groups");
     s->scores = ot__calloc(3 * ns + 12 * n, sizeof(double), "search scores");
     s->done = ot__calloc(ns, 1, "search progress");
     s->error = ot__calloc(n, sizeof *s->error, "search errors");
@@ -215,9 +212,8 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
         ot_search_destroy(s);
         return OT_OUT_OF_MEMORY;
     }
-    s->epochs = s->group + n;
-    s->left = s->group + 2 * n;
-    s->n_train = s->group + 3 * n;
+    s->left = s->group + n;
+    s->n_train = s->group + 2 * n;
     s->fit_s = s->scores + ns;
     s->score_s = s->scores + 2 * ns;
     s->stats = s->scores + 3 * ns;
@@ -337,13 +333,24 @@ static void record(ot_search *s, size_t i, size_t k, const ot_history *h, ot_sta
     }
 }
 
+/* The most epochs of group g's candidates that split k has still to do;
+ * 0 when none. */
+static size_t epochs_to_do(const ot_search *s, size_t g, size_t k)
+{
+    size_t e = 0;
+    for (size_t i = g; i < s->n; i++)
+        if (s->group[i] == g && !s->done[i * s->splits + k] && s->cands[i].fit.epochs > e)
+            e = s->cands[i].fit.epochs;
+    return e;
+}
+
 /* Fits item `it`: group g on split k. */
 static void run_item(ot_search *s, size_t it)
 {
     const size_t g = it / s->splits, k = it % s->splits;
     const ot_search_candidate *c = &s->cands[g];
     ot_fit_config fc = c->fit;
-    fc.epochs = s->epochs[g];
+    fc.epochs = epochs_to_do(s, g, k);
     fc.threads = s->threads;
     fc.elastic = OT_ELASTIC_OFF;
     fc.shards = c->fit.shards ? c->fit.shards : (size_t)ot_default_threads();
@@ -369,7 +376,7 @@ static void run_item(ot_search *s, size_t it)
     /* a cancelled fit's split is not done: another run fits it again */
     if (!atomic_load(&s->cancelled) || (st == OT_OK && h && ot_history_length(h) == fc.epochs))
         for (size_t i = g; i < s->n; i++)
-            if (s->group[i] == g)
+            if (s->group[i] == g && !s->done[i * s->splits + k])
                 record(s, i, k, h, st, msg);
     pthread_mutex_unlock(&s->lock);
     ot_history_destroy(h);
@@ -413,7 +420,7 @@ ot_status ot_search_run(ot_search *s)
     s->n_items = 0;
     for (size_t g = 0; g < s->n; g++)
         for (size_t k = 0; k < s->splits; k++)
-            if (s->group[g] == g && !s->done[g * s->splits + k])
+            if (s->group[g] == g && epochs_to_do(s, g, k) > 0)
                 s->items[s->n_items++] = g * s->splits + k;
     atomic_store(&s->next, 0);
     int jobs = s->jobs < (int)s->n_items ? s->jobs : (int)s->n_items;
@@ -432,6 +439,30 @@ ot_status ot_search_run(ot_search *s)
         return ot__fail(OT_CANCELLED, "search: cancelled with %zu of %zu candidates done",
                         done, s->n);
     rank_all(s);
+    return OT_OK;
+}
+
+ot_status ot_search_restore(ot_search *s, size_t i, const ot_search_result *r)
+{
+    if (s == NULL || r == NULL || i >= s->n || r->splits != s->splits || r->scores == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "search: restore candidate %zu of %zu with %zu "
+                        "splits (the search has %zu)", i, s ? s->n : 0, r ? r->splits : 0,
+                        s ? s->splits : 0);
+    const size_t K = s->splits;
+    for (size_t k = 0; k < K; k++) {
+        s->scores[i * K + k] = r->scores[k];
+        s->fit_s[i * K + k] = r->mean_fit_time;
+        s->score_s[i * K + k] = r->mean_score_time;
+        s->done[i * K + k] = 1;
+    }
+    s->left[i] = 0;
+    summarize(s, i);
+    double *st = s->stats + i * 6; /* the times as they were measured */
+    st[2] = r->mean_fit_time;
+    st[3] = r->std_fit_time;
+    st[4] = r->mean_score_time;
+    st[5] = r->std_score_time;
+    snprintf(s->error[i], sizeof s->error[i], "%s", r->error ? r->error : "");
     return OT_OK;
 }
 

@@ -467,3 +467,38 @@ Test(search, a_split_is_train_with_that_fold)
              "--validation-split 0.1", csv);
     EXPECT_RUN(args, 2, "--validation-fold: give it, --validation-split or --validation-data");
 }
+
+/* --resume DIR: a folder whose cv_results.csv holds some candidates ends
+ * with the file an uninterrupted search writes (the times aside). */
+Test(search, a_resumed_search_ends_as_an_uninterrupted_one)
+{
+    char csv[512], args[2048], path[512], a[1 << 14], b[1 << 14];
+    snprintf(csv, sizeof csv, "%s/data.csv", dir);
+    write_csv(csv);
+    snprintf(args, sizeof args, "search --data csv:%s --grid 'epochs=1,2;batch=8,16' "
+             "--layers 8:relu,3:softmax --lr 0.01 --shards 2 --out %s/whole", csv, dir);
+    EXPECT_RUN(args, 0, "");
+    /* a stopped search: its flags, and the header and first two rows */
+    snprintf(args, sizeof args, "mkdir %s/part && cp %s/whole/search.args %s/part/ && "
+             "head -3 %s/whole/cv_results.csv > %s/part/cv_results.csv", dir, dir, dir, dir,
+             dir);
+    cr_assert_eq(system(args), 0);
+    snprintf(args, sizeof args, "search --resume %s/part --jobs 2 --threads 1", dir);
+    EXPECT_RUN(args, 0, "resuming");
+    cr_assert(strstr(out, "2 of 4 candidates done") != NULL, "%s", out);
+    snprintf(path, sizeof path, "%s/whole/cv_results.csv", dir);
+    results_without_times(path, a, sizeof a);
+    snprintf(path, sizeof path, "%s/part/cv_results.csv", dir);
+    results_without_times(path, b, sizeof b);
+    cr_assert_str_eq(a, b);
+    snprintf(args, sizeof args, "search --resume %s/part --epochs 3", dir);
+    EXPECT_RUN(args, 2, "besides it only --jobs, --threads and --quiet, not --epochs");
+    snprintf(args, sizeof args, "search --resume %s/nowhere", dir);
+    EXPECT_RUN(args, 1, "search.args");
+    /* a row that is none of the candidates */
+    snprintf(args, sizeof args, "sed -i 's/epochs.: 1}/epochs.: 7}/' %s/part/cv_results.csv",
+             dir);
+    cr_assert_eq(system(args), 0);
+    snprintf(args, sizeof args, "search --resume %s/part", dir);
+    EXPECT_RUN(args, 1, "is none of this search's candidates");
+}

@@ -32,13 +32,6 @@ static void on_signal(int signo)
 }
 
 
-typedef struct search_run {
-    const search_grid *grid;
-    char (*vals)[SEARCH_VALUE_LEN]; /* n x grid->n */
-    size_t n, done;
-    int quiet;
-} search_run;
-
 static double seconds_now(void)
 {
     struct timespec ts;
@@ -69,101 +62,6 @@ static int on_candidate(const ot_search_result *res, void *user)
            res->std_score, res->mean_fit_time, res->error[0] ? ", failed: " : "", res->error);
     fflush(stdout);
     return 0;
-}
-
-/* The shortest decimal that reads back as x. */
-static void put_double(FILE *f, double x)
-{
-    char buf[40];
-    for (int digits = 1; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, x);
-        if (strtod(buf, NULL) == x || isnan(x))
-            break;
-    }
-    fputs(isnan(x) ? "nan" : buf, f);
-}
-
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void put_field(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-/* DIR/cv_results.csv: the candidates done, in their order, with
- * scikit-learn's cv_results_ columns, and `error`. */
-static int write_results(const search_run *r, const ot_search *s, const char *path,
-                         size_t splits)
-{
-    cli_file o;
-    if (!cli_file_open(&o, path)) {
-        cli_error("%s: %s", path, strerror(errno));
-        return 0;
-    }
-    FILE *f = o.f;
-    const search_grid *g = r->grid;
-    fputs("mean_fit_time,std_fit_time,mean_score_time,std_score_time", f);
-    for (size_t i = 0; i < g->n; i++)
-        fprintf(f, ",param_%s", g->params[i].name);
-    fputs(",params", f);
-    for (size_t k = 0; k < splits; k++)
-        fprintf(f, ",split%zu_test_score", k);
-    fputs(",mean_test_score,std_test_score,rank_test_score,error\n", f);
-    for (size_t c = 0; c < r->n; c++) {
-        ot_search_result res;
-        if (ot_search_result_get(s, c, &res) != OT_OK)
-            continue;
-        const double t[4] = {res.mean_fit_time, res.std_fit_time, res.mean_score_time,
-                             res.std_score_time};
-        for (int i = 0; i < 4; i++) {
-            if (i)
-                fputc(',', f);
-            put_double(f, t[i]);
-        }
-        char params[2048];
-        size_t at = (size_t)snprintf(params, sizeof params, "{");
-        for (size_t i = 0; i < g->n; i++) {
-            const char *v = r->vals[c * g->n + i];
-            fputc(',', f);
-            put_field(f, v);
-            char *end;
-            strtod(v, &end);
-            int number = end != v && *end == '\0';
-            if (at < sizeof params)
-                at += (size_t)snprintf(params + at, sizeof params - at, "%s'%s': %s%s%s",
-                                       i ? ", " : "", g->params[i].name, number ? "" : "'",
-                                       v, number ? "" : "'");
-        }
-        if (at < sizeof params)
-            snprintf(params + at, sizeof params - at, "}");
-        fputc(',', f);
-        put_field(f, params);
-        for (size_t k = 0; k < splits; k++) {
-            fputc(',', f);
-            put_double(f, res.scores[k]);
-        }
-        fputc(',', f);
-        put_double(f, res.mean_score);
-        fputc(',', f);
-        put_double(f, res.std_score);
-        fprintf(f, ",%zu,", res.rank);
-        put_field(f, res.error);
-        fputc('\n', f);
-    }
-    if (!cli_file_commit(&o)) {
-        cli_error("%s: %s", path, strerror(errno));
-        return 0;
-    }
-    return 1;
 }
 
 /* Makes r->vals and the candidates from the grid over the base flags. */
@@ -216,7 +114,43 @@ int cli_search(int argc, char **argv)
     const char *grid_spec = NULL, *out = "search";
     size_t cv = 3, draws = 0;
     int jobs = 0, no_refit = 0;
-    enum { OWN = 6 };
+    const char *resume = NULL;
+    enum { OWN = 7, MAX_ARGS = 512 };
+    /* --resume DIR: the search DIR/search.args recorded, and of this call's
+     * flags only those that change no score */
+    static char args_buf[1 << 16];
+    char *all[MAX_ARGS + 1];
+    const int given_argc = argc;
+    char **given_argv = argv;
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--resume") == 0)
+            resume = argv[i + 1];
+    if (resume != NULL) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/search.args", resume);
+        int n = search_read_args(path, args_buf, sizeof args_buf, all, MAX_ARGS / 2);
+        if (n < 0)
+            return CLI_FAILED;
+        for (int i = 0; i < argc; i++) {
+            if (strcmp(argv[i], "--resume") == 0) {
+                i++;
+                continue;
+            }
+            if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i], "--jobs") != 0 &&
+                strcmp(argv[i], "--threads") != 0 && strcmp(argv[i], "--quiet") != 0) {
+                cli_error("--resume takes the search from %s: besides it only --jobs, "
+                          "--threads and --quiet, not %s", path, argv[i]);
+                return CLI_USAGE;
+            }
+            if (n == MAX_ARGS) {
+                cli_error("--resume: too many arguments");
+                return CLI_USAGE;
+            }
+            all[n++] = argv[i];
+        }
+        argc = n;
+        argv = all;
+    }
     cli_opt opts[CLI_TRAIN_FLAGS + OWN] = {
         {"--grid", CLI_STRING, &grid_spec, "SPEC", "the values to try: 'name=v,v,...;name=...' over train's flags (epochs, batch, lr, optimizer, layers with alternatives separated by |, ...), and units and activation (the hidden layers'); with --random, also ranges lo..hi and lo..hi:log", 0, 0, "none"},
         {"--random", CLI_SIZE, &draws, "N", "N candidates drawn from the grid's lists and ranges (seeded by --seed), instead of every combination", 1, SEARCH_MAX_CANDIDATES, "off"},
@@ -224,6 +158,7 @@ int cli_search(int argc, char **argv)
         {"--jobs", CLI_INT, &jobs, "J", "fits at once (with --threads each); default: planned so that jobs x threads = the cores", 1, 1024, "planned"},
         {"--out", CLI_STRING, &out, "DIR", "where cv_results.csv and best.otm go", 0, 0, NULL},
         {"--no-refit", CLI_BOOL, &no_refit, NULL, "do not fit the best candidate on all the data", 0, 0, NULL},
+        {"--resume", CLI_STRING, &resume, "DIR", "take up the search stopped in DIR (its search.args and cv_results.csv): the candidates done are kept, the others fitted; with --jobs, --threads and --quiet only", 0, 0, "none"},
     };
     size_t n_opts = OWN;
     for (int i = 0; i < CLI_TRAIN_FLAGS; i++) {
@@ -249,6 +184,8 @@ int cli_search(int argc, char **argv)
                        opts, n_opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
+    if (resume != NULL)
+        out = resume; /* wherever the search was run from */
     if (grid_spec == NULL) {
         cli_error("--grid is needed (e.g. --grid 'epochs=1,2,3;batch=32,64')");
         return CLI_USAGE;
@@ -278,6 +215,10 @@ int cli_search(int argc, char **argv)
     }
     if (!make_candidates(&r, &tf, draws > 0, draws, cands, layers) || !make_dir(out))
         goto done;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/search.args", out);
+    if (resume == NULL && !search_write_args(path, given_argc, given_argv))
+        goto done;
     rc = CLI_FAILED;
     int integer_labels = base.loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          base.loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
@@ -299,6 +240,11 @@ int cli_search(int argc, char **argv)
     int pj, pt;
     ot_search_plan(s, &pj, &pt);
     size_t splits = tf.split > 0.0 ? 1 : cv;
+    snprintf(path, sizeof path, "%s/cv_results.csv", out);
+    long restored = resume ? search_restore(&r, s, path, splits) : 0;
+    if (restored < 0)
+        goto done;
+    r.done = (size_t)restored;
     if (!tf.quiet) {
         printf("omptrain %s: search of %zu candidate%s x %s%zu split%s on %zu samples of %s, "
                "%d job%s x %d thread%s, scored by %s\n", ot_version(), r.n,
@@ -308,6 +254,8 @@ int cli_search(int argc, char **argv)
                strcmp(ot_loss_metric_name(base.loss), "accuracy") == 0
                    ? "accuracy"
                    : "minus the mean absolute error");
+        if (resume)
+            printf("resuming %s: %ld of %zu candidates done\n", out, restored, r.n);
         fflush(stdout);
     }
     running = s;
@@ -315,13 +263,11 @@ int cli_search(int argc, char **argv)
     double t0 = seconds_now();
     ot_status st = ot_search_run(s);
     double t_search = seconds_now() - t0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cv_results.csv", out);
     if (st != OT_OK && st != OT_CANCELLED) {
         cli_fail("search");
         goto done;
     }
-    if (!write_results(&r, s, path, splits))
+    if (!search_write_results(&r, s, path, splits))
         goto done;
     if (st == OT_CANCELLED) {
         fprintf(stderr, "omptrain: search stopped: %zu of %zu candidates done, in %s\n",

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 enum { SEARCH_MAX_PARAMS = 32, SEARCH_MAX_VALUES = 256, SEARCH_VALUE_LEN = 256,
-       SEARCH_MAX_CANDIDATES = 100000 };
+       SEARCH_MAX_CANDIDATES = 100000, SEARCH_PARAMS_LEN = 4096 };
 
 typedef enum search_what { SEARCH_FLAG, SEARCH_UNITS, SEARCH_ACTIVATION } search_what;
 
@@ -49,5 +49,29 @@ int search_grid_apply(const search_grid *g, char (*vals)[SEARCH_VALUE_LEN],
                       cli_train_flags *tf, cli_train_setup *su);
 
 void search_grid_free(search_grid *g);
+
+/* A search's candidates: the grid, each one's values (n x grid->n). */
+typedef struct search_run {
+    const search_grid *grid;
+    char (*vals)[SEARCH_VALUE_LEN];
+    size_t n, done;
+    int quiet;
+} search_run;
+
+/* The folder's files (search_files.c). Candidate c's parameters as
+ * scikit-learn's `params` column shows them: "{'batch': 32, 'epochs': 1}". */
+void search_params_text(const search_run *r, size_t c, char *buf, size_t size);
+/* cv_results.csv of the candidates done (atomically); 0 on failure (said). */
+int search_write_results(const search_run *r, const ot_search *s, const char *path,
+                         size_t splits);
+/* The search's flags, one a line (atomically); 0 on failure (said). */
+int search_write_args(const char *path, int argc, char **argv);
+/* Reads them back into buf, argv[] pointing into it; their count, or -1
+ * (said). */
+int search_read_args(const char *path, char *buf, size_t size, char **argv, int max);
+/* Restores into s the candidates that cv_results.csv at path holds,
+ * matched by their params; their count (0 when there is no file), or -1 on
+ * a file that is not this search's (said). */
+long search_restore(const search_run *r, ot_search *s, const char *path, size_t splits);
 
 #endif
