@@ -502,3 +502,69 @@ Test(search, a_resumed_search_ends_as_an_uninterrupted_one)
     snprintf(args, sizeof args, "search --resume %s/part", dir);
     EXPECT_RUN(args, 1, "is none of this search's candidates");
 }
+
+/* Successive halving: rounds of 1 and 3 epochs for 6 candidates by 3, the
+ * best third going on; the rows of every round, the last ranked first; a
+ * search stopped after its first round resumed to the same file. */
+Test(search, halving_keeps_the_best_third_for_three_times_the_epochs)
+{
+    char csv[512], args[2048], path[512], a[1 << 14], b[1 << 14];
+    snprintf(csv, sizeof csv, "%s/data.csv", dir);
+    write_csv(csv);
+    snprintf(args, sizeof args, "search --data csv:%s --grid 'units=2,3,4,6,8,12' --halving 3 "
+             "--epochs 3 --batch 8 --layers 8:relu,3:softmax --lr 0.01 --shards 2 "
+             "--out %s/whole", csv, dir);
+    EXPECT_RUN(args, 0, "round 2 of 2: 2 candidates, 3 epochs each");
+    cr_assert(strstr(out, "round 1 of 2: 6 candidates, 1 epoch each") != NULL, "%s", out);
+    snprintf(path, sizeof path, "%s/whole/cv_results.csv", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[4096];
+    double mean[8];
+    int iter[8], res[8], units[8], rank[8], n = 0;
+    cr_assert(fgets(line, sizeof line, f) && strstr(line, ",iter,n_resources,param_units,"));
+    while (n < 8 && fgets(line, sizeof line, f)) {
+        char *fld[16];
+        int k = 0;
+        for (char *p = strtok(line, ","); p && k < 16; p = strtok(NULL, ","))
+            fld[k++] = p;
+        /* times x4, iter, n_resources, units, params, 3 splits, mean, std, rank */
+        cr_assert(k >= 14, "%d fields", k);
+        iter[n] = atoi(fld[4]);
+        res[n] = atoi(fld[5]);
+        units[n] = atoi(fld[6]);
+        mean[n] = strtod(fld[11], NULL);
+        rank[n] = atoi(fld[13]);
+        n++;
+    }
+    fclose(f);
+    cr_assert_eq(n, 8, "%d rows", n);
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(iter[i], i < 6 ? 0 : 1, "row %d", i);
+        cr_assert_eq(res[i], i < 6 ? 1 : 3, "row %d", i);
+        cr_assert(i < 6 ? rank[i] > 2 : rank[i] <= 2, "row %d: rank %d", i, rank[i]);
+    }
+    /* the second round's two: the first round's best two */
+    for (int j = 6; j < 8; j++) {
+        int beaten = 0, at = -1;
+        for (int i = 0; i < 6; i++)
+            if (units[i] == units[j])
+                at = i;
+        cr_assert(at >= 0);
+        for (int i = 0; i < 6; i++)
+            beaten += mean[i] > mean[at];
+        cr_assert(beaten < 2, "units %d went on with %d better", units[j], beaten);
+    }
+    results_without_times(path, a, sizeof a);
+    snprintf(args, sizeof args, "mkdir %s/part && cp %s/whole/search.args %s/part/ && "
+             "head -7 %s/whole/cv_results.csv > %s/part/cv_results.csv", dir, dir, dir, dir,
+             dir);
+    cr_assert_eq(system(args), 0);
+    snprintf(args, sizeof args, "search --resume %s/part", dir);
+    EXPECT_RUN(args, 0, "resuming");
+    snprintf(path, sizeof path, "%s/part/cv_results.csv", dir);
+    results_without_times(path, b, sizeof b);
+    cr_assert_str_eq(a, b);
+    snprintf(args, sizeof args, "search --data csv:%s --grid 'epochs=1,2' --halving 2", csv);
+    EXPECT_RUN(args, 2, "--halving: its rounds set the epochs");
+}

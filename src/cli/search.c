@@ -22,13 +22,16 @@ static const char *const not_taken[] = {"--resume", "--checkpoint", "--checkpoin
                                         "--save", "--save-best", "--history", "--plot",
                                         "--validation-data", "--validation-fold"};
 
-static ot_search *volatile running;
+/* The search running, for the signal handler: its round's ot_search
+ * (published by the round's loop before it runs). */
+static search_run *volatile running_run;
 
 static void on_signal(int signo)
 {
     (void)signo;
-    if (running)
-        ot_search_cancel(running);
+    search_run *r = running_run;
+    if (r != NULL && r->rounds[r->round].s != NULL)
+        ot_search_cancel(r->rounds[r->round].s);
 }
 
 
@@ -52,16 +55,59 @@ static void describe(const search_run *r, size_t c, char *buf, size_t size)
 static int on_candidate(const ot_search_result *res, void *user)
 {
     search_run *r = user;
+    const search_round *rd = &r->rounds[r->round];
     r->done++;
     if (r->quiet)
         return 0;
-    char what[512];
-    describe(r, res->candidate, what, sizeof what);
-    printf("[%*zu/%zu] %s: %.4f +- %.4f (fit %.2f s a split)%s%s\n",
-           r->n < 10 ? 1 : r->n < 100 ? 2 : 3, r->done, r->n, what, res->mean_score,
+    char what[512], round[64] = "";
+    describe(r, rd->ids[res->candidate], what, sizeof what);
+    if (r->halving)
+        snprintf(round, sizeof round, "round %zu/%zu: ", r->round + 1, r->n_rounds);
+    printf("[%*zu/%zu] %s%s: %.4f +- %.4f (fit %.2f s a split)%s%s\n",
+           rd->n < 10 ? 1 : rd->n < 100 ? 2 : 3, r->done, rd->n, round, what, res->mean_score,
            res->std_score, res->mean_fit_time, res->error[0] ? ", failed: " : "", res->error);
     fflush(stdout);
     return 0;
+}
+
+/* Successive halving's rounds for n candidates, factor f, at most `most`
+ * epochs: 1 + floor(log_f n) (HalvingGridSearchCV's), fewer when the first
+ * round would train no epoch; and the first round's epochs. */
+static size_t halving_rounds(size_t n, size_t f, size_t most, size_t *first)
+{
+    size_t rounds = 1;
+    for (size_t m = n; m >= f; m /= f)
+        rounds++;
+    size_t div = 1;
+    for (size_t k = 1; k < rounds; k++) {
+        if (most / (div * f) == 0) {
+            rounds = k;
+            break;
+        }
+        div *= f;
+    }
+    *first = most / div;
+    return rounds;
+}
+
+/* The best `keep` of round rd's candidates by mean score (NaN last, the
+ * first of equals), in candidate order, into ids. */
+static size_t survivors(const search_round *rd, size_t keep, size_t *ids)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < rd->n; j++) {
+        ot_search_result a, b;
+        ot_search_result_get(rd->s, j, &a);
+        size_t better = 0;
+        for (size_t q = 0; q < rd->n; q++) {
+            ot_search_result_get(rd->s, q, &b);
+            double x = a.mean_score, y = b.mean_score;
+            better += isnan(x) ? !isnan(y) || q < j : !isnan(y) && (y > x || (y == x && q < j));
+        }
+        if (better < keep)
+            ids[n++] = rd->ids[j];
+    }
+    return n;
 }
 
 /* Makes r->vals and the candidates from the grid over the base flags. */
@@ -112,10 +158,10 @@ int cli_search(int argc, char **argv)
     cli_opt train_opts[CLI_TRAIN_FLAGS];
     cli_train_flags_table(&tf, train_opts);
     const char *grid_spec = NULL, *out = "search";
-    size_t cv = 3, draws = 0;
+    size_t cv = 3, draws = 0, halving = 0;
     int jobs = 0, no_refit = 0;
     const char *resume = NULL;
-    enum { OWN = 7, MAX_ARGS = 512 };
+    enum { OWN = 8, MAX_ARGS = 512 };
     /* --resume DIR: the search DIR/search.args recorded, and of this call's
      * flags only those that change no score */
     static char args_buf[1 << 16];
@@ -157,6 +203,7 @@ int cli_search(int argc, char **argv)
         {"--cv", CLI_SIZE, &cv, "K", "folds of k-fold cross-validation (stratified for labels, as scikit-learn's StratifiedKFold without shuffling)", 2, 1000, NULL},
         {"--jobs", CLI_INT, &jobs, "J", "fits at once (with --threads each); default: planned so that jobs x threads = the cores", 1, 1024, "planned"},
         {"--out", CLI_STRING, &out, "DIR", "where cv_results.csv and best.otm go", 0, 0, NULL},
+        {"--halving", CLI_SIZE, &halving, "F", "successive halving (HalvingGridSearchCV with epochs as the resource): every candidate for a few epochs, the best 1/F of them F times as many, ..., the last round for --epochs", 2, 1000, "off"},
         {"--no-refit", CLI_BOOL, &no_refit, NULL, "do not fit the best candidate on all the data", 0, 0, NULL},
         {"--resume", CLI_STRING, &resume, "DIR", "take up the search stopped in DIR (its search.args and cv_results.csv): the candidates done are kept, the others fitted; with --jobs, --threads and --quiet only", 0, 0, "none"},
     };
@@ -195,11 +242,20 @@ int cli_search(int argc, char **argv)
     ot_search_candidate *cands = NULL;
     ot_layer *layers = NULL;
     ot_dataset *data = NULL;
-    ot_search *s = NULL;
+    search_round rounds[64];
+    memset(rounds, 0, sizeof rounds);
+    size_t *round_ids = NULL;
+    ot_search_candidate *round_cands = NULL;
     cli_train_setup base;
     rc = CLI_USAGE;
     if (!search_grid_parse(&grid, grid_spec, draws > 0) || !cli_train_setup_from(&tf, 1, &base))
         goto done;
+    for (size_t i = 0; halving && i < grid.n; i++)
+        if (strcmp(grid.params[i].name, "epochs") == 0) {
+            cli_error("--halving: its rounds set the epochs (--epochs for the last): take "
+                      "epochs out of --grid");
+            goto done;
+        }
     r.n = draws > 0 ? draws : search_grid_size(&grid);
     if (r.n == SIZE_MAX) {
         cli_error("--grid: more than %d combinations", SEARCH_MAX_CANDIDATES);
@@ -233,64 +289,109 @@ int cli_search(int argc, char **argv)
     sc.threads = base.threads;
     sc.on_candidate = on_candidate;
     sc.user = &r;
-    if (ot_search_create(&s, data, cands, r.n, &sc) != OT_OK) {
-        rc = cli_fail("search");
+    size_t splits = tf.split > 0.0 ? 1 : cv, first = tf.epochs;
+    r.halving = halving > 0;
+    r.n_rounds = r.halving ? halving_rounds(r.n, halving, tf.epochs, &first) : 1;
+    r.rounds = rounds;
+    ot_search_candidate *rc_cands = calloc(r.n, sizeof *rc_cands);
+    size_t *ids = calloc(r.n * r.n_rounds, sizeof *ids);
+    if (rc_cands == NULL || ids == NULL) {
+        free(rc_cands);
+        free(ids);
+        cli_error("search: out of memory for %zu candidates", r.n);
         goto done;
     }
-    int pj, pt;
-    ot_search_plan(s, &pj, &pt);
-    size_t splits = tf.split > 0.0 ? 1 : cv;
+    round_ids = ids;
+    round_cands = rc_cands;
+    for (size_t c = 0; c < r.n; c++)
+        ids[c] = c;
     snprintf(path, sizeof path, "%s/cv_results.csv", out);
-    long restored = resume ? search_restore(&r, s, path, splits) : 0;
-    if (restored < 0)
-        goto done;
-    r.done = (size_t)restored;
-    if (!tf.quiet) {
-        printf("omptrain %s: search of %zu candidate%s x %s%zu split%s on %zu samples of %s, "
-               "%d job%s x %d thread%s, scored by %s\n", ot_version(), r.n,
-               r.n == 1 ? "" : "s", tf.split > 0.0 ? "a hold-out, " : "", splits,
-               splits == 1 ? "" : "s", ot_dataset_size(data), tf.data, pj,
-               pj == 1 ? "" : "s", pt, pt == 1 ? "" : "s",
-               strcmp(ot_loss_metric_name(base.loss), "accuracy") == 0
-                   ? "accuracy"
-                   : "minus the mean absolute error");
-        if (resume)
-            printf("resuming %s: %ld of %zu candidates done\n", out, restored, r.n);
-        fflush(stdout);
-    }
-    running = s;
-    cli_catch_signals(on_signal);
+    ot_status st = OT_OK;
     double t0 = seconds_now();
-    ot_status st = ot_search_run(s);
+    running_run = &r;
+    cli_catch_signals(on_signal);
+    for (size_t k = 0; k < r.n_rounds; k++) {
+        search_round *rd = &rounds[k];
+        rd->ids = ids + k * r.n;
+        rd->n = k == 0 ? r.n : survivors(&rounds[k - 1], (rounds[k - 1].n + halving - 1) /
+                                                            halving, rd->ids);
+        rd->epochs = 0;
+        if (r.halving) {
+            rd->epochs = first;
+            for (size_t q = 0; q < k; q++)
+                rd->epochs *= halving;
+            if (rd->epochs > tf.epochs)
+                rd->epochs = tf.epochs;
+        }
+        for (size_t j = 0; j < rd->n; j++) {
+            rc_cands[j] = cands[rd->ids[j]];
+            if (r.halving)
+                rc_cands[j].fit.epochs = rd->epochs;
+        }
+        if (ot_search_create(&rd->s, data, rc_cands, rd->n, &sc) != OT_OK) {
+            rc = cli_fail("search");
+            goto done;
+        }
+        r.round = k;
+        long restored = resume ? search_restore(&r, k, path, splits) : 0;
+        if (restored < 0)
+            goto done;
+        r.done = (size_t)restored;
+        if (!tf.quiet) {
+            int pj, pt;
+            ot_search_plan(rd->s, &pj, &pt);
+            if (k == 0)
+                printf("omptrain %s: search of %zu candidate%s x %s%zu split%s on %zu samples "
+                       "of %s, %d job%s x %d thread%s, scored by %s\n", ot_version(), r.n,
+                       r.n == 1 ? "" : "s", tf.split > 0.0 ? "a hold-out, " : "", splits,
+                       splits == 1 ? "" : "s", ot_dataset_size(data), tf.data, pj,
+                       pj == 1 ? "" : "s", pt, pt == 1 ? "" : "s",
+                       strcmp(ot_loss_metric_name(base.loss), "accuracy") == 0
+                           ? "accuracy"
+                           : "minus the mean absolute error");
+            if (r.halving)
+                printf("round %zu of %zu: %zu candidate%s, %zu epoch%s each\n", k + 1,
+                       r.n_rounds, rd->n, rd->n == 1 ? "" : "s", rd->epochs,
+                       rd->epochs == 1 ? "" : "s");
+            if (restored > 0)
+                printf("resuming %s: %ld of %zu candidates done\n", out, restored, rd->n);
+            fflush(stdout);
+        }
+        st = ot_search_run(rd->s);
+        if (st != OT_OK)
+            break;
+    }
     double t_search = seconds_now() - t0;
     if (st != OT_OK && st != OT_CANCELLED) {
         cli_fail("search");
         goto done;
     }
-    if (!search_write_results(&r, s, path, splits))
+    if (!search_write_results(&r, path, splits))
         goto done;
     if (st == OT_CANCELLED) {
-        fprintf(stderr, "omptrain: search stopped: %zu of %zu candidates done, in %s\n",
-                r.done, r.n, path);
+        fprintf(stderr, "omptrain: search stopped: round %zu, %zu of %zu candidates done, in "
+                "%s; go on with: omptrain search --resume %s\n", r.round + 1, r.done,
+                rounds[r.round].n, path, out);
         rc = 128 + SIGINT;
         goto done;
     }
-    size_t best = ot_search_best(s);
+    const search_round *last = &rounds[r.n_rounds - 1];
+    size_t best = ot_search_best(last->s);
     if (best == SIZE_MAX) {
         cli_error("search: no candidate has a finite score (see %s)", path);
         goto done;
     }
     ot_search_result res;
-    ot_search_result_get(s, best, &res);
+    ot_search_result_get(last->s, best, &res);
     char what[512];
-    describe(&r, best, what, sizeof what);
+    describe(&r, last->ids[best], what, sizeof what);
     printf("best: %s, score %.4f +- %.4f (best_params_, best_score_); the search took "
            "%.2f s; all in %s\n", what, res.mean_score, res.std_score, t_search, path);
     if (!no_refit) {
         ot_model *m = NULL;
         snprintf(path, sizeof path, "%s/best.otm", out);
         t0 = seconds_now();
-        st = ot_search_refit(s, best, base.threads, &m, NULL);
+        st = ot_search_refit(last->s, best, base.threads, &m, NULL);
         double t_refit = seconds_now() - t0;
         if (st == OT_CANCELLED) {
             fprintf(stderr, "omptrain: refit stopped: nothing in %s\n", path);
@@ -312,8 +413,11 @@ int cli_search(int argc, char **argv)
     rc = CLI_OK;
 done:
     cli_catch_signals(NULL);
-    running = NULL;
-    ot_search_destroy(s);
+    running_run = NULL;
+    for (size_t k = 0; k < sizeof rounds / sizeof *rounds; k++)
+        ot_search_destroy(rounds[k].s);
+    free(round_ids);
+    free(round_cands);
     ot_dataset_destroy(data);
     free(layers);
     free(cands);

@@ -50,28 +50,41 @@ int search_grid_apply(const search_grid *g, char (*vals)[SEARCH_VALUE_LEN],
 
 void search_grid_free(search_grid *g);
 
-/* A search's candidates: the grid, each one's values (n x grid->n). */
+/* A round of a search: an ot_search of some of the candidates (ids[j] is
+ * its candidate j's number), with --halving the epochs they all train. */
+typedef struct search_round {
+    ot_search *s;
+    size_t *ids, n;
+    size_t epochs; /* 0 without --halving */
+} search_round;
+
+/* A search's candidates: the grid, each one's values (n x grid->n), and
+ * its rounds (one without --halving). */
 typedef struct search_run {
     const search_grid *grid;
     char (*vals)[SEARCH_VALUE_LEN];
-    size_t n, done;
-    int quiet;
+    size_t n;
+    search_round *rounds;
+    size_t n_rounds, round; /* the round running */
+    size_t done;            /* of its candidates */
+    int quiet, halving;
 } search_run;
 
 /* The folder's files (search_files.c). Candidate c's parameters as
  * scikit-learn's `params` column shows them: "{'batch': 32, 'epochs': 1}". */
 void search_params_text(const search_run *r, size_t c, char *buf, size_t size);
-/* cv_results.csv of the candidates done (atomically); 0 on failure (said). */
-int search_write_results(const search_run *r, const ot_search *s, const char *path,
-                         size_t splits);
+/* cv_results.csv of the candidates done in every round (atomically); with
+ * --halving the columns iter and n_resources, and the rank over every row,
+ * the last round's first (HalvingGridSearchCV's); 0 on failure (said). */
+int search_write_results(const search_run *r, const char *path, size_t splits);
 /* The search's flags, one a line (atomically); 0 on failure (said). */
 int search_write_args(const char *path, int argc, char **argv);
 /* Reads them back into buf, argv[] pointing into it; their count, or -1
  * (said). */
 int search_read_args(const char *path, char *buf, size_t size, char **argv, int max);
-/* Restores into s the candidates that cv_results.csv at path holds,
- * matched by their params; their count (0 when there is no file), or -1 on
- * a file that is not this search's (said). */
-long search_restore(const search_run *r, ot_search *s, const char *path, size_t splits);
+/* Restores into round k's search the candidates that cv_results.csv at
+ * path holds for that round, matched by their params; their count (0 when
+ * there is no file), or -1 on a file that is not this search's (said). */
+long search_restore(const search_run *r, size_t k, const char *path, size_t splits);
 
 #endif

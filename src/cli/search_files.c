@@ -56,8 +56,23 @@ void search_params_text(const search_run *r, size_t c, char *buf, size_t size)
         snprintf(buf + at, size - at, "}");
 }
 
-int search_write_results(const search_run *r, const ot_search *s, const char *path,
-                         size_t splits)
+/* Row (k, j)'s rank among every round's rows done: by round, the last
+ * first, then by mean score, higher first, equals sharing, NaN last. */
+static size_t halving_rank(const search_run *r, size_t k, double mean)
+{
+    size_t rank = 1;
+    for (size_t q = 0; q < r->n_rounds; q++)
+        for (size_t j = 0; j < r->rounds[q].n; j++) {
+            ot_search_result o;
+            if (ot_search_result_get(r->rounds[q].s, j, &o) != OT_OK)
+                continue;
+            double b = o.mean_score;
+            rank += q > k || (q == k && (isnan(mean) ? !isnan(b) : (!isnan(b) && b > mean)));
+        }
+    return rank;
+}
+
+int search_write_results(const search_run *r, const char *path, size_t splits)
 {
     cli_file o;
     if (!cli_file_open(&o, path)) {
@@ -67,43 +82,49 @@ int search_write_results(const search_run *r, const ot_search *s, const char *pa
     FILE *f = o.f;
     const search_grid *g = r->grid;
     fputs("mean_fit_time,std_fit_time,mean_score_time,std_score_time", f);
+    if (r->halving)
+        fputs(",iter,n_resources", f);
     for (size_t i = 0; i < g->n; i++)
         fprintf(f, ",param_%s", g->params[i].name);
     fputs(",params", f);
     for (size_t k = 0; k < splits; k++)
         fprintf(f, ",split%zu_test_score", k);
     fputs(",mean_test_score,std_test_score,rank_test_score,error\n", f);
-    for (size_t c = 0; c < r->n; c++) {
-        ot_search_result res;
-        if (ot_search_result_get(s, c, &res) != OT_OK)
-            continue;
-        const double t[4] = {res.mean_fit_time, res.std_fit_time, res.mean_score_time,
-                             res.std_score_time};
-        for (int i = 0; i < 4; i++) {
-            if (i)
+    for (size_t k = 0; k < r->n_rounds; k++)
+        for (size_t j = 0; j < r->rounds[k].n; j++) {
+            ot_search_result res;
+            if (r->rounds[k].s == NULL || ot_search_result_get(r->rounds[k].s, j, &res) != OT_OK)
+                continue;
+            const size_t c = r->rounds[k].ids[j];
+            const double t[4] = {res.mean_fit_time, res.std_fit_time, res.mean_score_time,
+                                 res.std_score_time};
+            for (int i = 0; i < 4; i++) {
+                if (i)
+                    fputc(',', f);
+                put_double(f, t[i]);
+            }
+            if (r->halving)
+                fprintf(f, ",%zu,%zu", k, r->rounds[k].epochs);
+            for (size_t i = 0; i < g->n; i++) {
                 fputc(',', f);
-            put_double(f, t[i]);
-        }
-        for (size_t i = 0; i < g->n; i++) {
+                put_field(f, r->vals[c * g->n + i]);
+            }
+            char params[SEARCH_PARAMS_LEN];
+            search_params_text(r, c, params, sizeof params);
             fputc(',', f);
-            put_field(f, r->vals[c * g->n + i]);
-        }
-        char params[SEARCH_PARAMS_LEN];
-        search_params_text(r, c, params, sizeof params);
-        fputc(',', f);
-        put_field(f, params);
-        for (size_t k = 0; k < splits; k++) {
+            put_field(f, params);
+            for (size_t q = 0; q < splits; q++) {
+                fputc(',', f);
+                put_double(f, res.scores[q]);
+            }
             fputc(',', f);
-            put_double(f, res.scores[k]);
+            put_double(f, res.mean_score);
+            fputc(',', f);
+            put_double(f, res.std_score);
+            fprintf(f, ",%zu,", r->halving ? halving_rank(r, k, res.mean_score) : res.rank);
+            put_field(f, res.error);
+            fputc('\n', f);
         }
-        fputc(',', f);
-        put_double(f, res.mean_score);
-        fputc(',', f);
-        put_double(f, res.std_score);
-        fprintf(f, ",%zu,", res.rank);
-        put_field(f, res.error);
-        fputc('\n', f);
-    }
     if (!cli_file_commit(&o)) {
         cli_error("%s: %s", path, strerror(errno));
         return 0;
@@ -195,23 +216,28 @@ static int csv_fields(char *line, char **fields, int max)
     }
 }
 
-long search_restore(const search_run *r, ot_search *s, const char *path, size_t splits)
+long search_restore(const search_run *r, size_t k, const char *path, size_t splits)
 {
     FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return errno == ENOENT ? 0 : (cli_error("--resume: %s: %s", path, strerror(errno)), -1);
-    enum { MAX_FIELDS = 8 + SEARCH_MAX_PARAMS + 1024 };
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        cli_error("--resume: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    enum { MAX_FIELDS = 10 + SEARCH_MAX_PARAMS + 1024 };
     static char line[1 << 16];
     char *fld[MAX_FIELDS];
     double scores[1024];
-    unsigned char *used = calloc(r->n ? r->n : 1, 1);
+    const search_round *rd = &r->rounds[k];
+    unsigned char *used = calloc(rd->n ? rd->n : 1, 1);
     long restored = 0, row = 1;
-    int params_at = 4 + (int)r->grid->n, nf = 0;
+    int params_at = 4 + 2 * r->halving + (int)r->grid->n, nf = 0;
     if (!used || !fgets(line, sizeof line, f) ||
         (nf = csv_fields(line, fld, MAX_FIELDS)) != params_at + 5 + (int)splits ||
         strcmp(fld[params_at], "params") != 0) {
-        cli_error("--resume: %s: not the cv_results.csv of this search (%d columns, with "
-                  "%zu splits expected %d)", path, nf, splits, params_at + 5 + (int)splits);
+        cli_error("--resume: %s: not the cv_results.csv of this search (%d columns, "
+                  "expected %d)", path, nf, params_at + 5 + (int)splits);
         restored = -1;
     }
     while (restored >= 0 && fgets(line, sizeof line, f)) {
@@ -221,33 +247,35 @@ long search_restore(const search_run *r, ot_search *s, const char *path, size_t 
             restored = -1;
             break;
         }
-        size_t c = 0;
+        if (r->halving && strtoul(fld[4], NULL, 10) != k)
+            continue; /* another round's */
+        size_t j = 0;
         char params[SEARCH_PARAMS_LEN];
-        for (; c < r->n; c++) {
-            search_params_text(r, c, params, sizeof params);
-            if (!used[c] && strcmp(params, fld[params_at]) == 0)
+        for (; j < rd->n; j++) {
+            search_params_text(r, rd->ids[j], params, sizeof params);
+            if (!used[j] && strcmp(params, fld[params_at]) == 0)
                 break;
         }
-        if (c == r->n) {
-            cli_error("--resume: %s:%ld: %s is none of this search's candidates", path, row,
-                      fld[params_at]);
+        if (j == rd->n) {
+            cli_error("--resume: %s:%ld: %s is none of this search's candidates%s", path, row,
+                      fld[params_at], r->halving ? " in its round" : "");
             restored = -1;
             break;
         }
-        for (size_t k = 0; k < splits; k++)
-            scores[k] = strtod(fld[params_at + 1 + (int)k], NULL);
-        ot_search_result res = {.candidate = c, .splits = splits, .scores = scores,
+        for (size_t q = 0; q < splits; q++)
+            scores[q] = strtod(fld[params_at + 1 + (int)q], NULL);
+        ot_search_result res = {.candidate = j, .splits = splits, .scores = scores,
                                 .mean_fit_time = strtod(fld[0], NULL),
                                 .std_fit_time = strtod(fld[1], NULL),
                                 .mean_score_time = strtod(fld[2], NULL),
                                 .std_score_time = strtod(fld[3], NULL),
                                 .error = fld[nf - 1]};
-        if (ot_search_restore(s, c, &res) != OT_OK) {
+        if (ot_search_restore(rd->s, j, &res) != OT_OK) {
             cli_fail("--resume");
             restored = -1;
             break;
         }
-        used[c] = 1;
+        used[j] = 1;
         restored++;
     }
     free(used);
