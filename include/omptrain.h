@@ -916,6 +916,11 @@ typedef struct ot_search_result {
     double mean_fit_time, std_fit_time;     /**< seconds training, per split */
     double mean_score_time, std_score_time; /**< seconds scoring, per split */
     const char *error;     /**< "" or why a split failed (its first) */
+    const double *epoch_scores; /**< the mean over the splits of the score
+                                     after each epoch, 1 to `epochs` (the
+                                     learning curve; NaN where a fit had
+                                     stopped, and for a restored candidate) */
+    size_t epochs;
 } ot_search_result;
 
 /** Called once for each candidate when all its splits are done, one call at

@@ -38,6 +38,8 @@ struct ot_search {
     char (*error)[192];       /* per candidate */
     size_t *rank;             /* per candidate, once all are done */
     double *stats;            /* per candidate: 6 means and stds */
+    double *curve;            /* per candidate, its epochs: the score after each */
+    size_t *curve_at;         /* where candidate i's curve starts */
     size_t *items, n_items;
     _Atomic size_t next;
     _Atomic int cancelled;
@@ -207,8 +209,14 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
     s->error = ot__calloc(n, sizeof *s->error, "search errors");
     s->rank = ot__calloc(n, sizeof *s->rank, "search ranks");
     s->items = ot__calloc(ns, sizeof *s->items, "search work");
+    s->curve_at = ot__calloc(n + 1, sizeof *s->curve_at, "search curves");
+    for (size_t i = 0; s->curve_at && i < n; i++)
+        s->curve_at[i + 1] = s->curve_at[i] +
+                             (candidates[i].fit.epochs <= 1000000 ? candidates[i].fit.epochs : 0);
+    s->curve = s->curve_at ? ot__calloc(s->curve_at[n] + 1, sizeof *s->curve, "search curves")
+                           : NULL;
     if (!s->cands || !s->layers || !s->group || !s->scores || !s->done || !s->error ||
-        !s->rank || !s->items) {
+        !s->rank || !s->items || !s->curve) {
         ot_search_destroy(s);
         return OT_OUT_OF_MEMORY;
     }
@@ -284,7 +292,8 @@ static void result_of(const ot_search *s, size_t i, ot_search_result *r)
         .candidate = i, .splits = s->splits, .scores = s->scores + i * s->splits,
         .mean_score = st[0], .std_score = st[1], .rank = s->rank[i],
         .mean_fit_time = st[2], .std_fit_time = st[3], .mean_score_time = st[4],
-        .std_score_time = st[5], .error = s->error[i]};
+        .std_score_time = st[5], .error = s->error[i],
+        .epoch_scores = s->curve + s->curve_at[i], .epochs = s->cands[i].fit.epochs};
 }
 
 /* Records split k of candidate i from its group's fit (history h, status
@@ -302,6 +311,10 @@ static void record(ot_search *s, size_t i, size_t k, const ot_history *h, ot_sta
                        ot_history_best_epoch(h) > 0
                    ? ot_history_best_epoch(h)
                    : have; /* the weights kept */
+    double *curve = s->curve + s->curve_at[i];
+    for (size_t j = 0; j < e; j++) /* a mean over the splits, once all are in */
+        curve[j] += j < have ? s->sign * ot_history_epoch(h, j)->val_metric / (double)s->splits
+                             : NAN;
     for (size_t j = 0; j < have && j < e; j++) {
         const ot_epoch_metrics *em = ot_history_epoch(h, j);
         double train_s = em->samples_per_second > 0.0
@@ -456,6 +469,8 @@ ot_status ot_search_restore(ot_search *s, size_t i, const ot_search_result *r)
         s->done[i * K + k] = 1;
     }
     s->left[i] = 0;
+    for (size_t j = 0; j < s->cands[i].fit.epochs; j++)
+        s->curve[s->curve_at[i] + j] = NAN; /* not kept from the earlier run */
     summarize(s, i);
     double *st = s->stats + i * 6; /* the times as they were measured */
     st[2] = r->mean_fit_time;
@@ -560,5 +575,7 @@ void ot_search_destroy(ot_search *s)
     ot__free(s->error);
     ot__free(s->rank);
     ot__free(s->items);
+    ot__free(s->curve_at);
+    ot__free(s->curve);
     ot__free(s);
 }

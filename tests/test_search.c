@@ -206,6 +206,10 @@ Test(search, the_scores_do_not_depend_on_jobs_or_threads)
         cr_assert_eq(memcmp(ra.scores, rt.scores, 3 * sizeof(double)), 0, "candidate %zu", i);
         cr_assert_eq(ra.rank, rb.rank);
         cr_assert(ra.mean_score > 0.5, "candidate %zu learned nothing: %g", i, ra.mean_score);
+        /* the learning curve ends at the mean score */
+        cr_assert_eq(ra.epochs, c[i].fit.epochs);
+        cr_assert_float_eq(ra.epoch_scores[ra.epochs - 1], ra.mean_score, 1e-12,
+                           "candidate %zu", i);
     }
     ot_search_destroy(a);
     ot_search_destroy(b);
@@ -381,6 +385,17 @@ Test(search, the_command_writes_the_same_results_for_any_jobs)
     snprintf(path, sizeof path, "%s/one/best.otm", dir);
     struct stat st;
     cr_assert_eq(stat(path, &st), 0, "no %s", path);
+    /* the picture: a point a candidate, in a whole SVG document */
+    snprintf(path, sizeof path, "%s/one/scores.svg", dir);
+    unsigned char svg[1 << 16];
+    size_t len = th_read(path, svg, sizeof svg - 1);
+    svg[len] = '\0';
+    cr_assert(strncmp((char *)svg, "<svg ", 5) == 0 && strstr((char *)svg, "</svg>\n"),
+              "%s", svg);
+    int points = 0;
+    for (const char *p = (char *)svg; (p = strstr(p, "<title>row ")) != NULL; p++)
+        points++;
+    cr_assert_eq(points, 8, "%d points", points);
 }
 
 Test(search, bad_grids_are_refused_by_their_part)

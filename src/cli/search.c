@@ -368,6 +368,10 @@ int cli_search(int argc, char **argv)
     }
     if (!search_write_results(&r, path, splits))
         goto done;
+    snprintf(path, sizeof path, "%s/scores.svg", out);
+    if (!search_write_svg(&r, path, splits))
+        goto done;
+    snprintf(path, sizeof path, "%s/cv_results.csv", out);
     if (st == OT_CANCELLED) {
         fprintf(stderr, "omptrain: search stopped: round %zu, %zu of %zu candidates done, in "
                 "%s; go on with: omptrain search --resume %s\n", r.round + 1, r.done,

@@ -77,6 +77,9 @@ void search_params_text(const search_run *r, size_t c, char *buf, size_t size);
  * --halving the columns iter and n_resources, and the rank over every row,
  * the last round's first (HalvingGridSearchCV's); 0 on failure (said). */
 int search_write_results(const search_run *r, const char *path, size_t splits);
+/* DIR/scores.svg (search_svg.c): each candidate's mean score and its
+ * learning curve, the best in red (atomically); 0 on failure (said). */
+int search_write_svg(const search_run *r, const char *path, size_t splits);
 /* The search's flags, one a line (atomically); 0 on failure (said). */
 int search_write_args(const char *path, int argc, char **argv);
 /* Reads them back into buf, argv[] pointing into it; their count, or -1
