@@ -3,6 +3,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fileio.h"
@@ -46,10 +47,19 @@ void ot_history_destroy(ot_history *h)
     ot__free(h);
 }
 
-/* A metric, or an empty field when it was not measured (NaN). */
+/* A metric in the fewest digits that read back as it, or an empty field
+ * when it was not measured (NaN). */
 static int field(char *buf, size_t size, double v)
 {
-    return isnan(v) ? snprintf(buf, size, ",") : snprintf(buf, size, ",%.17g", v);
+    if (isnan(v))
+        return snprintf(buf, size, ",");
+    int n = 0;
+    for (int digits = 1; digits <= 17; digits++) {
+        n = snprintf(buf, size, ",%.*g", digits, v);
+        if (n > 0 && (size_t)n < size && strtod(buf + 1, NULL) == v)
+            break;
+    }
+    return n;
 }
 
 ot_status ot_history_write_csv(const ot_history *h, const char *path)

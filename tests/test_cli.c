@@ -157,6 +157,11 @@ Test(cli, train_says_how_steps_are_cut)
              "--batch 16 --threads 1 --shards 2 --validation-split 0",
              dir);
     EXPECT_RUN(args, 0, "1 thread, 2 shards (steps cut by units)");
+    snprintf(args, sizeof args,
+             "train --data idx:%s/small --layers 64:relu,4:softmax --epochs 1 "
+             "--batch 16 --threads 1 --shards 1 --validation-split 0",
+             dir);
+    EXPECT_RUN(args, 0, ", 1 thread, 1 shard (steps cut by rows)");
 }
 
 Test(cli, train_history_save_evaluate_summary)
@@ -367,6 +372,9 @@ Test(cli, more_bad_flags_and_files)
     EXPECT_RUN("train --layers 10:relu:orthogonal,10:softmax", 2, "unknown initializer 'orthogonal'");
     EXPECT_RUN("train --layers 10:relu,flatten", 2, "flatten must come first");
     EXPECT_RUN("train --label-column x", 2, "--label-column: 'x' is not a list");
+    EXPECT_RUN("train --seed ' -1'", 2, "--seed: ' -1' is not a whole number");
+    EXPECT_RUN("train --validation-split 0.1 --validation-data xor", 2,
+               "--validation-split and --validation-data: give one of them");
     EXPECT_RUN("predict --model m.otm", 2, "--model, --data and --output are required");
     char csv[400], args[1024];
     write_text("ragged.csv", "a,b,c\n1,2,0\n3,4\n", csv, sizeof csv);

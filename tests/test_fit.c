@@ -185,6 +185,17 @@ Test(fit, history_csv)
     for (size_t i = 0; i < n; i++)
         lines += buf[i] == '\n';
     cr_assert_eq(lines, 3);
+    /* each value in the fewest digits that read back as it: the validation
+     * accuracy of 50 rows is a multiple of 0.02, two digits at most */
+    const ot_epoch_metrics *e1 = ot_history_epoch(h, 0);
+    char *row1 = strchr((char *)buf, '\n') + 1, *f = row1;
+    for (int i = 0; i < 4; i++)
+        f = strchr(f, ',') + 1;
+    cr_assert_eq(strtod(f, NULL), e1->val_metric, "%s", row1);
+    cr_assert(strchr(f, ',') - f <= 4, "val_accuracy printed as '%.*s'",
+              (int)(strchr(f, ',') - f), f);
+    f = strchr(row1, ',') + 1;
+    cr_assert_eq(strtod(f, NULL), e1->loss, "%s", row1);
     ot_history_destroy(h);
     ot_model_destroy(m);
     ot_dataset_destroy(d);

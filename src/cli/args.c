@@ -2,6 +2,7 @@
  * args.c - flag parsing shared by the commands: one table per command gives
  * the flags, their types, ranges, defaults and help.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -108,7 +109,7 @@ int cli_parse_value(const cli_opt *o, const char *v)
     case CLI_SIZE:
     case CLI_INT:
     case CLI_U64: {
-        if (v[0] == '-' || v[0] == '+' || v[0] == '\0') {
+        if (v[0] == '-' || v[0] == '+' || v[0] == '\0' || isspace((unsigned char)v[0])) {
             cli_error("%s: '%s' is not a whole number >= %.0f", o->name, v, o->min);
             return 0;
         }

@@ -60,6 +60,11 @@ int cli_train(int argc, char **argv)
                   "one of them");
         return CLI_USAGE;
     }
+    if (val_data != NULL && cli_given(opts, seen, n_opts, "--validation-split")) {
+        cli_error("--validation-split and --validation-data: give one of them (the data is "
+                  "validated on instead of a split)");
+        return CLI_USAGE;
+    }
     if (val_data != NULL)
         tf.split = 0.0;
     int auto_threads = su.auto_threads, threads = su.threads;
@@ -162,9 +167,10 @@ setup_done:
         printf(" (%zu params), batch %zu, ", ot_model_param_count(model), tf.batch);
         if (cli_ranks() > 1)
             printf("%d ranks x ", cli_ranks());
-        printf("%s%d thread%s%s, %zu shards (steps cut by %s), seed %llu",
+        printf("%s%d thread%s%s, %zu shard%s (steps cut by %s), seed %llu",
                auto_threads && t > 1 ? "up to " : "", t, t == 1 ? "" : "s",
                auto_threads && t > 1 ? " (elastic: as many as run fastest now)" : "", s,
+               s == 1 ? "" : "s",
                cut == OT_STEP_CUT_UNITS ? "units" : "rows", (unsigned long long)tf.seed);
         if (resume && ot_model_steps_in_epoch(model) > 0)
             printf(", resuming %s at epoch %zu after step %zu", resume,
