@@ -606,7 +606,8 @@ typedef struct ot_fit_config {
     size_t shards;           /**< shards per batch; 0: the model's own from
                                   its last fit, else ot_default_threads()
                                   (with comm: the sum of the ranks'
-                                  threads), whatever team OpenMP gives: 0 */
+                                  threads), whatever team OpenMP gives, and
+                                  at most batch_size: 0 */
     uint64_t seed;           /**< split and shuffle generator: 42 */
     size_t initial_epoch;    /**< SIZE_MAX: continue after the model's own
                                   epochs (ot_model_epochs_trained) for

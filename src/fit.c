@@ -437,6 +437,8 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     size_t shards = cfg->shards == 0 && m->has_fit ? m->fit_shards : cfg->shards;
     if ((status = ot__engine_resolve(cfg->threads, shards, T, S)) != OT_OK)
         return status;
+    if (shards == 0 && *S > cfg->batch_size) /* the default: at most a shard a sample */
+        *S = cfg->batch_size;
     /* by default `epochs` more after the model's own, as a second fit trains
      * in Keras; with initial_epoch, up to epoch `epochs` */
     int more = cfg->initial_epoch == SIZE_MAX;
@@ -512,7 +514,7 @@ static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t 
     if (sum > 65536)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: %llu threads over %d ranks make more "
                         "than 65536 shards: give shards", (unsigned long long)sum, r->size);
-    *S = (size_t)sum;
+    *S = (size_t)sum < cfg->batch_size ? (size_t)sum : cfg->batch_size;
     return OT_OK;
 }
 

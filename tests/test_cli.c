@@ -373,6 +373,10 @@ Test(cli, more_bad_flags_and_files)
     EXPECT_RUN("train --layers 10:relu,flatten", 2, "flatten must come first");
     EXPECT_RUN("train --label-column x", 2, "--label-column: 'x' is not a list");
     EXPECT_RUN("train --seed ' -1'", 2, "--seed: ' -1' is not a whole number");
+    EXPECT_RUN("train --shards 64 --batch 32", 2, "--shards 64 for --batch 32: at most one");
+    /* the default shards (the threads) never outnumber the batch: SGD one sample a step */
+    EXPECT_RUN("train --data xor --batch 1 --epochs 1 --threads 2 --validation-split 0", 0,
+               "batch 1, 2 threads, 1 shard");
     EXPECT_RUN("train --validation-split 0.1 --validation-data xor", 2,
                "--validation-split and --validation-data: give one of them");
     EXPECT_RUN("predict --model m.otm", 2, "--model, --data and --output are required");

@@ -60,6 +60,11 @@ int cli_train(int argc, char **argv)
                   "one of them");
         return CLI_USAGE;
     }
+    if (!resume && tf.shards > tf.batch) {
+        cli_error("--shards %zu for --batch %zu: at most one shard a sample", tf.shards,
+                  tf.batch);
+        return CLI_USAGE;
+    }
     if (val_data != NULL && cli_given(opts, seen, n_opts, "--validation-split")) {
         cli_error("--validation-split and --validation-data: give one of them (the data is "
                   "validated on instead of a split)");
@@ -162,6 +167,8 @@ setup_done:
          * every rank here) */
         int t = threads ? threads : ot_default_threads();
         size_t s = tf.shards ? tf.shards : (size_t)t * (size_t)cli_ranks();
+        if (!tf.shards && s > tf.batch)
+            s = tf.batch;
         ot_step_cut cut = OT_STEP_CUT_ROWS;
         ot_model_step_cut(model, tf.batch, s, &cut);
         printf(" (%zu params), batch %zu, ", ot_model_param_count(model), tf.batch);

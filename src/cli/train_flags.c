@@ -67,7 +67,7 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
         {"--no-restore-best", CLI_BOOL, &f->no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
         {"--save-best", CLI_STRING, &f->save_best, "FILE", "save the model whenever --monitor improves", 0, 0, NULL},
         {"--threads", CLI_STRING, &f->threads, "N|auto", "OpenMP threads; auto: up to all cores, how many take part chosen while training from the step times, and changed when other programs take cores or give them back (elastic; the weights depend on the shards alone); N: exactly N", 0, 0, NULL},
-        {"--shards", CLI_SIZE, &f->shards, "N", "shards per batch (under mpirun: of the whole job, rank r the block [rN/R, (r+1)N/R)); the weights depend on it, not on --threads or the ranks", 1, 65536, "the thread count (x the ranks)"},
+        {"--shards", CLI_SIZE, &f->shards, "N", "shards per batch (under mpirun: of the whole job, rank r the block [rN/R, (r+1)N/R)); the weights depend on it, not on --threads or the ranks", 1, 65536, "the thread count (x the ranks), at most --batch"},
         {"--seed", CLI_U64, &f->seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
         {"--resume", CLI_STRING, &f->resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
         {"--checkpoint", CLI_STRING, &f->checkpoint, "FILE", "save the model here every --checkpoint-every epochs, and on SIGINT or SIGTERM", 0, 0, NULL},
