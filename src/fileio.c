@@ -103,7 +103,8 @@ ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
 ot_status ot__read_file(const char *path, size_t max_len, unsigned char **data,
                         size_t *len)
 {
-    int fd = open(path, O_RDONLY);
+    /* not blocking: a FIFO would wait in open() for a writer forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", path,
                         strerror(errno));

@@ -5,8 +5,10 @@
  * header cannot make us allocate what the file does not hold.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -23,11 +25,28 @@ typedef struct idx_file {
 static ot_status idx_open(idx_file *f, const char *path)
 {
     f->path = path;
+    f->gz = NULL;
+    /* not blocking: a FIFO would wait in open() for a writer forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return ot__fail(OT_IO_ERROR, "%s: cannot stat: %s", path, strerror(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return ot__fail(OT_IO_ERROR, "%s: not a regular file", path);
+    }
     errno = 0;
-    f->gz = gzopen(path, "rb");
-    if (f->gz == NULL)
+    f->gz = gzdopen(fd, "rb");
+    if (f->gz == NULL) {
+        close(fd);
         return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", path,
                         errno ? strerror(errno) : "out of memory");
+    }
     return OT_OK;
 }
 
@@ -234,7 +253,8 @@ ot_status ot_dataset_load_idx(ot_dataset **out, const char *images_path,
     return ot__dataset_wrap_pixels(out, n, dim, x, y);
 }
 
-/* Finds `<dir>/<split>-<kind>-idx?-ubyte[.gz]` or the ".idx?-ubyte" spelling. */
+/* Finds `<dir>/<split>-<kind>-idx?-ubyte[.gz]` or the ".idx?-ubyte" spelling:
+ * 0, or why the first spelling cannot be had (its name in buf). */
 static int find_idx(char *buf, size_t size, const char *dir, const char *split,
                     const char *kind, int ndims)
 {
@@ -242,13 +262,16 @@ static int find_idx(char *buf, size_t size, const char *dir, const char *split,
                                         "%s/%s-%s-idx%d-ubyte.gz",
                                         "%s/%s-%s.idx%d-ubyte",
                                         "%s/%s-%s.idx%d-ubyte.gz"};
+    int err = ENOENT;
     for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
         int len = snprintf(buf, size, forms[i], dir, split, kind, ndims);
         if (len > 0 && (size_t)len < size && access(buf, F_OK) == 0)
-            return 1;
+            return 0;
+        if (i == 0)
+            err = errno; /* ELOOP, EACCES, ENOTDIR: say so, not "no such file" */
     }
     snprintf(buf, size, forms[0], dir, split, kind, ndims);
-    return 0;
+    return err ? err : ENOENT;
 }
 
 ot_status ot_dataset_load_idx_dir(ot_dataset **out, const char *dir,
@@ -258,11 +281,14 @@ ot_status ot_dataset_load_idx_dir(ot_dataset **out, const char *dir,
         return ot__fail(OT_INVALID_ARGUMENT, "load_idx_dir: NULL argument");
     *out = NULL;
     char images[4096], labels[4096];
-    if (!find_idx(images, sizeof images, dir, split, "images", 3))
-        return ot__fail(OT_IO_ERROR, "%s: cannot open: no such file (nor .gz)",
-                        images);
-    if (!find_idx(labels, sizeof labels, dir, split, "labels", 1))
-        return ot__fail(OT_IO_ERROR, "%s: cannot open: no such file (nor .gz)",
-                        labels);
+    int err = find_idx(images, sizeof images, dir, split, "images", 3);
+    const char *which = images;
+    if (err == 0) {
+        err = find_idx(labels, sizeof labels, dir, split, "labels", 1);
+        which = labels;
+    }
+    if (err != 0)
+        return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", which,
+                        err == ENOENT ? "no such file (nor .gz)" : strerror(err));
     return ot_dataset_load_idx(out, images, labels);
 }

@@ -363,6 +363,35 @@ Test(cli, resume_gives_the_same_file_as_an_uninterrupted_run)
     EXPECT_RUN(args, 1, "nothing to train");
 }
 
+/* A FIFO given as data or model is refused at once (open() used to wait
+ * for a writer forever), and a symlink loop is named as one. */
+Test(cli, fifos_and_symlink_loops_are_refused_without_waiting)
+{
+    char p[512], q[512], args[1024];
+    snprintf(p, sizeof p, "%s/fifo", dir);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    snprintf(args, sizeof args, "train --data csv:%s", p);
+    cr_assert_eq(run_env("timeout 20", args), 1, "%s", out);
+    cr_assert(strstr(out, "fifo: not a regular file") != NULL, "%s", out);
+    snprintf(args, sizeof args, "evaluate --model %s", p);
+    cr_assert_eq(run_env("timeout 20", args), 1, "%s", out);
+    cr_assert(strstr(out, "fifo: not a regular file") != NULL, "%s", out);
+    snprintf(q, sizeof q, "%s/idx", dir);
+    mkdir(q, 0700);
+    snprintf(p, sizeof p, "%s/idx/train-images-idx3-ubyte", dir);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    snprintf(p, sizeof p, "%s/idx/train-labels-idx1-ubyte", dir);
+    th_write(p, "", 0, 0);
+    snprintf(args, sizeof args, "train --data idx:%s", q);
+    cr_assert_eq(run_env("timeout 20", args), 1, "%s", out);
+    cr_assert(strstr(out, "train-images-idx3-ubyte: not a regular file") != NULL, "%s", out);
+    snprintf(p, sizeof p, "%s/loop1", dir);
+    snprintf(q, sizeof q, "%s/loop2", dir);
+    cr_assert(symlink(q, p) == 0 && symlink(p, q) == 0);
+    snprintf(args, sizeof args, "train --data idx:%s", p);
+    EXPECT_RUN(args, 1, "Too many levels of symbolic links");
+}
+
 Test(cli, more_bad_flags_and_files)
 {
     EXPECT_RUN("train --loss hinge", 2, "unknown loss 'hinge'");
