@@ -2,13 +2,18 @@
  * fileio.c - whole-file reads and atomic writes (temporary file, fsync,
  * rename, fsync of the folder), so that nothing is ever half-written.
  */
+#define _DEFAULT_SOURCE /* flock */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -44,15 +49,68 @@ static ot_status write_all(int fd, const char *path, const unsigned char *p,
     return OT_OK;
 }
 
+/* The process's umask, read without changing it (umask() would, for a
+ * moment, for every thread). */
+static mode_t current_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[128];
+    unsigned mask = 0;
+    int found = 0;
+    while (f != NULL && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "Umask: %o", &mask) == 1;
+    if (f != NULL)
+        fclose(f);
+    if (found)
+        return (mode_t)mask;
+    mode_t m = umask(022); /* no /proc: the racy way */
+    umask(m);
+    return m;
+}
+
+/* Removes the temporaries that saves of this name in folder dfd left when
+ * they were killed: those no live writer holds (each holds a lock on its
+ * own) and, lest one be taken between its creation and its lock, older
+ * than a minute. */
+static void remove_stale(int dfd, const char *stem)
+{
+    DIR *d = fdopendir(dup(dfd));
+    if (d == NULL)
+        return;
+    size_t n = strlen(stem);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, stem, n) != 0 || strlen(e->d_name) != n + 6)
+            continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - 60 &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlinkat(dfd, e->d_name, 0);
+        close(fd);
+    }
+    closedir(d);
+}
+
 ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
 {
     if (path == NULL || path[0] == '\0')
         return ot__fail(OT_INVALID_ARGUMENT, "save: empty path");
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return ot__fail(OT_IO_ERROR, "%s: not a regular file: refusing to replace it", path);
+    /* the temporary beside it: "<name>.tmp.XXXXXX", the name cut so that the
+     * whole stays within NAME_MAX */
     size_t plen = strlen(path);
+    const char *sep = strrchr(path, '/');
+    size_t base = sep ? (size_t)(sep - path) + 1 : 0, keep = plen - base;
+    if (keep > NAME_MAX - 11)
+        keep = NAME_MAX - 11;
     char *tmp = ot__alloc(plen + 16, 1, "temporary file name");
     if (tmp == NULL)
         return OT_OUT_OF_MEMORY;
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    snprintf(tmp, plen + 16, "%.*s.tmp.XXXXXX", (int)(base + keep), path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         ot_status st = ot__fail(OT_IO_ERROR, "%s: cannot create a file there: %s",
@@ -60,8 +118,10 @@ ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
         ot__free(tmp);
         return st;
     }
+    /* held while it is written: a later save sees this writer alive */
+    flock(fd, LOCK_EX | LOCK_NB);
     ot_status status = write_all(fd, path, data, len);
-    if (status == OT_OK && fchmod(fd, 0644) != 0)
+    if (status == OT_OK && fchmod(fd, 0666 & ~current_umask()) != 0)
         status = ot__fail(OT_IO_ERROR, "%s: chmod failed: %s", path,
                           strerror(errno));
     if (status == OT_OK && fsync(fd) != 0)
@@ -94,6 +154,10 @@ ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         fsync(dfd);
+        /* and the temporaries of this name that killed saves left */
+        char stem[NAME_MAX + 1];
+        snprintf(stem, sizeof stem, "%.*s.tmp.", (int)keep, path + base);
+        remove_stale(dfd, stem);
         close(dfd);
     }
     ot__free(dir);

@@ -4,8 +4,12 @@
  * leave the previous file intact on failure, and refusal of corrupted,
  * truncated, foreign and future files.
  */
+#define _DEFAULT_SOURCE /* flock */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
 
 #include "helpers.h"
 #include "src/common.h"
@@ -149,6 +153,57 @@ Test(checkpoint, failed_save_leaves_previous_file_intact)
     cr_assert(strstr(ot_last_error(), bad) != NULL);
     ot_model_destroy(m);
     ot_model_destroy(other);
+}
+
+/* What a save may and may not replace, and what it leaves: a FIFO or a
+ * device stays what it is; the file gets the mode the umask allows; a name
+ * of 254 bytes can be saved (the temporary's is cut to NAME_MAX); the
+ * temporaries of killed saves of the same name are removed, but not one a
+ * live writer holds, nor one just made. */
+Test(checkpoint, saves_replace_only_files_honour_the_umask_and_clean_up)
+{
+    ot_model *m = trained();
+    char p[600];
+    snprintf(p, sizeof p, "%s/fifo", dir);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    cr_assert_eq(ot_model_save(m, p), OT_IO_ERROR);
+    cr_assert(strstr(ot_last_error(), "not a regular file") != NULL, "%s", ot_last_error());
+    struct stat st;
+    cr_assert(stat(p, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+    cr_assert_eq(ot_model_save(m, "/dev/null"), OT_IO_ERROR);
+    mode_t old = umask(077);
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    cr_assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o under umask 077",
+              (unsigned)(st.st_mode & 0777));
+    umask(022);
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    cr_assert(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644, "mode %o under umask 022",
+              (unsigned)(st.st_mode & 0777));
+    umask(old);
+    char name[255];
+    memset(name, 'n', 254);
+    name[254] = '\0';
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    cr_assert_eq(ot_model_save(m, p), OT_OK, "%s", ot_last_error());
+    /* three temporaries of model.otm: killed long ago, held, just made */
+    char stale[400], held[400], fresh[400];
+    snprintf(stale, sizeof stale, "%s.tmp.AAAAAA", path);
+    snprintf(held, sizeof held, "%s.tmp.BBBBBB", path);
+    snprintf(fresh, sizeof fresh, "%s.tmp.CCCCCC", path);
+    th_write(stale, "x", 1, 0);
+    th_write(held, "x", 1, 0);
+    th_write(fresh, "x", 1, 0);
+    struct timespec long_ago[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+    cr_assert_eq(utimensat(AT_FDCWD, stale, long_ago, 0), 0);
+    cr_assert_eq(utimensat(AT_FDCWD, held, long_ago, 0), 0);
+    int fd = open(held, O_RDONLY);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    cr_assert_neq(access(stale, F_OK), 0, "a killed save's temporary stayed");
+    cr_assert_eq(access(held, F_OK), 0, "a live writer's temporary was removed");
+    cr_assert_eq(access(fresh, F_OK), 0, "a temporary just made was removed");
+    close(fd);
+    ot_model_destroy(m);
 }
 
 Test(checkpoint, uncompiled_model_round_trips)

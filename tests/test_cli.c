@@ -296,6 +296,25 @@ Test(cli, csv_regression_predict_evaluate)
     static unsigned char buf2[1 << 16];
     size_t n2 = th_read(preds2, buf2, sizeof buf2);
     cr_assert(n == n2 && memcmp(buf, buf2, n) == 0);
+    /* the umask decides the mode; a FIFO is refused, not replaced */
+    struct stat st;
+    snprintf(args, sizeof args, "predict --model %s --data csv:%s --output %s", model, feats,
+             preds2);
+    cr_assert_eq(run_env("umask 022;", args), 0, "%s", out);
+    cr_assert(stat(preds2, &st) == 0 && (st.st_mode & 0777) == 0644, "mode %o",
+              (unsigned)(st.st_mode & 0777));
+    snprintf(args, sizeof args, "predict --model %s --data csv:%s --output %s", model, feats,
+             preds2);
+    cr_assert_eq(run_env("umask 077;", args), 0, "%s", out);
+    cr_assert(stat(preds2, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o",
+              (unsigned)(st.st_mode & 0777));
+    char fifo[400];
+    snprintf(fifo, sizeof fifo, "%s/out.fifo", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    snprintf(args, sizeof args, "predict --model %s --data csv:%s --output %s", model, feats,
+             fifo);
+    EXPECT_RUN(args, 1, "Operation not permitted");
+    cr_assert(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
     /* data of another width: one error, naming the call once */
     char wide[400];
     write_text("wide.csv", "1,2,3,0.5\n4,5,6,0.25\n", wide, sizeof wide);

@@ -2,9 +2,11 @@
  * outfile.c - files the command line and the benchmark write: into a
  * temporary file beside the path, then fsync and rename, so that a run
  * that fails half-way leaves the previous file whole and no partial one.
- * The file gets the mode the umask allows, as a file made by fopen would.
+ * The file gets the mode the umask allows, as a file made by fopen would;
+ * a path that is a device, a FIFO or a folder is refused, not replaced.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,12 +18,22 @@ int cli_file_open(cli_file *o, const char *path)
 {
     memset(o, 0, sizeof *o);
     o->path = path;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EPERM; /* a device or FIFO: never replaced */
+        return 0;
+    }
     size_t len = strlen(path) + 16;
     if ((o->tmp = malloc(len)) == NULL) {
         errno = ENOMEM;
         return 0;
     }
-    snprintf(o->tmp, len, "%s.tmp.XXXXXX", path);
+    /* "<name>.tmp.XXXXXX", the name cut so that it stays within NAME_MAX */
+    const char *sep = strrchr(path, '/');
+    size_t base = sep ? (size_t)(sep - path) + 1 : 0, keep = strlen(path) - base;
+    if (keep > NAME_MAX - 11)
+        keep = NAME_MAX - 11;
+    snprintf(o->tmp, len, "%.*s.tmp.XXXXXX", (int)(base + keep), path);
     int fd = mkstemp(o->tmp);
     if (fd >= 0 && (o->f = fdopen(fd, "w")) != NULL)
         return 1;
