@@ -64,6 +64,10 @@ typedef struct cli_file {
     const char *path;
 } cli_file;
 int cli_file_open(cli_file *o, const char *path);
+/* Whether `path` can be written (before a long run): not a folder or a
+ * device, in a folder this process may write; else 0, the error printed
+ * naming flag. */
+int cli_check_output(const char *flag, const char *path);
 int cli_file_commit(cli_file *o);
 void cli_file_abandon(cli_file *o);
 

@@ -14,6 +14,29 @@
 
 #include "cli.h"
 
+int cli_check_output(const char *flag, const char *path)
+{
+    struct stat st;
+    if (path[0] == '\0') {
+        cli_error("%s: empty path", flag);
+        return 0;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        cli_error("%s: %s: %s", flag, path,
+                  S_ISDIR(st.st_mode) ? "a folder, not a file" : "not a regular file");
+        return 0;
+    }
+    const char *sep = strrchr(path, '/');
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%.*s", sep == NULL ? 1 : sep == path ? 1 : (int)(sep - path),
+             sep == NULL ? "." : path);
+    if (access(folder, W_OK | X_OK) != 0) {
+        cli_error("%s: %s: cannot write in %s: %s", flag, path, folder, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
 int cli_file_open(cli_file *o, const char *path)
 {
     memset(o, 0, sizeof *o);

@@ -59,6 +59,8 @@ int cli_predict(int argc, char **argv)
         cli_error("predict: --model, --data and --output are required");
         return CLI_USAGE;
     }
+    if (!cli_check_output("--output", output))
+        return CLI_FAILED;
     ot_model *model = NULL;
     ot_dataset *d = NULL;
     float *out = NULL, *x = NULL;

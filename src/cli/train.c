@@ -60,6 +60,12 @@ int cli_train(int argc, char **argv)
                   "one of them");
         return CLI_USAGE;
     }
+    const char *outputs[][2] = {{"--save", save}, {"--history", history_path},
+                                {"--plot", plot_path}, {"--checkpoint", checkpoint},
+                                {"--save-best", tf.save_best}};
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++)
+        if (outputs[i][1] && !cli_check_output(outputs[i][0], outputs[i][1]))
+            return CLI_FAILED;
     if (!resume && tf.shards > tf.batch) {
         cli_error("--shards %zu for --batch %zu: at most one shard a sample", tf.shards,
                   tf.batch);
@@ -199,14 +205,16 @@ setup_done:
         rc = st == OT_OK ? CLI_OK : CLI_FAILED;
         goto done;
     }
+    /* a side file that fails is said, and the model is saved all the same */
+    const char *lost = NULL;
     if (hist && ot_history_length(hist) > 0) {
         if (history_path && ot_history_write_csv(hist, history_path) != OT_OK) {
             cli_fail("--history");
-            st = OT_IO_ERROR;
+            lost = "--history";
         }
         if (plot_path && ot_history_write_svg(hist, plot_path) != OT_OK) {
             cli_fail("--plot");
-            st = OT_IO_ERROR;
+            lost = lost ? "--history and --plot" : "--plot";
         }
         if (!quiet && tf.early_stopping && ot_history_best_epoch(hist) > 0)
             printf("early stopping: best epoch %zu%s\n", ot_history_best_epoch(hist),
@@ -243,6 +251,11 @@ setup_done:
         }
         if (!quiet)
             printf("saved the model to %s\n", save);
+    }
+    if (lost) {
+        cli_error("%s could not be written (above)%s", lost,
+                  save ? "; the model is saved" : "");
+        goto done;
     }
     rc = CLI_OK;
 done:
