@@ -57,7 +57,7 @@ Test(cli, help_documents_every_flag_with_defaults)
 {
     EXPECT_RUN("--help", 0, "train");
     EXPECT_RUN("train --help", 0, "--validation-split F");
-    cr_assert(strstr(out, "(default: 0.2)") && strstr(out, "(default: 32)") &&
+    cr_assert(strstr(out, "(default: 0.2; 0 for xor") && strstr(out, "(default: 32)") &&
               strstr(out, "(default: 100:relu,10:softmax)") && strstr(out, "--shards") &&
               strstr(out, "--history") && strstr(out, "--nesterov"), "%s", out);
     EXPECT_RUN("evaluate --help", 0, "--model FILE");
@@ -162,6 +162,14 @@ Test(cli, train_says_how_steps_are_cut)
              "--batch 16 --threads 1 --shards 1 --validation-split 0",
              dir);
     EXPECT_RUN(args, 0, ", 1 thread, 1 shard (steps cut by rows)");
+    cr_assert(strstr(out, "400 samples of 64 features from idx:") && strstr(out, "; 400 train, 0 "
+              "validate; 64-64-4"), "%s", out);
+    /* the default split: a fifth held out, but none of XOR's four samples */
+    snprintf(args, sizeof args, "train --data idx:%s/small --layers 8:relu,4:softmax --epochs 1",
+             dir);
+    EXPECT_RUN(args, 0, "; 320 train, 80 validate; ");
+    EXPECT_RUN("train --data xor --epochs 1", 0, "4 samples of 2 features from xor; 4 train, "
+                                                  "0 validate; ");
 }
 
 Test(cli, train_history_save_evaluate_summary)

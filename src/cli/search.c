@@ -215,9 +215,11 @@ int cli_search(int argc, char **argv)
         if (skip)
             continue;
         opts[n_opts] = train_opts[i];
-        if (strcmp(opts[n_opts].name, "--validation-split") == 0)
+        if (strcmp(opts[n_opts].name, "--validation-split") == 0) {
             opts[n_opts].help = "a single hold-out of this fraction (chosen by the seeded "
                                 "shuffle) instead of --cv";
+            opts[n_opts].default_text = "none: --cv";
+        }
         if (strcmp(opts[n_opts].name, "--threads") == 0)
             opts[n_opts].help = "threads of each fit (auto: planned with --jobs)";
         n_opts++;

@@ -78,6 +78,9 @@ int cli_train(int argc, char **argv)
     }
     if (val_data != NULL)
         tf.split = 0.0;
+    /* the textbook's XOR network learns its four samples: none held out */
+    if (strcmp(data, "xor") == 0 && !cli_given(opts, seen, n_opts, "--validation-split"))
+        tf.split = 0.0;
     int auto_threads = su.auto_threads, threads = su.threads;
 
     ot_dataset *train = NULL, *val = NULL;
@@ -162,6 +165,15 @@ setup_done:
                strncmp(data, "csv:", 4) != 0      ? ""
                : ot_dataset_had_header(train) ? " (a header line, then the rows)"
                                               : " (no header line: every line a row)");
+        /* the fit's own rule: ceil(split x N) held out */
+        size_t N = ot_dataset_size(train);
+        size_t held = fc.validation_folds ? 0 : (size_t)ceil(fc.validation_split * (double)N);
+        if (val)
+            printf("%zu train, %zu validate (%s); ", N, ot_dataset_size(val), val_data);
+        else if (fc.validation_folds)
+            printf("fold %zu of %zu validates; ", fc.validation_fold, fc.validation_folds);
+        else
+            printf("%zu train, %zu validate; ", N - held, held);
         printf("%zu", ot_model_input_dim(model));
         for (size_t i = 0; i < ot_model_layer_count(model); i++) {
             ot_layer l;

@@ -34,7 +34,7 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
         {"--data", CLI_STRING, &f->data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor; under mpirun every rank reads the whole file", 0, 0, NULL},
         {"--validation-data", CLI_STRING, &f->val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
         {"--validation-fold", CLI_STRING, &f->fold, "I/K", "validate on fold I (0-based) of K-fold cross-validation instead (scikit-learn's StratifiedKFold for labels, KFold for targets, no shuffling): the split I that omptrain search --cv K scores", 0, 0, "none"},
-        {"--validation-split", CLI_DOUBLE, &f->split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, NULL},
+        {"--validation-split", CLI_DOUBLE, &f->split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, "0.2; 0 for xor, whose 4 samples all train"},
         {"--label-column", CLI_STRING, &f->label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
         {"--scale", CLI_STRING, &f->scale, "KIND", "feature scaling fitted on the training part and saved in the model: none, standard, minmax", 0, 0, NULL},
         {"--layers", CLI_STRING, &f->layers, "LIST", "layers: [flatten,]UNITS:ACTIVATION[:INITIALIZER],... (activations: linear relu sigmoid softmax tanh selu elu softplus gelu leaky_relu)", 0, 0, NULL},
