@@ -339,6 +339,11 @@ OT_API ot_status ot_model_compile(ot_model *model, ot_loss loss,
 /** The loss a model was compiled with; OT_INVALID_STATE if it was not. Since 0.1. */
 OT_API ot_status ot_model_loss(const ot_model *model, ot_loss *out);
 
+/** The optimizer config a model was compiled with (its learning rate as
+ *  ot_model_set_learning_rate last set it); OT_INVALID_STATE if it was not
+ *  compiled. Since 0.1. */
+OT_API ot_status ot_model_optimizer(const ot_model *model, ot_optimizer_config *out);
+
 /** Epochs trained so far (restored by ot_model_load). Since 0.1. */
 OT_API size_t ot_model_epochs_trained(const ot_model *model);
 

@@ -347,6 +347,16 @@ ot_status ot_model_loss(const ot_model *m, ot_loss *out)
     return OT_OK;
 }
 
+ot_status ot_model_optimizer(const ot_model *m, ot_optimizer_config *out)
+{
+    if (m == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "model optimizer: NULL argument");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "the model is not compiled");
+    *out = m->opt.cfg;
+    return OT_OK;
+}
+
 ot_scaling ot_model_scaling(const ot_model *m)
 {
     return m ? m->scaling : OT_SCALING_NONE;

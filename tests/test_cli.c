@@ -383,9 +383,10 @@ Test(cli, resume_gives_the_same_file_as_an_uninterrupted_run)
     cr_assert(na > 0 && na == nb && memcmp(a, b, na) == 0,
               "the resumed run's file differs from the uninterrupted run's");
     snprintf(args, sizeof args, "train --data idx:%s/res --resume %s --layers 4:softmax", dir, half);
-    EXPECT_RUN(args, 2, "--resume takes the architecture");
+    EXPECT_RUN(args, 2, "has --layers 12:relu:glorot_uniform,4:softmax:glorot_uniform, the "
+                        "command 4:softmax:glorot_uniform");
     snprintf(args, sizeof args, "train --data idx:%s/res --resume %s --lr 0.1", dir, half);
-    EXPECT_RUN(args, 2, "--resume takes the architecture");
+    EXPECT_RUN(args, 2, "has --lr 0.01, the command 0.1");
     snprintf(args, sizeof args, "train --data idx:%s/res --resume %s --epochs 2", dir, half);
     EXPECT_RUN(args, 1, "nothing to train");
 }
@@ -417,6 +418,36 @@ Test(cli, fifos_and_symlink_loops_are_refused_without_waiting)
     cr_assert(symlink(q, p) == 0 && symlink(p, q) == 0);
     snprintf(args, sizeof args, "train --data idx:%s", p);
     EXPECT_RUN(args, 1, "Too many levels of symbolic links");
+}
+
+/* The same command run again with --resume added: the model flags that
+ * agree with the file are taken, one that differs is named with both. */
+Test(cli, resume_takes_the_flags_that_agree_with_the_file)
+{
+    write_idx("small", "train", 200);
+    char args[1024], model[400];
+    snprintf(model, sizeof model, "%s/r.otm", dir);
+    const char *flags = "--layers 8:relu,4:softmax --optimizer sgd --lr 0.05 --momentum 0.5";
+    snprintf(args, sizeof args, "train --data idx:%s/small %s --epochs 1 --save %s --quiet",
+             dir, flags, model);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data idx:%s/small %s --epochs 2 --resume %s", dir,
+             flags, model);
+    EXPECT_RUN(args, 0, "Epoch 2/2");
+    snprintf(args, sizeof args, "train --data idx:%s/small --epochs 2 --resume %s "
+             "--optimizer sgd --lr 0.02", dir, model);
+    EXPECT_RUN(args, 2, "has --lr 0.05, the command 0.02");
+    snprintf(args, sizeof args, "train --data idx:%s/small --epochs 2 --resume %s "
+             "--layers 16:relu,4:softmax", dir, model);
+    EXPECT_RUN(args, 2, "has --layers 8:relu:glorot_uniform,4:softmax:glorot_uniform, the "
+                        "command 16:relu:glorot_uniform,4:softmax:glorot_uniform");
+    snprintf(args, sizeof args, "train --data idx:%s/small --epochs 2 --resume %s "
+             "--optimizer adam", dir, model);
+    EXPECT_RUN(args, 2, "has --optimizer sgd, the command adam");
+    snprintf(args, sizeof args, "train --data idx:%s/small --epochs 2 --resume %s "
+             "--loss categorical_crossentropy", dir, model);
+    EXPECT_RUN(args, 2, "has --loss sparse_categorical_crossentropy, the command "
+                        "categorical_crossentropy");
 }
 
 Test(cli, more_bad_flags_and_files)

@@ -168,8 +168,6 @@ enum { CLI_TRAIN_FLAGS = 43, CLI_MAX_LAYERS = 64 };
 void cli_train_flags_init(cli_train_flags *f);
 /* Writes the CLI_TRAIN_FLAGS flags over *f at opts. */
 void cli_train_flags_table(cli_train_flags *f, cli_opt *opts);
-/* Whether --layers, --loss, --optimizer or an optimizer's flag was given. */
-int cli_train_model_given(const cli_train_flags *f);
 
 typedef struct cli_train_setup {
     ot_layer layers[CLI_MAX_LAYERS];
@@ -182,9 +180,14 @@ typedef struct cli_train_setup {
     size_t folds, fold;        /* --validation-fold I/K: fold I of K, else 0 */
 } cli_train_setup;
 
-/* What the flags make (the layers when layers_too); 0 on a bad value
+/* What the flags make (resuming: not the optimizer, the file's); 0 on a bad value
  * (error printed). */
-int cli_train_setup_from(const cli_train_flags *f, int layers_too, cli_train_setup *s);
+int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup *s);
+/* Whether the --layers, --loss, --optimizer and optimizer flags given
+ * (given(flag): whether it was; su: what they make) agree with the model
+ * file at path; else 0, the first difference named with both values. */
+int cli_train_model_agrees(const cli_train_flags *f, const cli_train_setup *su,
+                           const ot_model *m, const char *path, int (*given)(const char *));
 /* Sets the fit config's fields that the flags give (batch, epochs, split
  * or fold, shuffle, threads, shards, seed, scaling, early stopping). */
 void cli_train_fit_config(const cli_train_flags *f, const cli_train_setup *s,

@@ -250,7 +250,7 @@ int cli_search(int argc, char **argv)
     ot_search_candidate *round_cands = NULL;
     cli_train_setup base;
     rc = CLI_USAGE;
-    if (!search_grid_parse(&grid, grid_spec, draws > 0) || !cli_train_setup_from(&tf, 1, &base))
+    if (!search_grid_parse(&grid, grid_spec, draws > 0) || !cli_train_setup_from(&tf, 0, &base))
         goto done;
     for (size_t i = 0; halving && i < grid.n; i++)
         if (strcmp(grid.params[i].name, "epochs") == 0) {

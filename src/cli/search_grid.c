@@ -267,7 +267,7 @@ int search_grid_apply(const search_grid *g, char (*vals)[SEARCH_VALUE_LEN],
             return 0;
         }
     }
-    if (!cli_train_setup_from(tf, 1, su))
+    if (!cli_train_setup_from(tf, 0, su))
         return 0;
     for (size_t i = 0; i < g->n; i++)
         if (g->params[i].what != SEARCH_FLAG && !set_hidden(su, &g->params[i], vals[i]))

@@ -25,6 +25,15 @@ static int on_step(const ot_step_metrics *s, void *user)
     return interrupted != 0;
 }
 
+/* Whether cli_train's flag was given (for cli_train_model_agrees). */
+static const cli_opt *given_opts;
+static const int *given_seen;
+
+static int flag_given(const char *flag)
+{
+    return cli_given(given_opts, given_seen, CLI_TRAIN_FLAGS, flag);
+}
+
 int cli_train(int argc, char **argv)
 {
     cli_train_flags tf;
@@ -41,18 +50,15 @@ int cli_train(int argc, char **argv)
                        opts, n_opts, argc, argv, seen);
     if (rc >= 0)
         return rc;
+    given_opts = opts;
+    given_seen = seen;
     const char *data = tf.data, *val_data = tf.val_data, *resume = tf.resume;
     const char *save = tf.save, *history_path = tf.history, *plot_path = tf.plot;
     const char *checkpoint = tf.checkpoint, *label_columns = tf.label_columns;
     int quiet = tf.quiet;
 
     cli_train_setup su;
-    if (resume && cli_train_model_given(&tf)) {
-        cli_error("--resume takes the architecture, loss and optimizer from the "
-                  "model file: drop --layers, --loss, --optimizer and its flags");
-        return CLI_USAGE;
-    }
-    if (!cli_train_setup_from(&tf, !resume, &su))
+    if (!cli_train_setup_from(&tf, tf.resume != NULL, &su))
         return CLI_USAGE;
     ot_loss loss = su.loss;
     if (su.folds && (val_data || cli_given(opts, seen, n_opts, "--validation-split"))) {
@@ -94,6 +100,11 @@ int cli_train(int argc, char **argv)
         if (ot_model_loss(model, &loss) != OT_OK) {
             cli_error("--resume: %s: the model was saved before it was compiled", resume);
             rc = CLI_FAILED;
+            goto setup_done;
+        }
+        /* the command run again with --resume: its model flags must agree */
+        if (!cli_train_model_agrees(&tf, &su, model, resume, flag_given)) {
+            rc = CLI_USAGE;
             goto setup_done;
         }
         /* the interrupted run's settings, unless given again */

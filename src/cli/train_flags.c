@@ -69,7 +69,7 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
         {"--threads", CLI_STRING, &f->threads, "N|auto", "OpenMP threads; auto: up to all cores, how many take part chosen while training from the step times, and changed when other programs take cores or give them back (elastic; the weights depend on the shards alone); N: exactly N", 0, 0, NULL},
         {"--shards", CLI_SIZE, &f->shards, "N", "shards per batch (under mpirun: of the whole job, rank r the block [rN/R, (r+1)N/R)); the weights depend on it, not on --threads or the ranks", 1, 65536, "the thread count (x the ranks), at most --batch"},
         {"--seed", CLI_U64, &f->seed, "N", "seed of initialisation, split and shuffle", 0, 0, NULL},
-        {"--resume", CLI_STRING, &f->resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given", 0, 0, NULL},
+        {"--resume", CLI_STRING, &f->resume, "FILE", "continue the run saved in FILE: architecture, loss, optimizer state, epoch and step come from it, and so do --batch, --shards, --seed, --epochs, --validation-split and --no-shuffle unless given; --layers, --loss and the optimizer's flags may be given again when they agree with it", 0, 0, NULL},
         {"--checkpoint", CLI_STRING, &f->checkpoint, "FILE", "save the model here every --checkpoint-every epochs, and on SIGINT or SIGTERM", 0, 0, NULL},
         {"--checkpoint-every", CLI_SIZE, &f->checkpoint_every, "N", "epochs between checkpoints", 1, 1000000, NULL},
         {"--save", CLI_STRING, &f->save, "FILE", "save the trained model (atomically)", 0, 0, NULL},
@@ -149,15 +149,6 @@ static int optimizer_from_flags(const cli_opt_flags *f, ot_optimizer_config *out
     return 1;
 }
 
-static int optimizer_flags_given(const cli_opt_flags *f)
-{
-    return !isnan(f->lr) || f->momentum != 0.0f || f->nesterov || !isnan(f->beta1) ||
-           !isnan(f->beta2) || !isnan(f->epsilon) || f->amsgrad || !isnan(f->rho) ||
-           f->centered || !isnan(f->initial_accumulator) ||
-           strcmp(f->schedule, "constant") != 0 || !isnan(f->decay_rate) ||
-           f->staircase;
-}
-
 static int parse_scaling(const char *name, ot_scaling *out)
 {
     if (strcmp(name, "none") == 0)
@@ -174,22 +165,98 @@ static int parse_scaling(const char *name, ot_scaling *out)
     return 1;
 }
 
-int cli_train_model_given(const cli_train_flags *f)
+static void layers_text(const ot_layer *l, size_t n, char *buf, size_t size)
 {
-    return f->layers != default_layers || f->loss != default_loss ||
-           f->of.name != default_optimizer || optimizer_flags_given(&f->of);
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && at < size; i++)
+        at += (size_t)(l[i].kind == OT_LAYER_FLATTEN
+                           ? snprintf(buf + at, size - at, "%sflatten", i ? "," : "")
+                           : snprintf(buf + at, size - at, "%s%zu:%s:%s", i ? "," : "",
+                                      l[i].units, ot_activation_name(l[i].activation),
+                                      ot_initializer_name(l[i].initializer)));
 }
 
-int cli_train_setup_from(const cli_train_flags *f, int layers_too, cli_train_setup *s)
+int cli_train_model_agrees(const cli_train_flags *f, const cli_train_setup *su,
+                           const ot_model *m, const char *path, int (*given)(const char *))
+{
+    if (given("--layers")) {
+        ot_layer have[CLI_MAX_LAYERS];
+        size_t n = ot_model_layer_count(m);
+        for (size_t i = 0; i < n && i < CLI_MAX_LAYERS; i++)
+            ot_model_layer(m, i, &have[i]);
+        ot_layer given[CLI_MAX_LAYERS];
+        for (size_t i = 0; i < su->n_layers; i++) {
+            given[i] = su->layers[i];
+            if (given[i].initializer == OT_INIT_AUTO) /* as the model resolves it */
+                given[i].initializer = given[i].activation == OT_ACTIVATION_SELU
+                                           ? OT_INIT_LECUN_NORMAL
+                                           : OT_INIT_GLOROT_UNIFORM;
+        }
+        char a[1024], b[1024];
+        layers_text(have, n, a, sizeof a);
+        layers_text(given, su->n_layers, b, sizeof b);
+        if (strcmp(a, b) != 0) {
+            cli_error("--resume: %s has --layers %s, the command %s", path, a, b);
+            return 0;
+        }
+    }
+    ot_loss loss;
+    if (given("--loss") && ot_model_loss(m, &loss) == OT_OK && loss != su->loss) {
+        cli_error("--resume: %s has --loss %s, the command %s", path, ot_loss_name(loss),
+                  ot_loss_name(su->loss));
+        return 0;
+    }
+    ot_optimizer_config c;
+    if (ot_model_optimizer(m, &c) != OT_OK)
+        return 1;
+    const cli_opt_flags *o = &f->of;
+    ot_optimizer_kind kind = c.kind;
+    ot_optimizer_parse(o->name, &kind);
+    int sched = strcmp(o->schedule, "exponential") == 0 ? OT_SCHEDULE_EXPONENTIAL
+                : strcmp(o->schedule, "step") == 0      ? OT_SCHEDULE_STEP
+                                                        : OT_SCHEDULE_CONSTANT;
+    /* the flags given, each against the file's value */
+    const struct { const char *flag; double have, given; } v[] = {
+        {"--optimizer", c.kind, kind}, {"--lr", c.learning_rate, o->lr},
+        {"--momentum", c.momentum, o->momentum}, {"--nesterov", c.nesterov, 1},
+        {"--beta1", c.beta1, o->beta1}, {"--beta2", c.beta2, o->beta2},
+        {"--epsilon", c.epsilon, o->epsilon}, {"--amsgrad", c.amsgrad, 1},
+        {"--rho", c.rho, o->rho}, {"--centered", c.centered, 1},
+        {"--initial-accumulator", c.initial_accumulator, o->initial_accumulator},
+        {"--lr-schedule", c.schedule.kind, sched},
+        {"--decay-rate", c.schedule.decay_rate, o->decay_rate},
+        {"--decay-steps", (double)c.schedule.decay_steps, (double)o->decay_steps},
+        {"--decay-epochs", (double)c.schedule.decay_epochs, (double)o->decay_epochs},
+        {"--staircase", c.schedule.staircase, 1},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        if (!given(v[i].flag) || v[i].have == v[i].given)
+            continue;
+        if (i == 0)
+            cli_error("--resume: %s has --optimizer %s, the command %s", path,
+                      ot_optimizer_name(c.kind), ot_optimizer_name(kind));
+        else
+            cli_error("--resume: %s has %s %g, the command %g (the optimizer's settings come "
+                      "from the file: give the same, or none)", path, v[i].flag, v[i].have,
+                      v[i].given);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup *s)
 {
     memset(s, 0, sizeof *s);
-    if (layers_too && !cli_parse_layers(f->layers, s->layers, CLI_MAX_LAYERS, &s->n_layers))
+    if (!cli_parse_layers(f->layers, s->layers, CLI_MAX_LAYERS, &s->n_layers))
         return 0;
     if (ot_loss_parse(f->loss, &s->loss) != OT_OK) {
         cli_error("--loss: %s", ot_last_error());
         return 0;
     }
-    if (!optimizer_from_flags(&f->of, &s->oc) || !parse_scaling(f->scale, &s->scaling))
+    /* resuming, the optimizer is the file's: its flags are checked against it */
+    if ((!resuming && !optimizer_from_flags(&f->of, &s->oc)) ||
+        !parse_scaling(f->scale, &s->scaling))
         return 0;
     if (!cli_check_columns(f->label_columns))
         return 0;
