@@ -413,7 +413,7 @@ ot_status ot_model_load(ot_model **out, const char *path)
     *out = NULL;
     unsigned char *buf = NULL;
     size_t len = 0;
-    ot_status status = ot__read_file(path, (size_t)1 << 36, &buf, &len);
+    ot_status status = ot__read_file(path, (size_t)1 << 36, 0, &buf, &len);
     if (status != OT_OK)
         return status;
     status = parse(out, path, buf, len);

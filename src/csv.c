@@ -168,7 +168,7 @@ ot_status ot_dataset_load_csv(ot_dataset **out, const char *path,
 
     unsigned char *data = NULL;
     size_t len = 0;
-    ot_status status = ot__read_file(path, (size_t)1 << 40, &data, &len);
+    ot_status status = ot__read_file(path, (size_t)1 << 40, 1, &data, &len);
     if (status != OT_OK)
         return status;
     if (memchr(data, '\0', len) != NULL) {

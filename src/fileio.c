@@ -164,7 +164,7 @@ ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
     return OT_OK;
 }
 
-ot_status ot__read_file(const char *path, size_t max_len, unsigned char **data,
+ot_status ot__read_file(const char *path, size_t max_len, int text, unsigned char **data,
                         size_t *len)
 {
     /* not blocking: a FIFO would wait in open() for a writer forever */
@@ -190,6 +190,16 @@ ot_status ot__read_file(const char *path, size_t max_len, unsigned char **data,
                         (long long)st.st_size, max_len);
     }
     size_t size = (size_t)st.st_size;
+    if (text) { /* a binary file is told by its first block, not after reading it all */
+        unsigned char head[1 << 16];
+        ssize_t r = pread(fd, head, sizeof head < size ? sizeof head : size, 0);
+        const unsigned char *nul = r > 0 ? memchr(head, '\0', (size_t)r) : NULL;
+        if (nul != NULL) {
+            close(fd);
+            return ot__fail(OT_BAD_FORMAT, "%s: a binary file, not text (a NUL byte at "
+                            "offset %zu)", path, (size_t)(nul - head));
+        }
+    }
     unsigned char *buf = ot__alloc(size, 1, path);
     if (buf == NULL) {
         close(fd);

@@ -12,8 +12,10 @@
 ot_status ot__write_file_atomic(const char *path, const void *data, size_t len);
 
 /* Reads the whole of path (at most max_len bytes, else BAD_FORMAT) into a
- * new buffer. */
-ot_status ot__read_file(const char *path, size_t max_len, unsigned char **data,
+ * new buffer; with `text`, a NUL byte in its first 64 KiB refuses it as
+ * binary before the rest is read. Anything but a regular file is refused
+ * without waiting (a FIFO). */
+ot_status ot__read_file(const char *path, size_t max_len, int text, unsigned char **data,
                         size_t *len);
 
 /* Test hook: the next atomic write fails after writing this many bytes, as a

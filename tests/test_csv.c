@@ -112,6 +112,15 @@ Test(csv, malformed_files_name_line_and_column)
     cr_assert_eq(ot_dataset_load_csv(&d, path, NULL), OT_BAD_FORMAT);
     cr_assert(strstr(ot_last_error(), "binary") != NULL);
     cr_assert_eq(ot_dataset_load_csv(&d, "/nonexistent.csv", NULL), OT_IO_ERROR);
+    /* 64 GiB of NUL (a sparse file): told by its first block, never read
+     * whole (that allocation would fail, or abort under the sanitizers) */
+    FILE *f = fopen(path, "w");
+    cr_assert(f != NULL && ftruncate(fileno(f), (off_t)1 << 36) == 0);
+    fclose(f);
+    cr_assert_eq(ot_dataset_load_csv(&d, path, NULL), OT_BAD_FORMAT);
+    cr_assert(strstr(ot_last_error(), "a binary file, not text (a NUL byte at offset 0)"),
+              "%s", ot_last_error());
+    truncate(path, 0);
 }
 
 /* A value finite as a double but infinite as the float kept (1e39, a
