@@ -483,29 +483,44 @@ Test(search, a_split_is_train_with_that_fold)
     EXPECT_RUN(args, 2, "--validation-fold: give it, --validation-split or --validation-data");
 }
 
-/* --resume DIR: a folder whose cv_results.csv holds some candidates ends
- * with the file an uninterrupted search writes (the times aside). */
-Test(search, a_resumed_search_ends_as_an_uninterrupted_one)
+/* A search in dir/whole stopped after its first `rows` rows: their copy
+ * and its flags in dir/part, which --resume takes up; then the two files,
+ * the times aside, must be the same. */
+static void stop_after(int rows)
 {
-    char csv[512], args[2048], path[512], a[1 << 14], b[1 << 14];
-    snprintf(csv, sizeof csv, "%s/data.csv", dir);
-    write_csv(csv);
-    snprintf(args, sizeof args, "search --data csv:%s --grid 'epochs=1,2;batch=8,16' "
-             "--layers 8:relu,3:softmax --lr 0.01 --shards 2 --out %s/whole", csv, dir);
-    EXPECT_RUN(args, 0, "");
-    /* a stopped search: its flags, and the header and first two rows */
-    snprintf(args, sizeof args, "mkdir %s/part && cp %s/whole/search.args %s/part/ && "
-             "head -3 %s/whole/cv_results.csv > %s/part/cv_results.csv", dir, dir, dir, dir,
-             dir);
-    cr_assert_eq(system(args), 0);
-    snprintf(args, sizeof args, "search --resume %s/part --jobs 2 --threads 1", dir);
-    EXPECT_RUN(args, 0, "resuming");
-    cr_assert(strstr(out, "2 of 4 candidates done") != NULL, "%s", out);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "mkdir %s/part && cp %s/whole/search.args %s/part/ && "
+             "head -%d %s/whole/cv_results.csv > %s/part/cv_results.csv", dir, dir, dir,
+             rows + 1, dir, dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void expect_same_results(void)
+{
+    static char a[1 << 14], b[1 << 14];
+    char path[512];
     snprintf(path, sizeof path, "%s/whole/cv_results.csv", dir);
     results_without_times(path, a, sizeof a);
     snprintf(path, sizeof path, "%s/part/cv_results.csv", dir);
     results_without_times(path, b, sizeof b);
     cr_assert_str_eq(a, b);
+}
+
+/* --resume DIR: a folder whose cv_results.csv holds some candidates ends
+ * with the file an uninterrupted search writes (the times aside). */
+Test(search, a_resumed_search_ends_as_an_uninterrupted_one)
+{
+    char csv[512], args[2048];
+    snprintf(csv, sizeof csv, "%s/data.csv", dir);
+    write_csv(csv);
+    snprintf(args, sizeof args, "search --data csv:%s --grid 'epochs=1,2;batch=8,16' "
+             "--layers 8:relu,3:softmax --lr 0.01 --shards 2 --out %s/whole", csv, dir);
+    EXPECT_RUN(args, 0, "");
+    stop_after(2);
+    snprintf(args, sizeof args, "search --resume %s/part --jobs 2 --threads 1", dir);
+    EXPECT_RUN(args, 0, "resuming");
+    cr_assert(strstr(out, "2 of 4 candidates done") != NULL, "%s", out);
+    expect_same_results();
     snprintf(args, sizeof args, "search --resume %s/part --epochs 3", dir);
     EXPECT_RUN(args, 2, "besides it only --jobs, --threads and --quiet, not --epochs");
     snprintf(args, sizeof args, "search --resume %s/nowhere", dir);
@@ -523,7 +538,7 @@ Test(search, a_resumed_search_ends_as_an_uninterrupted_one)
  * search stopped after its first round resumed to the same file. */
 Test(search, halving_keeps_the_best_third_for_three_times_the_epochs)
 {
-    char csv[512], args[2048], path[512], a[1 << 14], b[1 << 14];
+    char csv[512], args[2048], path[512];
     snprintf(csv, sizeof csv, "%s/data.csv", dir);
     write_csv(csv);
     snprintf(args, sizeof args, "search --data csv:%s --grid 'units=2,3,4,6,8,12' --halving 3 "
@@ -570,16 +585,10 @@ Test(search, halving_keeps_the_best_third_for_three_times_the_epochs)
             beaten += mean[i] > mean[at];
         cr_assert(beaten < 2, "units %d went on with %d better", units[j], beaten);
     }
-    results_without_times(path, a, sizeof a);
-    snprintf(args, sizeof args, "mkdir %s/part && cp %s/whole/search.args %s/part/ && "
-             "head -7 %s/whole/cv_results.csv > %s/part/cv_results.csv", dir, dir, dir, dir,
-             dir);
-    cr_assert_eq(system(args), 0);
+    stop_after(6);
     snprintf(args, sizeof args, "search --resume %s/part", dir);
     EXPECT_RUN(args, 0, "resuming");
-    snprintf(path, sizeof path, "%s/part/cv_results.csv", dir);
-    results_without_times(path, b, sizeof b);
-    cr_assert_str_eq(a, b);
+    expect_same_results();
     snprintf(args, sizeof args, "search --data csv:%s --grid 'epochs=1,2' --halving 2", csv);
     EXPECT_RUN(args, 2, "--halving: its rounds set the epochs");
 }
