@@ -887,6 +887,21 @@ OT_API ot_status ot_model_save(const ot_model *model, const char *path);
  *  checksum. Since 0.1. */
 OT_API ot_status ot_model_load(ot_model **out, const char *path);
 
+/**
+ * The bytes ot_model_save writes, into a new buffer *data of *len bytes (a
+ * model kept in memory, sent over a socket, stored in a database); free it
+ * with ot_buffer_free. Since 0.1.
+ */
+OT_API ot_status ot_model_save_to_buffer(const ot_model *model, void **data, size_t *len);
+
+/** ot_model_load from a model file's bytes in memory, checked as a file's
+ *  are ("model buffer" in messages); the buffer is only read. Since 0.1. */
+OT_API ot_status ot_model_load_from_buffer(ot_model **out, const void *data, size_t len);
+
+/** Frees a buffer the library gave (ot_model_save_to_buffer); NULL is
+ *  accepted. Since 0.1. */
+OT_API void ot_buffer_free(void *data);
+
 /* ------------------------------------------------------------------------ */
 /* Hyper-parameter search                                                   */
 

@@ -1,5 +1,6 @@
 /*
- * checkpoint.c - ot_model_save / ot_model_load.
+ * checkpoint.c - ot_model_save / ot_model_load, to and from a file or a
+ * buffer.
  *
  * Format (version 1), every integer and float little-endian:
  *   "OMPTRAIN"  u32 version  u32 0
@@ -118,10 +119,9 @@ static size_t file_size(const ot_model *m, size_t slots)
            (1 + slots) * m->n_params * 4 + 4;
 }
 
-ot_status ot_model_save(const ot_model *m, const char *path)
+/* The model file's bytes, into a new buffer. */
+static ot_status serialize(const ot_model *m, unsigned char **out, size_t *out_len)
 {
-    if (m == NULL || path == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "save: NULL argument");
     size_t slots = m->compiled ? m->opt.slots : 0;
     size_t len = file_size(m, slots);
     unsigned char *buf = ot__alloc(len, 1, "model file");
@@ -186,10 +186,38 @@ ot_status ot_model_save(const ot_model *m, const char *path)
     }
     put_u32(&w, (uint32_t)crc32_z(0L, buf, len - 4));
     ot__free(packed);
-    ot_status status = ot__write_file_atomic(path, buf, len);
+    *out = buf;
+    *out_len = len;
+    return OT_OK;
+}
+
+ot_status ot_model_save(const ot_model *m, const char *path)
+{
+    if (m == NULL || path == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "save: NULL argument");
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    ot_status status = serialize(m, &buf, &len);
+    if (status == OT_OK)
+        status = ot__write_file_atomic(path, buf, len);
     ot__free(buf);
     return status;
 }
+
+ot_status ot_model_save_to_buffer(const ot_model *m, void **data, size_t *len)
+{
+    if (m == NULL || data == NULL || len == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "save to buffer: NULL argument");
+    *data = NULL;
+    *len = 0;
+    unsigned char *buf = NULL;
+    ot_status status = serialize(m, &buf, len);
+    if (status == OT_OK)
+        *data = buf;
+    return status;
+}
+
+void ot_buffer_free(void *data) { ot__free(data); }
 
 static ot_status bad(const char *path, const char *what)
 {
@@ -419,4 +447,12 @@ ot_status ot_model_load(ot_model **out, const char *path)
     status = parse(out, path, buf, len);
     ot__free(buf);
     return status;
+}
+
+ot_status ot_model_load_from_buffer(ot_model **out, const void *data, size_t len)
+{
+    if (out == NULL || data == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "load from buffer: NULL argument");
+    *out = NULL;
+    return parse(out, "model buffer", data, len);
 }

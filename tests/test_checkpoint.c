@@ -78,6 +78,35 @@ Test(checkpoint, round_trip_is_exact)
     ot_model_destroy(k);
 }
 
+/* A model saved to a buffer holds the file's bytes, and loads back from it
+ * with the same checks: a changed byte is refused, the buffer only read. */
+Test(checkpoint, a_buffer_holds_the_files_bytes)
+{
+    ot_model *m = trained();
+    cr_assert_eq(ot_model_save(m, path), OT_OK, "%s", ot_last_error());
+    static unsigned char file[1 << 16];
+    size_t n = file_bytes(path, file, sizeof file);
+    void *buf = NULL;
+    size_t len = 0;
+    cr_assert_eq(ot_model_save_to_buffer(m, &buf, &len), OT_OK, "%s", ot_last_error());
+    cr_assert(len == n && memcmp(buf, file, n) == 0, "the buffer is not the file's bytes");
+    ot_model *k = NULL;
+    cr_assert_eq(ot_model_load_from_buffer(&k, buf, len), OT_OK, "%s", ot_last_error());
+    cr_assert(memcmp(m->params, k->params, m->arena_len * sizeof(float)) == 0);
+    cr_assert_eq(k->opt.iterations, m->opt.iterations);
+    ot_model_destroy(k);
+    ((unsigned char *)buf)[len / 2] ^= 1;
+    cr_assert_eq(ot_model_load_from_buffer(&k, buf, len), OT_BAD_FORMAT);
+    cr_assert(strstr(ot_last_error(), "model buffer") != NULL, "%s", ot_last_error());
+    cr_assert_null(k);
+    cr_assert_eq(ot_model_load_from_buffer(&k, buf, 5), OT_BAD_FORMAT);
+    cr_assert_eq(ot_model_load_from_buffer(&k, NULL, len), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_save_to_buffer(NULL, &buf, &len), OT_INVALID_ARGUMENT);
+    ot_buffer_free(buf);
+    ot_buffer_free(NULL);
+    ot_model_destroy(m);
+}
+
 Test(checkpoint, same_model_same_bytes)
 {
     ot_model *m = trained();
