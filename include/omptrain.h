@@ -232,6 +232,12 @@ OT_API ot_status ot_model_set_weights(ot_model *model, const float *in,
 /** Writes a Keras-style summary table to `out`. Since 0.1. */
 OT_API ot_status ot_model_summary(const ot_model *model, FILE *out);
 
+/** The same table for `n` layers over `input_dim` inputs, checked as
+ *  ot_model_create checks them, without building a model: no weights are
+ *  allocated, so a model too large for memory can be described. Since 0.1. */
+OT_API ot_status ot_layers_summary(size_t input_dim, const ot_layer *layers, size_t n,
+                                   FILE *out);
+
 /* ------------------------------------------------------------------------ */
 /* Loss and optimizers                                                      */
 

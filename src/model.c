@@ -129,8 +129,7 @@ int ot__loss_fuses(ot_loss loss, ot_activation last)
            (loss == OT_LOSS_BINARY_CROSSENTROPY && last == OT_ACTIVATION_SIGMOID);
 }
 
-static ot_status check_layers(size_t input_dim, const ot_layer *layers,
-                              size_t n_layers)
+ot_status ot__check_layers(size_t input_dim, const ot_layer *layers, size_t n_layers)
 {
     if (input_dim == 0 || input_dim > OT_MAX_UNITS)
         return ot__fail(OT_INVALID_ARGUMENT,
@@ -186,7 +185,7 @@ ot_status ot__model_alloc(ot_model **out, size_t input_dim,
     if (out == NULL)
         return ot__fail(OT_INVALID_ARGUMENT, "model: NULL output pointer");
     *out = NULL;
-    if ((status = check_layers(input_dim, layers, n_layers)) != OT_OK)
+    if ((status = ot__check_layers(input_dim, layers, n_layers)) != OT_OK)
         return status;
 
     ot_model *m = ot__calloc(1, sizeof *m, "model");
@@ -582,56 +581,5 @@ ot_status ot_model_compile(ot_model *m, ot_loss loss,
     m->part_loss = m->part_metric = 0.0;
     m->part_seen = 0;
     m->compiled = 1;
-    return OT_OK;
-}
-
-/* 79510 -> "79,510" */
-static void group_thousands(size_t v, char *buf, size_t size)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%zu", v);
-    size_t j = 0;
-    for (int i = 0; i < n && j + 2 < size; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[j++] = ',';
-        buf[j++] = digits[i];
-    }
-    buf[j] = '\0';
-}
-
-ot_status ot_model_summary(const ot_model *m, FILE *out)
-{
-    if (m == NULL || out == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "summary: NULL argument");
-    const char *rule = "_________________________________________________________________";
-    const char *dbl = "=================================================================";
-    fprintf(out, "Model: \"sequential\"\n%s\n", rule);
-    fprintf(out, " %-28s%-26s%-10s\n", "Layer (type)", "Output Shape", "Param #");
-    fprintf(out, "%s\n", dbl);
-    if (m->flatten) {
-        char shape[64];
-        snprintf(shape, sizeof shape, "(None, %zu)", m->input_dim);
-        fprintf(out, " %-28s%-26s%-10s\n\n", "flatten (Flatten)", shape, "0");
-    }
-    for (size_t i = 0; i < m->n_layers; i++) {
-        const ot__layer *l = &m->layers[i];
-        char name[64], shape[64], params[32];
-        if (i == 0)
-            snprintf(name, sizeof name, "dense (Dense)");
-        else
-            snprintf(name, sizeof name, "dense_%zu (Dense)", i);
-        snprintf(shape, sizeof shape, "(None, %zu)", l->out);
-        snprintf(params, sizeof params, "%zu", l->in * l->out + l->out);
-        fprintf(out, " %-28s%-26s%-10s\n", name, shape, params);
-        if (i + 1 < m->n_layers)
-            fprintf(out, "\n");
-    }
-    char total[40];
-    group_thousands(m->n_params, total, sizeof total);
-    fprintf(out, "%s\nTotal params: %s\nTrainable params: %s\n"
-                 "Non-trainable params: 0\n%s\n",
-            dbl, total, total, rule);
-    if (ferror(out))
-        return ot__fail(OT_IO_ERROR, "summary: write failed");
     return OT_OK;
 }

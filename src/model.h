@@ -70,6 +70,10 @@ void ot__arena_pack(const ot_model *model, const float *arena, float *out);
 void ot__arena_unpack(const ot_model *model, const float *in, float *arena);
 
 /* Creates the model's structure with zeroed parameters (no initialisation). */
+/* Whether layers[0, n_layers) over input_dim inputs make a model (the
+ * checks of ot_model_create, naming the first bad layer). */
+ot_status ot__check_layers(size_t input_dim, const ot_layer *layers, size_t n_layers);
+
 ot_status ot__model_alloc(ot_model **out, size_t input_dim,
                           const ot_layer *layers, size_t n_layers);
 

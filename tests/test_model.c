@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "helpers.h"
+#include "src/common.h"
 
 static const ot_layer textbook[] = {OT_DENSE(100, OT_ACTIVATION_RELU), OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
 
@@ -23,7 +24,33 @@ Test(model, textbook_parameter_count_and_summary)
     cr_assert(strstr(buf, "Total params: 79,510") != NULL, "%s", buf);
     cr_assert(strstr(buf, "(None, 100)") != NULL);
     cr_assert(strstr(buf, "78500") != NULL && strstr(buf, "1010") != NULL);
+    /* the same table from the layers alone */
+    char buf2[4096] = {0};
+    f = fmemopen(buf2, sizeof buf2 - 1, "w");
+    cr_assert_eq(ot_layers_summary(784, textbook, 2, f), OT_OK);
+    fclose(f);
+    cr_assert_str_eq(buf, buf2);
     ot_model_destroy(m);
+}
+
+/* A model of 1.59e9 parameters (6.4 GB of weights) described without
+ * allocating them (under the sanitizers such an allocation would abort);
+ * bad layers refused as ot_model_create refuses them. */
+Test(model, layers_summary_allocates_no_weights)
+{
+    const ot_layer huge[] = {OT_DENSE(2000000, OT_ACTIVATION_RELU),
+                             OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
+    uint64_t before = ot__alloc_count();
+    char buf[4096] = {0};
+    FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+    cr_assert_eq(ot_layers_summary(784, huge, 2, f), OT_OK, "%s", ot_last_error());
+    fclose(f);
+    cr_assert(strstr(buf, "Total params: 1,590,000,010") != NULL, "%s", buf);
+    cr_assert_eq(ot__alloc_count(), before, "the summary allocated");
+    const ot_layer zero[] = {OT_DENSE(0, OT_ACTIVATION_RELU)};
+    cr_assert_eq(ot_layers_summary(784, zero, 1, stdout), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "units 0") != NULL, "%s", ot_last_error());
+    cr_assert_eq(ot_layers_summary(784, huge, 2, NULL), OT_INVALID_ARGUMENT);
 }
 
 Test(model, glorot_uniform_and_zero_biases_from_the_seed)

@@ -21,18 +21,18 @@ int cli_summary(int argc, char **argv)
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
-    ot_model *model = NULL;
-    if (model_path) {
-        if (ot_model_load(&model, model_path) != OT_OK)
-            return cli_fail("--model");
-    } else {
+    if (model_path == NULL) { /* the table from the shapes: no weights made */
         ot_layer layers[MAX_LAYERS];
         size_t n;
         if (!cli_parse_layers(layers_spec, layers, MAX_LAYERS, &n))
             return CLI_USAGE;
-        if (ot_model_create(&model, input_dim, layers, n, 42) != OT_OK)
+        if (ot_layers_summary(input_dim, layers, n, stdout) != OT_OK)
             return cli_fail("--layers");
+        return CLI_OK;
     }
+    ot_model *model = NULL;
+    if (ot_model_load(&model, model_path) != OT_OK)
+        return cli_fail("--model");
     rc = ot_model_summary(model, stdout) == OT_OK ? CLI_OK : cli_fail("summary");
     ot_model_destroy(model);
     return rc;
