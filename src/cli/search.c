@@ -294,6 +294,8 @@ int cli_search(int argc, char **argv)
     size_t splits = tf.split > 0.0 ? 1 : cv, first = tf.epochs;
     r.halving = halving > 0;
     r.n_rounds = r.halving ? halving_rounds(r.n, halving, tf.epochs, &first) : 1;
+    if (r.n_rounds > sizeof rounds / sizeof *rounds) /* 1 + log2 of the most candidates */
+        r.n_rounds = sizeof rounds / sizeof *rounds;
     r.rounds = rounds;
     ot_search_candidate *rc_cands = calloc(r.n, sizeof *rc_cands);
     size_t *ids = calloc(r.n * r.n_rounds, sizeof *ids);
