@@ -82,6 +82,17 @@ OT_API const char *ot_status_str(ot_status status);
  */
 OT_API const char *ot_last_error(void);
 
+/**
+ * The most memory a data file may make the library allocate for it: an IDX
+ * file whose header declares more is refused before anything is read (a gzip
+ * "bomb" of a few MB that inflates to gigabytes). 0 (the default): half
+ * the machine's physical memory. Process-wide. Since 0.1.
+ */
+OT_API void ot_set_memory_limit(size_t bytes);
+
+/** The limit in force, in bytes. Since 0.1. */
+OT_API size_t ot_memory_limit(void);
+
 /** The library's version string ("0.1.0"), for run-time checks. Since 0.1. */
 OT_API const char *ot_version(void);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -18,6 +19,20 @@
  * and on 4 KiB pages most rows of Fashion-MNIST's 47 MB cost a TLB miss.
  * Waste: under one huge page, on allocations of at least twice that. */
 #define HUGE_FROM ((size_t)4 << 20)
+
+static atomic_size_t memory_limit; /* 0: the machine's memory */
+
+void ot_set_memory_limit(size_t bytes) { atomic_store(&memory_limit, bytes); }
+
+size_t ot_memory_limit(void)
+{
+    size_t limit = atomic_load(&memory_limit);
+    if (limit != 0)
+        return limit;
+    /* half the machine: the rest is the run's own buffers, and other work */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages / 2 * (size_t)page : SIZE_MAX;
+}
 
 static atomic_uint_fast64_t alloc_calls;
 static atomic_uint_fast64_t fail_at; /* 0: never; else the call number */

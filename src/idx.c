@@ -20,6 +20,7 @@
 typedef struct idx_file {
     const char *path;
     gzFile gz;
+    size_t size; /* of the file, compressed or not */
 } idx_file;
 
 static ot_status idx_open(idx_file *f, const char *path)
@@ -40,6 +41,7 @@ static ot_status idx_open(idx_file *f, const char *path)
         close(fd);
         return ot__fail(OT_IO_ERROR, "%s: not a regular file", path);
     }
+    f->size = (size_t)st.st_size;
     errno = 0;
     f->gz = gzdopen(fd, "rb");
     if (f->gz == NULL) {
@@ -118,9 +120,19 @@ static ot_status idx_header(idx_file *f, uint32_t magic, uint32_t *dims,
 }
 
 /* Reads exactly `declared` payload bytes into a buffer that grows with the
- * data; refuses a short file and trailing data. */
-static ot_status idx_payload(idx_file *f, size_t declared, unsigned char **out)
+ * data; refuses a short file and trailing data, and before reading, a size
+ * the file cannot hold (deflate packs at most 1032 bytes into one) or that
+ * makes `need` bytes in all, more than the memory limit. */
+static ot_status idx_payload(idx_file *f, size_t declared, size_t need, unsigned char **out)
 {
+    if (declared / 1032 > f->size)
+        return ot__fail(OT_BAD_FORMAT, "%s: the header declares %zu bytes, more than a "
+                        "%zu-byte file can hold even compressed", f->path, declared, f->size);
+    if (need > ot_memory_limit())
+        return ot__fail(OT_OUT_OF_MEMORY, "%s: the header declares %zu bytes, which need "
+                        "%.2f GB, more than the memory limit of %.2f GB (raise it with "
+                        "ot_set_memory_limit, or --max-memory)", f->path, declared,
+                        (double)need / 1e9, (double)ot_memory_limit() / 1e9);
     size_t cap = declared < ((size_t)1 << 20) ? declared : ((size_t)1 << 20);
     size_t have = 0;
     ot_status status = OT_BAD_FORMAT;
@@ -187,7 +199,7 @@ static ot_status read_images(const char *path, size_t *n, size_t *dim,
         goto done;
     }
     size_t bytes = (size_t)d[0] * pixels;
-    if ((status = idx_payload(&f, bytes, &raw)) != OT_OK)
+    if ((status = idx_payload(&f, bytes, bytes, &raw)) != OT_OK)
         goto done;
     /* kept as bytes: the dataset's features are b / 255 (dataset.h) */
     *n = d[0];
@@ -210,7 +222,8 @@ static ot_status read_labels(const char *path, size_t *n, int32_t **y)
     uint32_t d[1];
     if ((status = idx_header(&f, IDX_LABELS_MAGIC, d, 1)) != OT_OK)
         goto done;
-    if ((status = idx_payload(&f, d[0], &raw)) != OT_OK)
+    /* the bytes, then the labels as int32 */
+    if ((status = idx_payload(&f, d[0], (size_t)d[0] * 5, &raw)) != OT_OK)
         goto done;
     int32_t *lab = ot__alloc(d[0], sizeof(int32_t), "labels");
     if (lab == NULL) {

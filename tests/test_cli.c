@@ -170,6 +170,9 @@ Test(cli, train_says_how_steps_are_cut)
     EXPECT_RUN(args, 0, "; 320 train, 80 validate; ");
     EXPECT_RUN("train --data xor --epochs 1", 0, "4 samples of 2 features from xor; 4 train, "
                                                   "0 validate; ");
+    /* a data file beyond --max-memory: refused before it is read */
+    snprintf(args, sizeof args, "train --data idx:%s/small --max-memory 0.00001", dir);
+    EXPECT_RUN(args, 1, "more than the memory limit of 0.00 GB");
 }
 
 Test(cli, train_history_save_evaluate_summary)

@@ -112,11 +112,32 @@ Test(idx, header_claiming_terabytes_allocates_little)
     th_idx_images(img, 0x803, 4000000000u, 1000, 1000, 100, 0);
     th_idx_labels(lab, 0x801, 6, 6, 10, 0);
     expect_error(OT_BAD_FORMAT, img);
-    th_idx_images(img, 0x803, 60000000u, 28, 28, 1000, 1); /* 47 GB, gzip */
-    expect_error(OT_BAD_FORMAT, "truncated");
+    /* 47 GB in a gzip stream of 300 bytes: more than deflate can pack */
+    th_idx_images(img, 0x803, 60000000u, 28, 28, 1000, 1);
+    expect_error(OT_BAD_FORMAT, "more than a");
     th_idx_images(img, 0x803, 6, 3, 4, 72, 0);
     th_idx_labels(lab, 0x801, 4000000000u, 6, 10, 0);
+    expect_error(OT_BAD_FORMAT, "can hold even compressed");
+    th_idx_labels(lab, 0x801, 1000, 6, 10, 0); /* 1,000 declared, 6 there */
     expect_error(OT_BAD_FORMAT, "truncated");
+}
+
+/* A file that could hold what its header declares, but more than the
+ * memory limit allows (a gzip bomb inflating to gigabytes): refused before
+ * reading, naming the limit; a limit raised lets it load. */
+Test(idx, a_header_beyond_the_memory_limit_is_refused_before_reading)
+{
+    th_idx_images(img, 0x803, 6, 3, 4, 72, 0);
+    th_idx_labels(lab, 0x801, 6, 6, 10, 0);
+    cr_assert(ot_memory_limit() >= ((size_t)1 << 20), "%zu", ot_memory_limit());
+    ot_set_memory_limit(50);
+    expect_error(OT_OUT_OF_MEMORY, "more than the memory limit");
+    cr_assert(strstr(ot_last_error(), "--max-memory") != NULL, "%s", ot_last_error());
+    ot_set_memory_limit(1000);
+    ot_dataset *d = NULL;
+    cr_assert_eq(ot_dataset_load_idx(&d, img, lab), OT_OK, "%s", ot_last_error());
+    ot_dataset_destroy(d);
+    ot_set_memory_limit(0);
 }
 
 Test(idx, trailing_data)

@@ -156,13 +156,13 @@ typedef struct cli_train_flags {
     const char *data, *val_data, *layers, *loss, *save, *history, *plot, *resume,
         *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads, *fold;
     size_t batch, epochs, shards, patience, checkpoint_every;
-    double split, min_delta;
+    double split, min_delta, max_memory; /* max_memory: GB, 0 the library's */
     int quiet, no_shuffle, early_stopping, no_restore_best;
     uint64_t seed;
     cli_opt_flags of;
 } cli_train_flags;
 
-enum { CLI_TRAIN_FLAGS = 43, CLI_MAX_LAYERS = 64 };
+enum { CLI_TRAIN_FLAGS = 44, CLI_MAX_LAYERS = 64 };
 
 /* The defaults: the textbook's run. */
 void cli_train_flags_init(cli_train_flags *f);

@@ -84,7 +84,8 @@ int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out)
         return CLI_USAGE;
     }
     if (ot_dataset_load_idx_dir(out, dir, o->split) != OT_OK) {
-        if (strcmp(spec, "fashion-mnist") == 0 && getenv("OMPTRAIN_DATA") == NULL)
+        if (strcmp(spec, "fashion-mnist") == 0 && getenv("OMPTRAIN_DATA") == NULL &&
+            strstr(ot_last_error(), "no such file") != NULL) /* not there: say where from */
             cli_error("%s (install Debian's dataset-fashion-mnist, or set "
                       "OMPTRAIN_DATA)", ot_last_error());
         else

@@ -35,6 +35,7 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
         {"--validation-data", CLI_STRING, &f->val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
         {"--validation-fold", CLI_STRING, &f->fold, "I/K", "validate on fold I (0-based) of K-fold cross-validation instead (scikit-learn's StratifiedKFold for labels, KFold for targets, no shuffling): the split I that omptrain search --cv K scores", 0, 0, "none"},
         {"--validation-split", CLI_DOUBLE, &f->split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, "0.2; 0 for xor, whose 4 samples all train"},
+        {"--max-memory", CLI_DOUBLE, &f->max_memory, "GB", "the most memory a data file may take: one whose header declares more is refused before it is read (a gzip bomb)", 1e-6, 1e6, "half the machine's"},
         {"--label-column", CLI_STRING, &f->label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
         {"--scale", CLI_STRING, &f->scale, "KIND", "feature scaling fitted on the training part and saved in the model: none, standard, minmax", 0, 0, NULL},
         {"--layers", CLI_STRING, &f->layers, "LIST", "layers: [flatten,]UNITS:ACTIVATION[:INITIALIZER],... (activations: linear relu sigmoid softmax tanh selu elu softplus gelu leaky_relu)", 0, 0, NULL},
@@ -278,6 +279,8 @@ int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup
         s->fold = (size_t)i;
         s->folds = (size_t)k;
     }
+    if (f->max_memory > 0.0)
+        ot_set_memory_limit((size_t)(f->max_memory * 1e9));
     s->auto_threads = strcmp(f->threads, "auto") == 0;
     if (!s->auto_threads) {
         char *end;
