@@ -3,6 +3,9 @@
  * mode, integer labels or float targets, target column), the rest is the
  * file.
  */
+#include <math.h>
+#include <stdlib.h>
+
 #include "fuzz.h"
 #include "omptrain.h"
 
@@ -23,8 +26,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     ot_dataset *d = NULL;
     if (ot_dataset_load_csv(&d, path, &o) == OT_OK) {
-        if (ot_dataset_size(d) == 0 || ot_dataset_dim(d) == 0)
+        size_t n = ot_dataset_size(d) * ot_dataset_dim(d);
+        if (n == 0)
             __builtin_trap();
+        /* every value loaded is finite: one beyond a float's range is refused */
+        float *x = malloc(n * sizeof *x);
+        if (x != NULL && ot_dataset_features(d, x, n) == OT_OK)
+            for (size_t i = 0; i < n; i++)
+                if (!isfinite(x[i]))
+                    __builtin_trap();
+        free(x);
         ot_dataset_destroy(d);
     } else if (d != NULL || ot_last_error()[0] == '\0') {
         __builtin_trap();

@@ -22,6 +22,9 @@ pair('gzip-images', gzip.compress(images(3, 2, 2), mtime=0), labels(3))
 pair('gzip-both', gzip.compress(images(2, 4, 1), mtime=0), gzip.compress(labels(2), mtime=0))
 pair('labels-as-images', labels(2), labels(2))
 pair('truncated', images(4, 3, 3)[:30], labels(4))
+# a header declaring far more than its small gzip stream holds (a bomb's shape)
+pair('gzip-bomb-header', gzip.compress(struct.pack('>IIII', 0x803, 60000000, 28, 28) +
+                                       bytes(4096), mtime=0), labels(2))
 csv = {
     'header-label-last': (0, b'a,b,label\n1.5,2,0\n-3,4e-1,2\n'),
     'no-header': (1, b'1,2,0\n3,4,1\n'),
@@ -29,6 +32,10 @@ csv = {
     'crlf-quotes': (0, b'"a","b","c"\r\n1,2,"1"\r\n\r\n3,4,0\r\n'),
     'features-only': (0b01000000, b'1,2,3\n4,5,6\n'),
     'ragged': (0, b'1,2,0\n3,4\n'),
+    'beyond-float': (0, b'a,b,label\n1e39,2,0\n3.5e38,4,1\n'),
+    'header-typo': (0, b'1,2x,0\n3,4,1\n'),
+    'bom-no-header': (0, b'\xef\xbb\xbf1,2,0\n3,4,1\n'),
+    'nul-inside': (0, b'1,2,0\n3,\x004,1\n'),
 }
 for name, (opt, text) in csv.items():
     open(f'{out}/csv/{name}', 'wb').write(bytes([opt]) + text)
