@@ -437,8 +437,6 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     size_t shards = cfg->shards == 0 && m->has_fit ? m->fit_shards : cfg->shards;
     if ((status = ot__engine_resolve(cfg->threads, shards, T, S)) != OT_OK)
         return status;
-    if (shards == 0 && *S > cfg->batch_size) /* the default: at most a shard a sample */
-        *S = cfg->batch_size;
     /* by default `epochs` more after the model's own, as a second fit trains
      * in Keras; with initial_epoch, up to epoch `epochs` */
     int more = cfg->initial_epoch == SIZE_MAX;
@@ -463,6 +461,8 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
      * epoch, as in Keras; the buffers are sized by the rows a step has. */
     f->batch = cfg->batch_size < f->n_train ? cfg->batch_size : f->n_train;
     f->steps = (f->n_train + f->batch - 1) / f->batch;
+    if (shards == 0 && *S > f->batch) /* the default: at most a shard a sample */
+        *S = f->batch;
     /* a fit stopped inside an epoch continues there, unless told otherwise */
     if (f->first_epoch == m->epochs + 1)
         f->first_step = m->steps_in_epoch;
@@ -514,7 +514,7 @@ static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t 
     if (sum > 65536)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: %llu threads over %d ranks make more "
                         "than 65536 shards: give shards", (unsigned long long)sum, r->size);
-    *S = (size_t)sum < cfg->batch_size ? (size_t)sum : cfg->batch_size;
+    *S = (size_t)sum < f->batch ? (size_t)sum : f->batch;
     return OT_OK;
 }
 
@@ -545,13 +545,15 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *r
     status = ot__ranks_agree(r, status, 0u, NULL);
     if (status == OT_OK && r->size > 1)
         status = same_fit(&f, r, T, &S);
-    if (status == OT_OK && S > cfg->batch_size)
-        status = ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards%s for a batch of %zu: at most "
-                        "one shard per sample", S,
+    /* a shard with no rows would still hold its buffers: none is made */
+    if (status == OT_OK && S > f.batch)
+        status = ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards%s for a batch of %zu%s: at "
+                        "most one shard per sample", S,
                         cfg->shards == 0 && m->has_fit ? " (the model's own, from its last "
                                                          "fit: set shards to change it)"
                                                        : "",
-                        cfg->batch_size);
+                        f.batch, f.batch < cfg->batch_size ? " (all the training samples)"
+                                                           : "");
     if (status != OT_OK) {
         ot__free(fold_rows);
         return status;

@@ -464,6 +464,10 @@ Test(cli, more_bad_flags_and_files)
     EXPECT_RUN("train --label-column x", 2, "--label-column: 'x' is not a list");
     EXPECT_RUN("train --seed ' -1'", 2, "--seed: ' -1' is not a whole number");
     EXPECT_RUN("train --shards 64 --batch 32", 2, "--shards 64 for --batch 32: at most one");
+    /* more shards than the samples a batch can hold: refused before any
+     * shard's buffers are made (4096 of them took 658 MB) */
+    EXPECT_RUN("train --data xor --batch 65536 --shards 65536", 1,
+               "65536 shards for a batch of 4 (all the training samples)");
     /* every output is checked before training: nothing trained for nothing */
     EXPECT_RUN("train --data xor --history /nonexistent/h.csv", 1,
                "--history: /nonexistent/h.csv: cannot write in /nonexistent");
