@@ -949,8 +949,9 @@ typedef struct ot_search_result {
                                 fit's is the error score */
     double mean_score, std_score; /**< over the splits (std: population) */
     size_t rank;           /**< 1 the best; equal means share a rank; a NaN
-                                mean ranks last (rank_test_score); 0 in the
-                                callback, before every candidate is done */
+                                mean ranks last (rank_test_score); among the
+                                candidates done when a run ended (cancelled:
+                                those done then); 0 in the callback */
     double mean_fit_time, std_fit_time;     /**< seconds training, per split */
     double mean_score_time, std_score_time; /**< seconds scoring, per split */
     const char *error;     /**< "" or why a split failed (its first) */

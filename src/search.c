@@ -409,8 +409,9 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Ranks as scikit-learn's rank_test_score: by mean score, higher first,
- * equals sharing the least rank, NaN last. */
+/* Ranks the candidates done as scikit-learn's rank_test_score: by mean
+ * score, higher first, equals sharing the least rank, NaN last; 0 for the
+ * others. */
 static void rank_all(ot_search *s)
 {
     for (size_t i = 0; i < s->n; i++) {
@@ -418,10 +419,10 @@ static void rank_all(ot_search *s)
         size_t r = 1;
         for (size_t j = 0; j < s->n; j++) {
             double b = s->stats[j * 6];
-            if (isnan(a) ? !isnan(b) : (!isnan(b) && b > a))
+            if (s->left[j] == 0 && (isnan(a) ? !isnan(b) : (!isnan(b) && b > a)))
                 r++;
         }
-        s->rank[i] = r;
+        s->rank[i] = s->left[i] == 0 ? r : 0;
     }
 }
 
@@ -448,10 +449,10 @@ ot_status ot_search_run(ot_search *s)
     size_t done = 0;
     for (size_t i = 0; i < s->n; i++)
         done += s->left[i] == 0;
+    rank_all(s);
     if (done < s->n)
         return ot__fail(OT_CANCELLED, "search: cancelled with %zu of %zu candidates done",
                         done, s->n);
-    rank_all(s);
     return OT_OK;
 }
 

@@ -265,6 +265,14 @@ Test(search, a_cancelled_search_goes_on_to_the_same_results)
     cr_assert(done >= 2 && done < n, "%zu of %zu done", done, n);
     ot_search_result r;
     cr_assert_eq(ot_search_result_get(s, n - 1, &r), OT_INVALID_STATE);
+    /* the candidates done are ranked among themselves */
+    size_t ranks = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ot_search_done(s, i) && ot_search_result_get(s, i, &r) == OT_OK) {
+            cr_assert(r.rank >= 1 && r.rank <= done, "rank %zu of %zu done", r.rank, done);
+            ranks += r.rank == 1;
+        }
+    cr_assert(ranks >= 1, "no candidate ranked first");
     cr_assert_eq(ot_search_run(s), OT_OK, "%s", ot_last_error());
     ot_search *whole = searched(d, c, n, 2, 1);
     for (size_t i = 0; i < n; i++) {
