@@ -130,7 +130,7 @@ static ot_status idx_payload(idx_file *f, size_t declared, size_t need, unsigned
                         "%zu-byte file can hold even compressed", f->path, declared, f->size);
     if (need > ot_memory_limit())
         return ot__fail(OT_OUT_OF_MEMORY, "%s: the header declares %zu bytes, which need "
-                        "%.2f GB, more than the memory limit of %.2f GB (raise it with "
+                        "%.3g GB, more than the memory limit of %.3g GB (raise it with "
                         "ot_set_memory_limit, or --max-memory)", f->path, declared,
                         (double)need / 1e9, (double)ot_memory_limit() / 1e9);
     size_t cap = declared < ((size_t)1 << 20) ? declared : ((size_t)1 << 20);

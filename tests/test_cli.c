@@ -172,7 +172,14 @@ Test(cli, train_says_how_steps_are_cut)
                                                   "0 validate; ");
     /* a data file beyond --max-memory: refused before it is read */
     snprintf(args, sizeof args, "train --data idx:%s/small --max-memory 0.00001", dir);
-    EXPECT_RUN(args, 1, "more than the memory limit of 0.00 GB");
+    EXPECT_RUN(args, 1, "more than the memory limit of 1e-05 GB");
+    write_idx("small", "t10k", 400);
+    snprintf(args, sizeof args, "train --data idx:%s/small --layers 8:relu,4:softmax --epochs 1 "
+             "--save %s/mm.otm --quiet", dir, dir);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "evaluate --model %s/mm.otm --data idx:%s/small "
+             "--max-memory 1e-5", dir, dir);
+    EXPECT_RUN(args, 1, "more than the memory limit of 1e-05 GB");
 }
 
 Test(cli, train_history_save_evaluate_summary)

@@ -137,10 +137,14 @@ int cli_progress_step(const ot_step_metrics *s, void *user);
 int cli_progress_epoch(const ot_epoch_metrics *e, void *user);
 
 /* Writes the CLI_EVAL_FLAGS flags that evaluate and predict share
- * (--batch, --threads, --shards) at opts, parsed into *ec, which holds the
- * library's defaults (ot_eval_config_default) until then. */
-enum { CLI_EVAL_FLAGS = 3 };
-void cli_eval_flags(cli_opt *opts, ot_eval_config *ec);
+ * (--batch, --threads, --shards, --max-memory) at opts, parsed into *ec,
+ * which holds the library's defaults (ot_eval_config_default) until then,
+ * and *max_memory (GB, 0 until given). */
+enum { CLI_EVAL_FLAGS = 4 };
+void cli_eval_flags(cli_opt *opts, ot_eval_config *ec, double *max_memory);
+/* --max-memory GB: the library's limit on what a data file may take (0:
+ * its default). */
+void cli_set_max_memory(double gb);
 
 /* The flags of `omptrain train` (train_flags.c), which search takes too:
  * their values, the table over them, and what they make. */

@@ -4,7 +4,13 @@
  */
 #include "cli.h"
 
-void cli_eval_flags(cli_opt *opts, ot_eval_config *ec)
+void cli_set_max_memory(double gb)
+{
+    if (gb > 0.0)
+        ot_set_memory_limit((size_t)(gb * 1e9));
+}
+
+void cli_eval_flags(cli_opt *opts, ot_eval_config *ec, double *max_memory)
 {
     const cli_opt flags[CLI_EVAL_FLAGS] = {
         {"--batch", CLI_SIZE, &ec->batch_size, "N", "batch size", 1, 1 << 24, NULL},
@@ -12,6 +18,7 @@ void cli_eval_flags(cli_opt *opts, ot_eval_config *ec)
          ec->threads == 0 ? "all cores" : NULL},
         {"--shards", CLI_SIZE, &ec->shards, "N", "shards per batch", 1, 65536,
          ec->shards == 0 ? "the thread count" : NULL},
+        {"--max-memory", CLI_DOUBLE, max_memory, "GB", "the most memory a data file may take: one whose header declares more is refused before it is read", 1e-6, 1e6, "half the machine's"},
     };
     for (int i = 0; i < CLI_EVAL_FLAGS; i++)
         opts[i] = flags[i];

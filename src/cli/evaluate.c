@@ -35,11 +35,13 @@ int cli_evaluate(int argc, char **argv)
         {"--data", CLI_STRING, &data, "SPEC", "the same as --test-data", 0, 0, NULL},
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
     };
-    cli_eval_flags(opts + 4, &ec);
+    double max_memory = 0.0;
+    cli_eval_flags(opts + 4, &ec, &max_memory);
     int rc = cli_parse("evaluate", "Report the loss and metric of a saved model on a test set, and a classifier's confusion matrix.",
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
+    cli_set_max_memory(max_memory);
     if (!cli_check_columns(label_columns))
         return CLI_USAGE;
     if (model_path == NULL) {

@@ -48,11 +48,13 @@ int cli_predict(int argc, char **argv)
         {"--output", CLI_STRING, &output, "FILE.csv", "where to write the predictions (required)", 0, 0, NULL},
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: columns to leave out when the file has more than the model's inputs", 0, 0, NULL},
     };
-    cli_eval_flags(opts + 4, &ec);
+    double max_memory = 0.0;
+    cli_eval_flags(opts + 4, &ec, &max_memory);
     int rc = cli_parse("predict", "Write a saved model's predictions for every sample as CSV.",
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
+    cli_set_max_memory(max_memory);
     if (!cli_check_columns(label_columns))
         return CLI_USAGE;
     if (model_path == NULL || data == NULL || output == NULL) {

@@ -279,8 +279,7 @@ int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup
         s->fold = (size_t)i;
         s->folds = (size_t)k;
     }
-    if (f->max_memory > 0.0)
-        ot_set_memory_limit((size_t)(f->max_memory * 1e9));
+    cli_set_max_memory(f->max_memory);
     s->auto_threads = strcmp(f->threads, "auto") == 0;
     if (!s->auto_threads) {
         char *end;
