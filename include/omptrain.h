@@ -983,6 +983,18 @@ typedef struct ot_search_config {
                                   non-finite loss, say): NaN */
     ot_search_callback on_candidate; /**< NULL */
     void *user;              /**< passed to on_candidate: NULL */
+    /** MPI: the address of an MPI_Comm whose ranks share the search (as
+     * ot_fit_config.comm: built with MPI, initialized at least
+     * MPI_THREAD_FUNNELED, the search called from MPI's main thread). Every
+     * rank calls every ot_search function with the same arguments: create,
+     * run, restore and refit are collective. The fits go in rounds of
+     * ranks x jobs, each rank with its own jobs and threads (planned on the
+     * cores this rank may run on), and after each round every rank holds
+     * every result: the same as one process's, bit for bit, callbacks
+     * included (called on every rank, in candidate order within a round).
+     * A cancel on any rank stops all after the round. The refit trains over
+     * the ranks (ot_fit_config.comm). NULL: this process alone. */
+    const void *comm;
 } ot_search_config;
 
 /** A search: its candidates, its data, its results. */

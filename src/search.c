@@ -12,6 +12,11 @@
  * candidate's, never the jobs' or threads', so the scores are the same
  * bits for any plan. The data is shared read-only; a split is an index
  * list into it (folds.c); a finished fit frees its model.
+ *
+ * Over MPI ranks (config.comm) the items go in rounds of ranks x jobs, item
+ * j of a round on rank j % ranks; after each round every rank has every
+ * fit's outcome (search_ranks.c) and records them all, in item order, so
+ * that every rank holds the same results as one process would.
  */
 #include <math.h>
 #include <pthread.h>
@@ -21,31 +26,8 @@
 
 #include "folds.h"
 #include "model.h"
+#include "search.h"
 
-struct ot_search {
-    const ot_dataset *data;
-    ot_search_config cfg;
-    size_t n, splits;
-    ot_search_candidate *cands;
-    ot_layer *layers;
-    int sign;                 /* +1: the metric is accuracy; -1: mae */
-    int jobs, threads;
-    size_t *group;            /* each candidate's group: its first candidate */
-    size_t *n_train;          /* per split: the rows trained on */
-    double *scores, *fit_s, *score_s; /* n x splits */
-    unsigned char *done;      /* n x splits */
-    size_t *left;             /* splits not done, per candidate */
-    char (*error)[192];       /* per candidate */
-    size_t *rank;             /* per candidate, once all are done */
-    double *stats;            /* per candidate: 6 means and stds */
-    double *curve;            /* per candidate, its epochs: the score after each */
-    size_t *curve_at;         /* where candidate i's curve starts */
-    size_t *items, n_items;
-    _Atomic size_t next;
-    _Atomic int cancelled;
-    pthread_mutex_t lock;
-    int has_lock;
-};
 
 ot_search_config ot_search_config_default(void)
 {
@@ -157,7 +139,8 @@ static ot_status prepare(ot_search *s)
     for (size_t i = 0; i < s->n; i++)
         groups += s->group[i] == i;
     int cores = ot_default_threads();
-    size_t work = groups * s->splits;
+    const size_t R = (size_t)s->ranks.size;
+    size_t work = (groups * s->splits + R - 1) / R; /* this rank's share */
     int jobs = s->cfg.jobs, threads = s->cfg.threads;
     if (jobs == 0 && threads == 0)
         jobs = (int)(work < (size_t)cores ? work : (size_t)cores);
@@ -215,8 +198,12 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
                              (candidates[i].fit.epochs <= 1000000 ? candidates[i].fit.epochs : 0);
     s->curve = s->curve_at ? ot__calloc(s->curve_at[n] + 1, sizeof *s->curve, "search curves")
                            : NULL;
+    s->split_curve = s->curve_at ? ot__calloc(s->curve_at[n] * s->splits + 1, sizeof(double),
+                                              "search curves")
+                                 : NULL;
+    s->error_split = ot__calloc(n, sizeof *s->error_split, "search errors");
     if (!s->cands || !s->layers || !s->group || !s->scores || !s->done || !s->error ||
-        !s->rank || !s->items || !s->curve) {
+        !s->rank || !s->items || !s->curve || !s->split_curve || !s->error_split) {
         ot_search_destroy(s);
         return OT_OUT_OF_MEMORY;
     }
@@ -230,8 +217,14 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
         return ot__fail(OT_OUT_OF_MEMORY, "search: no mutex");
     }
     s->has_lock = 1;
+    for (size_t i = 0; i < n; i++)
+        s->error_split[i] = SIZE_MAX;
+    /* collective over the ranks, which then all go on or all fail */
+    if ((status = ot__ranks_open(&s->ranks, cfg->comm)) != OT_OK) {
+        ot_search_destroy(s);
+        return status;
+    }
     ot_layer *l = s->layers;
-    status = OT_OK;
     for (size_t i = 0; i < n && status == OT_OK; i++) {
         s->cands[i] = candidates[i];
         if (candidates[i].layers) {
@@ -243,6 +236,7 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
     }
     if (status == OT_OK)
         status = prepare(s);
+    status = ot__ranks_agree(&s->ranks, status, 0u, NULL);
     if (status != OT_OK) {
         ot_search_destroy(s);
         return status;
@@ -257,95 +251,6 @@ static int step_check(const ot_step_metrics *m, void *user)
     return atomic_load_explicit(&((ot_search *)user)->cancelled, memory_order_relaxed);
 }
 
-static double mean_of(const double *v, size_t n)
-{
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += v[i];
-    return sum / (double)n;
-}
-
-static double std_of(const double *v, size_t n, double mean)
-{
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += (v[i] - mean) * (v[i] - mean);
-    return sqrt(sum / (double)n);
-}
-
-/* Candidate i's means and standard deviations (all its splits done). */
-static void summarize(ot_search *s, size_t i)
-{
-    const size_t K = s->splits;
-    const double *cols[3] = {s->scores + i * K, s->fit_s + i * K, s->score_s + i * K};
-    for (int c = 0; c < 3; c++) {
-        double mean = mean_of(cols[c], K);
-        s->stats[i * 6 + 2 * c] = mean;
-        s->stats[i * 6 + 2 * c + 1] = std_of(cols[c], K, mean);
-    }
-}
-
-static void result_of(const ot_search *s, size_t i, ot_search_result *r)
-{
-    const double *st = s->stats + i * 6;
-    *r = (ot_search_result){
-        .candidate = i, .splits = s->splits, .scores = s->scores + i * s->splits,
-        .mean_score = st[0], .std_score = st[1], .rank = s->rank[i],
-        .mean_fit_time = st[2], .std_fit_time = st[3], .mean_score_time = st[4],
-        .std_score_time = st[5], .error = s->error[i],
-        .epoch_scores = s->curve + s->curve_at[i], .epochs = s->cands[i].fit.epochs};
-}
-
-/* Records split k of candidate i from its group's fit (history h, status
- * st, message msg). Under the lock. */
-static void record(ot_search *s, size_t i, size_t k, const ot_history *h, ot_status st,
-                   const char *msg)
-{
-    const size_t e = s->cands[i].fit.epochs, at = i * s->splits + k;
-    const size_t have = h ? ot_history_length(h) : 0;
-    double fit_s = 0.0, score_s = 0.0, score = s->cfg.error_score;
-    const char *why = NULL;
-    size_t last = e;
-    if (s->cands[i].fit.early_stopping.enabled && st == OT_OK && have > 0)
-        last = s->cands[i].fit.early_stopping.restore_best_weights &&
-                       ot_history_best_epoch(h) > 0
-                   ? ot_history_best_epoch(h)
-                   : have; /* the weights kept */
-    double *curve = s->curve + s->curve_at[i];
-    for (size_t j = 0; j < e; j++) /* a mean over the splits, once all are in */
-        curve[j] += j < have ? s->sign * ot_history_epoch(h, j)->val_metric / (double)s->splits
-                             : NAN;
-    for (size_t j = 0; j < have && j < e; j++) {
-        const ot_epoch_metrics *em = ot_history_epoch(h, j);
-        double train_s = em->samples_per_second > 0.0
-                             ? (double)s->n_train[k] / em->samples_per_second
-                             : em->seconds;
-        fit_s += train_s;
-        if (j + 1 == last) {
-            score_s = em->seconds > train_s ? em->seconds - train_s : 0.0;
-            score = s->sign * em->val_metric;
-        }
-    }
-    if (last > have)
-        why = st != OT_OK ? msg : "the fit ended before the candidate's last epoch";
-    else if (!isfinite(score))
-        why = "the score is not finite", score = s->cfg.error_score;
-    if (why != NULL && s->error[i][0] == '\0')
-        snprintf(s->error[i], sizeof s->error[i], "split %zu: %s", k, why);
-    s->scores[at] = score;
-    s->fit_s[at] = fit_s;
-    s->score_s[at] = score_s;
-    s->done[at] = 1;
-    if (--s->left[i] == 0) {
-        summarize(s, i);
-        ot_search_result r;
-        result_of(s, i, &r);
-        r.rank = 0;
-        if (s->cfg.on_candidate && s->cfg.on_candidate(&r, s->cfg.user))
-            atomic_store(&s->cancelled, 1);
-    }
-}
-
 /* The most epochs of group g's candidates that split k has still to do;
  * 0 when none. */
 static size_t epochs_to_do(const ot_search *s, size_t g, size_t k)
@@ -357,8 +262,8 @@ static size_t epochs_to_do(const ot_search *s, size_t g, size_t k)
     return e;
 }
 
-/* Fits item `it`: group g on split k. */
-static void run_item(ot_search *s, size_t it)
+/* Fits item `it`, group g on split k, into o (o->em: ot__fit_outcome_free). */
+static void fit_item(ot_search *s, size_t it, ot__fit_outcome *o)
 {
     const size_t g = it / s->splits, k = it % s->splits;
     const ot_search_candidate *c = &s->cands[g];
@@ -382,19 +287,30 @@ static void run_item(ot_search *s, size_t it)
         st = ot_model_compile(m, c->loss, &c->optimizer);
     if (st == OT_OK)
         st = ot_model_fit(m, s->data, &fc, &h);
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s", st == OT_OK ? "" : ot_last_error());
+    *o = (ot__fit_outcome){.item = it, .status = st};
+    snprintf(o->msg, sizeof o->msg, "%s", st == OT_OK ? "" : ot_last_error());
     ot_model_destroy(m);
-    pthread_mutex_lock(&s->lock);
+    o->epochs = h ? ot_history_length(h) : 0;
+    o->best = o->epochs ? ot_history_best_epoch(h) : 0;
+    if (o->epochs > 0 &&
+        (o->em = ot__alloc(3 * o->epochs, sizeof *o->em, "search outcome")) == NULL) {
+        o->epochs = 0;
+        o->status = OT_OUT_OF_MEMORY;
+        snprintf(o->msg, sizeof o->msg, "out of memory for the fit's history");
+    }
+    for (size_t j = 0; j < o->epochs; j++) {
+        const ot_epoch_metrics *em = ot_history_epoch(h, j);
+        o->em[3 * j] = em->val_metric;
+        o->em[3 * j + 1] = em->samples_per_second;
+        o->em[3 * j + 2] = em->seconds;
+    }
     /* a cancelled fit's split is not done: another run fits it again */
-    if (!atomic_load(&s->cancelled) || (st == OT_OK && h && ot_history_length(h) == fc.epochs))
-        for (size_t i = g; i < s->n; i++)
-            if (s->group[i] == g && !s->done[i * s->splits + k])
-                record(s, i, k, h, st, msg);
-    pthread_mutex_unlock(&s->lock);
+    o->done = !atomic_load(&s->cancelled) || (st == OT_OK && o->epochs == fc.epochs);
     ot_history_destroy(h);
 }
 
+/* A job: takes this round's items in turn; alone (no ranks) it records
+ * each as it ends, over ranks it leaves the outcome in its slot. */
 static void *worker(void *arg)
 {
     ot_search *s = arg;
@@ -402,28 +318,72 @@ static void *worker(void *arg)
         if (atomic_load(&s->cancelled))
             break;
         size_t i = atomic_fetch_add(&s->next, 1);
-        if (i >= s->n_items)
+        if (i >= s->n_run)
             break;
-        run_item(s, s->items[i]);
+        if (s->slots != NULL) {
+            size_t j = i * (size_t)s->ranks.size + (size_t)s->ranks.rank;
+            fit_item(s, s->run[i], &s->slots[j]);
+            continue;
+        }
+        ot__fit_outcome o;
+        fit_item(s, s->run[i], &o);
+        pthread_mutex_lock(&s->lock);
+        ot__search_record(s, &o);
+        pthread_mutex_unlock(&s->lock);
+        ot__fit_outcome_free(&o);
     }
     return NULL;
 }
 
-/* Ranks the candidates done as scikit-learn's rank_test_score: by mean
- * score, higher first, equals sharing the least rank, NaN last; 0 for the
- * others. */
-static void rank_all(ot_search *s)
+/* Runs s->run[0..n_run) with the jobs. */
+static void run_jobs(ot_search *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        double a = s->stats[i * 6];
-        size_t r = 1;
-        for (size_t j = 0; j < s->n; j++) {
-            double b = s->stats[j * 6];
-            if (s->left[j] == 0 && (isnan(a) ? !isnan(b) : (!isnan(b) && b > a)))
-                r++;
+    atomic_store(&s->next, 0);
+    int jobs = s->jobs < (int)s->n_run ? s->jobs : (int)s->n_run;
+    pthread_t tid[1024];
+    int started = 0;
+    for (; started + 1 < jobs; started++)
+        if (pthread_create(&tid[started], NULL, worker, s) != 0)
+            break; /* fewer jobs: the same results */
+    worker(s);
+    for (int j = 0; j < started; j++)
+        pthread_join(tid[j], NULL);
+}
+
+/* The items in rounds over the ranks: this rank's items of a round fitted,
+ * then every rank's outcomes recorded on every rank in item order; a
+ * cancel on any rank stops all after the round. */
+static ot_status run_ranks(ot_search *s)
+{
+    const size_t R = (size_t)s->ranks.size, W = R * (size_t)s->jobs;
+    s->slots = ot__calloc(W, sizeof *s->slots, "search outcomes");
+    s->run = ot__calloc((size_t)s->jobs, sizeof *s->run, "search work");
+    ot_status st = ot__ranks_agree(&s->ranks, s->slots && s->run ? OT_OK : OT_OUT_OF_MEMORY,
+                                   0u, NULL);
+    for (size_t at = 0; st == OT_OK && at < s->n_items; at += W) {
+        const size_t count = s->n_items - at < W ? s->n_items - at : W;
+        memset(s->slots, 0, W * sizeof *s->slots);
+        s->n_run = 0;
+        for (size_t j = (size_t)s->ranks.rank; j < count; j += R)
+            s->run[s->n_run++] = s->items[at + j];
+        run_jobs(s);
+        st = ot__search_share(&s->ranks, s->slots, count);
+        for (size_t j = 0; j < count; j++) {
+            if (st == OT_OK)
+                ot__search_record(s, &s->slots[j]);
+            ot__fit_outcome_free(&s->slots[j]);
         }
-        s->rank[i] = s->left[i] == 0 ? r : 0;
+        int stop = atomic_load(&s->cancelled);
+        if (st == OT_OK && (st = ot__ranks_any(&s->ranks, &stop)) == OT_OK && stop)
+            atomic_store(&s->cancelled, 1);
+        if (stop)
+            break;
     }
+    ot__free(s->slots);
+    ot__free(s->run);
+    s->slots = NULL;
+    s->run = NULL;
+    return st;
 }
 
 ot_status ot_search_run(ot_search *s)
@@ -436,49 +396,24 @@ ot_status ot_search_run(ot_search *s)
         for (size_t k = 0; k < s->splits; k++)
             if (s->group[g] == g && epochs_to_do(s, g, k) > 0)
                 s->items[s->n_items++] = g * s->splits + k;
-    atomic_store(&s->next, 0);
-    int jobs = s->jobs < (int)s->n_items ? s->jobs : (int)s->n_items;
-    pthread_t tid[1024];
-    int started = 0;
-    for (; started + 1 < jobs; started++)
-        if (pthread_create(&tid[started], NULL, worker, s) != 0)
-            break; /* fewer jobs: the same results */
-    worker(s);
-    for (int j = 0; j < started; j++)
-        pthread_join(tid[j], NULL);
+    ot_status st = OT_OK;
+    if (s->ranks.size > 1) {
+        st = run_ranks(s);
+    } else {
+        s->run = s->items;
+        s->n_run = s->n_items;
+        run_jobs(s);
+        s->run = NULL;
+    }
     size_t done = 0;
     for (size_t i = 0; i < s->n; i++)
         done += s->left[i] == 0;
-    rank_all(s);
+    ot__search_rank(s);
+    if (st != OT_OK)
+        return st;
     if (done < s->n)
         return ot__fail(OT_CANCELLED, "search: cancelled with %zu of %zu candidates done",
                         done, s->n);
-    return OT_OK;
-}
-
-ot_status ot_search_restore(ot_search *s, size_t i, const ot_search_result *r)
-{
-    if (s == NULL || r == NULL || i >= s->n || r->splits != s->splits || r->scores == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "search: restore candidate %zu of %zu with %zu "
-                        "splits (the search has %zu)", i, s ? s->n : 0, r ? r->splits : 0,
-                        s ? s->splits : 0);
-    const size_t K = s->splits;
-    for (size_t k = 0; k < K; k++) {
-        s->scores[i * K + k] = r->scores[k];
-        s->fit_s[i * K + k] = r->mean_fit_time;
-        s->score_s[i * K + k] = r->mean_score_time;
-        s->done[i * K + k] = 1;
-    }
-    s->left[i] = 0;
-    for (size_t j = 0; j < s->cands[i].fit.epochs; j++)
-        s->curve[s->curve_at[i] + j] = NAN; /* not kept from the earlier run */
-    summarize(s, i);
-    double *st = s->stats + i * 6; /* the times as they were measured */
-    st[2] = r->mean_fit_time;
-    st[3] = r->std_fit_time;
-    st[4] = r->mean_score_time;
-    st[5] = r->std_score_time;
-    snprintf(s->error[i], sizeof s->error[i], "%s", r->error ? r->error : "");
     return OT_OK;
 }
 
@@ -490,41 +425,12 @@ ot_status ot_search_cancel(ot_search *s)
     return OT_OK;
 }
 
-size_t ot_search_candidates(const ot_search *s) { return s ? s->n : 0; }
-
 void ot_search_plan(const ot_search *s, int *jobs, int *threads)
 {
     if (jobs)
         *jobs = s ? s->jobs : 0;
     if (threads)
         *threads = s ? s->threads : 0;
-}
-
-int ot_search_done(const ot_search *s, size_t i)
-{
-    return s != NULL && i < s->n && s->left[i] == 0;
-}
-
-ot_status ot_search_result_get(const ot_search *s, size_t i, ot_search_result *out)
-{
-    if (s == NULL || out == NULL || i >= s->n)
-        return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu of %zu", i, s ? s->n : 0);
-    if (s->left[i] > 0)
-        return ot__fail(OT_INVALID_STATE, "search: candidate %zu has %zu of %zu splits to do",
-                        i, s->left[i], s->splits);
-    result_of(s, i, out);
-    return OT_OK;
-}
-
-size_t ot_search_best(const ot_search *s)
-{
-    size_t best = SIZE_MAX;
-    for (size_t i = 0; s != NULL && i < s->n; i++) {
-        double a = s->stats[i * 6];
-        if (s->left[i] == 0 && !isnan(a) && (best == SIZE_MAX || a > s->stats[best * 6]))
-            best = i;
-    }
-    return best;
 }
 
 ot_status ot_search_refit(const ot_search *s, size_t i, int threads, ot_model **out,
@@ -546,6 +452,7 @@ ot_status ot_search_refit(const ot_search *s, size_t i, int threads, ot_model **
     atomic_store(&w->cancelled, 0);
     fc.on_step = step_check;
     fc.user = w;
+    fc.comm = s->cfg.comm;
     ot_model *m = NULL;
     ot_status st = ot_model_create(&m, s->data->dim, c->layers, c->n_layers, c->fit.seed);
     if (st == OT_OK)
@@ -578,5 +485,8 @@ void ot_search_destroy(ot_search *s)
     ot__free(s->items);
     ot__free(s->curve_at);
     ot__free(s->curve);
+    ot__free(s->split_curve);
+    ot__free(s->error_split);
+    ot__ranks_close(&s->ranks);
     ot__free(s);
 }

@@ -270,6 +270,79 @@ Test(ranks, sigterm_saves_and_resume_reaches_the_same_bytes)
     cr_assert(same_file("full.otm", "resumed.otm"));
 }
 
+/* 120 rows of 8 features around their class's mean, 3 classes. */
+static void write_small_csv(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    uint32_t x = 12345;
+    for (int i = 0; i < 120; i++) {
+        for (int j = 0; j < 8; j++) {
+            x = x * 1664525u + 1013904223u;
+            fprintf(f, "%.3f,", (double)(i % 3) + (double)(x >> 8) / 16777216.0 * 2.0 - 1.0);
+        }
+        fprintf(f, "%d\n", i % 3);
+    }
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* cv_results.csv of search folder `name` without its four time columns. */
+static void results_without_times(const char *name, char *buf, size_t size)
+{
+    char path[512], line[4096];
+    snprintf(path, sizeof path, "%s/%s/cv_results.csv", dir, name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s is missing", path);
+    size_t at = 0;
+    buf[0] = '\0';
+    while (fgets(line, sizeof line, f) && at < size) {
+        char *p = line;
+        for (int i = 0; i < 4 && p; i++)
+            p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
+        cr_assert_not_null(p, "%s: %s", path, line);
+        at += (size_t)snprintf(buf + at, size - at, "%s", p);
+    }
+    fclose(f);
+}
+
+/* The ranks share a search's fits; every layout writes the results and the
+ * refit model of one process, and rank 0 alone prints and writes. */
+Test(ranks, a_search_over_ranks_gives_the_results_of_one_process)
+{
+    char a[1536], csv[512];
+    static char one[1 << 14], other[1 << 14];
+    snprintf(csv, sizeof csv, "%s/d.csv", dir);
+    write_small_csv(csv);
+    const char *flags = "--grid 'epochs=1,3;batch=8,16;units=4|8' --layers 8:relu,3:softmax "
+                        "--lr 0.01 --shards 2";
+    snprintf(a, sizeof a, "search --data csv:%s %s --jobs 1 --threads 1 --out %s/alone", csv,
+             flags, dir);
+    cr_assert_eq(omptrain(a), 0, "%s", out);
+    results_without_times("alone", one, sizeof one);
+    const int layouts[][2] = {{2, 1}, {3, 2}};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "-np %d %s search --data csv:%s %s --jobs %d --threads 1 "
+                 "--out %s/r%d", layouts[i][0], bin(), csv, flags, layouts[i][1], dir,
+                 layouts[i][0]);
+        cr_assert_eq(mpirun(a), 0, "%s\n%s", a, out);
+        cr_assert_eq(count(out, "best: "), 1u, "%s", out);
+        cr_assert_eq(count(out, "[8/8]"), 1u, "%s", out);
+        char name[32];
+        snprintf(name, sizeof name, "r%d", layouts[i][0]);
+        results_without_times(name, other, sizeof other);
+        cr_assert_str_eq(one, other, "%d ranks x %d jobs", layouts[i][0], layouts[i][1]);
+        snprintf(name, sizeof name, "r%d/best.otm", layouts[i][0]);
+        cr_assert(same_file("alone/best.otm", name), "the refit over %d ranks",
+                  layouts[i][0]);
+    }
+    /* a file only rank 1 cannot read stops every rank, with its message */
+    snprintf(a, sizeof a, "-np 2 %s search --data csv:%s %s --out %s/x : -np 1 %s search "
+             "--data csv:%s/none.csv %s --out %s/x", bin(), csv, flags, dir, bin(), dir, flags,
+             dir);
+    cr_assert_eq(mpirun(a), 1, "%s", out);
+    cr_assert(strstr(out, "rank 2: ") != NULL && strstr(out, "none.csv") != NULL, "%s", out);
+}
+
 #else /* built without MPI */
 
 Test(ranks, a_build_without_mpi_refuses_to_run_as_ranks)

@@ -46,7 +46,10 @@ static int run(int argc, char **argv)
     }
     if (strcmp(cmd, "train") == 0)
         return cli_train(argc - 2, argv + 2);
-    /* under mpirun only train shares its work; the others run on rank 0 */
+    if (strcmp(cmd, "search") == 0)
+        return cli_search(argc - 2, argv + 2);
+    /* under mpirun only train and search share their work; the others run
+     * on rank 0 */
     if (cli_rank() > 0)
         return CLI_OK;
     if (strcmp(cmd, "evaluate") == 0)
@@ -55,8 +58,6 @@ static int run(int argc, char **argv)
         return cli_summary(argc - 2, argv + 2);
     if (strcmp(cmd, "predict") == 0)
         return cli_predict(argc - 2, argv + 2);
-    if (strcmp(cmd, "search") == 0)
-        return cli_search(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0)
         return bench_main("bench", argc - 2, argv + 2);
     cli_error("unknown command '%s' (expected train, search, evaluate, "

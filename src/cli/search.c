@@ -175,7 +175,8 @@ int cli_search(int argc, char **argv)
         char path[4096];
         snprintf(path, sizeof path, "%s/search.args", resume);
         int n = search_read_args(path, args_buf, sizeof args_buf, all, MAX_ARGS / 2);
-        if (n < 0)
+        /* under mpirun every rank reads the files, and all go on or none */
+        if (cli_ranks_agree(n < 0 ? CLI_FAILED : CLI_OK) != CLI_OK)
             return CLI_FAILED;
         for (int i = 0; i < argc; i++) {
             if (strcmp(argv[i], "--resume") == 0) {
@@ -229,7 +230,9 @@ int cli_search(int argc, char **argv)
                        "per candidate, write DIR/cv_results.csv (scikit-learn's columns) and "
                        "refit the best on all the data into DIR/best.otm. The scores depend "
                        "on the candidates, the folds and the seed, never on --jobs or "
-                       "--threads. Ctrl-C stops and keeps the candidates done.",
+                       "--threads, nor on the ranks of `mpirun -np R omptrain search ...`, "
+                       "which share the fits (each rank its own --jobs x --threads; rank 0 "
+                       "writes the files). Ctrl-C stops and keeps the candidates done.",
                        opts, n_opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
@@ -271,17 +274,22 @@ int cli_search(int argc, char **argv)
         rc = CLI_FAILED;
         goto done;
     }
-    if (!make_candidates(&r, &tf, draws > 0, draws, cands, layers) || !make_dir(out))
+    if (!make_candidates(&r, &tf, draws > 0, draws, cands, layers))
         goto done;
     char path[4096];
     snprintf(path, sizeof path, "%s/search.args", out);
-    if (resume == NULL && !search_write_args(path, given_argc, given_argv))
-        goto done;
-    rc = CLI_FAILED;
+    /* rank 0 writes the files; every rank reads the data */
+    if (cli_rank() == 0 && (!make_dir(out) ||
+                            (resume == NULL && !search_write_args(path, given_argc, given_argv))))
+        rc = CLI_FAILED;
+    else
+        rc = CLI_OK;
     int integer_labels = base.loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          base.loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
     cli_data_options dopt = {"train", tf.label_columns, integer_labels, 0};
-    if ((rc = cli_load_data(tf.data, &dopt, &data)) != CLI_OK)
+    if (rc == CLI_OK)
+        rc = cli_load_data(tf.data, &dopt, &data);
+    if ((rc = cli_ranks_agree(rc)) != CLI_OK)
         goto done;
     rc = CLI_FAILED;
     ot_search_config sc = ot_search_config_default();
@@ -291,6 +299,7 @@ int cli_search(int argc, char **argv)
     sc.threads = base.threads;
     sc.on_candidate = on_candidate;
     sc.user = &r;
+    sc.comm = cli_comm();
     size_t splits = tf.split > 0.0 ? 1 : cv, first = tf.epochs;
     r.halving = halving > 0;
     r.n_rounds = r.halving ? halving_rounds(r.n, halving, tf.epochs, &first) : 1;
@@ -338,17 +347,25 @@ int cli_search(int argc, char **argv)
         }
         r.round = k;
         long restored = resume ? search_restore(&r, k, path, splits) : 0;
-        if (restored < 0)
+        if (cli_ranks_agree(restored < 0 ? CLI_FAILED : CLI_OK) != CLI_OK)
             goto done;
         r.done = (size_t)restored;
+        if (k == 0) {
+            int pj, pt;
+            ot_search_plan(rd->s, &pj, &pt);
+            cli_ranks_check_binding(pj * pt);
+        }
         if (!tf.quiet) {
             int pj, pt;
             ot_search_plan(rd->s, &pj, &pt);
+            char ranks[32] = "";
+            if (cli_ranks() > 1)
+                snprintf(ranks, sizeof ranks, "%d ranks x ", cli_ranks());
             if (k == 0)
                 printf("omptrain %s: search of %zu candidate%s x %s%zu split%s on %zu samples "
-                       "of %s, %d job%s x %d thread%s, scored by %s\n", ot_version(), r.n,
+                       "of %s, %s%d job%s x %d thread%s, scored by %s\n", ot_version(), r.n,
                        r.n == 1 ? "" : "s", tf.split > 0.0 ? "a hold-out, " : "", splits,
-                       splits == 1 ? "" : "s", ot_dataset_size(data), tf.data, pj,
+                       splits == 1 ? "" : "s", ot_dataset_size(data), tf.data, ranks, pj,
                        pj == 1 ? "" : "s", pt, pt == 1 ? "" : "s",
                        strcmp(ot_loss_metric_name(base.loss), "accuracy") == 0
                            ? "accuracy"
@@ -370,10 +387,10 @@ int cli_search(int argc, char **argv)
         cli_fail("search");
         goto done;
     }
-    if (!search_write_results(&r, path, splits))
-        goto done;
+    int wrote = cli_rank() > 0 || search_write_results(&r, path, splits);
     snprintf(path, sizeof path, "%s/scores.svg", out);
-    if (!search_write_svg(&r, path, splits))
+    wrote = wrote && (cli_rank() > 0 || search_write_svg(&r, path, splits));
+    if (cli_ranks_agree(wrote ? CLI_OK : CLI_FAILED) != CLI_OK)
         goto done;
     snprintf(path, sizeof path, "%s/cv_results.csv", out);
     if (st == OT_CANCELLED) {
@@ -409,12 +426,12 @@ int cli_search(int argc, char **argv)
             cli_fail("refit");
             goto done;
         }
-        st = ot_model_save(m, path);
+        st = cli_rank() == 0 ? ot_model_save(m, path) : OT_OK;
         ot_model_destroy(m);
-        if (st != OT_OK) {
+        if (st != OT_OK)
             cli_fail("refit");
+        if (cli_ranks_agree(st == OT_OK ? CLI_OK : CLI_FAILED) != CLI_OK)
             goto done;
-        }
         printf("refit on all %zu samples in %.2f s: %s\n", ot_dataset_size(data), t_refit,
                path);
     }
