@@ -60,7 +60,8 @@ extern "C" {
     X(BACKEND_ERROR, 6, "oneDNN error")                                       \
     X(NON_FINITE, 7, "non-finite value")                                      \
     X(COMM_ERROR, 8, "MPI error")                                             \
-    X(CANCELLED, 9, "cancelled")
+    X(CANCELLED, 9, "cancelled")                                              \
+    X(SOURCE_ERROR, 10, "data source error")
 
 /** Status of every fallible call. */
 typedef enum ot_status {
@@ -463,6 +464,77 @@ OT_API ot_status ot_dataset_load_idx(ot_dataset **out, const char *images_path,
  */
 OT_API ot_status ot_dataset_load_idx_dir(ot_dataset **out, const char *dir,
                                          const char *split);
+
+/*
+ * Streamed datasets: data larger than memory, or made by the caller as
+ * training goes (Keras' tf.data and keras.utils.Sequence). The labels or
+ * targets are held in memory (4 bytes a sample); the features stay in a file
+ * or with the caller and are read as a run needs them, by a reader thread
+ * of the run's own, ahead of the steps. A fit, evaluation or prediction on
+ * a streamed dataset gives the bits the same data in memory gives. Such a
+ * dataset is shared like any other (several fits at once each read for
+ * themselves); ot_dataset_features, _rows, _slice, _select and _split read
+ * what they are asked for into memory.
+ */
+
+/**
+ * Opens an IDX image file and its label file for streaming: the labels are
+ * read, the images read by offset as they are needed. A gzip-compressed
+ * image file cannot be read by offset: it is decompressed once into
+ * `cache_dir` (NULL: $XDG_CACHE_HOME/omptrain, or ~/.cache/omptrain), under
+ * a name made of its path, size, modification time and first 64 KiB, and
+ * that copy is used as long as they do not change. The data must not change
+ * while it is read. Since 0.1.
+ */
+OT_API ot_status ot_dataset_stream_idx(ot_dataset **out, const char *images_path,
+                                       const char *labels_path, const char *cache_dir);
+
+/** ot_dataset_load_idx_dir's pair, streamed. Since 0.1. */
+OT_API ot_status ot_dataset_stream_idx_dir(ot_dataset **out, const char *dir,
+                                           const char *split, const char *cache_dir);
+
+/**
+ * A data source's rows (keras.utils.Sequence.__getitem__, by rows): fills
+ * the n rows whose indices are rows[0..n) into x (n x dim floats, row by
+ * row) and their labels (n) or targets (n x n_targets), whichever the
+ * source declared. x is NULL when only the labels or targets are asked for:
+ * ot_dataset_from_source asks for every row's once. A row's labels and
+ * features must be the same each time it is asked for (a run checks the
+ * labels). Returns 0, or non-zero with a message in error (error_size bytes,
+ * "" to start) to stop the run that asked, with OT_SOURCE_ERROR and the
+ * message.
+ *
+ * Who calls it: each run (fit, evaluate, predict) on the dataset calls it
+ * from a reader thread of its own, one call at a time, for a step's batch
+ * or a chunk of a validation pass (at most a few thousand rows), ahead of
+ * the steps that need them; several runs at once (a search) call it at
+ * once from their readers. It must not call omptrain on a model that is
+ * being fitted or return before x is filled.
+ */
+typedef int (*ot_source_rows_fn)(void *user, const size_t *rows, size_t n, float *x,
+                                 int32_t *labels, float *targets, char *error,
+                                 size_t error_size);
+
+/** A data source: n samples of dim features, with integer labels
+ *  (n_targets 0) or n_targets float targets each. */
+typedef struct ot_source {
+    size_t n, dim;
+    size_t n_targets;
+    ot_source_rows_fn rows;
+    void *user;
+} ot_source;
+
+/**
+ * A streamed dataset whose rows come from the caller's callback (the
+ * source is copied; user must outlive the dataset). The labels or targets
+ * are asked for now, in chunks of 4096 rows, and checked as a dataset's
+ * are (labels >= 0, finite targets); features must be finite, which each
+ * run checks as it reads them. Since 0.1.
+ */
+OT_API ot_status ot_dataset_from_source(ot_dataset **out, const ot_source *source);
+
+/** 1 when the dataset is streamed (a file read by offset, or a source). Since 0.1. */
+OT_API int ot_dataset_is_streamed(const ot_dataset *dataset);
 
 /** Destroys a dataset; NULL is accepted. Since 0.1. */
 OT_API void ot_dataset_destroy(ot_dataset *dataset);

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "dataset.h"
-#include "rng.h"
 #include "model.h"
+#include "rng.h"
+#include "stream.h"
 
 static ot_status wrap(ot_dataset **out, size_t n, size_t dim, float *x,
                       uint8_t *pixels, int32_t *y, float *t, size_t n_targets)
@@ -170,6 +171,7 @@ void ot_dataset_destroy(ot_dataset *d)
     ot__free(d->pixels);
     ot__free(d->y);
     ot__free(d->t);
+    ot__source_close(d->source);
     ot__free(d);
 }
 
@@ -206,22 +208,33 @@ ot_status ot_dataset_select(ot_dataset **out, const ot_dataset *d, const size_t 
             return ot__fail(OT_INVALID_ARGUMENT, "dataset select: index %zu is row %zu of "
                             "%zu", i, idx[i], d->n);
     const size_t dim = d->dim, nt = d->n_targets;
-    float *x = d->x ? ot__alloc(n * dim, sizeof(float), "dataset features") : NULL;
-    uint8_t *px = d->pixels ? ot__alloc(n * dim, 1, "dataset pixels") : NULL;
+    /* a streamed dataset's rows come into memory: pixels stay bytes */
+    const int as_px = d->pixels || (d->source && d->source->pixels);
+    float *x = !as_px ? ot__alloc(n * dim, sizeof(float), "dataset features") : NULL;
+    uint8_t *px = as_px ? ot__alloc(n * dim, 1, "dataset pixels") : NULL;
     int32_t *y = d->y ? ot__alloc(n, sizeof(int32_t), "dataset labels") : NULL;
     float *t = d->t ? ot__alloc(n * nt, sizeof(float), "dataset targets") : NULL;
-    if ((d->x && !x) || (d->pixels && !px) || (d->y && !y) || (d->t && !t)) {
+    if ((!as_px && !x) || (as_px && !px) || (d->y && !y) || (d->t && !t)) {
         ot__free(x);
         ot__free(px);
         ot__free(y);
         ot__free(t);
         return OT_OUT_OF_MEMORY;
     }
+    ot_status st = d->source ? ot__source_select(d, idx, n, px ? (void *)px : (void *)x)
+                             : OT_OK;
+    if (st != OT_OK) {
+        ot__free(x);
+        ot__free(px);
+        ot__free(y);
+        ot__free(t);
+        return st;
+    }
     for (size_t i = 0; i < n; i++) {
         size_t r = idx[i];
-        if (x)
+        if (x && d->x)
             memcpy(x + i * dim, d->x + r * dim, dim * sizeof(float));
-        if (px)
+        if (px && d->pixels)
             memcpy(px + i * dim, d->pixels + r * dim, dim);
         if (y)
             y[i] = d->y[r];
@@ -297,8 +310,7 @@ ot_status ot_dataset_rows(const ot_dataset *d, size_t first, size_t n, float *ou
     if (count / d->dim < n)
         return ot__fail(OT_INVALID_ARGUMENT, "dataset rows: buffer of %zu floats, "
                         "%zu rows x %zu features need more", count, n, d->dim);
-    ot__dataset_gather(d, NULL, NULL, first, n, out, NULL, NULL);
-    return OT_OK;
+    return ot__dataset_read_rows(d, NULL, first, n, out);
 }
 
 ot_status ot_dataset_labels(const ot_dataset *d, int32_t *out, size_t count)
@@ -322,8 +334,7 @@ ot_status ot_dataset_features(const ot_dataset *d, float *out, size_t count)
     if (count != d->n * d->dim)
         return ot__fail(OT_INVALID_ARGUMENT, "dataset features: buffer of %zu "
                         "floats, the dataset has %zu x %zu", count, d->n, d->dim);
-    ot__dataset_gather(d, NULL, NULL, 0, d->n, out, NULL, NULL);
-    return OT_OK;
+    return ot__dataset_read_rows(d, NULL, 0, d->n, out);
 }
 
 /*
@@ -460,6 +471,10 @@ void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
                         const uint32_t *idx, size_t first, size_t rows,
                         float *out, int32_t *labels, float *targets)
 {
+    if (d->stage != NULL) {
+        ot__stage_gather(d, sc, idx, first, rows, out, labels, targets);
+        return;
+    }
     const size_t dim = d->dim, nt = d->n_targets;
     if (d->pixels != NULL && out != NULL)
         gather_pixels(d, sc, idx, first, rows, out);
@@ -480,48 +495,6 @@ void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
             labels[r] = d->y[i];
         if (targets != NULL && d->t != NULL)
             memcpy(targets + r * nt, d->t + i * nt, nt * sizeof(float));
-    }
-}
-
-/* Feature j of row i, as a gather gives it unscaled. */
-static double feature(const ot_dataset *d, size_t i, size_t j)
-{
-    return d->pixels ? ot__pixel(d->pixels[i * d->dim + j]) : d->x[i * d->dim + j];
-}
-
-void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
-                             size_t n, ot_scaling kind, float *shift,
-                             float *mult)
-{
-    const size_t dim = d->dim;
-    for (size_t j = 0; j < dim; j++) {
-        double a = 0.0, b = 0.0; /* standard: sum, sum of squares; minmax: min, max */
-        if (kind == OT_SCALING_MINMAX) {
-            a = INFINITY;
-            b = -INFINITY;
-        }
-        for (size_t r = 0; r < n; r++) {
-            double v = feature(d, idx ? idx[r] : r, j);
-            if (kind == OT_SCALING_MINMAX) {
-                a = v < a ? v : a;
-                b = v > b ? v : b;
-            } else {
-                a += v;
-            }
-        }
-        if (kind == OT_SCALING_STANDARD) {
-            double mean = a / (double)n;
-            for (size_t r = 0; r < n; r++) {
-                double v = feature(d, idx ? idx[r] : r, j) - mean;
-                b += v * v;
-            }
-            double sd = sqrt(b / (double)n);
-            shift[j] = (float)mean;
-            mult[j] = sd > 0.0 ? (float)(1.0 / sd) : 1.0f;
-        } else {
-            shift[j] = (float)a;
-            mult[j] = b > a ? (float)(1.0 / (b - a)) : 1.0f;
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 /*
- * dataset.h - samples in memory (read-only once made) and the index views
- * that split and shuffle them without copying. Not installed.
+ * dataset.h - samples (read-only once made) in memory or streamed
+ * (stream.h), and the index views that split and shuffle them without
+ * copying. Not installed.
  */
 #ifndef OT_DATASET_H
 #define OT_DATASET_H
@@ -20,6 +21,10 @@ struct ot_dataset {
     float *t;   /* n x n_targets float targets, or NULL */
     size_t n_targets;
     int header; /* read from a CSV file whose first line was a header */
+    struct ot__source *source; /* streamed: where the features are (x and
+                                * pixels NULL); y or t in memory */
+    struct ot__stage *stage;   /* a run's view of a streamed dataset: the
+                                * rows it read ahead (stream.h) */
 };
 
 /* Takes ownership of x, y and t (ot__alloc'd) on success and on failure. */
@@ -51,16 +56,23 @@ typedef struct ot__scaling {
 
 /* Copies rows idx[first..first+rows) (or rows first..first+rows when idx is
  * NULL) of the features into out (rows x dim, scaled), and of the labels or
- * targets into labels / targets, each when it is not NULL. */
+ * targets into labels / targets, each when it is not NULL. A streamed
+ * dataset only through a run's view, for rows the run has made ready. */
 void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
                         const uint32_t *idx, size_t first, size_t rows,
                         float *out, int32_t *labels, float *targets);
 
 /* Fits scaling statistics on rows idx[0..n) of d (all rows when idx is
- * NULL) into shift and mult (dim each). */
-void ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx,
-                             size_t n, ot_scaling kind, float *shift,
-                             float *mult);
+ * NULL) into shift and mult (dim each): each column's sums in row order, in
+ * double (scaling.c). Fails only reading a streamed dataset. */
+ot_status ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx, size_t n,
+                                  ot_scaling kind, float *shift, float *mult);
+
+/* Rows idx[first..first+n) (first.. when idx is NULL) of d's features, as
+ * a gather gives them unscaled, into out (n x dim): from memory, or read
+ * from a streamed dataset's source. */
+ot_status ot__dataset_read_rows(const ot_dataset *d, const uint32_t *idx, size_t first,
+                                size_t n, float *out);
 
 /* Whether d fits model m: its features, and (need_targets) labels or
  * targets that the model's loss and outputs take; what: the data's name

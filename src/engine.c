@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "stream.h"
 
 void ot__engine_add_ranks(ot__engine *e, const ot__ranks *r)
 {
@@ -266,6 +267,27 @@ static void shard_totals(const ot__engine *e, double *loss, double *metric)
     *metric = k;
 }
 
+/* The rows the next job (or round) gathers, and a step's next rows, read
+ * where the data is streamed (stream.h): the wait for them, and a read
+ * that failed ends the run with its message (every rank's, with ranks). */
+static void stage_next(ot__engine *e)
+{
+    ot__job *j = &e->job;
+    const size_t n = ot__engine_job_rows(e, j);
+    const ot__rows *r = &j->rows, *a = &j->ahead;
+    ot_status st = OT_OK;
+    if (j->kind == OT__JOB_END || n == 0 || r->data == NULL)
+        return;
+    st = ot__stage_ready(r->data, r->idx, r->first + j->done, n, 1);
+    if (st == OT_OK && j->kind == OT__JOB_STEP && a->data != NULL && a->rows > 0)
+        st = ot__stage_ready(a->data, a->idx, a->first, a->rows, 0);
+    if (st != OT_OK) {
+        ot__engine_thread_fail(e, &e->step_status[0], 0, st);
+        memset(j, 0, sizeof *j); /* OT__JOB_END */
+        j->status = st;
+    }
+}
+
 void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
 {
     ot__engine_team_tick(e, done);
@@ -273,6 +295,7 @@ void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
         done->done + ot__engine_job_rows(e, done) < done->rows.rows) {
         e->job = *done; /* its next round: the driver sees the whole job */
         e->job.done += ot__engine_job_rows(e, done);
+        stage_next(e);
         e->t_job = ot__now();
         return;
     }
@@ -285,6 +308,7 @@ void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
     res.switches = e->ctl.switches;
     res.why = e->ctl.why;
     e->driver(e->user, done, &res, &e->job);
+    stage_next(e);
     if (e->ranks != NULL)
         ot__engine_ranks_agree(e);
     e->t_job = ot__now();
@@ -434,6 +458,7 @@ static void region(ot__engine *e)
     unsigned gathered_by = 0; /* and the count that took part then */
     if (tid == 0) {
         e->driver(e->user, NULL, NULL, &e->job);
+        stage_next(e);
         e->t_job = ot__now();
         e->comm_at_job = e->comm_seconds;
     }

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "engine.h"
+#include "stream.h"
 
 #define OT_MAX_THREADS 1024
 
@@ -121,7 +122,10 @@ size_t ot__engine_job_rows(const ot__engine *e, const ot__job *j)
         return j->rows.rows;
     if (j->kind != OT__JOB_FORWARD)
         return 0;
-    size_t left = j->rows.rows - j->done, r = ot__engine_round_rows(e, j->rows.rows);
+    /* a staged dataset is read a chunk a round (stream.h) */
+    const ot_dataset *d = j->rows.data;
+    size_t left = j->rows.rows - j->done,
+           r = d && d->stage ? ot__stage_chunk(d, e->batch) : ot__engine_round_rows(e, j->rows.rows);
     return left < r ? left : r;
 }
 

@@ -93,8 +93,10 @@ static void remove_stale(int dfd, const char *stem)
     closedir(d);
 }
 
-ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
+ot_status ot__atomic_open(ot__atomic *a, const char *path)
 {
+    memset(a, 0, sizeof *a);
+    a->fd = -1;
     if (path == NULL || path[0] == '\0')
         return ot__fail(OT_INVALID_ARGUMENT, "save: empty path");
     struct stat st;
@@ -104,24 +106,51 @@ ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
      * whole stays within NAME_MAX */
     size_t plen = strlen(path);
     const char *sep = strrchr(path, '/');
-    size_t base = sep ? (size_t)(sep - path) + 1 : 0, keep = plen - base;
-    if (keep > NAME_MAX - 11)
-        keep = NAME_MAX - 11;
-    char *tmp = ot__alloc(plen + 16, 1, "temporary file name");
-    if (tmp == NULL)
+    size_t base = sep ? (size_t)(sep - path) + 1 : 0;
+    a->keep = plen - base;
+    if (a->keep > NAME_MAX - 11)
+        a->keep = NAME_MAX - 11;
+    a->path = path;
+    a->tmp = ot__alloc(plen + 16, 1, "temporary file name");
+    if (a->tmp == NULL)
         return OT_OUT_OF_MEMORY;
-    snprintf(tmp, plen + 16, "%.*s.tmp.XXXXXX", (int)(base + keep), path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ot_status st = ot__fail(OT_IO_ERROR, "%s: cannot create a file there: %s",
-                                path, strerror(errno));
-        ot__free(tmp);
-        return st;
+    snprintf(a->tmp, plen + 16, "%.*s.tmp.XXXXXX", (int)(base + a->keep), path);
+    a->fd = mkstemp(a->tmp);
+    if (a->fd < 0) {
+        ot_status status = ot__fail(OT_IO_ERROR, "%s: cannot create a file there: %s",
+                                    path, strerror(errno));
+        ot__free(a->tmp);
+        a->tmp = NULL;
+        return status;
     }
     /* held while it is written: a later save sees this writer alive */
-    flock(fd, LOCK_EX | LOCK_NB);
-    ot_status status = write_all(fd, path, data, len);
-    if (status == OT_OK && fchmod(fd, 0666 & ~current_umask()) != 0)
+    flock(a->fd, LOCK_EX | LOCK_NB);
+    return OT_OK;
+}
+
+ot_status ot__atomic_write(ot__atomic *a, const void *data, size_t len)
+{
+    return write_all(a->fd, a->path, data, len);
+}
+
+void ot__atomic_abort(ot__atomic *a)
+{
+    if (a->fd >= 0) {
+        close(a->fd);
+        unlink(a->tmp);
+    }
+    ot__free(a->tmp);
+    a->tmp = NULL;
+    a->fd = -1;
+}
+
+ot_status ot__atomic_commit(ot__atomic *a)
+{
+    const char *path = a->path;
+    int fd = a->fd;
+    a->fd = -1;
+    ot_status status = OT_OK;
+    if (fchmod(fd, 0666 & ~current_umask()) != 0)
         status = ot__fail(OT_IO_ERROR, "%s: chmod failed: %s", path,
                           strerror(errno));
     if (status == OT_OK && fsync(fd) != 0)
@@ -130,16 +159,21 @@ ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
     if (close(fd) != 0 && status == OT_OK)
         status = ot__fail(OT_IO_ERROR, "%s: close failed: %s", path,
                           strerror(errno));
-    if (status == OT_OK && rename(tmp, path) != 0)
+    if (status == OT_OK && rename(a->tmp, path) != 0)
         status = ot__fail(OT_IO_ERROR, "%s: rename failed: %s", path,
                           strerror(errno));
     if (status != OT_OK) {
-        unlink(tmp);
-        ot__free(tmp);
+        unlink(a->tmp);
+        ot__free(a->tmp);
+        a->tmp = NULL;
         return status;
     }
-    ot__free(tmp);
+    ot__free(a->tmp);
+    a->tmp = NULL;
     /* Make the rename itself durable. */
+    size_t plen = strlen(path);
+    const char *sep = strrchr(path, '/');
+    size_t base = sep ? (size_t)(sep - path) + 1 : 0;
     char *dir = ot__alloc(plen + 1, 1, "folder name");
     if (dir == NULL)
         return OT_OK; /* the file is written; only the folder sync is skipped */
@@ -156,12 +190,25 @@ ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
         fsync(dfd);
         /* and the temporaries of this name that killed saves left */
         char stem[NAME_MAX + 1];
-        snprintf(stem, sizeof stem, "%.*s.tmp.", (int)keep, path + base);
+        snprintf(stem, sizeof stem, "%.*s.tmp.", (int)a->keep, path + base);
         remove_stale(dfd, stem);
         close(dfd);
     }
     ot__free(dir);
     return OT_OK;
+}
+
+ot_status ot__write_file_atomic(const char *path, const void *data, size_t len)
+{
+    ot__atomic a;
+    ot_status status = ot__atomic_open(&a, path);
+    if (status == OT_OK)
+        status = ot__atomic_write(&a, data, len);
+    if (status != OT_OK) {
+        ot__atomic_abort(&a);
+        return status;
+    }
+    return ot__atomic_commit(&a);
 }
 
 ot_status ot__read_file(const char *path, size_t max_len, int text, unsigned char **data,

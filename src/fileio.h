@@ -11,6 +11,19 @@
  * removed and any previous file at path is untouched. */
 ot_status ot__write_file_atomic(const char *path, const void *data, size_t len);
 
+/* The same written in parts: open, write any number of times, then commit
+ * (or abort, which leaves nothing). */
+typedef struct ot__atomic {
+    const char *path; /* borrowed until commit or abort */
+    char *tmp;
+    int fd;
+    size_t keep;
+} ot__atomic;
+ot_status ot__atomic_open(ot__atomic *a, const char *path);
+ot_status ot__atomic_write(ot__atomic *a, const void *data, size_t len);
+ot_status ot__atomic_commit(ot__atomic *a);
+void ot__atomic_abort(ot__atomic *a);
+
 /* Reads the whole of path (at most max_len bytes, else BAD_FORMAT) into a
  * new buffer; with `text`, a NUL byte in its first 64 KiB refuses it as
  * binary before the rest is read. Anything but a regular file is refused

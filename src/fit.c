@@ -16,6 +16,7 @@
 #include "history.h"
 #include "ranks.h"
 #include "rng.h"
+#include "stream.h"
 
 ot_fit_config ot_fit_config_default(void)
 {
@@ -82,6 +83,7 @@ typedef struct fit_state {
     ot__fit_control ctl;
     const ot__ranks *ranks;
     const ot__fit_rows *rows;   /* the caller's training and validation rows, or NULL */
+    ot__stages stages;          /* streamed data's readers; train and val their views */
     int stop;
     ot_status fail;             /* the driver's own failure */
     char fail_msg[256];
@@ -159,10 +161,21 @@ static void begin_epoch(fit_state *f, size_t epoch, ot__job *job)
     f->thread_epoch = f->thread_now;
     f->changes_epoch = f->changes_now;
     f->step = epoch == f->first_epoch ? f->first_step : 0;
-    if (f->step < f->steps)
+    /* streamed data: the epoch's rows in the order its jobs gather them */
+    size_t b0 = f->step * f->batch;
+    ot_status st = ot__stage_post(f->train, f->train_idx, b0, f->n_train - b0, f->batch);
+    if (st == OT_OK && f->n_val > 0 && f->val->stage)
+        st = ot__stage_post(f->val, f->val_idx, 0, f->n_val, ot__stage_chunk(f->val, f->batch));
+    if (st != OT_OK) {
+        f->fail = st;
+        f->stop = 1;
+        ot__error_copy(f->fail_msg, sizeof f->fail_msg);
+        job->status = st; /* OT__JOB_END: every rank stops with it */
+    } else if (f->step < f->steps) {
         next_step(f, job);
-    else
+    } else {
         epoch_tail(f, job);
+    }
 }
 
 /* The account of a step, before the barrier that ends it. */
@@ -364,9 +377,10 @@ static ot_status fit_scaling(fit_state *f)
     float *st = ot__alloc(2 * m->input_dim, sizeof(float), "feature scaling");
     if (st == NULL)
         return OT_OUT_OF_MEMORY;
-    ot__dataset_fit_scaling(f->train, f->train_idx, f->n_train, f->cfg->scaling, st,
-                            st + m->input_dim);
-    ot_status status = ot__model_set_scaling(m, f->cfg->scaling, st, st + m->input_dim);
+    ot_status status = ot__dataset_fit_scaling(f->train, f->train_idx, f->n_train,
+                                               f->cfg->scaling, st, st + m->input_dim);
+    if (status == OT_OK)
+        status = ot__model_set_scaling(m, f->cfg->scaling, st, st + m->input_dim);
     ot__free(st);
     return status;
 }
@@ -473,11 +487,14 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     return OT_OK;
 }
 
-/* A fingerprint of d's features, labels and targets. */
+/* A fingerprint of d's features (a streamed one's: its file's size and
+ * time), labels and targets. */
 static uint64_t dataset_hash(const ot_dataset *d)
 {
-    uint64_t h = ot__hash_bytes(d->n, d->x ? (const void *)d->x : (const void *)d->pixels,
-                                d->n * d->dim * (d->x ? sizeof(float) : 1));
+    uint64_t h = d->source ? d->source->id ^ d->n
+                           : ot__hash_bytes(d->n, d->x ? (const void *)d->x
+                                                       : (const void *)d->pixels,
+                                            d->n * d->dim * (d->x ? sizeof(float) : 1));
     h = ot__hash_bytes(h, d->y, d->y ? d->n * sizeof *d->y : 0);
     return ot__hash_bytes(h, d->t, d->t ? d->n * d->n_targets * sizeof(float) : 0);
 }
@@ -583,10 +600,13 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *r
     if (status == OT_OK)
         status = ot__control_open(&f.ctl, m, cfg);
     f.ctl.writer = r->rank == 0;
+    if (status == OT_OK)
+        status = ot__stages_open(&f.stages, &f.train, &f.val, f.batch);
     if ((status = ot__ranks_agree(r, status, 0u, NULL)) == OT_OK) {
         status = run(&f, T, S, opt);
         ot__control_finish(&f.ctl, m, f.hist);
     }
+    ot__stages_close(&f.stages);
     ot__control_close(&f.ctl);
     ot__free(f.backup);
     if (history != NULL)

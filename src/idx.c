@@ -2,7 +2,9 @@
  * idx.c - the IDX format of the MNIST family (images 0x00000803, labels
  * 0x00000801), plain or gzip-compressed (zlib reads both). Sizes come from
  * the header, but memory grows only as data really arrives, so a crafted
- * header cannot make us allocate what the file does not hold.
+ * header cannot make us allocate what the file does not hold. Streamed,
+ * the images are read by offset: from the file, or from its decompressed
+ * copy in the cache.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +14,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cache.h"
 #include "dataset.h"
+#include "fileio.h"
+#include "stream.h"
 
 #define IDX_IMAGES_MAGIC 0x00000803u
 #define IDX_LABELS_MAGIC 0x00000801u
@@ -304,4 +309,159 @@ ot_status ot_dataset_load_idx_dir(ot_dataset **out, const char *dir,
         return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", which,
                         err == ENOENT ? "no such file (nor .gz)" : strerror(err));
     return ot_dataset_load_idx(out, images, labels);
+}
+
+/* Opens path (already checked) for reading by offset: the plain file must
+ * hold the header and exactly `bytes` after it. */
+static ot_status open_plain(const char *path, const char *named, size_t bytes,
+                            struct ot__source *src)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        ot_status status = ot__fail(OT_IO_ERROR, "%s: cannot open: %s", path,
+                                    strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return status;
+    }
+    if ((uint64_t)st.st_size != 16 + (uint64_t)bytes) {
+        close(fd);
+        return ot__fail(OT_BAD_FORMAT, "%s: %s: the header declares %zu data bytes, the "
+                        "file holds %lld", named, (uint64_t)st.st_size < 16 + bytes ?
+                        "truncated" : "more data than the header declares", bytes,
+                        (long long)st.st_size - 16);
+    }
+    src->fd = fd;
+    src->offset = 16;
+    src->id = (uint64_t)st.st_size ^ ((uint64_t)st.st_mtim.tv_sec << 20) ^
+              (uint64_t)st.st_mtim.tv_nsec;
+    snprintf(src->name, sizeof src->name, "%s", path);
+    return OT_OK;
+}
+
+/* Decompresses the rest of f (the header read: h, 16 bytes) into `copy`,
+ * atomically: exactly `bytes` of data, as the in-memory reader wants. */
+static ot_status decompress(idx_file *f, const unsigned char *h, size_t bytes,
+                            const char *copy)
+{
+    ot__atomic a;
+    ot_status status = ot__atomic_open(&a, copy);
+    if (status != OT_OK)
+        return status;
+    const size_t cap = (size_t)1 << 20;
+    unsigned char *buf = ot__alloc(cap, 1, "decompression");
+    status = buf ? ot__atomic_write(&a, h, 16) : OT_OUT_OF_MEMORY;
+    size_t have = 0;
+    while (status == OT_OK && have <= bytes) {
+        long long r = idx_read(f, buf, cap);
+        if (r < 0)
+            status = OT_BAD_FORMAT;
+        else if (r == 0)
+            break;
+        else if ((have += (size_t)r) <= bytes)
+            status = ot__atomic_write(&a, buf, (size_t)r);
+    }
+    if (status == OT_OK && have != bytes)
+        status = ot__fail(OT_BAD_FORMAT, "%s: %s: the header declares %zu data bytes, the "
+                          "file holds %zu", f->path, have < bytes ? "truncated"
+                          : "more data than the header declares", bytes, have);
+    ot__free(buf);
+    if (status != OT_OK) {
+        ot__atomic_abort(&a);
+        return status;
+    }
+    return ot__atomic_commit(&a);
+}
+
+static ot_status stream_images(const char *path, const char *cache_dir,
+                               struct ot__source *src, size_t *n, size_t *dim)
+{
+    idx_file f;
+    ot_status status = idx_open(&f, path);
+    if (status != OT_OK)
+        return status;
+    uint32_t d[3];
+    if ((status = idx_header(&f, IDX_IMAGES_MAGIC, d, 3)) != OT_OK)
+        goto done;
+    size_t pixels = (size_t)d[1] * d[2];
+    if (pixels > ((size_t)1 << 24) || (size_t)d[0] > SIZE_MAX / 4 / pixels) {
+        status = ot__fail(OT_BAD_FORMAT, "%s: absurd size %u x %u x %u", path, d[0], d[1],
+                          d[2]);
+        goto done;
+    }
+    const size_t bytes = (size_t)d[0] * pixels;
+    *n = d[0];
+    *dim = pixels;
+    src->row_bytes = pixels;
+    src->pixels = 1;
+    if (gzdirect(f.gz)) { /* not compressed: read where it is */
+        status = open_plain(path, path, bytes, src);
+        goto done;
+    }
+    char copy[4096];
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    status = fd < 0 ? ot__fail(OT_IO_ERROR, "%s: cannot open: %s", path, strerror(errno))
+                    : ot__cache_path(copy, sizeof copy, cache_dir, path, fd, ".idx3-ubyte");
+    if (fd >= 0)
+        close(fd);
+    if (status != OT_OK)
+        goto done;
+    if (access(copy, F_OK) != 0) { /* made once; a copy is whole or absent */
+        unsigned char h[16] = {0, 0, 8, 3};
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 4; k++)
+                h[4 + 4 * i + k] = (unsigned char)(d[i] >> (24 - 8 * k));
+        if ((status = decompress(&f, h, bytes, copy)) != OT_OK)
+            goto done;
+    }
+    status = open_plain(copy, path, bytes, src);
+done:
+    gzclose(f.gz);
+    return status;
+}
+
+ot_status ot_dataset_stream_idx(ot_dataset **out, const char *images_path,
+                                const char *labels_path, const char *cache_dir)
+{
+    if (out == NULL || images_path == NULL || labels_path == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "stream_idx: NULL argument");
+    *out = NULL;
+    struct ot__source *src = ot__calloc(1, sizeof *src, "stream source");
+    if (src == NULL)
+        return OT_OUT_OF_MEMORY;
+    src->fd = -1;
+    size_t n = 0, dim = 0, nl = 0;
+    int32_t *y = NULL;
+    ot_status status = stream_images(images_path, cache_dir, src, &n, &dim);
+    if (status == OT_OK)
+        status = read_labels(labels_path, &nl, &y);
+    if (status == OT_OK && nl != n)
+        status = ot__fail(OT_BAD_FORMAT, "%s: %zu labels for the %zu images of %s",
+                          labels_path, nl, n, images_path);
+    if (status != OT_OK) {
+        ot__source_close(src);
+        ot__free(y);
+        return status;
+    }
+    return ot__dataset_streamed(out, src, n, dim, y, NULL, 0);
+}
+
+ot_status ot_dataset_stream_idx_dir(ot_dataset **out, const char *dir, const char *split,
+                                    const char *cache_dir)
+{
+    if (out == NULL || dir == NULL || split == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "stream_idx_dir: NULL argument");
+    *out = NULL;
+    char images[4096], labels[4096];
+    int err = find_idx(images, sizeof images, dir, split, "images", 3);
+    const char *which = images;
+    if (err == 0) {
+        err = find_idx(labels, sizeof labels, dir, split, "labels", 1);
+        which = labels;
+    }
+    if (err != 0)
+        return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", which,
+                        err == ENOENT ? "no such file (nor .gz)" : strerror(err));
+    return ot_dataset_stream_idx(out, images, labels, cache_dir);
 }

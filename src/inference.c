@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "stream.h"
 
 ot_eval_config ot_eval_config_default(void)
 {
@@ -14,9 +15,10 @@ ot_eval_config ot_eval_config_default(void)
     return c;
 }
 
-/* Forward passes over every row of d: the sums of the loss and metric
- * (when loss is not NULL), the outputs (when out is not NULL). */
-static ot_status forward(const ot_model *model, const ot_dataset *d,
+/* Forward passes over rows first..first+n of d: the sums of the loss and
+ * metric (when loss is not NULL), the outputs (when out is not NULL). A
+ * streamed d is read ahead by a stage of this call's own. */
+static ot_status forward(const ot_model *model, const ot_dataset *d, size_t first, size_t n,
                          const ot_eval_config *cfg, double *loss, double *metric,
                          float *out)
 {
@@ -35,20 +37,31 @@ static ot_status forward(const ot_model *model, const ot_dataset *d,
     size_t S;
     if ((status = ot__engine_resolve(c.threads, c.shards, &T, &S)) != OT_OK)
         return status;
-    size_t B = c.batch_size < d->n ? c.batch_size : d->n;
+    size_t B = c.batch_size < n ? c.batch_size : n;
     if (S > B)
         S = B; /* more shards than rows would only be empty */
-    ot__engine e;
-    if ((status = ot__engine_open(&e, m, T, S, B, 0, NULL)) != OT_OK)
+    ot__stages stages;
+    const ot_dataset *none = NULL;
+    if ((status = ot__stages_open(&stages, &d, &none, B)) != OT_OK)
         return status;
+    if ((status = ot__stage_post(d, NULL, first, n, d->stage ? ot__stage_chunk(d, B) : B)) !=
+        OT_OK) {
+        ot__stages_close(&stages);
+        return status;
+    }
+    ot__engine e;
+    if ((status = ot__engine_open(&e, m, T, S, B, 0, NULL)) != OT_OK) {
+        ot__stages_close(&stages);
+        return status;
+    }
     if (c.threads == 0)
         ot__engine_adapt(&e);
     if (c.elastic == OT_ELASTIC_ON || (c.elastic == OT_ELASTIC_AUTO && c.threads == 0))
         ot__engine_elastic(&e);
     ot__engine_add_data(&e, d);
     ot__engine_add_length(&e, B);
-    ot__engine_add_length(&e, d->n % B);
-    ot__job job = {.kind = OT__JOB_FORWARD, .rows = {d, NULL, 0, d->n},
+    ot__engine_add_length(&e, n % B);
+    ot__job job = {.kind = OT__JOB_FORWARD, .rows = {d, NULL, first, n},
                    .with_loss = loss != NULL, .out = out};
     ot__job_result res;
     status = ot__engine_run_one(&e, &job, &res);
@@ -57,6 +70,7 @@ static ot_status forward(const ot_model *model, const ot_dataset *d,
         *metric = res.metric;
     }
     ot__engine_close(&e);
+    ot__stages_close(&stages);
     return status;
 }
 
@@ -74,7 +88,7 @@ ot_status ot_model_evaluate(const ot_model *m, const ot_dataset *d,
     if ((status = ot__dataset_check(d, m, "evaluate", 1)) != OT_OK)
         return status;
     double l = 0.0, k = 0.0;
-    if ((status = forward(m, d, cfg, &l, &k, NULL)) != OT_OK)
+    if ((status = forward(m, d, 0, d->n, cfg, &l, &k, NULL)) != OT_OK)
         return status;
     if (loss)
         *loss = l / (double)d->n;
@@ -114,7 +128,7 @@ ot_status ot_model_predict(const ot_model *m, const float *x, size_t n, float *o
                         classes);
     /* A view of the caller's rows: no copy, no labels. */
     ot_dataset view = {.n = n, .dim = m->input_dim, .x = (float *)x};
-    return forward(m, &view, cfg, NULL, NULL, out);
+    return forward(m, &view, 0, n, cfg, NULL, NULL, out);
 }
 
 /* Class of one output row: argmax, or for one output, above one half. */
@@ -140,12 +154,7 @@ static ot_status classes_of(const ot_model *m, const ot_dataset *view,
     ot_status status = OT_OK;
     for (size_t i = 0; i < view->n && status == OT_OK; i += chunk) {
         size_t n = view->n - i < chunk ? view->n - i : chunk;
-        const size_t at = i * view->dim;
-        ot_dataset part = {.n = n,
-                           .dim = view->dim,
-                           .x = view->x ? view->x + at : NULL,
-                           .pixels = view->pixels ? view->pixels + at : NULL};
-        status = forward(m, &part, cfg, NULL, NULL, out);
+        status = forward(m, view, i, n, cfg, NULL, NULL, out);
         for (size_t r = 0; r < n && status == OT_OK; r++)
             classes[i + r] = row_class(out + r * C, C);
     }

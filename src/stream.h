@@ -1,0 +1,106 @@
+/*
+ * stream.h - datasets whose features stay where they are (a file of
+ * fixed-size rows, or the caller's callbacks) and are read as a run needs
+ * them. Not installed.
+ *
+ * A streamed dataset holds its labels or targets in memory (4 bytes a
+ * sample: what stratified folds, checks and class counts need) and a
+ * source for its features. It stays read-only and shareable; a run (a fit,
+ * an evaluation) that uses it makes a view of it with a stage of its own:
+ *
+ *   the driver posts the rows it will gather, in order, in chunks (a
+ *   training epoch's batches, a validation pass's rounds);
+ *   the stage's reader thread reads the chunks ahead into a ring of
+ *   buffers, each an in-memory dataset of the chunk's rows;
+ *   before the engine hands out a job (or a forward job's next round), it
+ *   waits until the job's rows are read, which frees the chunks before
+ *   them (ot__dataset_ready);
+ *   the job's gathers copy from those buffers with the in-memory gather,
+ *   so the features, their scaling and the weights are the bits an
+ *   in-memory run of the same data gives.
+ *
+ * A read that fails (an I/O error, a file cut short, a callback's error)
+ * ends the run with its message.
+ */
+#ifndef OT_STREAM_H
+#define OT_STREAM_H
+
+#include "dataset.h"
+
+struct ot__source {
+    int fd;              /* a file of rows, or -1: callbacks */
+    uint64_t offset;     /* of row 0 in the file */
+    size_t row_bytes;    /* dim bytes (pixels) or dim floats */
+    int pixels;          /* rows of bytes b, each the feature b / 255 */
+    uint64_t id;         /* the file's size and time, or 0: what ranks compare */
+    ot_source_rows_fn rows; /* callbacks: the caller's, with user */
+    void *user;
+    char name[256];      /* the file, for messages */
+};
+
+/* Reads rows idx[first..first+n) (first.. when idx is NULL) of d's source
+ * into x (n rows of the source's row_bytes). From callbacks, `at` (n)
+ * receives the rows' indices and labels or targets (n of them) the labels
+ * the source gives, which must be those it gave when d was made; NULL: the
+ * call allocates them. Any thread; several at once. */
+ot_status ot__source_read(const ot_dataset *d, const uint32_t *idx, size_t first, size_t n,
+                          void *x, size_t *at, int32_t *labels, float *targets);
+
+/* Rows idx[0..n) of d's source into x (n raw rows), in chunks. */
+ot_status ot__source_select(const ot_dataset *d, const size_t *idx, size_t n, void *x);
+
+/* A streamed dataset of n rows from a source (taken over, and closed on
+ * failure); y or t (taken over) its labels or n x n_targets targets. */
+ot_status ot__dataset_streamed(ot_dataset **out, struct ot__source *src, size_t n,
+                               size_t dim, int32_t *y, float *t, size_t n_targets);
+
+/* Closes a source's file and frees it; NULL is fine. */
+void ot__source_close(struct ot__source *src);
+
+typedef struct ot__stage ot__stage;
+
+/* A stage for a run over d (streamed): view becomes a copy of *d whose
+ * gathers read from the stage, in chunks of at most max_rows rows. */
+ot_status ot__stage_open(ot__stage **out, const ot_dataset *d, size_t max_rows,
+                         ot_dataset *view);
+/* Stops the reader (posted rows not read yet are dropped); NULL is fine. */
+void ot__stage_close(ot__stage *s);
+
+/* The rows of a chunk, and of a forward round, on a stage for batches of
+ * `batch`: about 2 MB of features, whole batches. */
+size_t ot__stage_chunk(const ot_dataset *d, size_t batch);
+
+/* A run's stages over its training and validation data: each streamed one
+ * staged (one stage when they are the same dataset), *train and *val then
+ * pointing at the views. */
+typedef struct ot__stages {
+    ot_dataset views[2];
+    ot__stage *stage[2];
+} ot__stages;
+ot_status ot__stages_open(ot__stages *s, const ot_dataset **train, const ot_dataset **val,
+                          size_t batch);
+void ot__stages_close(ot__stages *s);
+
+/* Queues rows idx[first..first+rows) of view (first.. when idx is NULL) to
+ * be read ahead in chunks of `chunk` rows (the last shorter), in the order
+ * the run will gather them; idx must stay unchanged until they are. A view
+ * that is not staged: nothing. */
+ot_status ot__stage_post(const ot_dataset *view, const uint32_t *idx, size_t first,
+                         size_t rows, size_t chunk);
+
+/* Staged (else nothing): waits until rows idx[first..first+rows), posted, are read (or a
+ * read failed: its error); with `release`, the chunks posted before them
+ * are freed for the reader. The engine's master, between jobs. */
+ot_status ot__stage_ready(const ot_dataset *view, const uint32_t *idx, size_t first,
+                          size_t rows, int release);
+
+/* ot__dataset_gather on a staged view, from its buffers. */
+void ot__stage_gather(const ot_dataset *view, const ot__scaling *sc, const uint32_t *idx,
+                      size_t first, size_t rows, float *out, int32_t *labels,
+                      float *targets);
+
+/* The bytes read since the stage opened, and the seconds the reader spent
+ * reading them. */
+void ot__stage_stats(const ot_dataset *view, uint64_t *bytes, double *seconds);
+
+#endif
