@@ -125,6 +125,7 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
                 default_peer(), "/usr/bin/python3", 3, 1.0, 0};
     int cores = omp_get_num_procs(), breakdown = 0, auto_check = 0, alternatives = 0;
     int layouts = 0, step_parts = 0, tta = 0, plot_only = 0, floors = 0, search_check = 0;
+    int stream_check = 0;
     double target = 0.87;
     const char *batch_spec = "16,32,64,128,256,512,1024";
     const char *models_spec = "784-100-10,784-512-10,784-1024-1024-10";
@@ -147,6 +148,7 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         {"--auto-check", CLI_BOOL, &auto_check, NULL, "instead of the grid: --threads auto (elastic) against each fixed thread count and the PyTorch peer's, idle and under --load, the same work each, median of --reps runs", 0, 0, NULL},
         {"--load", CLI_STRING, &load_spec, "LIST", "--auto-check: idle, and the nice values of a CPU-bound process started --seconds into each timed run", 0, 0, NULL},
         {"--search-check", CLI_BOOL, &search_check, NULL, "instead of the grid: the textbook's grid search (epochs 1,2,3 x --batch, 3 folds, the refit) by omptrain, scikit-learn and a PyTorch loop", 0, 0, NULL},
+        {"--stream-check", CLI_BOOL, &stream_check, NULL, "instead of the grid: training samples/s of Fashion-MNIST in memory and streamed from the page cache (mapped, and read by pread as a file too large to map is), at the most --threads", 0, 0, NULL},
         {"--replot", CLI_BOOL, &plot_only, NULL, "instead of the grid: the plots again from --out DIR's bench.csv", 0, 0, NULL},
         {"--time-to-accuracy", CLI_BOOL, &tta, NULL, "instead of the grid: seconds to --target validation accuracy, omptrain and PyTorch", 0, 0, NULL},
         {"--target", CLI_DOUBLE, &target, "ACC", "--time-to-accuracy: the validation accuracy to reach", 0.01, 0.9999, NULL},
@@ -183,8 +185,9 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         return rc;
 #define GIVEN(flag) cli_given(opts, seen, n_opts, flag)
     if (breakdown + floors + step_parts + auto_check + alternatives + layouts + plot_only +
-            tta + search_check > 1) {
-        cli_error("--auto-check, --search-check, --replot, --time-to-accuracy%s each replace "
+            tta + search_check + stream_check > 1) {
+        cli_error("--auto-check, --search-check, --stream-check, --replot, "
+                  "--time-to-accuracy%s each replace "
                   "the grid: one "
                   "at a time", probes ? " and the probes" : "");
         return 2;
@@ -207,7 +210,7 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
         cli_error("--target applies to --time-to-accuracy only");
         return 2;
     }
-    if ((tta || search_check) && !GIVEN("--models"))
+    if ((tta || search_check || stream_check) && !GIVEN("--models"))
         models_spec = "784-100-10"; /* the textbook's */
     if (tta && !GIVEN("--batch"))
         batch_spec = "32"; /* Keras' default, the textbook's */
@@ -258,7 +261,7 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
     /* the grid writes its results there, time to accuracy the peer's rows:
      * a folder that cannot take them fails now, not after the measuring */
     if ((!(breakdown || floors || step_parts || auto_check || alternatives || layouts ||
-           search_check) ||
+           search_check || stream_check) ||
          ((tta || auto_check || search_check) && strcmp(c.peer, "none") != 0)) &&
         !prepare_out(c.out))
         return 1;
@@ -268,6 +271,13 @@ int bench_run(const char *command, int argc, char **argv, const bench_probes *pr
     const char *env_dir = getenv("OMPTRAIN_DATA");
     int from_env = env_dir != NULL && env_dir[0] != '\0';
     const char *fashion = from_env ? env_dir : "/usr/share/datasets/fashion-mnist";
+    if (stream_check) {
+        if (strcmp(c.data, "synthetic") == 0) {
+            cli_error("--stream-check streams Fashion-MNIST's files: not --data synthetic");
+            return 2;
+        }
+        return bench_stream_check(&c, fashion);
+    }
     ot_dataset *d = NULL;
     char data_desc[128] = "Fashion-MNIST train (60,000 x 784)";
     struct stat st;

@@ -176,6 +176,8 @@ int bench_auto_check(const config *c, const ot_dataset *d, peer *pp, int have_pe
  * scikit-learn and a PyTorch loop when c->peer is not "none"; the exit
  * status. */
 int bench_search_check(const config *c, const ot_dataset *d);
+/* bench --stream-check: dir's training IDX files in memory and streamed. */
+int bench_stream_check(const config *c, const char *dir);
 
 /* ---- report.c ---- */
 /* Each returns 0 when a file could not be written (said on stderr). */

@@ -628,6 +628,13 @@ typedef struct ot_epoch_metrics {
     const char *thread_change; /**< why it last changed, in words (the rates
                                     compared), or "" when it never did;
                                     valid during the callback */
+    double bytes_read;         /**< streamed data: the bytes of features the
+                                    epoch read (training and validation);
+                                    0 in memory */
+    double read_seconds;       /**< of them, the reader's time reading (a
+                                    file's pread calls, or a source's
+                                    callback; 0 from a mapped file, whose
+                                    rows are copied by the steps) */
 } ot_epoch_metrics;
 
 /** Progress inside an epoch, after each optimizer step. */
@@ -955,6 +962,17 @@ OT_API ot_status ot_model_predict(const ot_model *model, const float *x, size_t 
  */
 OT_API ot_status ot_model_predict_classes(const ot_model *model, const float *x,
                                           size_t n, int32_t *classes,
+                                          const ot_eval_config *config);
+
+/**
+ * ot_model_predict for rows first..first+n of a dataset (streamed or in
+ * memory; its labels, if any, are not used): the outputs into `out` (n x
+ * output_dim) and, unless `classes` is NULL, the predicted classes as
+ * ot_model_predict_classes gives them. Since 0.1.
+ */
+OT_API ot_status ot_model_predict_dataset(const ot_model *model, const ot_dataset *data,
+                                          size_t first, size_t n, float *out,
+                                          size_t out_count, int32_t *classes,
                                           const ot_eval_config *config);
 
 /** Scaling the model applies to its inputs (after a fit with scaling, or a

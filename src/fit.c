@@ -96,6 +96,7 @@ typedef struct fit_state {
     /* the run's time in jobs, its integral of the thread count, the count's
      * changes: now and at the epoch's start; the last change's reason */
     double busy_now, busy_epoch, thread_now, thread_epoch;
+    double read_epoch, read_s_epoch; /* the stages' bytes and seconds then */
     size_t changes_now, changes_epoch;
     const char *why;
 } fit_state;
@@ -160,10 +161,12 @@ static void begin_epoch(fit_state *f, size_t epoch, ot__job *job)
     f->busy_epoch = f->busy_now;
     f->thread_epoch = f->thread_now;
     f->changes_epoch = f->changes_now;
+    ot__stages_stats(&f->stages, &f->read_epoch, &f->read_s_epoch);
     f->step = epoch == f->first_epoch ? f->first_step : 0;
     /* streamed data: the epoch's rows in the order its jobs gather them */
     size_t b0 = f->step * f->batch;
-    ot_status st = ot__stage_post(f->train, f->train_idx, b0, f->n_train - b0, f->batch);
+    ot_status st = ot__stage_post(f->train, f->train_idx, b0, f->n_train - b0,
+                                  ot__stage_chunk(f->train, f->batch));
     if (st == OT_OK && f->n_val > 0 && f->val->stage)
         st = ot__stage_post(f->val, f->val_idx, 0, f->n_val, ot__stage_chunk(f->val, f->batch));
     if (st != OT_OK) {
@@ -237,6 +240,9 @@ static void end_epoch(fit_state *f, const ot__job_result *val)
     e->threads = busy > 0 ? (f->thread_now - f->thread_epoch) / busy : 0.0;
     e->thread_changes = f->changes_now - f->changes_epoch;
     e->thread_change = f->why != NULL ? f->why : "";
+    ot__stages_stats(&f->stages, &e->bytes_read, &e->read_seconds);
+    e->bytes_read -= f->read_epoch;
+    e->read_seconds -= f->read_s_epoch;
     m->epochs = f->epoch;
     m->steps_in_epoch = 0;
     m->part_loss = m->part_metric = 0.0;
@@ -284,48 +290,6 @@ static void fit_driver(void *user, const ot__job *done, const ot__job_result *re
         next->status = ot__fail(f->fail, "%s", f->fail_msg);
     else if (!f->stop && f->epoch < f->last_epoch)
         begin_epoch(f, f->epoch + 1, next);
-}
-
-/* Checks a fit's arguments. */
-static ot_status check_fit(const ot_model *m, const ot_dataset *train,
-                           const ot_fit_config *cfg)
-{
-    ot_status status;
-    if (m == NULL || train == NULL || cfg == NULL)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: model, data and config must "
-                        "not be NULL");
-    if (!m->compiled)
-        return ot__fail(OT_INVALID_STATE, "fit: the model is not compiled "
-                        "(call ot_model_compile first)");
-    if ((status = ot__dataset_check(train, m, "fit: training data", 1)) != OT_OK)
-        return status;
-    if (cfg->elastic != OT_ELASTIC_AUTO && cfg->elastic != OT_ELASTIC_ON &&
-        cfg->elastic != OT_ELASTIC_OFF)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: elastic %d is not OT_ELASTIC_AUTO, "
-                        "_ON or _OFF", (int)cfg->elastic);
-    if (cfg->batch_size == 0)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: batch_size must be >= 1");
-    if (cfg->epochs == 0 || cfg->epochs > 1000000)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: epochs %zu must be in "
-                        "1..1000000", cfg->epochs);
-    if (cfg->initial_epoch != SIZE_MAX && cfg->initial_epoch >= cfg->epochs)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: initial_epoch %zu: nothing "
-                        "to train up to epochs %zu", cfg->initial_epoch, cfg->epochs);
-    if (!(cfg->validation_split >= 0.0 && cfg->validation_split < 1.0))
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g must be "
-                        "in [0, 1)", cfg->validation_split);
-    if (cfg->validation_data != NULL && cfg->validation_split > 0.0)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: give validation_data or "
-                        "validation_split, not both");
-    if (cfg->validation_data != NULL &&
-        (status = ot__dataset_check(cfg->validation_data, m, "fit: validation data",
-                                    1)) != OT_OK)
-        return status;
-    if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
-                        (int)cfg->scaling);
-    return ot__control_check(cfg, cfg->validation_data != NULL ||
-                                      cfg->validation_split > 0.0);
 }
 
 /* The seeded split (like train_test_split's shuffle) into perm, of N + the
@@ -444,7 +408,7 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     const ot_fit_config *cfg = f->cfg;
     const ot_model *m = f->m;
     ot_status status;
-    if ((status = check_fit(m, f->train, cfg)) != OT_OK)
+    if ((status = ot__fit_check(m, f->train, cfg)) != OT_OK)
         return status;
     /* a model that has been trained keeps its shard count, and so its
      * results, unless told otherwise */
@@ -487,54 +451,6 @@ static ot_status plan(fit_state *f, int *T, size_t *S)
     return OT_OK;
 }
 
-/* A fingerprint of d's features (a streamed one's: its file's size and
- * time), labels and targets. */
-static uint64_t dataset_hash(const ot_dataset *d)
-{
-    uint64_t h = d->source ? d->source->id ^ d->n
-                           : ot__hash_bytes(d->n, d->x ? (const void *)d->x
-                                                       : (const void *)d->pixels,
-                                            d->n * d->dim * (d->x ? sizeof(float) : 1));
-    h = ot__hash_bytes(h, d->y, d->y ? d->n * sizeof *d->y : 0);
-    return ot__hash_bytes(h, d->t, d->t ? d->n * d->n_targets * sizeof(float) : 0);
-}
-
-/* With ranks: every rank runs the same fit (or all fail, naming the first
- * difference), and shards = 0 is the sum of the ranks' threads. */
-static ot_status same_fit(const fit_state *f, const ot__ranks *r, int T, size_t *S)
-{
-    const ot_model *m = f->m;
-    const ot_fit_config *cfg = f->cfg;
-    const ot_dataset *d = f->train, *v = cfg->validation_data;
-    uint64_t split_bits;
-    memcpy(&split_bits, &cfg->validation_split, sizeof split_bits);
-    uint64_t data_hash = dataset_hash(d), val_hash = v ? dataset_hash(v) : 0;
-    uint64_t model_hash = ot__hash_bytes(m->arena_len, m->params, m->arena_len * sizeof(float));
-    model_hash = ot__hash_bytes(model_hash, m->opt.state,
-                                m->opt.slots * m->arena_len * sizeof(float));
-    const char *names[] = {"batch_size", "shards", "epochs", "seed", "shuffle",
-                           "validation_split (bits)", "first epoch", "first step",
-                           "optimizer steps", "parameters", "a hash of the weights and "
-                           "optimizer state", "training samples", "a hash of the training "
-                           "data", "validation samples", "a hash of the validation data",
-                           "scaling", "initial_epoch"};
-    uint64_t vals[] = {cfg->batch_size, cfg->shards, cfg->epochs, cfg->seed,
-                       (uint64_t)cfg->shuffle, split_bits, f->first_epoch, f->first_step,
-                       m->opt.iterations, m->arena_len, model_hash, d->n, data_hash,
-                       v ? v->n : 0, val_hash, (uint64_t)cfg->scaling, cfg->initial_epoch};
-    ot_status status = ot__ranks_same(r, vals, names, sizeof vals / sizeof *vals);
-    if (status != OT_OK || cfg->shards != 0 || m->has_fit)
-        return status;
-    uint64_t sum = (uint64_t)T;
-    if ((status = ot__ranks_sum(r, &sum)) != OT_OK)
-        return status;
-    if (sum > 65536)
-        return ot__fail(OT_INVALID_ARGUMENT, "fit: %llu threads over %d ranks make more "
-                        "than 65536 shards: give shards", (unsigned long long)sum, r->size);
-    *S = (size_t)sum < f->batch ? (size_t)sum : f->batch;
-    return OT_OK;
-}
-
 /* A fit over the ranks r (one without MPI). */
 static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *rows,
                      const ot_fit_config *cfg, const ot__engine_options *opt,
@@ -561,7 +477,8 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *r
         status = plan(&f, &T, &S);
     status = ot__ranks_agree(r, status, 0u, NULL);
     if (status == OT_OK && r->size > 1)
-        status = same_fit(&f, r, T, &S);
+        status = ot__fit_same(m, cfg, f.train, f.first_epoch, f.first_step, f.batch, r, T,
+                              &S);
     /* a shard with no rows would still hold its buffers: none is made */
     if (status == OT_OK && S > f.batch)
         status = ot__fail(OT_INVALID_ARGUMENT, "fit: %zu shards%s for a batch of %zu%s: at "

@@ -6,6 +6,7 @@
 #define OT_FIT_H
 
 #include "engine.h"
+#include "ranks.h"
 
 /* ot_model_fit, with the engine's options (NULL: the rules). */
 ot_status ot__fit(ot_model *m, const ot_dataset *train, const ot_fit_config *cfg,
@@ -23,5 +24,15 @@ typedef struct ot__fit_rows {
 ot_status ot__fit_on_rows(ot_model *m, const ot_dataset *train, const ot__fit_rows *rows,
                        const ot_fit_config *cfg, const ot__engine_options *opt,
                        ot_history **history);
+
+/* Checks a fit's arguments (fit_check.c). */
+ot_status ot__fit_check(const ot_model *m, const ot_dataset *train, const ot_fit_config *cfg);
+
+/* With ranks: every rank runs the same fit (or all fail, naming the first
+ * difference: its config, where it starts, the model, the data), and
+ * shards = 0 is the sum of the ranks' threads T, at most the batch, in *S. */
+ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dataset *train,
+                       size_t first_epoch, size_t first_step, size_t batch,
+                       const ot__ranks *r, int T, size_t *S);
 
 #endif

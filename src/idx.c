@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -334,6 +335,16 @@ static ot_status open_plain(const char *path, const char *named, size_t bytes,
     }
     src->fd = fd;
     src->offset = 16;
+    /* a small file is mapped: copying rows from the page cache costs no
+     * system call */
+    size_t len = (size_t)st.st_size, limit = ot_memory_limit() / 4;
+    if (len <= OT__STREAM_MAP_BYTES && len <= limit) {
+        void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            src->map = p;
+            src->map_len = len;
+        }
+    }
     src->id = (uint64_t)st.st_size ^ ((uint64_t)st.st_mtim.tv_sec << 20) ^
               (uint64_t)st.st_mtim.tv_nsec;
     snprintf(src->name, sizeof src->name, "%s", path);

@@ -172,6 +172,28 @@ ot_status ot_model_predict_classes(const ot_model *m, const float *x, size_t n,
     return classes_of(m, &view, cfg, classes);
 }
 
+ot_status ot_model_predict_dataset(const ot_model *m, const ot_dataset *d, size_t first,
+                                   size_t n, float *out, size_t out_count, int32_t *classes,
+                                   const ot_eval_config *cfg)
+{
+    if (m == NULL || d == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "predict: NULL argument");
+    if (n == 0 || first > d->n || n > d->n - first)
+        return ot__fail(OT_INVALID_ARGUMENT, "predict: rows %zu..%zu of %zu", first,
+                        first + n, d->n);
+    ot_status status = ot__dataset_check(d, m, "predict", 0);
+    if (status != OT_OK)
+        return status;
+    const size_t C = ot_model_output_dim(m);
+    if (out_count / C < n)
+        return ot__fail(OT_INVALID_ARGUMENT, "predict: output holds %zu floats, "
+                        "%zu rows x %zu outputs need more", out_count, n, C);
+    status = forward(m, d, first, n, cfg, NULL, NULL, out);
+    for (size_t r = 0; status == OT_OK && classes != NULL && r < n; r++)
+        classes[r] = row_class(out + r * C, C);
+    return status;
+}
+
 ot_status ot_model_confusion_matrix(const ot_model *m, const ot_dataset *d,
                                     const ot_eval_config *cfg, size_t *counts,
                                     size_t classes)

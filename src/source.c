@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stream.h"
@@ -17,6 +19,8 @@ void ot__source_close(struct ot__source *src)
 {
     if (src == NULL)
         return;
+    if (src->map != NULL)
+        munmap((void *)src->map, src->map_len);
     if (src->fd >= 0)
         close(src->fd);
     ot__free(src);
@@ -27,6 +31,10 @@ static ot_status read_run(const struct ot__source *src, size_t r, size_t n, unsi
 {
     size_t len = n * src->row_bytes, done = 0;
     uint64_t off = src->offset + (uint64_t)r * src->row_bytes;
+    if (src->map != NULL) {
+        memcpy(x, src->map + off, len);
+        return OT_OK;
+    }
     while (done < len) {
         ssize_t got = pread(src->fd, x + done, len - done, (off_t)(off + done));
         if (got < 0 && errno == EINTR)
@@ -73,10 +81,23 @@ ot_status ot__source_read(const ot_dataset *d, const uint32_t *idx, size_t first
 {
     const struct ot__source *src = d->source;
     if (src->fd >= 0) {
-        /* runs of consecutive rows in one read each */
+        /* A mapped file cut short would end the process with SIGBUS where a
+         * read says so: its size is checked before each read of rows. */
+        struct stat st;
+        if (src->map != NULL && (fstat(src->fd, &st) != 0 || (size_t)st.st_size < src->map_len))
+            return ot__fail(OT_IO_ERROR, "%s: cut short (was the file changed while it was "
+                            "read?)", src->name);
+        /* runs of consecutive rows in one read each; from a mapping, the
+         * rows a few ahead prefetched, as a gather from memory does */
         unsigned char *out = x;
         for (size_t i = 0; i < n;) {
             size_t r = idx ? idx[first + i] : first + i, k = 1;
+            if (src->map != NULL && idx != NULL && i + 4 < n) {
+                const unsigned char *next = src->map + src->offset +
+                                            (size_t)idx[first + i + 4] * src->row_bytes;
+                for (size_t o = 0; o < src->row_bytes; o += 64)
+                    __builtin_prefetch(next + o, 0, 0);
+            }
             while (i + k < n && (idx ? idx[first + i + k] : first + i + k) == r + k)
                 k++;
             ot_status st = read_run(src, r, k, out + i * src->row_bytes);

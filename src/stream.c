@@ -3,6 +3,7 @@
  * rows ahead of it (stream.h).
  */
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +49,8 @@ struct ot__stage {
     uint64_t current;         /* the first chunk of the job handed out last */
     uint64_t bytes;
     double seconds;
+    int mapped;               /* the view gathers from the source's mapping: no
+                               * reader, only the file's size checked */
 };
 
 static double now_s(void)
@@ -141,6 +144,15 @@ ot_status ot__stage_open(ot__stage **out, const ot_dataset *d, size_t max_rows,
         return OT_OUT_OF_MEMORY;
     s->d = d;
     s->max_rows = max_rows;
+    if (d->source->map != NULL && d->source->pixels) {
+        /* zero copy: the view's pixels are the mapping's */
+        s->mapped = 1;
+        *view = *d;
+        view->pixels = (uint8_t *)d->source->map + d->source->offset;
+        view->stage = s;
+        *out = s;
+        return OT_OK;
+    }
     s->cap_ranges = 8;
     s->ranges = ot__calloc(s->cap_ranges, sizeof *s->ranges, "stage ranges");
     ot_status st = s->ranges ? OT_OK : OT_OUT_OF_MEMORY;
@@ -210,7 +222,7 @@ ot_status ot__stage_post(const ot_dataset *view, const uint32_t *idx, size_t fir
                          size_t rows, size_t chunk)
 {
     ot__stage *s = view->stage;
-    if (s == NULL || rows == 0)
+    if (s == NULL || s->mapped || rows == 0)
         return OT_OK;
     if (chunk == 0 || chunk > s->max_rows)
         return ot__fail(OT_INVALID_STATE, "stage: chunks of %zu rows, buffers of %zu", chunk,
@@ -242,6 +254,8 @@ ot_status ot__stage_post(const ot_dataset *view, const uint32_t *idx, size_t fir
 
 size_t ot__stage_chunk(const ot_dataset *d, size_t batch)
 {
+    if (d->source == NULL)
+        return batch;
     size_t rows = ROUND_BYTES / d->source->row_bytes / batch * batch;
     return rows > batch ? rows : batch;
 }
@@ -297,6 +311,18 @@ ot_status ot__stage_ready(const ot_dataset *view, const uint32_t *idx, size_t fi
     ot__stage *s = view->stage;
     if (s == NULL || rows == 0)
         return OT_OK;
+    if (s->mapped) {
+        /* a mapped file cut short would end the process with SIGBUS where a
+         * read says so: its size is checked before each job (a system call
+         * a step; a file cut during the step still ends it) */
+        if (release)
+            s->bytes += rows * s->d->source->row_bytes;
+        struct stat st;
+        if (fstat(s->d->source->fd, &st) != 0 || (size_t)st.st_size < s->d->source->map_len)
+            return ot__fail(OT_IO_ERROR, "%s: cut short (was the file changed while it was "
+                            "read?)", s->d->source->name);
+        return OT_OK;
+    }
     pthread_mutex_lock(&s->lock);
     uint64_t lo, hi;
     if (!chunks_of(s, idx, first, rows, &lo, &hi)) {
@@ -314,10 +340,13 @@ ot_status ot__stage_ready(const ot_dataset *view, const uint32_t *idx, size_t fi
          * what was posted before them and not read yet (a run that left a
          * pass) is skipped */
         s->current = lo;
+        int freed = 0; /* the reader is woken only when there is work for it */
         for (int i = 0; i < SLOTS; i++)
             if ((s->slots[i].state == SLOT_READY || s->slots[i].state == SLOT_FAILED) &&
-                s->slots[i].seq < lo)
+                s->slots[i].seq < lo) {
                 s->slots[i].state = SLOT_FREE;
+                freed = 1;
+            }
         while (s->n_ranges > 0) {
             const range *g = &s->ranges[s->head];
             if (g->seq0 + g->chunks > lo)
@@ -325,9 +354,12 @@ ot_status ot__stage_ready(const ot_dataset *view, const uint32_t *idx, size_t fi
             s->head = (s->head + 1) % s->cap_ranges;
             s->n_ranges--;
         }
-        if (s->next < lo)
+        if (s->next < lo) {
             s->next = lo;
-        pthread_cond_broadcast(&s->cond);
+            freed = 1;
+        }
+        if (freed)
+            pthread_cond_broadcast(&s->cond);
     }
     ot_status st = OT_OK;
     for (uint64_t q = lo; q <= hi && st == OT_OK; q++) {
@@ -384,15 +416,21 @@ void ot__stage_gather(const ot_dataset *view, const ot__scaling *sc, const uint3
     }
 }
 
-void ot__stage_stats(const ot_dataset *view, uint64_t *bytes, double *seconds)
+void ot__stages_stats(const ot__stages *ss, double *bytes, double *seconds)
 {
-    ot__stage *s = view->stage;
-    *bytes = 0;
+    *bytes = 0.0;
     *seconds = 0.0;
-    if (s == NULL)
-        return;
-    pthread_mutex_lock(&s->lock);
-    *bytes = s->bytes;
-    *seconds = s->seconds;
-    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < 2; i++) {
+        ot__stage *s = ss->stage[i];
+        if (s == NULL)
+            continue;
+        if (s->mapped) {
+            *bytes += (double)s->bytes;
+            continue;
+        }
+        pthread_mutex_lock(&s->lock);
+        *bytes += (double)s->bytes;
+        *seconds += s->seconds;
+        pthread_mutex_unlock(&s->lock);
+    }
 }

@@ -29,6 +29,8 @@
 
 struct ot__source {
     int fd;              /* a file of rows, or -1: callbacks */
+    const unsigned char *map; /* the whole file mapped (a small one), or NULL */
+    size_t map_len;
     uint64_t offset;     /* of row 0 in the file */
     size_t row_bytes;    /* dim bytes (pixels) or dim floats */
     int pixels;          /* rows of bytes b, each the feature b / 255 */
@@ -54,6 +56,11 @@ ot_status ot__source_select(const ot_dataset *d, const size_t *idx, size_t n, vo
 ot_status ot__dataset_streamed(ot_dataset **out, struct ot__source *src, size_t n,
                                size_t dim, int32_t *y, float *t, size_t n_targets);
 
+/* A file at most this large (and at most a quarter of the memory limit) is
+ * mapped whole and read from the mapping; a larger one by pread, row by
+ * row, which costs a system call a row. */
+#define OT__STREAM_MAP_BYTES ((size_t)128 << 20)
+
 /* Closes a source's file and frees it; NULL is fine. */
 void ot__source_close(struct ot__source *src);
 
@@ -67,7 +74,8 @@ ot_status ot__stage_open(ot__stage **out, const ot_dataset *d, size_t max_rows,
 void ot__stage_close(ot__stage *s);
 
 /* The rows of a chunk, and of a forward round, on a stage for batches of
- * `batch`: about 2 MB of features, whole batches. */
+ * `batch`: about 2 MB of features, whole batches (many steps a chunk, so
+ * that the reader wakes seldom). */
 size_t ot__stage_chunk(const ot_dataset *d, size_t batch);
 
 /* A run's stages over its training and validation data: each streamed one
@@ -99,8 +107,8 @@ void ot__stage_gather(const ot_dataset *view, const ot__scaling *sc, const uint3
                       size_t first, size_t rows, float *out, int32_t *labels,
                       float *targets);
 
-/* The bytes read since the stage opened, and the seconds the reader spent
- * reading them. */
-void ot__stage_stats(const ot_dataset *view, uint64_t *bytes, double *seconds);
+/* The bytes of features a run's stages made ready since they opened, and
+ * the seconds their readers spent reading them. */
+void ot__stages_stats(const ot__stages *s, double *bytes, double *seconds);
 
 #endif

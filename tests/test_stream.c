@@ -57,6 +57,9 @@ static void write_idx(int gz)
     free(b);
 }
 
+/* streamed: 0 in memory, 1 streamed (a small file: mapped), 2 streamed
+ * and read by pread (as a file too large to map is: the memory limit below
+ * four times the file). */
 static ot_dataset *open_idx(int streamed, int gz)
 {
     char images[512], labels[512], cache[512];
@@ -64,10 +67,14 @@ static ot_dataset *open_idx(int streamed, int gz)
     snprintf(labels, sizeof labels, "%s/labels.idx1-ubyte%s", dir, gz ? ".gz" : "");
     snprintf(cache, sizeof cache, "%s/cache", dir);
     ot_dataset *d = NULL;
+    const size_t limit = ot_memory_limit();
+    if (streamed == 2)
+        ot_set_memory_limit((size_t)N * DIM * 2);
     ot_status st = streamed ? ot_dataset_stream_idx(&d, images, labels, cache)
                             : ot_dataset_load_idx(&d, images, labels);
+    ot_set_memory_limit(limit);
     cr_assert_eq(st, OT_OK, "%s", ot_last_error());
-    cr_assert_eq(ot_dataset_is_streamed(d), streamed);
+    cr_assert_eq(ot_dataset_is_streamed(d), streamed > 0);
     return d;
 }
 
@@ -112,20 +119,23 @@ static void expect_same_fit(const ot_dataset *a, const ot_dataset *b, const ot_l
 Test(stream, an_idx_file_read_by_offset_trains_the_bits_of_memory)
 {
     write_idx(0);
-    ot_dataset *mem = open_idx(0, 0), *str = open_idx(1, 0);
-    cr_assert_eq(ot_dataset_size(str), N);
-    cr_assert_eq(ot_dataset_classes(str), CLASSES);
-    const ot_layer small[] = {OT_DENSE(32, OT_ACTIVATION_RELU),
-                              OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
-    /* batches cut by rows, with the last one short, and standard scaling */
-    expect_same_fit(mem, str, small, 2, 32, OT_SCALING_STANDARD);
-    expect_same_fit(mem, str, small, 2, 100, OT_SCALING_MINMAX);
-    /* small batches on a wide layer: steps cut by units, rows gathered ahead */
-    const ot_layer wide[] = {OT_DENSE(512, OT_ACTIVATION_RELU),
-                             OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
-    expect_same_fit(mem, str, wide, 2, 4, OT_SCALING_NONE);
+    ot_dataset *mem = open_idx(0, 0);
+    for (int how = 1; how <= 2; how++) { /* mapped, then read by pread */
+        ot_dataset *str = open_idx(how, 0);
+        cr_assert_eq(ot_dataset_size(str), N);
+        cr_assert_eq(ot_dataset_classes(str), CLASSES);
+        const ot_layer small[] = {OT_DENSE(32, OT_ACTIVATION_RELU),
+                                  OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
+        /* batches cut by rows, with the last one short, and standard scaling */
+        expect_same_fit(mem, str, small, 2, 32, OT_SCALING_STANDARD);
+        expect_same_fit(mem, str, small, 2, 100, OT_SCALING_MINMAX);
+        /* small batches on a wide layer: steps cut by units, rows gathered ahead */
+        const ot_layer wide[] = {OT_DENSE(512, OT_ACTIVATION_RELU),
+                                 OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
+        expect_same_fit(mem, str, wide, 2, 4, OT_SCALING_NONE);
+        ot_dataset_destroy(str);
+    }
     ot_dataset_destroy(mem);
-    ot_dataset_destroy(str);
 }
 
 Test(stream, a_gzip_file_is_read_from_its_copy_in_the_cache)
@@ -159,7 +169,7 @@ Test(stream, a_gzip_file_is_read_from_its_copy_in_the_cache)
 Test(stream, evaluate_predict_and_reads_into_memory_match)
 {
     write_idx(0);
-    ot_dataset *mem = open_idx(0, 0), *str = open_idx(1, 0);
+    ot_dataset *mem = open_idx(0, 0), *str = open_idx(2, 0);
     ot_model *m = NULL;
     const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
                                OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
@@ -207,7 +217,7 @@ static int stop_after(const ot_step_metrics *sm, void *user)
 Test(stream, a_fit_stopped_inside_an_epoch_resumes_to_the_same_bytes)
 {
     write_idx(0);
-    ot_dataset *str = open_idx(1, 0);
+    ot_dataset *str = open_idx(2, 0);
     const ot_layer layers[] = {OT_DENSE(16, OT_ACTIVATION_RELU),
                                OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
     ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
@@ -344,11 +354,13 @@ Test(stream, a_file_cut_short_is_refused_and_one_cut_while_training_stops_it)
     snprintf(images, sizeof images, "%s/images.idx3-ubyte", dir);
     snprintf(labels, sizeof labels, "%s/labels.idx1-ubyte", dir);
     ot_dataset *d = NULL;
-    ot_dataset *str = open_idx(1, 0);
+    ot_dataset *mapped = open_idx(1, 0), *read = open_idx(2, 0);
     snprintf(cmd, sizeof cmd, "truncate -s 20000 %s", images);
     cr_assert_eq(system(cmd), 0);
-    expect_fit_fails(str, OT_IO_ERROR, "cut short at row");
-    ot_dataset_destroy(str);
+    expect_fit_fails(read, OT_IO_ERROR, "cut short at row");
+    expect_fit_fails(mapped, OT_IO_ERROR, "cut short");
+    ot_dataset_destroy(mapped);
+    ot_dataset_destroy(read);
     cr_assert_eq(ot_dataset_stream_idx(&d, images, labels, NULL), OT_BAD_FORMAT);
     cr_assert(strstr(ot_last_error(), "truncated") != NULL, "%s", ot_last_error());
     snprintf(cmd, sizeof cmd, "%s/nothing", dir);

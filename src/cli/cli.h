@@ -113,6 +113,8 @@ typedef struct cli_data_options {
     int integer_labels;
     size_t features;           /* > 0: a CSV with exactly this many columns
                                   is read as features only (predict) */
+    int stream;                /* --stream: idx data read as runs need it */
+    const char *cache_dir;     /* --cache-dir, or NULL */
 } cli_data_options;
 
 /* Checks a --label-column list; 0 when bad (error printed). */
@@ -140,8 +142,9 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user);
  * (--batch, --threads, --shards, --max-memory) at opts, parsed into *ec,
  * which holds the library's defaults (ot_eval_config_default) until then,
  * and *max_memory (GB, 0 until given). */
-enum { CLI_EVAL_FLAGS = 4 };
-void cli_eval_flags(cli_opt *opts, ot_eval_config *ec, double *max_memory);
+enum { CLI_EVAL_FLAGS = 6 };
+void cli_eval_flags(cli_opt *opts, ot_eval_config *ec, double *max_memory, int *stream,
+                    const char **cache_dir);
 /* --max-memory GB: the library's limit on what a data file may take (0:
  * its default). */
 void cli_set_max_memory(double gb);
@@ -158,15 +161,16 @@ typedef struct cli_opt_flags {
 
 typedef struct cli_train_flags {
     const char *data, *val_data, *layers, *loss, *save, *history, *plot, *resume,
-        *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads, *fold;
+        *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads, *fold,
+        *cache_dir;
     size_t batch, epochs, shards, patience, checkpoint_every;
     double split, min_delta, max_memory; /* max_memory: GB, 0 the library's */
-    int quiet, no_shuffle, early_stopping, no_restore_best;
+    int quiet, no_shuffle, early_stopping, no_restore_best, stream;
     uint64_t seed;
     cli_opt_flags of;
 } cli_train_flags;
 
-enum { CLI_TRAIN_FLAGS = 44, CLI_MAX_LAYERS = 64 };
+enum { CLI_TRAIN_FLAGS = 46, CLI_MAX_LAYERS = 64 };
 
 /* The defaults: the textbook's run. */
 void cli_train_flags_init(cli_train_flags *f);

@@ -48,6 +48,11 @@ int cli_check_columns(const char *list)
 int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out)
 {
     const char *dir = NULL;
+    if (o->stream && (strcmp(spec, "xor") == 0 || strncmp(spec, "csv:", 4) == 0)) {
+        cli_error("--stream: %s is read whole: streaming reads idx:DIR and fashion-mnist "
+                  "(convert a large CSV to IDX to stream it)", spec);
+        return CLI_USAGE;
+    }
     if (strcmp(spec, "xor") == 0) {
         if (ot_dataset_xor(out) != OT_OK)
             return cli_fail("--data xor");
@@ -83,7 +88,8 @@ int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out)
                   "csv:FILE or xor)", spec);
         return CLI_USAGE;
     }
-    if (ot_dataset_load_idx_dir(out, dir, o->split) != OT_OK) {
+    if ((o->stream ? ot_dataset_stream_idx_dir(out, dir, o->split, o->cache_dir)
+                   : ot_dataset_load_idx_dir(out, dir, o->split)) != OT_OK) {
         if (strcmp(spec, "fashion-mnist") == 0 && getenv("OMPTRAIN_DATA") == NULL &&
             strstr(ot_last_error(), "no such file") != NULL) /* not there: say where from */
             cli_error("%s (install Debian's dataset-fashion-mnist, or set "

@@ -36,7 +36,9 @@ int cli_evaluate(int argc, char **argv)
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
     };
     double max_memory = 0.0;
-    cli_eval_flags(opts + 4, &ec, &max_memory);
+    int stream = 0;
+    const char *cache_dir = NULL;
+    cli_eval_flags(opts + 4, &ec, &max_memory, &stream, &cache_dir);
     int rc = cli_parse("evaluate", "Report the loss and metric of a saved model on a test set, and a classifier's confusion matrix.",
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
@@ -63,7 +65,8 @@ int cli_evaluate(int argc, char **argv)
     int classifier = loss <= OT_LOSS_BINARY_CROSSENTROPY;
     cli_data_options dopt = {"t10k", label_columns,
                              loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
-                                 loss == OT_LOSS_CATEGORICAL_CROSSENTROPY, 0};
+                                 loss == OT_LOSS_CATEGORICAL_CROSSENTROPY, 0, stream,
+                             cache_dir};
     if ((rc = cli_load_data(data, &dopt, &test)) != CLI_OK) {
         ot_model_destroy(model);
         return rc;

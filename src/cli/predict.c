@@ -11,25 +11,52 @@
 
 #include "cli.h"
 
-/* Writes the CSV whole or not at all. */
-static int write_predictions(const char *path, const float *out, const int32_t *cls,
-                             size_t n, size_t C, int classifier)
+/* Writes the CSV whole or not at all: the predictions of d's rows, a chunk
+ * at a time, so that a streamed data set is never all in memory. */
+static int write_predictions(const char *path, const ot_model *m, const ot_dataset *d,
+                             const ot_eval_config *ec, int classifier)
 {
+    const size_t n = ot_dataset_size(d), C = ot_model_output_dim(m), chunk = 65536;
+    float *out = malloc(chunk * C * sizeof *out);
+    int32_t *cls = malloc(chunk * sizeof *cls);
     cli_file o;
+    if (out == NULL || cls == NULL) {
+        free(out);
+        free(cls);
+        cli_error("predict: out of memory");
+        return CLI_FAILED;
+    }
     if (!cli_file_open(&o, path)) {
         cli_error("--output: %s: cannot create a file there: %s", path, strerror(errno));
+        free(out);
+        free(cls);
         return CLI_FAILED;
     }
     FILE *f = o.f;
     for (size_t j = 0; j < C; j++)
         fprintf(f, "%s%s%zu", j ? "," : "", classifier ? "p" : "y", j);
     fprintf(f, classifier ? ",class\n" : "\n");
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < C; j++)
-            fprintf(f, "%s%.9g", j ? "," : "", (double)out[i * C + j]);
-        if (classifier)
-            fprintf(f, ",%d", (int)cls[i]);
-        fputc('\n', f);
+    int ok = 1;
+    for (size_t at = 0; at < n && ok; at += chunk) {
+        size_t k = n - at < chunk ? n - at : chunk;
+        if (ot_model_predict_dataset(m, d, at, k, out, k * C, cls, ec) != OT_OK) {
+            cli_fail("predict");
+            ok = 0;
+            break;
+        }
+        for (size_t i = 0; i < k; i++) {
+            for (size_t j = 0; j < C; j++)
+                fprintf(f, "%s%.9g", j ? "," : "", (double)out[i * C + j]);
+            if (classifier)
+                fprintf(f, ",%d", (int)cls[i]);
+            fputc('\n', f);
+        }
+    }
+    free(out);
+    free(cls);
+    if (!ok) {
+        cli_file_abandon(&o);
+        return CLI_FAILED;
     }
     if (!cli_file_commit(&o)) {
         cli_error("--output: %s: write failed: %s", path, strerror(errno));
@@ -49,7 +76,9 @@ int cli_predict(int argc, char **argv)
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: columns to leave out when the file has more than the model's inputs", 0, 0, NULL},
     };
     double max_memory = 0.0;
-    cli_eval_flags(opts + 4, &ec, &max_memory);
+    int stream = 0;
+    const char *cache_dir = NULL;
+    cli_eval_flags(opts + 4, &ec, &max_memory, &stream, &cache_dir);
     int rc = cli_parse("predict", "Write a saved model's predictions for every sample as CSV.",
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
@@ -65,46 +94,25 @@ int cli_predict(int argc, char **argv)
         return CLI_FAILED;
     ot_model *model = NULL;
     ot_dataset *d = NULL;
-    float *out = NULL, *x = NULL;
-    int32_t *cls = NULL;
     if (ot_model_load(&model, model_path) != OT_OK)
         return cli_fail("--model");
     ot_loss loss;
     int classifier = ot_model_loss(model, &loss) == OT_OK ? loss <= OT_LOSS_BINARY_CROSSENTROPY : 1;
-    cli_data_options dopt = {"t10k", label_columns, 0, ot_model_input_dim(model)};
+    cli_data_options dopt = {"t10k", label_columns, 0, ot_model_input_dim(model), stream,
+                             cache_dir};
     if ((rc = cli_load_data(data, &dopt, &d)) != CLI_OK)
         goto done;
     rc = CLI_FAILED;
-    size_t n = ot_dataset_size(d), dim = ot_dataset_dim(d), C = ot_model_output_dim(model);
+    size_t n = ot_dataset_size(d), dim = ot_dataset_dim(d);
     if (dim != ot_model_input_dim(model)) {
         cli_error("--data: %zu features per sample, the model takes %zu", dim,
                   ot_model_input_dim(model));
         goto done;
     }
-    /* The public API predicts from the caller's rows: rebuild them. */
-    x = malloc(n * dim * sizeof *x);
-    out = malloc(n * C * sizeof *out);
-    cls = malloc(n * sizeof *cls);
-    if (!x || !out || !cls) {
-        cli_error("predict: out of memory");
-        goto done;
-    }
-    if (ot_dataset_features(d, x, n * dim) != OT_OK) {
-        cli_fail(NULL);
-        goto done;
-    }
-    if (ot_model_predict(model, x, n, out, n * C, &ec) != OT_OK ||
-        ot_model_predict_classes(model, x, n, cls, &ec) != OT_OK) {
-        cli_fail("predict");
-        goto done;
-    }
-    rc = write_predictions(output, out, cls, n, C, classifier);
+    rc = write_predictions(output, model, d, &ec, classifier);
     if (rc == CLI_OK)
         printf("wrote %zu predictions to %s\n", n, output);
 done:
-    free(x);
-    free(out);
-    free(cls);
     ot_dataset_destroy(d);
     ot_model_destroy(model);
     return rc;

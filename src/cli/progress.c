@@ -70,6 +70,11 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user)
         printf(" - val_loss: %.4f - val_%s: %.4f", e->val_loss, p->metric,
                e->val_metric);
     printf(" - %.0f samples/s", e->samples_per_second);
+    if (e->bytes_read > 0 && e->read_seconds > 0) /* --stream: what reading costs */
+        printf(" - read %.0f MB/s, the reader busy %.0f%%", e->bytes_read / 1e6 / e->seconds,
+               100.0 * e->read_seconds / e->seconds);
+    else if (e->bytes_read > 0)
+        printf(" - read %.0f MB/s (mapped)", e->bytes_read / 1e6 / e->seconds);
     if (e->comm_seconds > 0) /* under mpirun: the part spent between ranks */
         printf(" - exchange %.0f%% (%.2fs)", 100.0 * e->comm_seconds / e->seconds,
                e->comm_seconds);

@@ -286,7 +286,8 @@ int cli_search(int argc, char **argv)
         rc = CLI_OK;
     int integer_labels = base.loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          base.loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
-    cli_data_options dopt = {"train", tf.label_columns, integer_labels, 0};
+    cli_data_options dopt = {"train", tf.label_columns, integer_labels, 0, tf.stream,
+                             tf.cache_dir};
     if (rc == CLI_OK)
         rc = cli_load_data(tf.data, &dopt, &data);
     if ((rc = cli_ranks_agree(rc)) != CLI_OK)

@@ -128,7 +128,8 @@ int cli_train(int argc, char **argv)
     }
     int integer_labels = loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                          loss == OT_LOSS_CATEGORICAL_CROSSENTROPY;
-    cli_data_options dopt = {"train", label_columns, integer_labels, 0};
+    cli_data_options dopt = {"train", label_columns, integer_labels, 0, tf.stream,
+                             tf.cache_dir};
     /* Under mpirun every rank loads, builds and calibrates for itself; they
      * go on together, or all stop with the first failure (cli_ranks_agree). */
     if ((rc = cli_load_data(data, &dopt, &train)) != CLI_OK)
@@ -173,7 +174,9 @@ setup_done:
     if (!quiet) {
         printf("omptrain %s: %zu samples of %zu features from %s%s; ", ot_version(),
                ot_dataset_size(train), ot_dataset_dim(train), data,
-               strncmp(data, "csv:", 4) != 0      ? ""
+               ot_dataset_is_streamed(train)      ? " (streamed: the images read as training "
+                                                    "goes)"
+               : strncmp(data, "csv:", 4) != 0    ? ""
                : ot_dataset_had_header(train) ? " (a header line, then the rows)"
                                               : " (no header line: every line a row)");
         /* the fit's own rule: ceil(split x N) held out */

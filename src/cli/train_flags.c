@@ -36,6 +36,8 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
         {"--validation-fold", CLI_STRING, &f->fold, "I/K", "validate on fold I (0-based) of K-fold cross-validation instead (scikit-learn's StratifiedKFold for labels, KFold for targets, no shuffling): the split I that omptrain search --cv K scores", 0, 0, "none"},
         {"--validation-split", CLI_DOUBLE, &f->split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, "0.2; 0 for xor, whose 4 samples all train"},
         {"--max-memory", CLI_DOUBLE, &f->max_memory, "GB", "the most memory a data file may take: one whose header declares more is refused before it is read (a gzip bomb)", 1e-6, 1e6, "half the machine's"},
+        {"--stream", CLI_BOOL, &f->stream, NULL, "read the data as the run goes instead of whole: idx and fashion-mnist images by offset (a .gz once decompressed into --cache-dir), a few MB of memory whatever their size, the same results; csv and xor are read whole", 0, 0, NULL},
+        {"--cache-dir", CLI_STRING, &f->cache_dir, "DIR", "where --stream keeps its decompressed copies", 0, 0, "$XDG_CACHE_HOME/omptrain, or ~/.cache/omptrain"},
         {"--label-column", CLI_STRING, &f->label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
         {"--scale", CLI_STRING, &f->scale, "KIND", "feature scaling fitted on the training part and saved in the model: none, standard, minmax", 0, 0, NULL},
         {"--layers", CLI_STRING, &f->layers, "LIST", "layers: [flatten,]UNITS:ACTIVATION[:INITIALIZER],... (activations: linear relu sigmoid softmax tanh selu elu softplus gelu leaky_relu)", 0, 0, NULL},

@@ -1,0 +1,98 @@
+/*
+ * fit_check.c - what a fit checks before it starts: its arguments, and,
+ * over ranks, that every rank runs the same fit (fit.h).
+ */
+#include <string.h>
+
+#include "fit.h"
+#include "fit_control.h"
+#include "model.h"
+#include "rng.h"
+#include "stream.h"
+
+ot_status ot__fit_check(const ot_model *m, const ot_dataset *train, const ot_fit_config *cfg)
+{
+    ot_status status;
+    if (m == NULL || train == NULL || cfg == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: model, data and config must "
+                        "not be NULL");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "fit: the model is not compiled "
+                        "(call ot_model_compile first)");
+    if ((status = ot__dataset_check(train, m, "fit: training data", 1)) != OT_OK)
+        return status;
+    if (cfg->elastic != OT_ELASTIC_AUTO && cfg->elastic != OT_ELASTIC_ON &&
+        cfg->elastic != OT_ELASTIC_OFF)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: elastic %d is not OT_ELASTIC_AUTO, "
+                        "_ON or _OFF", (int)cfg->elastic);
+    if (cfg->batch_size == 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: batch_size must be >= 1");
+    if (cfg->epochs == 0 || cfg->epochs > 1000000)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: epochs %zu must be in "
+                        "1..1000000", cfg->epochs);
+    if (cfg->initial_epoch != SIZE_MAX && cfg->initial_epoch >= cfg->epochs)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: initial_epoch %zu: nothing "
+                        "to train up to epochs %zu", cfg->initial_epoch, cfg->epochs);
+    if (!(cfg->validation_split >= 0.0 && cfg->validation_split < 1.0))
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: validation_split %g must be "
+                        "in [0, 1)", cfg->validation_split);
+    if (cfg->validation_data != NULL && cfg->validation_split > 0.0)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: give validation_data or "
+                        "validation_split, not both");
+    if (cfg->validation_data != NULL &&
+        (status = ot__dataset_check(cfg->validation_data, m, "fit: validation data",
+                                    1)) != OT_OK)
+        return status;
+    if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
+                        (int)cfg->scaling);
+    return ot__control_check(cfg, cfg->validation_data != NULL ||
+                                      cfg->validation_split > 0.0);
+}
+
+/* A fingerprint of d's features (a streamed one's: its file's size and
+ * time), labels and targets. */
+static uint64_t dataset_hash(const ot_dataset *d)
+{
+    uint64_t h = d->source ? d->source->id ^ d->n
+                           : ot__hash_bytes(d->n, d->x ? (const void *)d->x
+                                                       : (const void *)d->pixels,
+                                            d->n * d->dim * (d->x ? sizeof(float) : 1));
+    h = ot__hash_bytes(h, d->y, d->y ? d->n * sizeof *d->y : 0);
+    return ot__hash_bytes(h, d->t, d->t ? d->n * d->n_targets * sizeof(float) : 0);
+}
+
+ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dataset *d,
+                       size_t first_epoch, size_t first_step, size_t batch,
+                       const ot__ranks *r, int T, size_t *S)
+{
+    const ot_dataset *v = cfg->validation_data;
+    uint64_t split_bits;
+    memcpy(&split_bits, &cfg->validation_split, sizeof split_bits);
+    uint64_t data_hash = dataset_hash(d), val_hash = v ? dataset_hash(v) : 0;
+    uint64_t model_hash = ot__hash_bytes(m->arena_len, m->params, m->arena_len * sizeof(float));
+    model_hash = ot__hash_bytes(model_hash, m->opt.state,
+                                m->opt.slots * m->arena_len * sizeof(float));
+    const char *names[] = {"batch_size", "shards", "epochs", "seed", "shuffle",
+                           "validation_split (bits)", "first epoch", "first step",
+                           "optimizer steps", "parameters", "a hash of the weights and "
+                           "optimizer state", "training samples", "a hash of the training "
+                           "data", "validation samples", "a hash of the validation data",
+                           "scaling", "initial_epoch"};
+    uint64_t vals[] = {cfg->batch_size, cfg->shards, cfg->epochs, cfg->seed,
+                       (uint64_t)cfg->shuffle, split_bits, first_epoch, first_step,
+                       m->opt.iterations, m->arena_len, model_hash, d->n, data_hash,
+                       v ? v->n : 0, val_hash, (uint64_t)cfg->scaling, cfg->initial_epoch};
+    ot_status status = ot__ranks_same(r, vals, names, sizeof vals / sizeof *vals);
+    if (status != OT_OK || cfg->shards != 0 || m->has_fit)
+        return status;
+    uint64_t sum = (uint64_t)T;
+    if ((status = ot__ranks_sum(r, &sum)) != OT_OK)
+        return status;
+    if (sum > 65536)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: %llu threads over %d ranks make more "
+                        "than 65536 shards: give shards", (unsigned long long)sum, r->size);
+    *S = (size_t)sum < batch ? (size_t)sum : batch;
+    return OT_OK;
+}
+
