@@ -505,9 +505,9 @@ OT_API ot_status ot_dataset_stream_idx_dir(ot_dataset **out, const char *dir,
  * message.
  *
  * Who calls it: each run (fit, evaluate, predict) on the dataset calls it
- * from a reader thread of its own, one call at a time, for a step's batch
- * or a chunk of a validation pass (at most a few thousand rows), ahead of
- * the steps that need them; several runs at once (a search) call it at
+ * from a reader thread of its own, one call at a time, for a chunk of rows
+ * (at most 4096, or one batch when that is more: several steps' batches,
+ * or a part of a validation pass) ahead of the steps that need them; several runs at once (a search) call it at
  * once from their readers. It must not call omptrain on a model that is
  * being fitted or return before x is filled.
  */

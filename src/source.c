@@ -58,8 +58,9 @@ static ot_status call_source(const ot_dataset *d, const size_t *at, size_t n, fl
     const size_t dim = d->dim, nt = d->n_targets;
     char msg[256] = "";
     if (src->rows(src->user, at, n, x, labels, targets, msg, sizeof msg) != 0)
-        return ot__fail(OT_SOURCE_ERROR, "data source: rows %zu..%zu: %s", at[0],
-                        at[n - 1], msg[0] ? msg : "the callback failed without a message");
+        return ot__fail(OT_SOURCE_ERROR, "data source: %s (asked for %zu rows, row %zu "
+                        "first)", msg[0] ? msg : "the callback failed without a message", n,
+                        at[0]);
     for (size_t i = 0; x != NULL && i < n * dim; i++)
         if (!isfinite(x[i]))
             return ot__fail(OT_SOURCE_ERROR, "data source: feature %zu of row %zu is %g: "

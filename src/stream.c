@@ -13,8 +13,10 @@
 /* A ring of this many chunks: the job's, the one a step cut by units
  * gathers ahead, and two being read. */
 #define SLOTS 4
-/* A forward round's chunk: about this many bytes of features. */
+/* A chunk: about this many bytes of features, at most this many rows
+ * (whole batches, at least one). */
 #define ROUND_BYTES ((size_t)2 << 20)
+#define ROUND_ROWS 4096
 
 enum { SLOT_FREE, SLOT_READING, SLOT_READY, SLOT_FAILED };
 
@@ -256,7 +258,8 @@ size_t ot__stage_chunk(const ot_dataset *d, size_t batch)
 {
     if (d->source == NULL)
         return batch;
-    size_t rows = ROUND_BYTES / d->source->row_bytes / batch * batch;
+    size_t rows = ROUND_BYTES / d->source->row_bytes;
+    rows = (rows < ROUND_ROWS ? rows : ROUND_ROWS) / batch * batch;
     return rows > batch ? rows : batch;
 }
 

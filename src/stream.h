@@ -74,8 +74,8 @@ ot_status ot__stage_open(ot__stage **out, const ot_dataset *d, size_t max_rows,
 void ot__stage_close(ot__stage *s);
 
 /* The rows of a chunk, and of a forward round, on a stage for batches of
- * `batch`: about 2 MB of features, whole batches (many steps a chunk, so
- * that the reader wakes seldom). */
+ * `batch`: about 2 MB of features and at most 4096 rows, whole batches, at
+ * least one (many steps a chunk, so that the reader wakes seldom). */
 size_t ot__stage_chunk(const ot_dataset *d, size_t batch);
 
 /* A run's stages over its training and validation data: each streamed one

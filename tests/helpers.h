@@ -98,6 +98,22 @@ static inline size_t th_read(const char *path, unsigned char *buf, size_t cap)
     return n;
 }
 
+/* Whether the files dir/a and dir/b (each at most 4 MiB) hold the same
+ * bytes; both must be there. */
+static inline int th_same_files(const char *dir, const char *a, const char *b)
+{
+    static unsigned char x[1 << 22], y[1 << 22];
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/%s", dir, a);
+    snprintf(pb, sizeof pb, "%s/%s", dir, b);
+    size_t na = th_read(pa, x, sizeof x), nb = th_read(pb, y, sizeof y);
+    if (na == 0 || nb == 0) {
+        fprintf(stderr, "%s or %s is missing\n", pa, pb);
+        abort();
+    }
+    return na == nb && memcmp(x, y, na) == 0;
+}
+
 static inline void th_be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);

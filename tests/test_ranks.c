@@ -103,16 +103,7 @@ static int omptrain(const char *args)
 static const char *bin(void) { return getenv("OMPTRAIN_BIN"); }
 
 /* Whether the files a and b (in dir) hold the same bytes. */
-static int same_file(const char *a, const char *b)
-{
-    static unsigned char x[1 << 22], y[1 << 22];
-    char pa[512], pb[512];
-    snprintf(pa, sizeof pa, "%s/%s", dir, a);
-    snprintf(pb, sizeof pb, "%s/%s", dir, b);
-    size_t na = th_read(pa, x, sizeof x), nb = th_read(pb, y, sizeof y);
-    cr_assert(na > 0 && nb > 0, "%s or %s is missing", pa, pb);
-    return na == nb && memcmp(x, y, na) == 0;
-}
+static int same_file(const char *a, const char *b) { return th_same_files(dir, a, b); }
 
 static size_t count(const char *text, const char *needle)
 {

@@ -366,3 +366,51 @@ Test(stream, a_file_cut_short_is_refused_and_one_cut_while_training_stops_it)
     snprintf(cmd, sizeof cmd, "%s/nothing", dir);
     cr_assert_eq(ot_dataset_stream_idx(&d, cmd, labels, NULL), OT_IO_ERROR);
 }
+
+static char out[1 << 16];
+
+static int run(const char *args)
+{
+    return th_run_normally("OMPTRAIN_BIN", "OMPTRAIN_DATA=", args, out, sizeof out);
+}
+
+static int same_files(const char *a, const char *b) { return th_same_files(dir, a, b); }
+
+/* The files idx:DIR wants: train-* and t10k-* (the same data). */
+static void write_idx_dir(void)
+{
+    write_idx(1);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd %s && mv images.idx3-ubyte.gz train-images-idx3-ubyte.gz && "
+             "mv labels.idx1-ubyte.gz train-labels-idx1-ubyte.gz && "
+             "cp train-images-idx3-ubyte.gz t10k-images-idx3-ubyte.gz && "
+             "cp train-labels-idx1-ubyte.gz t10k-labels-idx1-ubyte.gz", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(stream, the_command_line_streams_to_the_same_files)
+{
+    write_idx_dir();
+    char a[2048];
+    const char *common = "--layers 16:relu,4:softmax --epochs 2 --batch 16 --threads 2 "
+                         "--scale standard";
+    snprintf(a, sizeof a, "train --data idx:%s %s --save %s/mem.otm", dir, common, dir);
+    EXPECT_RUN(a, 0, "saved the model");
+    snprintf(a, sizeof a, "train --data idx:%s %s --stream --cache-dir %s/c --save %s/str.otm",
+             dir, common, dir, dir);
+    EXPECT_RUN(a, 0, "(streamed: the images read as training goes)");
+    cr_assert(strstr(out, "read ") != NULL && strstr(out, "MB/s") != NULL, "%s", out);
+    cr_assert(same_files("mem.otm", "str.otm"), "train --stream wrote another model");
+    snprintf(a, sizeof a, "predict --model %s/mem.otm --data idx:%s --output %s/mem.csv "
+             "--batch 7", dir, dir, dir);
+    EXPECT_RUN(a, 0, "wrote 600 predictions");
+    snprintf(a, sizeof a, "predict --model %s/mem.otm --data idx:%s --stream --cache-dir %s/c "
+             "--max-memory 0.0001 --output %s/str.csv --batch 7", dir, dir, dir, dir);
+    EXPECT_RUN(a, 0, "wrote 600 predictions");
+    cr_assert(same_files("mem.csv", "str.csv"), "predict --stream wrote other predictions");
+    snprintf(a, sizeof a, "evaluate --model %s/mem.otm --data idx:%s --stream --cache-dir %s/c",
+             dir, dir, dir);
+    EXPECT_RUN(a, 0, "accuracy");
+    snprintf(a, sizeof a, "train --data xor --stream");
+    EXPECT_RUN(a, 2, "--stream: xor is read whole");
+}
