@@ -84,7 +84,7 @@ Test(cli, bad_flags_and_values_name_themselves)
 {
     EXPECT_RUN("", 2, "usage");
     EXPECT_RUN("frobnicate", 2, "unknown command 'frobnicate' (expected train, search, "
-                                "evaluate, predict, summary or bench");
+                                "evaluate, predict, show, summary or bench");
     EXPECT_RUN("train --bogus 3", 2, "unknown flag '--bogus'");
     EXPECT_RUN("train --epochs", 2, "--epochs needs a value");
     EXPECT_RUN("train --epochs x", 2, "--epochs: 'x' is not a whole number");
@@ -489,7 +489,7 @@ Test(cli, more_bad_flags_and_files)
                "batch 1, 2 threads, 1 shard");
     EXPECT_RUN("train --validation-split 0.1 --validation-data xor", 2,
                "--validation-split and --validation-data: give one of them");
-    EXPECT_RUN("predict --model m.otm", 2, "--model, --data and --output are required");
+    EXPECT_RUN("predict --model m.otm", 2, "--model and either --data with --output, or --image, are required");
     char csv[400], args[1024];
     write_text("ragged.csv", "a,b,c\n1,2,0\n3,4\n", csv, sizeof csv);
     snprintf(args, sizeof args, "train --data csv:%s", csv);

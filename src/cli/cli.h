@@ -123,6 +123,35 @@ int cli_check_columns(const char *list);
 /* Loads `spec`: fashion-mnist, idx:DIR, csv:FILE or xor. */
 int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out);
 
+/* An 8-bit grayscale image (image.c). */
+typedef struct cli_image {
+    uint8_t *pixels; /* width x height, row by row; malloc'd */
+    size_t width, height;
+} cli_image;
+
+/* Reads a PNG, JPEG or PGM file (told by its first bytes) as 8-bit gray:
+ * colour by BT.709 luma, transparency over white; 0 when it cannot (error
+ * printed, naming the file): not an image, cut short, 0 x 0, more than 64
+ * megapixels declared (refused before decoding), or a format this build
+ * has no library for. */
+int cli_image_read(const char *path, cli_image *img);
+void cli_image_free(cli_image *img);
+/* src resized to w x h into out: each pixel the mean of its box when
+ * shrinking (cv.resize's INTER_AREA), bilinear when enlarging. */
+void cli_image_resize(const cli_image *src, size_t w, size_t h, uint8_t *out);
+/* Writes gray pixels (w x h) atomically as PNG (a .png path) or PGM; 0 on
+ * failure (error printed). */
+int cli_image_write(const char *path, const uint8_t *gray, size_t w, size_t h);
+
+/* gray (w x h) as a PNG file's bytes in memory (*out malloc'd); 0 when
+ * this build has no libpng, or out of memory. */
+int cli_png_encode(const uint8_t *gray, size_t w, size_t h, unsigned char **out, size_t *len);
+
+/* Class names: "fashion-mnist", "mnist" or "a,b,c" into names (at most
+ * max, pointers into a static copy); the count, or 0 when bad (error
+ * printed). NULL spec: 0 names, no error. */
+size_t cli_class_names(const char *spec, const char **names, size_t max);
+
 /* Parses "100:relu,10:softmax" into layers (at most `max`). */
 int cli_parse_layers(const char *spec, ot_layer *layers, size_t max,
                      size_t *n);
@@ -206,6 +235,18 @@ int cli_search(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_predict(int argc, char **argv);
+
+/* predict --image: each file's class and top probabilities. */
+typedef struct cli_predict_images_args {
+    const char *const *paths;
+    size_t n;
+    const char *size;        /* --image-size WxH, or NULL: square */
+    int invert;              /* --invert: 255 - pixel */
+    const char *class_names; /* --class-names, or NULL */
+    const char *save_input;  /* --save-input DIR: what the model saw, as PGM */
+} cli_predict_images_args;
+int cli_predict_images(const ot_model *m, const cli_predict_images_args *a);
+int cli_show(int argc, char **argv);
 /* The throughput suite (bench/bench.c) over the flags argv[0..argc):
  * `command` is "bench" under omptrain (its help and errors say `omptrain
  * bench`), NULL for the program `bench`. Returns the exit status. */

@@ -18,7 +18,9 @@ static void usage(FILE *out)
             "  search     hyper-parameter search: a grid of train's flags, k-fold\n"
             "             cross-validation, several fits at once (GridSearchCV)\n"
             "  evaluate   loss and metric of a saved model on a test set, confusion matrix\n"
-            "  predict    a saved model's predictions for every sample, as CSV\n"
+            "  predict    a saved model's predictions for every sample, as CSV, or the\n"
+            "             class of PNG, JPEG or PGM images (a hand-drawn digit)\n"
+            "  show       a grid of samples with their labels and a model's predictions\n"
             "  summary    the Keras-style table of a model\n"
             "  bench      the throughput suite: samples/s per model, batch size and thread\n"
             "             count, beside the kernels, the GEMM peak and PyTorch\n"
@@ -58,10 +60,12 @@ static int run(int argc, char **argv)
         return cli_summary(argc - 2, argv + 2);
     if (strcmp(cmd, "predict") == 0)
         return cli_predict(argc - 2, argv + 2);
+    if (strcmp(cmd, "show") == 0)
+        return cli_show(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0)
         return bench_main("bench", argc - 2, argv + 2);
     cli_error("unknown command '%s' (expected train, search, evaluate, "
-              "predict, summary or bench; see omptrain --help)", cmd);
+              "predict, show, summary or bench; see omptrain --help)", cmd);
     return CLI_USAGE;
 }
 
