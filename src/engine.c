@@ -281,8 +281,9 @@ static void stage_next(ot__engine *e)
     st = ot__stage_ready(r->data, r->idx, r->first + j->done, n, 1);
     if (st == OT_OK && j->kind == OT__JOB_STEP && a->data != NULL && a->rows > 0)
         st = ot__stage_ready(a->data, a->idx, a->first, a->rows, 0);
-    if (st != OT_OK) {
-        ot__engine_thread_fail(e, &e->step_status[0], 0, st);
+    if (st != OT_OK) { /* the threads may still read their statuses: not there */
+        e->data_status = st;
+        ot__error_copy(e->data_msg, sizeof e->data_msg);
         memset(j, 0, sizeof *j); /* OT__JOB_END */
         j->status = st;
     }
@@ -514,6 +515,7 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
     e->user = user;
     e->weights_broke = 0;
     e->ranks_status = OT_OK;
+    e->data_status = OT_OK;
     e->ranks_weights_bad = 0;
     e->comm_seconds = 0.0;
     e->busy_seconds = e->thread_seconds = 0.0;
@@ -535,6 +537,10 @@ ot_status ot__engine_run(ot__engine *e, ot__driver driver, void *user)
     ot_status status = ot__engine_first_failure(e, e->setup_status);
     if (status == OT_OK)
         status = ot__engine_first_failure(e, e->step_status);
+    if (status == OT_OK && e->data_status != OT_OK) {
+        ot__error_restore(e->data_msg);
+        status = e->data_status;
+    }
     return status;
 }
 

@@ -163,6 +163,8 @@ typedef struct ot__engine {
     int ranks_weights_bad;   /* another rank's update made a weight non-finite */
     ot_status ranks_status;  /* the first failure over the ranks, */
     char ranks_msg[512];     /* with its message */
+    ot_status data_status;   /* a streamed read that failed (the master's), */
+    char data_msg[512];      /* with its message */
     double comm_seconds;     /* in exchanges with the other ranks, this run */
     /* steps cut by units over the ranks (step_units.c): each rank's blocks,
      * the buffers of the other ranks' blocks that this one reads, and
