@@ -489,6 +489,17 @@ OT_API ot_status ot_dataset_load_idx_dir(ot_dataset **out, const char *dir,
 OT_API ot_status ot_dataset_stream_idx(ot_dataset **out, const char *images_path,
                                        const char *labels_path, const char *cache_dir);
 
+/**
+ * A CSV file streamed: parsed once, a line at a time, into a binary copy in
+ * `cache_dir` (as ot_dataset_stream_idx's; named after the file and the
+ * options too), with ot_dataset_load_csv's checks and messages; the copy's
+ * features are then read by offset and its labels or targets held in
+ * memory. The copy is used again while the file and the options are
+ * unchanged. Since 0.1.
+ */
+OT_API ot_status ot_dataset_stream_csv(ot_dataset **out, const char *path,
+                                       const ot_csv_options *options, const char *cache_dir);
+
 /** ot_dataset_load_idx_dir's pair, streamed. Since 0.1. */
 OT_API ot_status ot_dataset_stream_idx_dir(ot_dataset **out, const char *dir,
                                            const char *split, const char *cache_dir);

@@ -37,7 +37,7 @@ static ot_status make_dirs(char *path)
 }
 
 ot_status ot__cache_path(char *buf, size_t size, const char *cache_dir, const char *src,
-                         int fd, const char *ext)
+                         int fd, const void *key, size_t key_len, const char *ext)
 {
     char dir[PATH_MAX];
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -69,6 +69,7 @@ ot_status ot__cache_path(char *buf, size_t size, const char *cache_dir, const ch
     uint64_t h = ot__hash_bytes(0x6f6d70747261696eULL, abs, strlen(abs));
     h = ot__hash_bytes(h, id, sizeof id);
     h = ot__hash_bytes(h, head, got > 0 ? (size_t)got : 0);
+    h = ot__hash_bytes(h, key, key_len);
     const char *base = strrchr(src, '/');
     base = base ? base + 1 : src;
     len = snprintf(buf, size, "%s/%.100s.%016llx%s", dir, base, (unsigned long long)h, ext);

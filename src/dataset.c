@@ -471,7 +471,7 @@ void ot__dataset_gather(const ot_dataset *d, const ot__scaling *sc,
                         const uint32_t *idx, size_t first, size_t rows,
                         float *out, int32_t *labels, float *targets)
 {
-    if (d->stage != NULL && d->pixels == NULL) { /* not a mapped file's view */
+    if (d->stage != NULL && d->pixels == NULL && d->x == NULL) { /* not a mapped view */
         ot__stage_gather(d, sc, idx, first, rows, out, labels, targets);
         return;
     }

@@ -133,6 +133,21 @@ ot_status ot__atomic_write(ot__atomic *a, const void *data, size_t len)
     return write_all(a->fd, a->path, data, len);
 }
 
+ot_status ot__atomic_pwrite(ot__atomic *a, const void *data, size_t len, uint64_t off)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = pwrite(a->fd, (const unsigned char *)data + done, len - done,
+                           (off_t)(off + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return ot__fail(OT_IO_ERROR, "%s: write failed: %s", a->path, strerror(errno));
+        done += (size_t)w;
+    }
+    return OT_OK;
+}
+
 void ot__atomic_abort(ot__atomic *a)
 {
     if (a->fd >= 0) {

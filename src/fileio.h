@@ -21,6 +21,8 @@ typedef struct ot__atomic {
 } ot__atomic;
 ot_status ot__atomic_open(ot__atomic *a, const char *path);
 ot_status ot__atomic_write(ot__atomic *a, const void *data, size_t len);
+/* Overwrites len bytes at offset off of what was written. */
+ot_status ot__atomic_pwrite(ot__atomic *a, const void *data, size_t len, uint64_t off);
 ot_status ot__atomic_commit(ot__atomic *a);
 void ot__atomic_abort(ot__atomic *a);
 

@@ -335,16 +335,7 @@ static ot_status open_plain(const char *path, const char *named, size_t bytes,
     }
     src->fd = fd;
     src->offset = 16;
-    /* a small file is mapped: copying rows from the page cache costs no
-     * system call */
-    size_t len = (size_t)st.st_size, limit = ot_memory_limit() / 4;
-    if (len <= OT__STREAM_MAP_BYTES && len <= limit) {
-        void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-        if (p != MAP_FAILED) {
-            src->map = p;
-            src->map_len = len;
-        }
-    }
+    ot__source_map(src, (size_t)st.st_size);
     src->id = (uint64_t)st.st_size ^ ((uint64_t)st.st_mtim.tv_sec << 20) ^
               (uint64_t)st.st_mtim.tv_nsec;
     snprintf(src->name, sizeof src->name, "%s", path);
@@ -413,7 +404,8 @@ static ot_status stream_images(const char *path, const char *cache_dir,
     char copy[4096];
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     status = fd < 0 ? ot__fail(OT_IO_ERROR, "%s: cannot open: %s", path, strerror(errno))
-                    : ot__cache_path(copy, sizeof copy, cache_dir, path, fd, ".idx3-ubyte");
+                    : ot__cache_path(copy, sizeof copy, cache_dir, path, fd, NULL, 0,
+                                     ".idx3-ubyte");
     if (fd >= 0)
         close(fd);
     if (status != OT_OK)

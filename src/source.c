@@ -26,6 +26,19 @@ void ot__source_close(struct ot__source *src)
     ot__free(src);
 }
 
+void ot__source_map(struct ot__source *src, size_t len)
+{
+    /* a small file is mapped: copying rows from the page cache costs no
+     * system call */
+    if (len <= OT__STREAM_MAP_BYTES && len <= ot_memory_limit() / 4) {
+        void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, src->fd, 0);
+        if (p != MAP_FAILED) {
+            src->map = p;
+            src->map_len = len;
+        }
+    }
+}
+
 /* Reads n consecutive rows from row r of a file source into x. */
 static ot_status read_run(const struct ot__source *src, size_t r, size_t n, unsigned char *x)
 {

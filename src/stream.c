@@ -146,11 +146,15 @@ ot_status ot__stage_open(ot__stage **out, const ot_dataset *d, size_t max_rows,
         return OT_OUT_OF_MEMORY;
     s->d = d;
     s->max_rows = max_rows;
-    if (d->source->map != NULL && d->source->pixels) {
-        /* zero copy: the view's pixels are the mapping's */
+    if (d->source->map != NULL) {
+        /* zero copy: the view's pixels or floats are the mapping's */
         s->mapped = 1;
         *view = *d;
-        view->pixels = (uint8_t *)d->source->map + d->source->offset;
+        const unsigned char *rows = d->source->map + d->source->offset;
+        if (d->source->pixels)
+            view->pixels = (uint8_t *)rows;
+        else
+            view->x = (float *)(void *)rows;
         view->stage = s;
         *out = s;
         return OT_OK;

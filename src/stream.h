@@ -61,6 +61,9 @@ ot_status ot__dataset_streamed(ot_dataset **out, struct ot__source *src, size_t 
  * row, which costs a system call a row. */
 #define OT__STREAM_MAP_BYTES ((size_t)128 << 20)
 
+/* Maps the source's file of len bytes when it is small enough (above). */
+void ot__source_map(struct ot__source *src, size_t len);
+
 /* Closes a source's file and frees it; NULL is fine. */
 void ot__source_close(struct ot__source *src);
 

@@ -57,6 +57,8 @@ static void write_idx(int gz)
     free(b);
 }
 
+static void write_csv(const char *name, int header);
+
 /* streamed: 0 in memory, 1 streamed (a small file: mapped), 2 streamed
  * and read by pread (as a file too large to map is: the memory limit below
  * four times the file). */
@@ -398,7 +400,7 @@ Test(stream, the_command_line_streams_to_the_same_files)
     EXPECT_RUN(a, 0, "saved the model");
     snprintf(a, sizeof a, "train --data idx:%s %s --stream --cache-dir %s/c --save %s/str.otm",
              dir, common, dir, dir);
-    EXPECT_RUN(a, 0, "(streamed: the images read as training goes)");
+    EXPECT_RUN(a, 0, "(streamed: the rows read as training goes)");
     cr_assert(strstr(out, "read ") != NULL && strstr(out, "MB/s") != NULL, "%s", out);
     cr_assert(same_files("mem.otm", "str.otm"), "train --stream wrote another model");
     snprintf(a, sizeof a, "predict --model %s/mem.otm --data idx:%s --output %s/mem.csv "
@@ -412,5 +414,164 @@ Test(stream, the_command_line_streams_to_the_same_files)
              dir, dir, dir);
     EXPECT_RUN(a, 0, "accuracy");
     snprintf(a, sizeof a, "train --data xor --stream");
-    EXPECT_RUN(a, 2, "--stream: xor is read whole");
+    EXPECT_RUN(a, 2, "--stream: xor is four samples in memory");
+    /* a CSV, through its parsed copy */
+    write_csv("d.csv", 1);
+    const char *csv = "--label-column -2 --layers 8:relu,3:softmax --epochs 2 --threads 2";
+    snprintf(a, sizeof a, "train --data csv:%s/d.csv %s --save %s/cm.otm", dir, csv, dir);
+    EXPECT_RUN(a, 0, "saved the model");
+    snprintf(a, sizeof a, "train --data csv:%s/d.csv %s --stream --cache-dir %s/c --save "
+             "%s/cs.otm", dir, csv, dir, dir);
+    EXPECT_RUN(a, 0, "(streamed: ");
+    cr_assert(same_files("cm.otm", "cs.otm"), "train --stream of a CSV wrote another model");
+}
+
+/* A CSV of N rows: a header, DIM_CSV features, a label (0..2) and a value
+ * (a feature when the label is the target, a target beside it else). */
+#define DIM_CSV 6
+static void write_csv(const char *name, int header)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    if (header)
+        fprintf(f, "a,b,c,d,e,f,label,value\r\n");
+    for (size_t i = 0; i < N; i++) {
+        for (size_t j = 0; j < DIM_CSV; j++)
+            fprintf(f, "%.3f,", (double)pixel(i, j * 7) / 100.0 + (double)(i % 3) * (j == i % 3));
+        fprintf(f, "%zu,%.2f\r\n", i % 3, (double)(i % 17) / 4.0);
+        if (i == 100)
+            fprintf(f, "   \n"); /* a blank line is skipped */
+    }
+    cr_assert_eq(fclose(f), 0);
+}
+
+static ot_dataset *open_csv(const char *name, int streamed, const ot_csv_options *o)
+{
+    char path[512], cache[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    ot_dataset *d = NULL;
+    const size_t limit = ot_memory_limit();
+    if (streamed == 2) /* read by pread: too large to map */
+        ot_set_memory_limit((size_t)N * DIM_CSV * 4 * 2);
+    ot_status st = streamed ? ot_dataset_stream_csv(&d, path, o, cache)
+                            : ot_dataset_load_csv(&d, path, o);
+    ot_set_memory_limit(limit);
+    cr_assert_eq(st, OT_OK, "%s", ot_last_error());
+    return d;
+}
+
+static unsigned char *fit_csv(const ot_dataset *d, ot_loss loss, size_t outputs,
+                              ot_activation last, size_t *len)
+{
+    const ot_layer layers[] = {OT_DENSE(8, OT_ACTIVATION_RELU), OT_DENSE(outputs, last)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, ot_dataset_dim(d), layers, 2, 9), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(m, loss, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.batch_size = 16;
+    fc.epochs = 2;
+    fc.threads = 2;
+    fc.validation_split = 0.25;
+    fc.scaling = OT_SCALING_STANDARD;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    void *buf = NULL;
+    cr_assert_eq(ot_model_save_to_buffer(m, &buf, len), OT_OK);
+    ot_model_destroy(m);
+    return buf;
+}
+
+Test(stream, a_csv_streamed_through_its_parsed_copy_trains_the_bits_of_memory)
+{
+    write_csv("d.csv", 1);
+    ot_csv_options labels = ot_csv_options_default();
+    labels.target_columns[0] = -2;
+    ot_csv_options values = ot_csv_options_default();
+    values.integer_labels = 0;
+    values.n_target_columns = 2;
+    values.target_columns[0] = -2;
+    values.target_columns[1] = -1;
+    ot_dataset *mem = open_csv("d.csv", 0, &labels), *mv = open_csv("d.csv", 0, &values);
+    for (int how = 1; how <= 2; how++) {
+        ot_dataset *str = open_csv("d.csv", how, &labels), *sv = open_csv("d.csv", how, &values);
+        cr_assert(ot_dataset_is_streamed(str) && ot_dataset_had_header(str));
+        cr_assert_eq(ot_dataset_size(str), N);
+        cr_assert_eq(ot_dataset_targets(sv), 2u);
+        size_t la, lb;
+        unsigned char *a = fit_csv(mem, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 3,
+                                   OT_ACTIVATION_SOFTMAX, &la);
+        unsigned char *b = fit_csv(str, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 3,
+                                   OT_ACTIVATION_SOFTMAX, &lb);
+        cr_assert(la == lb && memcmp(a, b, la) == 0, "labels: the model files differ");
+        ot_buffer_free(a);
+        ot_buffer_free(b);
+        a = fit_csv(mv, OT_LOSS_MSE, 2, OT_ACTIVATION_LINEAR, &la);
+        b = fit_csv(sv, OT_LOSS_MSE, 2, OT_ACTIVATION_LINEAR, &lb);
+        cr_assert(la == lb && memcmp(a, b, la) == 0, "targets: the model files differ");
+        ot_buffer_free(a);
+        ot_buffer_free(b);
+        ot_dataset_destroy(str);
+        ot_dataset_destroy(sv);
+    }
+    /* a copy for each way of reading the file, made once */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "test $(ls %s/cache | wc -l) -eq 2", dir);
+    cr_assert_eq(system(cmd), 0, "two copies: labels and targets");
+    ot_dataset_destroy(mem);
+    ot_dataset_destroy(mv);
+}
+
+/* Each bad CSV gets, streamed, the message a load gives, and leaves no
+ * copy behind. */
+Test(stream, a_bad_csv_streamed_gets_the_message_a_load_gives)
+{
+#define BAD(text) {text, sizeof text - 1}
+    static const struct {
+        const char *text;
+        size_t len;
+    } bad[] = {
+        BAD("1,2,3\n4,5\n"),              /* ragged */
+        BAD("a,b,label\n1,2,0\n3,x,1\n"), /* not a number */
+        BAD("1,2,0\n3,1e39,1\n"),         /* beyond a float */
+        BAD("1,2,0\n3,4,-1\n"),           /* a negative label */
+        BAD("a,b,label\n\n  \n"),         /* no data rows */
+        BAD("1,2,0\n3,4\0,1\n"),          /* a NUL byte */
+        BAD("1,nan,0\n1,2,1\n"),          /* a first row with a nan is data */
+    };
+#undef BAD
+    char path[512], cache[512], cmd[1024], want[600];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(path, sizeof path, "%s/bad%zu.csv", dir, i);
+        th_write(path, bad[i].text, bad[i].len, 0);
+        ot_dataset *d = NULL;
+        ot_status a = ot_dataset_load_csv(&d, path, NULL);
+        cr_assert_neq(a, OT_OK, "case %zu loads", i);
+        snprintf(want, sizeof want, "%s", ot_last_error());
+        ot_status b = ot_dataset_stream_csv(&d, path, NULL, cache);
+        cr_assert_eq(b, a, "case %zu: %s", i, ot_last_error());
+        /* the whole-file reader says "not text" where the line reader says
+         * where the NUL is: both name the file and refuse it as binary */
+        if (strstr(want, "binary") == NULL)
+            cr_assert_str_eq(ot_last_error(), want, "case %zu", i);
+        else
+            cr_assert(strstr(ot_last_error(), "a binary file") != NULL, "%s", ot_last_error());
+    }
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s/cache)\"", dir);
+    cr_assert_eq(system(cmd), 0, "a failed parse left a file in the cache");
+    /* a copy that is not whole is refused, with what to do */
+    write_csv("d.csv", 0);
+    ot_csv_options o = ot_csv_options_default();
+    o.target_columns[0] = -2;
+    ot_dataset_destroy(open_csv("d.csv", 1, &o));
+    snprintf(cmd, sizeof cmd, "for f in %s/cache/*; do truncate -s 100 \"$f\"; done", dir);
+    cr_assert_eq(system(cmd), 0);
+    ot_dataset *d = NULL;
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    cr_assert_eq(ot_dataset_stream_csv(&d, path, &o, cache), OT_BAD_FORMAT);
+    cr_assert(strstr(ot_last_error(), "remove it to have it made again") != NULL, "%s",
+              ot_last_error());
 }

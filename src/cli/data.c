@@ -48,9 +48,8 @@ int cli_check_columns(const char *list)
 int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out)
 {
     const char *dir = NULL;
-    if (o->stream && (strcmp(spec, "xor") == 0 || strncmp(spec, "csv:", 4) == 0)) {
-        cli_error("--stream: %s is read whole: streaming reads idx:DIR and fashion-mnist "
-                  "(convert a large CSV to IDX to stream it)", spec);
+    if (o->stream && strcmp(spec, "xor") == 0) {
+        cli_error("--stream: xor is four samples in memory: nothing to stream");
         return CLI_USAGE;
     }
     if (strcmp(spec, "xor") == 0) {
@@ -67,13 +66,15 @@ int cli_load_data(const char *spec, const cli_data_options *o, ot_dataset **out)
             /* predict: features only when the row width says so */
             ot_csv_options f = c;
             f.n_target_columns = 0;
-            if (ot_dataset_load_csv(out, spec + 4, &f) == OT_OK &&
+            if ((o->stream ? ot_dataset_stream_csv(out, spec + 4, &f, o->cache_dir)
+                           : ot_dataset_load_csv(out, spec + 4, &f)) == OT_OK &&
                 ot_dataset_dim(*out) == o->features)
                 return CLI_OK;
             ot_dataset_destroy(*out);
             *out = NULL;
         }
-        if (ot_dataset_load_csv(out, spec + 4, &c) != OT_OK)
+        if ((o->stream ? ot_dataset_stream_csv(out, spec + 4, &c, o->cache_dir)
+                       : ot_dataset_load_csv(out, spec + 4, &c)) != OT_OK)
             return cli_fail(NULL);
         return CLI_OK;
     }

@@ -20,8 +20,8 @@ void cli_eval_flags(cli_opt *opts, ot_eval_config *ec, double *max_memory, int *
         {"--shards", CLI_SIZE, &ec->shards, "N", "shards per batch", 1, 65536,
          ec->shards == 0 ? "the thread count" : NULL},
         {"--max-memory", CLI_DOUBLE, max_memory, "GB", "the most memory a data file may take: one whose header declares more is refused before it is read", 1e-6, 1e6, "half the machine's"},
-        {"--stream", CLI_BOOL, stream, NULL, "read the data as the run goes instead of whole: idx and fashion-mnist images by offset (a .gz once decompressed into --cache-dir), a few MB of memory whatever their size, the same results; csv and xor are read whole", 0, 0, NULL},
-        {"--cache-dir", CLI_STRING, cache_dir, "DIR", "where --stream keeps its decompressed copies", 0, 0, "$XDG_CACHE_HOME/omptrain, or ~/.cache/omptrain"},
+        {"--stream", CLI_BOOL, stream, NULL, "read the data as the run goes instead of whole: idx and fashion-mnist images by offset (a .gz once decompressed into --cache-dir), csv through a binary copy of its parsed rows made once in --cache-dir; a few MB of memory beside the labels whatever the size, the same results", 0, 0, NULL},
+        {"--cache-dir", CLI_STRING, cache_dir, "DIR", "where --stream keeps its copies (decompressed IDX, parsed CSV)", 0, 0, "$XDG_CACHE_HOME/omptrain, or ~/.cache/omptrain"},
     };
     for (int i = 0; i < CLI_EVAL_FLAGS; i++)
         opts[i] = flags[i];

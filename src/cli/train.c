@@ -174,7 +174,7 @@ setup_done:
     if (!quiet) {
         printf("omptrain %s: %zu samples of %zu features from %s%s; ", ot_version(),
                ot_dataset_size(train), ot_dataset_dim(train), data,
-               ot_dataset_is_streamed(train)      ? " (streamed: the images read as training "
+               ot_dataset_is_streamed(train)      ? " (streamed: the rows read as training "
                                                     "goes)"
                : strncmp(data, "csv:", 4) != 0    ? ""
                : ot_dataset_had_header(train) ? " (a header line, then the rows)"
