@@ -567,7 +567,7 @@ static ot_status open_copy(ot_dataset **out, const char *path, const char *copy,
     }
     *src = (struct ot__source){.fd = fd, .offset = CACHE_HEAD,
                                .row_bytes = (size_t)h.dim * sizeof(float),
-                               .id = (uint64_t)st.st_size ^ (uint64_t)st.st_mtim.tv_nsec};
+                               .id = ot__source_fingerprint(fd, (uint64_t)st.st_size)};
     snprintf(src->name, sizeof src->name, "%.*s", (int)sizeof src->name - 1, copy);
     ot__source_map(src, (size_t)st.st_size);
     ot_status status = ot__dataset_streamed(out, src, (size_t)h.n, (size_t)h.dim,

@@ -84,6 +84,8 @@ typedef struct fit_state {
     const ot__ranks *ranks;
     const ot__fit_rows *rows;   /* the caller's training and validation rows, or NULL */
     ot__stages stages;          /* streamed data's readers; train and val their views */
+    ot__stage_part part;        /* over ranks, the rows this rank's shards gather, */
+    const ot__stage_part *train_part, *val_part; /* or NULL: every row */
     int stop;
     ot_status fail;             /* the driver's own failure */
     char fail_msg[256];
@@ -166,9 +168,10 @@ static void begin_epoch(fit_state *f, size_t epoch, ot__job *job)
     /* streamed data: the epoch's rows in the order its jobs gather them */
     size_t b0 = f->step * f->batch;
     ot_status st = ot__stage_post(f->train, f->train_idx, b0, f->n_train - b0,
-                                  ot__stage_chunk(f->train, f->batch));
+                                  ot__stage_chunk(f->train, f->batch), f->train_part);
     if (st == OT_OK && f->n_val > 0 && f->val->stage)
-        st = ot__stage_post(f->val, f->val_idx, 0, f->n_val, ot__stage_chunk(f->val, f->batch));
+        st = ot__stage_post(f->val, f->val_idx, 0, f->n_val, ot__stage_chunk(f->val, f->batch),
+                            f->val_part);
     if (st != OT_OK) {
         f->fail = st;
         f->stop = 1;
@@ -372,6 +375,16 @@ static ot_status run(fit_state *f, int T, size_t S, const ot__engine_options *op
     if (f->n_val >= B)
         ot__engine_add_length(&e, B);
     ot__engine_add_length(&e, f->n_val % B);
+    if (f->ranks->size > 1) { /* a rank reads only the rows its shards gather */
+        f->part = (ot__stage_part){B, S, 0, 0};
+        ot__ranks_shards(f->ranks->rank, f->ranks->size, S, &f->part.lo, &f->part.hi);
+        f->val_part = &f->part;
+        /* a step cut by units gathers the whole batch on every thread */
+        f->train_part = ot__units_len(&e, B) >= 0 ||
+                                (f->n_train % B && ot__units_len(&e, f->n_train % B) >= 0)
+                            ? NULL
+                            : &f->part;
+    }
     if (status == OT_OK)
         status = ot__engine_run(&e, fit_driver, f);
     int broke = e.weights_broke;

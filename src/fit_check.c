@@ -50,8 +50,8 @@ ot_status ot__fit_check(const ot_model *m, const ot_dataset *train, const ot_fit
                                       cfg->validation_split > 0.0);
 }
 
-/* A fingerprint of d's features (a streamed one's: its file's size and
- * time), labels and targets. */
+/* A fingerprint of d's features (a streamed one's: its file's), labels and
+ * targets. */
 static uint64_t dataset_hash(const ot_dataset *d)
 {
     uint64_t h = d->source ? d->source->id ^ d->n

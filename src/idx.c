@@ -336,8 +336,7 @@ static ot_status open_plain(const char *path, const char *named, size_t bytes,
     src->fd = fd;
     src->offset = 16;
     ot__source_map(src, (size_t)st.st_size);
-    src->id = (uint64_t)st.st_size ^ ((uint64_t)st.st_mtim.tv_sec << 20) ^
-              (uint64_t)st.st_mtim.tv_nsec;
+    src->id = ot__source_fingerprint(fd, (uint64_t)st.st_size);
     snprintf(src->name, sizeof src->name, "%s", path);
     return OT_OK;
 }

@@ -44,7 +44,7 @@ static ot_status forward(const ot_model *model, const ot_dataset *d, size_t firs
     const ot_dataset *none = NULL;
     if ((status = ot__stages_open(&stages, &d, &none, B)) != OT_OK)
         return status;
-    if ((status = ot__stage_post(d, NULL, first, n, d->stage ? ot__stage_chunk(d, B) : B)) !=
+    if ((status = ot__stage_post(d, NULL, first, n, ot__stage_chunk(d, B), NULL)) !=
         OT_OK) {
         ot__stages_close(&stages);
         return status;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "shard.h"
 #include "stream.h"
 
 /* A ring of this many chunks: the job's, the one a step cut by units
@@ -25,6 +26,8 @@ typedef struct slot {
     uint64_t seq;             /* the chunk's number in the stage's order */
     const uint32_t *idx;      /* its rows: idx[first..first+rows) */
     size_t first, rows;
+    size_t end;               /* where its range ends (its last batch's end) */
+    ot__stage_part part;      /* its range's */
     ot_dataset ds;            /* the rows read, in memory */
     size_t *at;               /* for callbacks: the rows' indices */
     ot_status status;         /* SLOT_FAILED: what, and why */
@@ -35,6 +38,7 @@ typedef struct range {
     const uint32_t *idx;
     size_t first, rows, chunk;
     uint64_t seq0, chunks;    /* its chunks' numbers: seq0.. */
+    ot__stage_part part;      /* part.batch 0: every row */
 } range;
 
 struct ot__stage {
@@ -62,17 +66,46 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Reads chunk `sl` (its rows set) into its buffers. Called without the lock. */
+/* Reads rows [first, first + n) of chunk sl's range into its buffers at
+ * their place in the chunk. */
+static ot_status read_rows(ot__stage *s, slot *sl, size_t first, size_t n)
+{
+    const ot_dataset *d = s->d;
+    ot_dataset *b = &sl->ds;
+    const size_t at = first - sl->first, rb = d->source->row_bytes;
+    unsigned char *x = (b->pixels ? b->pixels : (unsigned char *)b->x) + at * rb;
+    if (d->source->fd < 0) /* the source gives the labels, checked */
+        return ot__source_read(d, sl->idx, first, n, x, sl->at + at, b->y ? b->y + at : NULL,
+                               b->t ? b->t + at * d->n_targets : NULL);
+    return ot__source_read(d, sl->idx, first, n, x, NULL, NULL, NULL);
+}
+
+/* Reads chunk `sl` (its rows set) into its buffers: every row, or of each
+ * batch the rows of this rank's shards. Called without the lock. */
 static ot_status read_chunk(ot__stage *s, slot *sl)
 {
     const ot_dataset *d = s->d;
     const size_t n = sl->rows, nt = d->n_targets;
     ot_dataset *b = &sl->ds;
     b->n = n;
-    void *x = b->pixels ? (void *)b->pixels : (void *)b->x;
-    if (d->source->fd < 0) /* the source gives the labels, checked */
-        return ot__source_read(d, sl->idx, sl->first, n, x, sl->at, b->y, b->t);
-    ot_status st = ot__source_read(d, sl->idx, sl->first, n, x, NULL, NULL, NULL);
+    ot_status st = OT_OK;
+    const ot__stage_part *p = &sl->part;
+    if (p->batch == 0) {
+        st = read_rows(s, sl, sl->first, n);
+    } else {
+        for (size_t b0 = sl->first / p->batch * p->batch; st == OT_OK && b0 < sl->first + n;
+             b0 += p->batch) {
+            size_t bn = sl->end - b0 < p->batch ? sl->end - b0 : p->batch, f0, r0, f1, r1;
+            ot__shard_range(bn, p->shards, p->lo, &f0, &r0);
+            ot__shard_range(bn, p->shards, p->hi - 1, &f1, &r1);
+            size_t lo = b0 + f0 > sl->first ? b0 + f0 : sl->first;
+            size_t hi = b0 + f1 + r1 < sl->first + n ? b0 + f1 + r1 : sl->first + n;
+            if (hi > lo)
+                st = read_rows(s, sl, lo, hi - lo);
+        }
+    }
+    if (st != OT_OK || d->source->fd < 0)
+        return st;
     for (size_t i = 0; st == OT_OK && i < n; i++) {
         size_t r = sl->idx ? sl->idx[sl->first + i] : sl->first + i;
         if (b->y)
@@ -120,6 +153,8 @@ static void *reader(void *arg)
         sl->first = g->first + (size_t)c * g->chunk;
         sl->rows = g->first + g->rows - sl->first < g->chunk ? g->first + g->rows - sl->first
                                                              : g->chunk;
+        sl->end = g->first + g->rows;
+        sl->part = g->part;
         pthread_mutex_unlock(&s->lock);
         double t0 = now_s();
         ot_status st = read_chunk(s, sl);
@@ -225,7 +260,7 @@ void ot__stage_close(ot__stage *s)
 }
 
 ot_status ot__stage_post(const ot_dataset *view, const uint32_t *idx, size_t first,
-                         size_t rows, size_t chunk)
+                         size_t rows, size_t chunk, const ot__stage_part *part)
 {
     ot__stage *s = view->stage;
     if (s == NULL || s->mapped || rows == 0)
@@ -249,7 +284,8 @@ ot_status ot__stage_post(const ot_dataset *view, const uint32_t *idx, size_t fir
         }
     }
     if (st == OT_OK) {
-        range g = {idx, first, rows, chunk, s->posted, (rows + chunk - 1) / chunk};
+        range g = {idx, first, rows, chunk, s->posted, (rows + chunk - 1) / chunk,
+                   part ? *part : (ot__stage_part){0, 0, 0, 0}};
         s->ranges[(s->head + s->n_ranges++) % s->cap_ranges] = g;
         s->posted += g.chunks;
         pthread_cond_broadcast(&s->cond);

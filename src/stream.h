@@ -34,7 +34,8 @@ struct ot__source {
     uint64_t offset;     /* of row 0 in the file */
     size_t row_bytes;    /* dim bytes (pixels) or dim floats */
     int pixels;          /* rows of bytes b, each the feature b / 255 */
-    uint64_t id;         /* the file's size and time, or 0: what ranks compare */
+    uint64_t id;         /* a fingerprint of the file (ot__source_fingerprint), or
+                          * 0: what ranks compare */
     ot_source_rows_fn rows; /* callbacks: the caller's, with user */
     void *user;
     char name[256];      /* the file, for messages */
@@ -60,6 +61,10 @@ ot_status ot__dataset_streamed(ot_dataset **out, struct ot__source *src, size_t 
  * mapped whole and read from the mapping; a larger one by pread, row by
  * row, which costs a system call a row. */
 #define OT__STREAM_MAP_BYTES ((size_t)128 << 20)
+
+/* The source file's size, first and last 64 KiB hashed: the same on every
+ * rank that reads the same data, whatever its copy's name or time. */
+uint64_t ot__source_fingerprint(int fd, uint64_t size);
 
 /* Maps the source's file of len bytes when it is small enough (above). */
 void ot__source_map(struct ot__source *src, size_t len);
@@ -92,12 +97,21 @@ ot_status ot__stages_open(ot__stages *s, const ot_dataset **train, const ot_data
                           size_t batch);
 void ot__stages_close(ot__stages *s);
 
+/* The part of each batch a rank's shards gather (ranks.h): batches of
+ * `batch` rows from position 0 of the idx array, each cut into `shards`,
+ * of which this rank's are [lo, hi). */
+typedef struct ot__stage_part {
+    size_t batch, shards, lo, hi;
+} ot__stage_part;
+
 /* Queues rows idx[first..first+rows) of view (first.. when idx is NULL) to
  * be read ahead in chunks of `chunk` rows (the last shorter), in the order
- * the run will gather them; idx must stay unchanged until they are. A view
- * that is not staged: nothing. */
+ * the run will gather them; idx must stay unchanged until they are. With
+ * `part`, only the rows of this rank's shards of each batch are read (the
+ * others are never gathered here); NULL: every row. A view that is not
+ * staged: nothing. */
 ot_status ot__stage_post(const ot_dataset *view, const uint32_t *idx, size_t first,
-                         size_t rows, size_t chunk);
+                         size_t rows, size_t chunk, const ot__stage_part *part);
 
 /* Staged (else nothing): waits until rows idx[first..first+rows), posted, are read (or a
  * read failed: its error); with `release`, the chunks posted before them

@@ -261,6 +261,25 @@ Test(ranks, sigterm_saves_and_resume_reaches_the_same_bytes)
     cr_assert(same_file("full.otm", "resumed.otm"));
 }
 
+/* Streamed by pread (a memory limit below the map's), each rank reads the
+ * rows of its own shards (or, in steps cut by units, every row) and writes
+ * the model of one process training from memory. */
+Test(ranks, a_streamed_fit_over_ranks_gives_the_model_of_one_process)
+{
+    char a[1536];
+    const char *cases[] = {SMALL " --epochs 2 --batch 100",
+                           SMALL " --epochs 1 --batch 8 --layers 256:relu,10:softmax"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "%s --threads 2 --shards 2 --save %s/alone.otm", cases[i], dir);
+        cr_assert_eq(omptrain(a), 0, "%s", out);
+        snprintf(a, sizeof a, "-np 2 %s %s --threads 1 --stream --max-memory 0.01 --cache-dir "
+                 "%s/cache --save %s/r2.otm", bin(), cases[i], dir, dir);
+        cr_assert_eq(mpirun(a), 0, "%s", out);
+        cr_assert(same_file("alone.otm", "r2.otm"), "case %zu: 2 streaming ranks differ from "
+                  "one process", i);
+    }
+}
+
 /* 120 rows of 8 features around their class's mean, 3 classes. */
 static void write_small_csv(const char *path)
 {

@@ -31,7 +31,7 @@ void cli_train_flags_init(cli_train_flags *f)
 void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
 {
     const cli_opt t[CLI_TRAIN_FLAGS] = {
-        {"--data", CLI_STRING, &f->data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor; under mpirun every rank reads the whole file", 0, 0, NULL},
+        {"--data", CLI_STRING, &f->data, "SPEC", "training data: fashion-mnist (Debian's dataset-fashion-mnist, or $OMPTRAIN_DATA), idx:DIR (MNIST-style files in DIR), csv:FILE or xor; under mpirun every rank reads the whole file, or with --stream the rows its shards need (all of them where steps are cut by units)", 0, 0, NULL},
         {"--validation-data", CLI_STRING, &f->val_data, "SPEC", "validation data instead of --validation-split (idx and fashion-mnist: the t10k files)", 0, 0, NULL},
         {"--validation-fold", CLI_STRING, &f->fold, "I/K", "validate on fold I (0-based) of K-fold cross-validation instead (scikit-learn's StratifiedKFold for labels, KFold for targets, no shuffling): the split I that omptrain search --cv K scores", 0, 0, "none"},
         {"--validation-split", CLI_DOUBLE, &f->split, "F", "fraction of the training data held out, chosen by the seeded shuffle", 0, 0.99, "0.2; 0 for xor, whose 4 samples all train"},
