@@ -548,16 +548,20 @@ static size_t read_until(int fd, const char *needle)
     return n;
 }
 
-static void interrupt_and_resume(int signo)
+/* stream: the interrupted run and its resume stream the data (by pread: a
+ * memory limit below the map's), the run never interrupted reads it whole */
+static void interrupt_and_resume(int signo, int stream)
 {
     write_idx("sig", "train", 2000);
-    char args[2048], ck[400], resumed[400], straight[400];
+    char args[2048], ck[400], resumed[400], straight[400], how[600] = "";
+    if (stream)
+        snprintf(how, sizeof how, "--stream --max-memory 0.0004 --cache-dir %s/c", dir);
     snprintf(ck, sizeof ck, "%s/ck.otm", dir);
     snprintf(resumed, sizeof resumed, "%s/resumed.otm", dir);
     snprintf(straight, sizeof straight, "%s/straight.otm", dir);
     snprintf(args, sizeof args, "train --data idx:%s/sig --layers 64:relu,4:softmax "
-             "--epochs 1000000 --batch 8 --shards 2 --checkpoint %s --checkpoint-every 1000",
-             dir, ck);
+             "--epochs 1000000 --batch 8 --shards 2 --checkpoint %s --checkpoint-every 1000 %s",
+             dir, ck, how);
     int fd;
     pid_t pid = spawn(args, &fd);
     read_until(fd, "Epoch 3/");
@@ -579,7 +583,7 @@ static void interrupt_and_resume(int signo)
               "%s", msg);
     /* resume to two epochs later; the same as a run never interrupted */
     snprintf(args, sizeof args, "train --data idx:%s/sig --resume %s --epochs %zu --quiet "
-             "--threads 1 --save %s", dir, ck, epoch + 1, resumed);
+             "--threads 1 --save %s %s", dir, ck, epoch + 1, resumed, how);
     EXPECT_RUN(args, 0, "");
     snprintf(args, sizeof args, "train --data idx:%s/sig --layers 64:relu,4:softmax "
              "--epochs %zu --batch 8 --shards 2 --quiet --save %s", dir, epoch + 1, straight);
@@ -590,6 +594,11 @@ static void interrupt_and_resume(int signo)
               "interrupted at epoch %zu step %zu and resumed: the weights differ", epoch, step);
 }
 
-Test(cli, sigint_stops_saves_and_resumes_bit_for_bit) { interrupt_and_resume(SIGINT); }
+Test(cli, sigint_stops_saves_and_resumes_bit_for_bit) { interrupt_and_resume(SIGINT, 0); }
 
-Test(cli, sigterm_stops_saves_and_resumes_bit_for_bit) { interrupt_and_resume(SIGTERM); }
+Test(cli, sigterm_stops_saves_and_resumes_bit_for_bit) { interrupt_and_resume(SIGTERM, 0); }
+
+Test(cli, a_streamed_run_stopped_inside_an_epoch_resumes_bit_for_bit)
+{
+    interrupt_and_resume(SIGINT, 1);
+}
