@@ -774,6 +774,29 @@ typedef struct ot_fit_config {
     size_t validation_fold;
 } ot_fit_config;
 
+/**
+ * About how many bytes a fit of `model` on n_samples with `config` needs (an
+ * upper estimate: the weights and optimizer state and their copy at each
+ * epoch's start, a gradient per shard, each thread's buffers, the epoch's
+ * order; the data is not counted). ot_model_fit refuses with
+ * OT_OUT_OF_MEMORY, before allocating, a fit that needs more than the
+ * memory limit when one was set (ot_set_memory_limit), else the machine's
+ * physical memory. Since 0.1.
+ */
+OT_API ot_status ot_model_fit_memory(const ot_model *model, size_t n_samples,
+                                     const ot_fit_config *config, size_t *bytes);
+
+/**
+ * The same for a model not built yet, from its layers and optimizer: the
+ * estimate in *bytes, and OT_OUT_OF_MEMORY, saying how much, when ot_model_fit
+ * would refuse it; a program checks a model too large for the machine before
+ * ot_model_create and ot_model_compile allocate it. Since 0.1.
+ */
+OT_API ot_status ot_layers_fit_memory(size_t input_dim, const ot_layer *layers, size_t n,
+                                      const ot_optimizer_config *optimizer,
+                                      size_t n_samples, const ot_fit_config *config,
+                                      size_t *bytes);
+
 /** Whether this library was built with MPI (ot_fit_config.comm). Since 0.1. */
 OT_API int ot_mpi_available(void);
 

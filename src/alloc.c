@@ -24,14 +24,34 @@ static atomic_size_t memory_limit; /* 0: the machine's memory */
 
 void ot_set_memory_limit(size_t bytes) { atomic_store(&memory_limit, bytes); }
 
+int ot__memory_limit_set(void) { return atomic_load(&memory_limit) != 0; }
+
+size_t ot__machine_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : SIZE_MAX;
+}
+
+ot_status ot__memory_check(size_t need, const char *what, const char *why)
+{
+    const int set = ot__memory_limit_set();
+    size_t limit = set ? ot_memory_limit() : ot__machine_memory();
+    if (need <= limit)
+        return OT_OK;
+    return ot__fail(OT_OUT_OF_MEMORY, "%s needs about %.3g GB (%s), more than %s of %.3g GB%s",
+                    what, (double)need / 1e9, why,
+                    set ? "the memory limit" : "the machine's memory", (double)limit / 1e9,
+                    set ? " (ot_set_memory_limit, --max-memory)" : "");
+}
+
 size_t ot_memory_limit(void)
 {
     size_t limit = atomic_load(&memory_limit);
     if (limit != 0)
         return limit;
     /* half the machine: the rest is the run's own buffers, and other work */
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? (size_t)pages / 2 * (size_t)page : SIZE_MAX;
+    size_t machine = ot__machine_memory();
+    return machine == SIZE_MAX ? SIZE_MAX : machine / 2;
 }
 
 static atomic_uint_fast64_t alloc_calls;

@@ -68,6 +68,15 @@ void ot__free(void *p);
 uint64_t ot__alloc_count(void);
 void ot__alloc_fail_after(uint64_t n);
 
+/* The machine's physical memory in bytes (SIZE_MAX when unknown), and
+ * whether ot_set_memory_limit set a limit (else the limit is half that). */
+size_t ot__machine_memory(void);
+int ot__memory_limit_set(void);
+/* Fails with OT_OUT_OF_MEMORY when `need` bytes are more than the memory
+ * limit set, or else the machine's memory: "<what> needs about N GB (<why>),
+ * more than ...". */
+ot_status ot__memory_check(size_t need, const char *what, const char *why);
+
 /* dst[r * dld + c] = src[r * sld + c] for r < rows, c < w: a block of
  * columns of one row-major matrix into another. */
 static inline void ot__copy_block(float *restrict dst, size_t dld,

@@ -501,6 +501,10 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *r
                                                        : "",
                         f.batch, f.batch < cfg->batch_size ? " (all the training samples)"
                                                            : "");
+    /* refused before anything large is allocated, every rank alike */
+    if (status == OT_OK)
+        status = ot__fit_memory_check(ot__fit_memory(m, f.batch, S, T, f.n_train + f.n_val));
+    status = ot__ranks_agree(r, status, 0u, NULL);
     if (status != OT_OK) {
         ot__free(fold_rows);
         return status;

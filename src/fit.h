@@ -35,4 +35,13 @@ ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dat
                        size_t first_epoch, size_t first_step, size_t batch,
                        const ot__ranks *r, int T, size_t *S);
 
+/* The bytes a fit of m needs, about (an upper estimate): the model, the
+ * epoch's copy, the shards' gradients, the threads' and a units cut's
+ * buffers, the epoch's order (fit_check.c). */
+size_t ot__fit_memory(const ot_model *m, size_t batch, size_t shards, int threads,
+                      size_t n_samples);
+/* Fails, saying how much, when `need` bytes are more than the memory limit
+ * set, or else the machine's memory. */
+ot_status ot__fit_memory_check(size_t need);
+
 #endif

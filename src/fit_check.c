@@ -2,11 +2,13 @@
  * fit_check.c - what a fit checks before it starts: its arguments, and,
  * over ranks, that every rank runs the same fit (fit.h).
  */
+#include <math.h>
 #include <string.h>
 
 #include "fit.h"
 #include "fit_control.h"
 #include "model.h"
+#include "optimizer.h"
 #include "rng.h"
 #include "stream.h"
 
@@ -96,3 +98,103 @@ ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dat
     return OT_OK;
 }
 
+
+/* The estimate from the shapes: P parameters (the arena's floats), the
+ * optimizer's slots, the inputs and the sums of the layers' inputs and
+ * units. */
+static size_t memory_of(double P, double slots, double input_dim, double inputs,
+                        double units, size_t batch, size_t shards, int threads,
+                        size_t n_samples)
+{
+    const double S = (double)(shards ? shards : 1), B = (double)batch;
+    const double rows = ceil(B / S); /* a shard's */
+    double floats = P * (1.0 + slots)          /* the weights and optimizer state */
+                    + P * (1.0 + slots)        /* their copy at an epoch's start */
+                    + S * P                    /* each shard's gradient */
+                    + (double)threads * rows * (input_dim + 3.0 * units) /* a thread's
+                                                  shard buffers */
+                    + B * (inputs + 3.0 * units); /* a step cut by units: the batch's */
+    double bytes = 4.0 * floats + 8.0 * (double)n_samples; /* and the epoch's order */
+    return bytes < (double)SIZE_MAX ? (size_t)bytes : SIZE_MAX;
+}
+
+size_t ot__fit_memory(const ot_model *m, size_t batch, size_t shards, int threads,
+                      size_t n_samples)
+{
+    double units = 0.0, inputs = 0.0;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        units += (double)m->layers[l].out;
+        inputs += (double)m->layers[l].in;
+    }
+    return memory_of((double)m->arena_len, (double)m->opt.slots, (double)m->input_dim, inputs,
+                     units, batch, shards, threads, n_samples);
+}
+
+ot_status ot__fit_memory_check(size_t need)
+{
+    return ot__memory_check(need, "fit: this run", "the weights, the optimizer state and a "
+                            "copy of both, a gradient per shard, each thread's buffers: fewer "
+                            "units, shards or a smaller batch need less");
+}
+
+/* The threads, shards and batch a fit of n_samples with cfg takes (fit's
+ * plan, without the data's own checks). */
+static ot_status fit_shape(const ot_fit_config *cfg, size_t model_shards, size_t n_samples,
+                           int *T, size_t *S, size_t *batch)
+{
+    ot_status status = ot__engine_resolve(cfg->threads, model_shards, T, S);
+    if (status != OT_OK)
+        return status;
+    size_t n_val = (size_t)ceil(cfg->validation_split * (double)n_samples);
+    size_t n_train = n_samples > n_val ? n_samples - n_val : 1;
+    *batch = cfg->batch_size < n_train ? cfg->batch_size : n_train;
+    if (*batch == 0)
+        *batch = 1;
+    if (*S > *batch)
+        *S = *batch;
+    return OT_OK;
+}
+
+ot_status ot_model_fit_memory(const ot_model *m, size_t n_samples, const ot_fit_config *cfg,
+                              size_t *bytes)
+{
+    if (m == NULL || cfg == NULL || bytes == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit memory: NULL argument");
+    int T;
+    size_t S, batch;
+    ot_status status = fit_shape(cfg, cfg->shards == 0 && m->has_fit ? m->fit_shards
+                                                                     : cfg->shards,
+                                 n_samples, &T, &S, &batch);
+    if (status == OT_OK)
+        *bytes = ot__fit_memory(m, batch, S, T, n_samples);
+    return status;
+}
+
+ot_status ot_layers_fit_memory(size_t input_dim, const ot_layer *layers, size_t n,
+                               const ot_optimizer_config *opt, size_t n_samples,
+                               const ot_fit_config *cfg, size_t *bytes)
+{
+    if (opt == NULL || cfg == NULL || bytes == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit memory: NULL argument");
+    ot_status status = ot__check_layers(input_dim, layers, n);
+    int T;
+    size_t S, batch;
+    if (status == OT_OK)
+        status = fit_shape(cfg, cfg->shards, n_samples, &T, &S, &batch);
+    if (status != OT_OK)
+        return status;
+    double P = 0.0, units = 0.0, inputs = 0.0, in = (double)input_dim;
+    for (size_t l = 0; l < n; l++) {
+        if (layers[l].kind != OT_LAYER_DENSE)
+            continue;
+        double out = (double)layers[l].units;
+        P += in * out + out + 32.0; /* each block rounded to whole lines */
+        units += out;
+        inputs += in;
+        in = out;
+    }
+    size_t need = memory_of(P, (double)ot__optimizer_slots(opt), (double)input_dim, inputs,
+                            units, batch, S, T, n_samples);
+    *bytes = need;
+    return ot__fit_memory_check(need);
+}

@@ -216,6 +216,15 @@ ot_status ot__model_alloc(ot_model **out, size_t input_dim,
         in = l->out;
     }
     m->arena_len = off;
+    /* refused before the allocation, which would succeed and be touched */
+    ot_status st = off > SIZE_MAX / sizeof(float)
+                       ? ot__fail(OT_OUT_OF_MEMORY, "model: %zu parameters", m->n_params)
+                       : ot__memory_check(off * sizeof(float), "model: its weights",
+                                          "4 bytes a parameter");
+    if (st != OT_OK) {
+        ot_model_destroy(m);
+        return st;
+    }
     m->params = ot__calloc(m->arena_len, sizeof(float), "parameter arena");
     if (m->params == NULL)
         goto oom;
@@ -563,6 +572,11 @@ ot_status ot_model_compile(ot_model *m, ot_loss loss,
     }
     size_t slots = ot__optimizer_slots(opt);
     float *state = NULL;
+    ot_status st = ot__memory_check((1 + slots) * m->arena_len * sizeof(float),
+                                    "compile: the weights with the optimizer's state",
+                                    "4 bytes a parameter and a slot");
+    if (st != OT_OK)
+        return st;
     if (slots > 0) {
         state = ot__alloc(slots * m->arena_len, sizeof(float), "optimizer state");
         if (state == NULL)

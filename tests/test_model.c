@@ -502,3 +502,48 @@ Test(model, layer_weights)
     cr_assert_eq(ot_model_set_layer_weights(m, 0, k0, 12, NULL, 3), OT_INVALID_ARGUMENT);
     ot_model_destroy(m);
 }
+
+/* A model, its optimizer state or a fit that needs more than the memory
+ * limit (or the machine) is refused before it is allocated, saying how much
+ * it needs; ot_layers_fit_memory says so before anything is built. */
+Test(model, runs_too_large_for_the_memory_are_refused_before_allocating)
+{
+    const ot_layer layers[] = {OT_DENSE(512, OT_ACTIVATION_RELU),
+                               OT_DENSE(10, OT_ACTIVATION_SOFTMAX)};
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    ot_optimizer_config sgd = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.threads = 1;
+    size_t need = 0;
+    cr_assert_eq(ot_layers_fit_memory(784, layers, 2, &adam, 1000, &fc, &need), OT_OK, "%s",
+                 ot_last_error());
+    /* 407,050 weights: at least the weights, Adam's two slots and a copy of
+     * the three, and a shard's gradient */
+    cr_assert(need > 7 * 407050 * 4 && need < 20 * 407050 * 4, "%zu bytes", need);
+    ot_set_memory_limit(2000000); /* the weights fit, not much more */
+    cr_assert_eq(ot_layers_fit_memory(784, layers, 2, &adam, 1000, &fc, &need),
+                 OT_OUT_OF_MEMORY);
+    cr_assert(strstr(ot_last_error(), "fit: this run needs about") != NULL &&
+              strstr(ot_last_error(), "the memory limit of 0.002 GB") != NULL, "%s",
+              ot_last_error());
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 784, layers, 2, 1), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam),
+                 OT_OUT_OF_MEMORY);
+    cr_assert(strstr(ot_last_error(), "compile: the weights with the optimizer's state needs "
+                     "about") != NULL, "%s", ot_last_error());
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &sgd), OT_OK);
+    ot_dataset *d = th_blobs(1000, 784, 10, 1);
+    uint64_t before = ot__alloc_count();
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OUT_OF_MEMORY);
+    cr_assert(strstr(ot_last_error(), "fit: this run needs about") != NULL, "%s",
+              ot_last_error());
+    cr_assert_leq(ot__alloc_count() - before, 2, "the fit allocated before refusing");
+    ot_model_destroy(m);
+    ot_set_memory_limit(1000000); /* now not even the weights */
+    cr_assert_eq(ot_model_create(&m, 784, layers, 2, 1), OT_OUT_OF_MEMORY);
+    cr_assert(strstr(ot_last_error(), "model: its weights needs about 0.00163 GB") != NULL,
+              "%s", ot_last_error());
+    ot_set_memory_limit(0);
+    ot_dataset_destroy(d);
+}

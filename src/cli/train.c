@@ -139,6 +139,15 @@ int cli_train(int argc, char **argv)
         goto setup_done;
     rc = CLI_FAILED;
     if (!resume) {
+        /* a model too large for the machine is refused before it is built */
+        ot_fit_config pre = ot_fit_config_default();
+        cli_train_fit_config(&tf, &su, &pre);
+        size_t need = 0;
+        if (ot_layers_fit_memory(ot_dataset_dim(train), su.layers, su.n_layers, &su.oc,
+                                 ot_dataset_size(train), &pre, &need) != OT_OK) {
+            cli_fail("--layers");
+            goto setup_done;
+        }
         if (ot_model_create(&model, ot_dataset_dim(train), su.layers, su.n_layers, tf.seed) !=
             OT_OK) {
             cli_fail("--layers");
@@ -203,7 +212,10 @@ setup_done:
             s = tf.batch;
         ot_step_cut cut = OT_STEP_CUT_ROWS;
         ot_model_step_cut(model, tf.batch, s, &cut);
-        printf(" (%zu params), batch %zu, ", ot_model_param_count(model), tf.batch);
+        size_t need = 0;
+        ot_model_fit_memory(model, N, &fc, &need);
+        printf(" (%zu params; the fit needs about %.0f MB), batch %zu, ",
+               ot_model_param_count(model), ceil((double)need / 1e6), tf.batch);
         if (cli_ranks() > 1)
             printf("%d ranks x ", cli_ranks());
         printf("%s%d thread%s%s, %zu shard%s (steps cut by %s), seed %llu",
