@@ -372,7 +372,30 @@ static ot_status grow_to(grow *g, size_t len, const char *path)
     return OT_OK;
 }
 
-/* Parses the CSV at path (open on fd) into the copy at `copy`. */
+/* A failure kept to be said later: a load finds some before others (a
+ * ragged line anywhere before a bad value). */
+typedef struct deferred {
+    ot_status st;
+    char msg[512];
+} deferred;
+
+/* Keeps st (its message with it) unless a failure is kept already. */
+static void later(deferred *d, ot_status st)
+{
+    if (st != OT_OK && d->st == OT_OK) {
+        d->st = st;
+        ot__error_copy(d->msg, sizeof d->msg);
+    }
+}
+
+static ot_status now(const deferred *d)
+{
+    ot__error_restore(d->msg);
+    return d->st;
+}
+
+/* Parses the CSV at path (open on fd) into the copy at `copy`, in one pass
+ * that finds what a load would find, in the load's order. */
 static ot_status build_copy(const char *path, int fd, const ot_csv_options *o,
                             const char *copy)
 {
@@ -398,6 +421,8 @@ static ot_status build_copy(const char *path, int fd, const ot_csv_options *o,
                                                  : o->n_target_columns * sizeof(float)};
     row_ctx rc = {.path = path, .n_targets = o->n_target_columns, .integer = o->integer_labels,
                   .status = OT_OK};
+    deferred count_err = {OT_OK, ""}, shape_err = {OT_OK, ""}, role_err = {OT_OK, ""},
+             value_err = {OT_OK, ""};
     ssize_t got;
     while (status == OT_OK && (got = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
@@ -421,22 +446,23 @@ static ot_status build_copy(const char *path, int fd, const ot_csv_options *o,
         if (cols == 0) {
             int header = is_header(o, s, e, &cols);
             if (cols > MAX_COLUMNS) {
-                status = ot__fail(OT_BAD_FORMAT, "%s: %zu columns", path, cols);
-                break;
+                later(&shape_err, ot__fail(OT_BAD_FORMAT, "%s: %zu columns", path, cols));
+            } else {
+                role = ot__alloc(cols, sizeof *role, "CSV columns");
+                feat = ot__alloc(cols, sizeof *feat, "CSV columns");
+                if (role == NULL || feat == NULL) {
+                    status = OT_OUT_OF_MEMORY;
+                    break;
+                }
+                later(&role_err, column_roles(path, o, cols, role, feat, &dim));
             }
-            role = ot__alloc(cols, sizeof *role, "CSV columns");
-            feat = ot__alloc(cols, sizeof *feat, "CSV columns");
-            if (role == NULL || feat == NULL) {
-                status = OT_OUT_OF_MEMORY;
-                break;
-            }
-            if ((status = column_roles(path, o, cols, role, feat, &dim)) != OT_OK)
-                break;
-            buf_rows = ((size_t)1 << 20) / (dim * sizeof(float)) + 1;
-            buf = ot__alloc(buf_rows * dim, sizeof *buf, "CSV rows");
-            if (buf == NULL) {
-                status = OT_OUT_OF_MEMORY;
-                break;
+            if (dim > 0) {
+                buf_rows = ((size_t)1 << 20) / (dim * sizeof(float)) + 1;
+                buf = ot__alloc(buf_rows * dim, sizeof *buf, "CSV rows");
+                if (buf == NULL) {
+                    status = OT_OUT_OF_MEMORY;
+                    break;
+                }
             }
             rc.cols = cols;
             rc.dim = dim;
@@ -448,12 +474,10 @@ static ot_status build_copy(const char *path, int fd, const ot_csv_options *o,
             }
         } else {
             size_t n = split(s, e, o->delimiter, NULL, NULL, &stop);
-            if (n != cols) {
-                status = ot__fail(OT_BAD_FORMAT, "%s:%zu: %zu fields, expected %zu (as on "
-                                  "line %zu)", path, lineno, n, cols,
-                                  first_line ? first_line : header_line);
-                break;
-            }
+            if (n != cols)
+                later(&count_err, ot__fail(OT_BAD_FORMAT, "%s:%zu: %zu fields, expected %zu "
+                                           "(as on line %zu)", path, lineno, n, cols,
+                                           first_line ? first_line : header_line));
         }
         if (first_line == 0)
             first_line = lineno;
@@ -461,27 +485,42 @@ static ot_status build_copy(const char *path, int fd, const ot_csv_options *o,
             status = ot__fail(OT_BAD_FORMAT, "%s: more than %zu rows", path, OT_MAX_SAMPLES);
             break;
         }
-        if (lab.size > 0 && (status = grow_to(&lab, rows + 1, path)) != OT_OK)
-            break;
-        size_t in_buf = rows % buf_rows;
-        rc.line = lineno;
-        rc.row = 0;
-        rc.x = buf + in_buf * dim;
-        rc.y = lab.p && o->integer_labels ? (int32_t *)lab.p + rows : NULL;
-        rc.t = lab.p && !o->integer_labels ? (float *)lab.p + rows * o->n_target_columns
-                                           : NULL;
-        split(s, e, o->delimiter, store, &rc, &stop);
-        if ((status = rc.status) != OT_OK)
-            break;
+        /* the values are parsed while nothing is wrong yet; after a wrong
+         * one only the lines' fields are counted, as a load's first pass
+         * counts them all before it parses */
+        if (!count_err.st && !shape_err.st && !role_err.st && !value_err.st) {
+            if (lab.size > 0 && (status = grow_to(&lab, rows + 1, path)) != OT_OK)
+                break;
+            size_t in_buf = rows % buf_rows;
+            rc.line = lineno;
+            rc.row = 0;
+            rc.x = buf + in_buf * dim;
+            rc.y = lab.p && o->integer_labels ? (int32_t *)lab.p + rows : NULL;
+            rc.t = lab.p && !o->integer_labels ? (float *)lab.p + rows * o->n_target_columns
+                                               : NULL;
+            rc.status = OT_OK;
+            split(s, e, o->delimiter, store, &rc, &stop);
+            later(&value_err, rc.status);
+            if (!value_err.st && (rows + 1) % buf_rows == 0)
+                status = ot__atomic_write(&a, buf, buf_rows * dim * sizeof(float));
+        }
         rows++;
         lab.len = rows;
-        if (rows % buf_rows == 0)
-            status = ot__atomic_write(&a, buf, buf_rows * dim * sizeof(float));
     }
     if (status == OT_OK && ferror(f))
         status = ot__fail(OT_IO_ERROR, "%s: read failed: %s", path, strerror(errno));
+    /* the load's order: the fields' counts, the rows, the columns, then the
+     * values */
+    if (status == OT_OK && count_err.st)
+        status = now(&count_err);
     if (status == OT_OK && rows == 0)
         status = ot__fail(OT_BAD_FORMAT, "%s: no data rows", path);
+    if (status == OT_OK && shape_err.st)
+        status = now(&shape_err);
+    if (status == OT_OK && role_err.st)
+        status = now(&role_err);
+    if (status == OT_OK && value_err.st)
+        status = now(&value_err);
     if (status == OT_OK && rows % buf_rows != 0)
         status = ot__atomic_write(&a, buf, (rows % buf_rows) * dim * sizeof(float));
     if (status == OT_OK && lab.size > 0)

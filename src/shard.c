@@ -15,14 +15,6 @@
 #include "shard.h"
 
 
-void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
-                     size_t *rows)
-{
-    size_t q = batch / shards, r = batch % shards;
-    *first = s * q + (s < r ? s : r);
-    *rows = q + (s < r);
-}
-
 ot_status ot__worker_init(ot__worker *w, const ot_model *m,
                           dnnl_engine_t engine, size_t max_rows,
                           size_t n_targets, int training, int transposed)

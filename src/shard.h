@@ -42,8 +42,13 @@ typedef struct ot__worker {
 
 /* Rows of shard s when a batch of `batch` rows is cut into `shards`:
  * sizes differ by at most one, the larger ones first. */
-void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
-                     size_t *rows);
+static inline void ot__shard_range(size_t batch, size_t shards, size_t s, size_t *first,
+                                   size_t *rows)
+{
+    size_t q = batch / shards, r = batch % shards;
+    *first = s * q + (s < r ? s : r);
+    *rows = q + (s < r);
+}
 
 /* Allocates the buffers for up to max_rows rows (first touch: call from the
  * thread that will run the worker); n_targets: float targets per row;

@@ -385,6 +385,26 @@ Test(model, every_public_function_survives_null_pointers)
     REFUSED(ot_dataset_target_values(NULL, buf, 256));
     REFUSED(ot_dataset_target_values(d, NULL, 256));
 
+    /* streamed datasets */
+    REFUSED(ot_dataset_stream_idx(NULL, "a", "b", dir));
+    REFUSED(ot_dataset_stream_idx(&o, NULL, "b", dir));
+    REFUSED(ot_dataset_stream_idx(&o, path, NULL, dir));
+    REFUSED(ot_dataset_stream_idx_dir(NULL, dir, "train", dir));
+    REFUSED(ot_dataset_stream_idx_dir(&o, NULL, "train", dir));
+    REFUSED(ot_dataset_stream_idx_dir(&o, dir, NULL, dir));
+    REFUSED(ot_dataset_stream_csv(NULL, path, &co, dir));
+    REFUSED(ot_dataset_stream_csv(&o, NULL, &co, dir));
+    ALLOWED(ot_dataset_stream_csv(&o, path, NULL, dir)); /* default options */
+    cr_assert(ot_dataset_is_streamed(o));
+    ot_dataset_destroy(o);
+    o = NULL;
+    cr_assert_eq(ot_dataset_is_streamed(NULL), 0);
+    ot_source src = {.n = 2, .dim = 4, .rows = NULL};
+    REFUSED(ot_dataset_from_source(NULL, &src));
+    REFUSED(ot_dataset_from_source(&o, NULL));
+    REFUSED(ot_dataset_from_source(&o, &src)); /* no rows callback */
+    cr_assert_null(o);
+
     /* fit, history, inference, files */
     REFUSED(ot_model_fit(NULL, d, &fc, NULL));
     REFUSED(ot_model_fit(m, NULL, &fc, NULL));
@@ -414,6 +434,19 @@ Test(model, every_public_function_survives_null_pointers)
     REFUSED(ot_model_predict_classes(NULL, x, 2, cls, NULL));
     REFUSED(ot_model_predict_classes(m, NULL, 2, cls, NULL));
     REFUSED(ot_model_predict_classes(m, x, 2, NULL, NULL));
+    REFUSED(ot_model_predict_dataset(NULL, d, 0, 2, buf, 4, cls, NULL));
+    REFUSED(ot_model_predict_dataset(m, NULL, 0, 2, buf, 4, cls, NULL));
+    REFUSED(ot_model_predict_dataset(m, d, 0, 2, NULL, 4, cls, NULL));
+    ALLOWED(ot_model_predict_dataset(m, d, 0, 2, buf, 4, NULL, NULL)); /* no classes */
+    size_t bytes = 0;
+    REFUSED(ot_model_fit_memory(NULL, 64, &fc, &bytes));
+    REFUSED(ot_model_fit_memory(m, 64, NULL, &bytes));
+    REFUSED(ot_model_fit_memory(m, 64, &fc, NULL));
+    REFUSED(ot_layers_fit_memory(4, NULL, 2, &adam, 64, &fc, &bytes));
+    REFUSED(ot_layers_fit_memory(4, layers, 2, NULL, 64, &fc, &bytes));
+    REFUSED(ot_layers_fit_memory(4, layers, 2, &adam, 64, NULL, &bytes));
+    REFUSED(ot_layers_fit_memory(4, layers, 2, &adam, 64, &fc, NULL));
+    ALLOWED(ot_layers_fit_memory(4, layers, 2, &adam, 64, &fc, &bytes));
     REFUSED(ot_model_save(NULL, path));
     REFUSED(ot_model_save(m, NULL));
     REFUSED(ot_model_load(NULL, path));
