@@ -396,6 +396,21 @@ OT_API ot_status ot_dataset_create_targets(ot_dataset **out, size_t n,
                                            const float *targets);
 
 /**
+ * A dataset over the caller's arrays, without a copy: ot_dataset_create's
+ * and ot_dataset_create_targets' checks, made now. x (n x dim) and labels
+ * (n, or NULL) or targets (n x n_targets) stay the caller's: they must
+ * outlive the dataset and stay unchanged while it is used (a fit, an
+ * evaluation or a search only reads them; slices, selections and splits
+ * are copies); destroying the dataset frees none of them. Since 0.1.
+ */
+OT_API ot_status ot_dataset_borrow(ot_dataset **out, size_t n, size_t dim, const float *x,
+                                   const int32_t *labels);
+/** The same with float targets. Since 0.1. */
+OT_API ot_status ot_dataset_borrow_targets(ot_dataset **out, size_t n, size_t dim,
+                                           const float *x, size_t n_targets,
+                                           const float *targets);
+
+/**
  * Keras' to_categorical: writes n x classes one-hot rows for `labels` into
  * `out` (n * classes floats). Labels must be in [0, classes). Since 0.1.
  */

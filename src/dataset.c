@@ -87,18 +87,69 @@ static void *copy(const void *src, size_t count, size_t size, const char *what)
     return p;
 }
 
+static ot_status check_labels(const int32_t *labels, size_t n)
+{
+    for (size_t i = 0; labels != NULL && i < n; i++)
+        if (labels[i] < 0)
+            return ot__fail(OT_INVALID_ARGUMENT, "dataset: label %d of sample %zu is negative",
+                            (int)labels[i], i);
+    return OT_OK;
+}
+
+static ot_status check_targets(size_t n, size_t n_targets, const float *targets)
+{
+    if (targets == NULL || n_targets == 0 || n_targets > ((size_t)1 << 24))
+        return ot__fail(OT_INVALID_ARGUMENT,
+                        "dataset: targets must be given, 1..%zu per sample",
+                        (size_t)1 << 24);
+    if (n_targets > SIZE_MAX / sizeof(float) / n)
+        return ot__fail(OT_INVALID_ARGUMENT, "dataset: targets overflow");
+    for (size_t i = 0; i < n * n_targets; i++)
+        if (!isfinite(targets[i]))
+            return ot__fail(OT_NON_FINITE,
+                            "dataset: target %zu of sample %zu is not finite",
+                            i % n_targets, i / n_targets);
+    return OT_OK;
+}
+
+/* A dataset over the caller's arrays, checked, not copied: destroying it
+ * frees none of them. */
+static ot_status borrow(ot_dataset **out, size_t n, size_t dim, const float *x,
+                        const int32_t *labels, const float *targets, size_t n_targets)
+{
+    ot_status status = wrap(out, n, dim, (float *)x, NULL, (int32_t *)labels, (float *)targets,
+                            n_targets);
+    if (status == OT_OK)
+        (*out)->borrowed = 1;
+    return status;
+}
+
+ot_status ot_dataset_borrow(ot_dataset **out, size_t n, size_t dim, const float *x,
+                            const int32_t *labels)
+{
+    ot_status status = check_features(out, n, dim, x);
+    if (status == OT_OK)
+        status = check_labels(labels, n);
+    return status == OT_OK ? borrow(out, n, dim, x, labels, NULL, 0) : status;
+}
+
+ot_status ot_dataset_borrow_targets(ot_dataset **out, size_t n, size_t dim, const float *x,
+                                    size_t n_targets, const float *targets)
+{
+    ot_status status = check_features(out, n, dim, x);
+    if (status == OT_OK)
+        status = check_targets(n, n_targets, targets);
+    return status == OT_OK ? borrow(out, n, dim, x, NULL, targets, n_targets) : status;
+}
+
 ot_status ot_dataset_create(ot_dataset **out, size_t n, size_t dim,
                             const float *x, const int32_t *labels)
 {
     ot_status status = check_features(out, n, dim, x);
+    if (status == OT_OK)
+        status = check_labels(labels, n);
     if (status != OT_OK)
         return status;
-    if (labels != NULL)
-        for (size_t i = 0; i < n; i++)
-            if (labels[i] < 0)
-                return ot__fail(OT_INVALID_ARGUMENT,
-                                "dataset: label %d of sample %zu is negative",
-                                (int)labels[i], i);
     float *xc = copy(x, n * dim, sizeof(float), "dataset features");
     int32_t *yc = labels ? copy(labels, n, sizeof(int32_t), "dataset labels") : NULL;
     if (xc == NULL || (labels != NULL && yc == NULL)) {
@@ -114,19 +165,10 @@ ot_status ot_dataset_create_targets(ot_dataset **out, size_t n, size_t dim,
                                     const float *targets)
 {
     ot_status status = check_features(out, n, dim, x);
+    if (status == OT_OK)
+        status = check_targets(n, n_targets, targets);
     if (status != OT_OK)
         return status;
-    if (targets == NULL || n_targets == 0 || n_targets > ((size_t)1 << 24))
-        return ot__fail(OT_INVALID_ARGUMENT,
-                        "dataset: targets must be given, 1..%zu per sample",
-                        (size_t)1 << 24);
-    if (n_targets > SIZE_MAX / sizeof(float) / n)
-        return ot__fail(OT_INVALID_ARGUMENT, "dataset: targets overflow");
-    for (size_t i = 0; i < n * n_targets; i++)
-        if (!isfinite(targets[i]))
-            return ot__fail(OT_NON_FINITE,
-                            "dataset: target %zu of sample %zu is not finite",
-                            i % n_targets, i / n_targets);
     float *xc = copy(x, n * dim, sizeof(float), "dataset features");
     float *tc = copy(targets, n * n_targets, sizeof(float), "dataset targets");
     if (xc == NULL || tc == NULL) {
@@ -167,10 +209,12 @@ void ot_dataset_destroy(ot_dataset *d)
 {
     if (d == NULL)
         return;
-    ot__free(d->x);
-    ot__free(d->pixels);
-    ot__free(d->y);
-    ot__free(d->t);
+    if (!d->borrowed) {
+        ot__free(d->x);
+        ot__free(d->pixels);
+        ot__free(d->y);
+        ot__free(d->t);
+    }
     ot__source_close(d->source);
     ot__free(d);
 }

@@ -21,6 +21,7 @@ struct ot_dataset {
     float *t;   /* n x n_targets float targets, or NULL */
     size_t n_targets;
     int header; /* read from a CSV file whose first line was a header */
+    int borrowed; /* x, y and t are the caller's (ot_dataset_borrow) */
     struct ot__source *source; /* streamed: where the features are (x and
                                 * pixels NULL); y or t in memory */
     struct ot__stage *stage;   /* a run's view of a streamed dataset: the

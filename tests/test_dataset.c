@@ -164,3 +164,66 @@ Test(dataset, select_split_and_targets)
     ot_dataset_destroy(s);
     ot_dataset_destroy(d);
 }
+
+/* A borrowed dataset reads the caller's arrays in place: the same fit as a
+ * copy, the checks of a copy, and destroying it leaves the arrays alone
+ * (AddressSanitizer would see a free of memory the library did not
+ * allocate). */
+Test(dataset, a_borrowed_dataset_trains_as_a_copy_and_frees_nothing)
+{
+    const size_t n = 200, dim = 5;
+    float *x = malloc(n * dim * sizeof *x), t[200];
+    int32_t *y = malloc(n * sizeof *y);
+    cr_assert(x && y);
+    for (size_t i = 0; i < n * dim; i++)
+        x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int32_t)(i % 3);
+        t[i] = (float)i / 100.0f;
+    }
+    ot_dataset *copy = NULL, *borrowed = NULL;
+    cr_assert_eq(ot_dataset_create(&copy, n, dim, x, y), OT_OK);
+    cr_assert_eq(ot_dataset_borrow(&borrowed, n, dim, x, y), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_classes(borrowed), 3u);
+    const ot_layer layers[] = {OT_DENSE(8, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    unsigned char *bytes[2];
+    size_t len[2];
+    ot_dataset *both[2] = {copy, borrowed};
+    for (int k = 0; k < 2; k++) {
+        ot_model *m = NULL;
+        cr_assert_eq(ot_model_create(&m, dim, layers, 2, 4), OT_OK);
+        ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+        cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+        ot_fit_config fc = ot_fit_config_default();
+        fc.epochs = 2;
+        fc.threads = 2;
+        fc.validation_split = 0.2;
+        cr_assert_eq(ot_model_fit(m, both[k], &fc, NULL), OT_OK, "%s", ot_last_error());
+        void *b = NULL;
+        cr_assert_eq(ot_model_save_to_buffer(m, &b, &len[k]), OT_OK);
+        bytes[k] = b;
+        ot_model_destroy(m);
+    }
+    cr_assert(len[0] == len[1] && memcmp(bytes[0], bytes[1], len[0]) == 0);
+    ot_buffer_free(bytes[0]);
+    ot_buffer_free(bytes[1]);
+    ot_dataset_destroy(borrowed);
+    ot_dataset_destroy(copy);
+    /* float targets; and the checks of a copy */
+    cr_assert_eq(ot_dataset_borrow_targets(&borrowed, n, dim, x, 1, t), OT_OK);
+    cr_assert_eq(ot_dataset_targets(borrowed), 1u);
+    ot_dataset_destroy(borrowed);
+    x[7] = NAN;
+    cr_assert_eq(ot_dataset_borrow(&borrowed, n, dim, x, y), OT_NON_FINITE);
+    cr_assert_null(borrowed);
+    x[7] = 0.0f;
+    y[3] = -2;
+    cr_assert_eq(ot_dataset_borrow(&borrowed, n, dim, x, y), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "label -2 of sample 3") != NULL, "%s", ot_last_error());
+    cr_assert_eq(ot_dataset_borrow_targets(&borrowed, n, dim, x, 1, NULL), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_borrow(NULL, n, dim, x, y), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_dataset_borrow(&borrowed, n, dim, NULL, y), OT_INVALID_ARGUMENT);
+    free(x);
+    free(y);
+}
