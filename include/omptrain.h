@@ -1050,6 +1050,16 @@ OT_API ot_status ot_model_load(ot_model **out, const char *path);
  */
 OT_API ot_status ot_model_save_to_buffer(const ot_model *model, void **data, size_t *len);
 
+/**
+ * A model file's summary without building the model: its layer table (as
+ * ot_model_summary's), then its loss and optimizer, feature scaling, the
+ * epochs and steps trained and its last fit's settings (batch, shards,
+ * seed, validation). The file is checked as ot_model_load checks it (its
+ * checksum over every byte), a block at a time: only its header is held in
+ * memory, never its weights. Since 0.1.
+ */
+OT_API ot_status ot_model_file_summary(const char *path, FILE *out);
+
 /** ot_model_load from a model file's bytes in memory, checked as a file's
  *  are ("model buffer" in messages); the buffer is only read. Since 0.1. */
 OT_API ot_status ot_model_load_from_buffer(ot_model **out, const void *data, size_t len);

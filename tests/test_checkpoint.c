@@ -287,3 +287,64 @@ Test(checkpoint, crafted_huge_header_allocates_nothing_large)
     /* reading the file itself is the only allocation */
     cr_assert_leq(ot__alloc_count() - before, 1);
 }
+
+/* A model file's summary reads its header alone (one allocation, for it),
+ * says what the file holds, and refuses a damaged file as a load does. */
+Test(checkpoint, a_file_summary_reads_the_header_alone)
+{
+    char d[256], path[512];
+    th_tmpdir(d, sizeof d);
+    snprintf(path, sizeof path, "%s/m.otm", d);
+    const ot_layer layers[] = {OT_DENSE(300, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 20, layers, 2, 1), OT_OK);
+    ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &adam), OT_OK);
+    ot_dataset *data = th_blobs(100, 20, 3, 2);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 1;
+    fc.batch_size = 16;
+    fc.shards = 2;
+    fc.threads = 1;
+    fc.validation_split = 0.1;
+    fc.scaling = OT_SCALING_STANDARD;
+    cr_assert_eq(ot_model_fit(m, data, &fc, NULL), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_model_save(m, path), OT_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    uint64_t before = ot__alloc_count();
+    cr_assert_eq(ot_model_file_summary(path, f), OT_OK, "%s", ot_last_error());
+    cr_assert_leq(ot__alloc_count() - before, 1, "more than the header allocated");
+    fclose(f);
+    const char *want[] = {"Total params: 7,203", "Loss: sparse_categorical_crossentropy; "
+                          "optimizer: adam, learning rate 0.001", "Feature scaling: standard",
+                          "Trained: 1 epoch (6 optimizer steps)", "Last fit: batch 16, 2 "
+                          "shards, seed 42, shuffled, validation split 0.1, up to epoch 1"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_assert(strstr(text, want[i]) != NULL, "'%s' missing:\n%s", want[i], text);
+    free(text);
+    /* damaged: every status a load gives, the summary gives */
+    static unsigned char b[1 << 16];
+    size_t n = th_read(path, b, sizeof b);
+    const size_t at[] = {0, 9, 30, 60, 100, n / 2, n - 1};
+    for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
+        b[at[k]] ^= 0x40;
+        th_write(path, b, n, 0);
+        ot_model *l = NULL;
+        ot_status want_st = ot_model_load(&l, path);
+        FILE *sink = fopen("/dev/null", "w");
+        cr_assert_eq(ot_model_file_summary(path, sink), want_st, "byte %zu", at[k]);
+        fclose(sink);
+        cr_assert_neq(want_st, OT_OK);
+        b[at[k]] ^= 0x40;
+    }
+    th_write(path, b, n / 3, 0); /* cut short */
+    cr_assert_eq(ot_model_file_summary(path, stdout), OT_BAD_FORMAT);
+    cr_assert_eq(ot_model_file_summary(d, stdout), OT_IO_ERROR);
+    cr_assert_eq(ot_model_file_summary(NULL, stdout), OT_INVALID_ARGUMENT);
+    cr_assert_eq(ot_model_file_summary(path, NULL), OT_INVALID_ARGUMENT);
+    ot_model_destroy(m);
+    ot_dataset_destroy(data);
+}

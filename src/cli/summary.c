@@ -30,10 +30,6 @@ int cli_summary(int argc, char **argv)
             return cli_fail("--layers");
         return CLI_OK;
     }
-    ot_model *model = NULL;
-    if (ot_model_load(&model, model_path) != OT_OK)
-        return cli_fail("--model");
-    rc = ot_model_summary(model, stdout) == OT_OK ? CLI_OK : cli_fail("summary");
-    ot_model_destroy(model);
-    return rc;
+    /* the file's header alone: its weights are never read into memory */
+    return ot_model_file_summary(model_path, stdout) == OT_OK ? CLI_OK : cli_fail("--model");
 }
