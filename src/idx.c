@@ -293,6 +293,21 @@ static int find_idx(char *buf, size_t size, const char *dir, const char *split,
     return err ? err : ENOENT;
 }
 
+/* The images and labels files of `split` in dir (4096 bytes each). */
+static ot_status find_pair(const char *dir, const char *split, char *images, char *labels)
+{
+    int err = find_idx(images, 4096, dir, split, "images", 3);
+    const char *which = images;
+    if (err == 0) {
+        err = find_idx(labels, 4096, dir, split, "labels", 1);
+        which = labels;
+    }
+    if (err != 0)
+        return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", which,
+                        err == ENOENT ? "no such file (nor .gz)" : strerror(err));
+    return OT_OK;
+}
+
 ot_status ot_dataset_load_idx_dir(ot_dataset **out, const char *dir,
                                   const char *split)
 {
@@ -300,16 +315,8 @@ ot_status ot_dataset_load_idx_dir(ot_dataset **out, const char *dir,
         return ot__fail(OT_INVALID_ARGUMENT, "load_idx_dir: NULL argument");
     *out = NULL;
     char images[4096], labels[4096];
-    int err = find_idx(images, sizeof images, dir, split, "images", 3);
-    const char *which = images;
-    if (err == 0) {
-        err = find_idx(labels, sizeof labels, dir, split, "labels", 1);
-        which = labels;
-    }
-    if (err != 0)
-        return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", which,
-                        err == ENOENT ? "no such file (nor .gz)" : strerror(err));
-    return ot_dataset_load_idx(out, images, labels);
+    ot_status status = find_pair(dir, split, images, labels);
+    return status == OT_OK ? ot_dataset_load_idx(out, images, labels) : status;
 }
 
 /* Opens path (already checked) for reading by offset: the plain file must
@@ -456,14 +463,6 @@ ot_status ot_dataset_stream_idx_dir(ot_dataset **out, const char *dir, const cha
         return ot__fail(OT_INVALID_ARGUMENT, "stream_idx_dir: NULL argument");
     *out = NULL;
     char images[4096], labels[4096];
-    int err = find_idx(images, sizeof images, dir, split, "images", 3);
-    const char *which = images;
-    if (err == 0) {
-        err = find_idx(labels, sizeof labels, dir, split, "labels", 1);
-        which = labels;
-    }
-    if (err != 0)
-        return ot__fail(OT_IO_ERROR, "%s: cannot open: %s", which,
-                        err == ENOENT ? "no such file (nor .gz)" : strerror(err));
-    return ot_dataset_stream_idx(out, images, labels, cache_dir);
+    ot_status status = find_pair(dir, split, images, labels);
+    return status == OT_OK ? ot_dataset_stream_idx(out, images, labels, cache_dir) : status;
 }
