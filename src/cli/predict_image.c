@@ -101,7 +101,15 @@ int cli_predict_images(const ot_model *m, const cli_predict_images_args *a)
         cli_fail("predict");
         goto done;
     }
-    for (size_t i = 0; i < a->n; i++) {
+    ot_loss loss;
+    int classifier = ot_model_loss(m, &loss) != OT_OK || loss <= OT_LOSS_BINARY_CROSSENTROPY;
+    for (size_t i = 0; i < a->n && !classifier; i++) { /* a regression: its values */
+        printf("%s:", a->paths[i]);
+        for (size_t j = 0; j < C; j++)
+            printf(" %.6g", (double)p[i * C + j]);
+        printf("\n");
+    }
+    for (size_t i = 0; i < a->n && classifier; i++) {
         const float *q = p + i * C;
         /* the classes by probability, the first of equals first; one
          * sigmoid output is the classes 0 and 1 */
