@@ -460,6 +460,8 @@ static void region(ot__engine *e)
     if (tid == 0) {
         e->driver(e->user, NULL, NULL, &e->job);
         stage_next(e);
+        if (e->ranks != NULL)
+            ot__engine_ranks_start(e);
         e->t_job = ot__now();
         e->comm_at_job = e->comm_seconds;
     }

@@ -260,6 +260,9 @@ int ot__engine_any_weights_bad(const ot__engine *e);
 void ot__engine_ranks_setup(ot__engine *e);
 int ot__engine_ranks_forward(ot__engine *e, int bad);
 void ot__engine_ranks_agree(ot__engine *e);
+/* The first job, before any thread runs it: a rank whose driver or data
+ * ended the run at once (a streamed read that failed) ends every rank. */
+void ot__engine_ranks_start(ot__engine *e);
 void ot__engine_ranks_finish(ot__engine *e);
 /* The master, after a step's shards (between barriers, with ranks): every
  * shard's loss, and the other ranks' gradients over this rank's slice. */

@@ -120,6 +120,16 @@ void ot__engine_ranks_agree(ot__engine *e)
         gather_blocks(e);
 }
 
+void ot__engine_ranks_start(ot__engine *e)
+{
+    const int end = e->job.kind == OT__JOB_END;
+    unsigned any = 0;
+    ranks_failed(e, ot__ranks_agree(e->ranks, end ? e->job.status : OT_OK,
+                                    end ? OT__AGREE_END : 0u, &any));
+    if ((any & OT__AGREE_END) || e->ranks_status != OT_OK)
+        memset(&e->job, 0, sizeof e->job);
+}
+
 /* Before the driver: a forward pass's sums from every rank, and whether
  * any rank failed it. */
 int ot__engine_ranks_forward(ot__engine *e, int bad)
