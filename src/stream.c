@@ -1,6 +1,6 @@
 /*
- * stream.c - streamed datasets' sources and the stage that reads a run's
- * rows ahead of it (stream.h).
+ * stream.c - the stage that reads a run's streamed rows ahead of it
+ * (stream.h); the sources it reads from are source.c's.
  */
 #include <pthread.h>
 #include <sys/stat.h>
