@@ -321,7 +321,7 @@ static void bd_after_step(breakdown *b, int mode, size_t first)
     if (mode == 9) { /* the step's loss again, on its outputs */
         const size_t L = m->n_layers;
         ot__loss_batch lb = {w->fused ? w->z[L - 1] : w->a[L - 1], w->y, NULL, batch,
-                             m->layers[L - 1].out};
+                             m->layers[L - 1].out, NULL};
         double l = 0, k = 0, t1 = now();
         ot__loss(m->loss, &lb, 1.0f / (float)batch, w->d[L - 1], &l, &k);
         b->reading += now() - t1;

@@ -787,6 +787,15 @@ typedef struct ot_fit_config {
      * on. Instead of validation_split and validation_data. 0: no folds. */
     size_t validation_folds;
     size_t validation_fold;
+    /** Keras' class_weight: class_weights floats (>= 0, finite), one per
+     * class (the outputs; 2 for one sigmoid output), each training sample's
+     * loss and gradient times its class's weight (its label, or its one-hot
+     * target's largest entry), the batch still divided by its size; the
+     * training loss is reported weighted, the metric and the validation
+     * loss not. Cross-entropies only. Borrowed for the fit; not saved. NULL
+     * and 0: none. */
+    const float *class_weight;
+    size_t class_weights;
 } ot_fit_config;
 
 /**

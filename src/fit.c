@@ -537,7 +537,9 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *r
     if (status == OT_OK)
         status = ot__stages_open(&f.stages, &f.train, &f.val, f.batch);
     if ((status = ot__ranks_agree(r, status, 0u, NULL)) == OT_OK) {
+        m->class_w = cfg->class_weight; /* the training steps' loss reads it */
         status = run(&f, T, S, opt);
+        m->class_w = NULL;
         ot__control_finish(&f.ctl, m, f.hist);
     }
     ot__stages_close(&f.stages);

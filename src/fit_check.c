@@ -45,6 +45,22 @@ ot_status ot__fit_check(const ot_model *m, const ot_dataset *train, const ot_fit
         (status = ot__dataset_check(cfg->validation_data, m, "fit: validation data",
                                     1)) != OT_OK)
         return status;
+    if (cfg->class_weight != NULL || cfg->class_weights != 0) {
+        const size_t C = ot_model_output_dim(m), K = C == 1 ? 2 : C;
+        if (m->loss != OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY &&
+            m->loss != OT_LOSS_CATEGORICAL_CROSSENTROPY &&
+            !(m->loss == OT_LOSS_BINARY_CROSSENTROPY && C == 1))
+            return ot__fail(OT_INVALID_ARGUMENT, "fit: class weights need a cross-entropy "
+                            "over classes (one sigmoid output for binary_crossentropy), not "
+                            "%s with %zu outputs", ot_loss_name(m->loss), C);
+        if (cfg->class_weight == NULL || cfg->class_weights != K)
+            return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu class weights for the model's %zu "
+                            "classes", cfg->class_weight ? cfg->class_weights : 0, K);
+        for (size_t k = 0; k < K; k++)
+            if (!(cfg->class_weight[k] >= 0.0f) || !isfinite(cfg->class_weight[k]))
+                return ot__fail(OT_INVALID_ARGUMENT, "fit: class weight %g of class %zu: "
+                                "weights are finite and >= 0", (double)cfg->class_weight[k], k);
+    }
     if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
                         (int)cfg->scaling);

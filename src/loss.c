@@ -232,17 +232,20 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
         }
         for (size_t i = 0; i < n; i++) {
             float lse = max[i] + logf(sum[i]);
-            total += (double)(tsum[i] * lse - tz[i]); /* sum_j t_j (lse - z_j) */
+            /* sum_j t_j (lse - z_j), times the true class's weight */
+            const float w = b->class_w ? b->class_w[true_class[i]] : 1.0f;
+            total += (double)(w * (tsum[i] * lse - tz[i]));
             if (e0 == NULL)
                 continue;
-            float *d = e0 + i * C, k = scale * tsum[i] / sum[i];
+            const float ws = scale * w;
+            float *d = e0 + i * C, k = ws * tsum[i] / sum[i];
             if (sparse) {
                 for (size_t j = 0; j < C; j++)
                     d[j] *= k;
-                d[true_class[i]] -= scale;
+                d[true_class[i]] -= ws;
             } else {
                 for (size_t j = 0; j < C; j++)
-                    d[j] = d[j] * k - scale * target(b, r0 + i, j);
+                    d[j] = d[j] * k - ws * target(b, r0 + i, j);
             }
         }
     }
@@ -274,6 +277,8 @@ static void binary(const ot__loss_batch *b, float scale, float *diff,
     float sp[CHUNK], s[CHUNK], l = 0.0f, m = 0.0f;
     double total = 0.0, metric = 0.0;
     size_t r = 0, j = 0;
+    /* class weights with one output: the row's label, 0 or 1, is its class */
+    float w = b->class_w && b->rows > 0 ? b->class_w[target(b, 0, 0) > 0.5f] : 1.0f;
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
         const size_t k = n - i0 < CHUNK ? n - i0 : CHUNK;
         binary_terms(b->out + i0, sp, s, k);
@@ -282,9 +287,11 @@ static void binary(const ot__loss_batch *b, float scale, float *diff,
             l += fmaxf(v, 0.0f) - v * t + sp[i];
             m += (v > 0.0f ? 1.0f : 0.0f) == t;
             if (diff != NULL) /* after v: diff may be out */
-                diff[i0 + i] = g * (s[i] - t);
+                diff[i0 + i] = g * w * (s[i] - t);
             if (++j == C) {
-                total += (double)(l * inv_c);
+                total += (double)(w * (l * inv_c));
+                if (b->class_w && r + 1 < b->rows)
+                    w = b->class_w[target(b, r + 1, 0) > 0.5f];
                 metric += (double)(m * inv_c);
                 l = m = 0.0f;
                 j = 0;

@@ -15,6 +15,9 @@ typedef struct ot__loss_batch {
     const int32_t *labels; /* rows, or NULL */
     const float *targets;  /* rows x C, or NULL */
     size_t rows, C;
+    const float *class_w;  /* training with class weights (Keras' class_weight):
+                            * a row's loss and gradient times its true class's
+                            * weight (cross-entropies only); NULL: none */
 } ot__loss_batch;
 
 /* Adds the sum over rows of the per-sample loss (mean over the outputs) to

@@ -55,6 +55,8 @@ struct ot_model {
     uint64_t fit_seed;
     double fit_split;
     size_t fit_folds, fit_fold; /* validation_folds, validation_fold */
+    const float *class_w;       /* during a fit: its class weights, or NULL
+                                 * (not saved: the fit's config, as in Keras) */
     int fit_shuffle;
 };
 

@@ -182,6 +182,7 @@ static ot_status gather_forward(ot__worker *w, ot__plan *p, const ot__rows *r,
     b->targets = r->data->t ? w->t : NULL;
     b->rows = r->rows;
     b->C = m->layers[L - 1].out;
+    b->class_w = NULL; /* a forward pass's loss is not weighted */
     return status;
 }
 
@@ -217,6 +218,7 @@ ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
         return no_plan(r->rows);
     ot__loss_batch b;
     OT_TRY(gather_forward(w, p, r, &b));
+    b.class_w = w->model->class_w;
     ot__loss(w->model->loss, &b, scale, w->d[w->model->n_layers - 1], loss, metric);
     OT_TRY(backward(w, p, grad));
 fail:

@@ -437,6 +437,7 @@ void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
         .targets = d->t ? u->t : NULL,
         .rows = rows,
         .C = m->layers[m->n_layers - 1].out,
+        .class_w = m->class_w,
     };
     ot__loss(m->loss, &b, scale, u->dout, loss, metric);
 }

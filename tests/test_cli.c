@@ -248,6 +248,35 @@ Test(cli, same_weights_whatever_the_threads)
               "model files differ between 1 and 3 threads");
 }
 
+/* --class-weight: weights of 1 write the unweighted model, others another;
+ * a list of the wrong length or a bad weight is refused by name. */
+Test(cli, class_weights_from_the_command_line)
+{
+    write_idx("cw", "train", 300);
+    char args[2048], a[400], b[400], c[400];
+    snprintf(a, sizeof a, "%s/a.otm", dir);
+    snprintf(b, sizeof b, "%s/b.otm", dir);
+    snprintf(c, sizeof c, "%s/c.otm", dir);
+    const char *common = "--layers 8:relu,4:softmax --epochs 2 --batch 20 --shards 2 --quiet";
+    snprintf(args, sizeof args, "train --data idx:%s/cw %s --save %s", dir, common, a);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data idx:%s/cw %s --class-weight 1,1,1,1 --save %s",
+             dir, common, b);
+    EXPECT_RUN(args, 0, "");
+    snprintf(args, sizeof args, "train --data idx:%s/cw %s --class-weight 1,4,1,0.5 --save %s",
+             dir, common, c);
+    EXPECT_RUN(args, 0, "");
+    static unsigned char ba[1 << 16], bb[1 << 16], bc[1 << 16];
+    size_t na = th_read(a, ba, sizeof ba), nb = th_read(b, bb, sizeof bb),
+           nc = th_read(c, bc, sizeof bc);
+    cr_assert(na > 0 && na == nb && memcmp(ba, bb, na) == 0, "weights of 1 changed the model");
+    cr_assert(na != nc || memcmp(ba, bc, na) != 0, "the class weights did nothing");
+    snprintf(args, sizeof args, "train --data idx:%s/cw %s --class-weight 1,2", dir, common);
+    EXPECT_RUN(args, 1, "2 class weights for the model's 4 classes");
+    snprintf(args, sizeof args, "train --data idx:%s/cw %s --class-weight 1,-2", dir, common);
+    EXPECT_RUN(args, 2, "--class-weight: '1,-2' is not a list of weights >= 0");
+}
+
 static void write_text(const char *name, const char *text, char *out_path, size_t size)
 {
     snprintf(out_path, size, "%s/%s", dir, name);

@@ -834,3 +834,76 @@ Test(fit, a_callback_changes_the_learning_rate)
     ot_model_destroy(b);
     ot_dataset_destroy(d);
 }
+
+static unsigned char *class_weighted_fit(const ot_dataset *d, const ot_layer *layers,
+                                         size_t batch, const float *w, size_t n_w, size_t *len)
+{
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, ot_dataset_dim(d), layers, 2, 3), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 2;
+    fc.batch_size = batch;
+    fc.threads = 2;
+    fc.shards = 2;
+    fc.validation_split = 0.2;
+    fc.class_weight = w;
+    fc.class_weights = n_w;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_OK, "%s", ot_last_error());
+    void *b = NULL;
+    cr_assert_eq(ot_model_save_to_buffer(m, &b, len), OT_OK);
+    ot_model_destroy(m);
+    return b;
+}
+
+/* Keras' class_weight: weights of 1 give the unweighted bits (steps cut by
+ * rows and by units), others another model; a fit that cannot take them is
+ * refused by name. */
+Test(fit, class_weights_of_one_change_nothing_and_bad_ones_are_refused)
+{
+    ot_dataset *d = th_blobs(240, 6, 3, 5);
+    const float ones[3] = {1.0f, 1.0f, 1.0f}, heavy[3] = {1.0f, 5.0f, 0.5f};
+    const ot_layer narrow[] = {OT_DENSE(8, OT_ACTIVATION_RELU),
+                               OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    const ot_layer wide[] = {OT_DENSE(300, OT_ACTIVATION_RELU),
+                             OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    const ot_layer *nets[2] = {narrow, wide};
+    const size_t batches[2] = {32, 4}; /* rows, then units */
+    for (int k = 0; k < 2; k++) {
+        size_t l0, l1, l2;
+        unsigned char *a = class_weighted_fit(d, nets[k], batches[k], NULL, 0, &l0);
+        unsigned char *b = class_weighted_fit(d, nets[k], batches[k], ones, 3, &l1);
+        unsigned char *c = class_weighted_fit(d, nets[k], batches[k], heavy, 3, &l2);
+        cr_assert(l0 == l1 && memcmp(a, b, l0) == 0, "case %d: weights of 1 changed the model",
+                  k);
+        cr_assert(l0 != l2 || memcmp(a, c, l0) != 0, "case %d: the weights did nothing", k);
+        ot_buffer_free(a);
+        ot_buffer_free(b);
+        ot_buffer_free(c);
+    }
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 6, narrow, 2, 3), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_SGD);
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 1;
+    fc.class_weight = heavy;
+    fc.class_weights = 2;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "2 class weights for the model's 3 classes") != NULL, "%s",
+              ot_last_error());
+    const float bad[3] = {1.0f, -1.0f, 1.0f};
+    fc.class_weight = bad;
+    fc.class_weights = 3;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "class weight -1 of class 1") != NULL, "%s",
+              ot_last_error());
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_MSE, &oc), OT_OK);
+    fc.class_weight = heavy;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "class weights need a cross-entropy") != NULL, "%s",
+              ot_last_error());
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+}

@@ -357,3 +357,64 @@ Test(loss, binary_in_chunks_against_double)
     cr_expect_leq(ulps(edge[7], (float)exp(-80.0)), 2, "sigmoid(-80): %g", (double)edge[7]);
     cr_expect(isnan(edge[8]), "a NaN stays a NaN");
 }
+
+/* Class weights (Keras' class_weight): each row's loss and gradient are its
+ * true class's weight times the unweighted row's; the metric is not
+ * weighted; weights of 1 give the unweighted bits. For the sparse and the
+ * one-hot cross-entropy and one sigmoid output. */
+Test(loss, class_weights_scale_each_row_by_its_class)
+{
+    enum { R = 37, C = 4 };
+    float z[R * C], t[R * C], v[R], d[R * C], dr[C], w[C] = {0.5f, 2.0f, 0.0f, 3.25f};
+    int32_t y[R], yb[R];
+    for (size_t i = 0; i < R * C; i++)
+        z[i] = (float)((i * 7919) % 97) / 13.0f - 3.0f;
+    for (size_t r = 0; r < R; r++) {
+        y[r] = (int32_t)((r * 5) % C);
+        yb[r] = (int32_t)(r % 3 == 0);
+        v[r] = (float)((r * 31) % 23) / 4.0f - 2.5f;
+        for (size_t j = 0; j < C; j++)
+            t[r * C + j] = (size_t)y[r] == j ? 1.0f : 0.0f;
+    }
+    const float scale = 1.0f / R;
+    const ot_loss kinds[3] = {OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                              OT_LOSS_CATEGORICAL_CROSSENTROPY, OT_LOSS_BINARY_CROSSENTROPY};
+    for (int k = 0; k < 3; k++) {
+        const int binary = k == 2;
+        const size_t Ck = binary ? 1 : C;
+        ot__loss_batch b = {.out = binary ? v : z, .labels = k == 1 ? NULL : binary ? yb : y,
+                            .targets = k == 1 ? t : NULL, .rows = R, .C = Ck, .class_w = w};
+        double loss = 0.0, metric = 0.0, want = 0.0, want_metric = 0.0;
+        ot__loss(kinds[k], &b, scale, d, &loss, &metric);
+        for (size_t r = 0; r < R; r++) {
+            ot__loss_batch one = b;
+            one.out = b.out + r * Ck;
+            one.labels = b.labels ? b.labels + r : NULL;
+            one.targets = b.targets ? b.targets + r * Ck : NULL;
+            one.rows = 1;
+            one.class_w = NULL;
+            double l = 0.0, m = 0.0;
+            ot__loss(kinds[k], &one, scale, dr, &l, &m);
+            const float wr = w[binary ? (size_t)yb[r] : (size_t)y[r]];
+            want += (double)wr * l;
+            want_metric += m;
+            for (size_t j = 0; j < Ck; j++)
+                cr_expect_leq(fabsf(d[r * Ck + j] - wr * dr[j]), 1e-7f * (1.0f + fabsf(dr[j])),
+                              "loss %d row %zu output %zu: %g, weight x unweighted %g", k, r, j,
+                              (double)d[r * Ck + j], (double)(wr * dr[j]));
+        }
+        cr_expect_leq(fabs(loss - want), 1e-5 * want, "loss %d: %.9g, expected %.9g", k, loss,
+                      want);
+        cr_expect_eq(metric, want_metric, "the metric is not weighted");
+        /* weights of 1: the unweighted bits */
+        const float ones[C] = {1.0f, 1.0f, 1.0f, 1.0f};
+        float d1[R * C], d0[R * C];
+        double l1 = 0, m1 = 0, l0 = 0, m0 = 0;
+        b.class_w = ones;
+        ot__loss(kinds[k], &b, scale, d1, &l1, &m1);
+        b.class_w = NULL;
+        ot__loss(kinds[k], &b, scale, d0, &l0, &m0);
+        cr_expect(l1 == l0 && m1 == m0 && memcmp(d1, d0, R * Ck * sizeof(float)) == 0,
+                  "loss %d: weights of 1 change the bits", k);
+    }
+}

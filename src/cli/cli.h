@@ -191,7 +191,7 @@ typedef struct cli_opt_flags {
 typedef struct cli_train_flags {
     const char *data, *val_data, *layers, *loss, *save, *history, *plot, *resume,
         *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads, *fold,
-        *cache_dir;
+        *cache_dir, *class_weight;
     size_t batch, epochs, shards, patience, checkpoint_every;
     double split, min_delta, max_memory; /* max_memory: GB, 0 the library's */
     int quiet, no_shuffle, early_stopping, no_restore_best, stream;
@@ -199,7 +199,7 @@ typedef struct cli_train_flags {
     cli_opt_flags of;
 } cli_train_flags;
 
-enum { CLI_TRAIN_FLAGS = 46, CLI_MAX_LAYERS = 64 };
+enum { CLI_TRAIN_FLAGS = 47, CLI_MAX_LAYERS = 64, CLI_MAX_CLASS_WEIGHTS = 4096 };
 
 /* The defaults: the textbook's run. */
 void cli_train_flags_init(cli_train_flags *f);
@@ -215,6 +215,8 @@ typedef struct cli_train_setup {
     ot_monitor monitor;
     int threads, auto_threads; /* threads 0 with auto */
     size_t folds, fold;        /* --validation-fold I/K: fold I of K, else 0 */
+    float class_w[CLI_MAX_CLASS_WEIGHTS]; /* --class-weight, n_class_w of them */
+    size_t n_class_w;
 } cli_train_setup;
 
 /* What the flags make (resuming: not the optimizer, the file's); 0 on a bad value

@@ -20,7 +20,8 @@
 /* Train flags a search does not take: it writes its own files. */
 static const char *const not_taken[] = {"--resume", "--checkpoint", "--checkpoint-every",
                                         "--save", "--save-best", "--history", "--plot",
-                                        "--validation-data", "--validation-fold"};
+                                        "--validation-data", "--validation-fold",
+                                        "--class-weight"};
 
 /* The search running, for the signal handler: its round's ot_search
  * (published by the round's loop before it runs). */

@@ -15,10 +15,11 @@
 
 #include "search.h"
 
-/* Flags a grid may not set: files, the data, how the run is cut. */
+/* Flags a grid may not set: files, the data, how the run is cut, and the
+ * class weights (a candidate would hold a pointer into its setup's). */
 static const char *const not_in_grid[] = {
     "data", "validation-data", "validation-split", "validation-fold", "label-column",
-    "threads", "quiet",
+    "threads", "quiet", "stream", "cache-dir", "max-memory", "class-weight",
     "resume", "checkpoint", "checkpoint-every", "save", "save-best", "history", "plot",
 };
 

@@ -39,6 +39,7 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
         {"--stream", CLI_BOOL, &f->stream, NULL, "read the data as the run goes instead of whole: idx and fashion-mnist images by offset (a .gz once decompressed into --cache-dir), csv through a binary copy of its parsed rows made once in --cache-dir; a few MB of memory beside the labels whatever the size, the same results", 0, 0, NULL},
         {"--cache-dir", CLI_STRING, &f->cache_dir, "DIR", "where --stream keeps its copies (decompressed IDX, parsed CSV)", 0, 0, "$XDG_CACHE_HOME/omptrain, or ~/.cache/omptrain"},
         {"--label-column", CLI_STRING, &f->label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
+        {"--class-weight", CLI_STRING, &f->class_weight, "W,W,...", "Keras' class_weight: each training sample's loss times its class's weight, one per class (cross-entropies)", 0, 0, "none"},
         {"--scale", CLI_STRING, &f->scale, "KIND", "feature scaling fitted on the training part and saved in the model: none, standard, minmax", 0, 0, NULL},
         {"--layers", CLI_STRING, &f->layers, "LIST", "layers: [flatten,]UNITS:ACTIVATION[:INITIALIZER],... (activations: linear relu sigmoid softmax tanh selu elu softplus gelu leaky_relu)", 0, 0, NULL},
         {"--loss", CLI_STRING, &f->loss, "NAME", "sparse_categorical_crossentropy, categorical_crossentropy, binary_crossentropy, mse, mae, huber", 0, 0, NULL},
@@ -267,6 +268,22 @@ int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup
         cli_error("--monitor: %s", ot_last_error());
         return 0;
     }
+    for (const char *p = f->class_weight; p != NULL && *p;) {
+        char *end;
+        float w = strtof(p, &end);
+        if (end == p || (*end != ',' && *end != '\0') || !(w >= 0.0f) || !isfinite(w) ||
+            s->n_class_w == CLI_MAX_CLASS_WEIGHTS) {
+            cli_error("--class-weight: '%s' is not a list of weights >= 0 (at most %d)",
+                      f->class_weight, CLI_MAX_CLASS_WEIGHTS);
+            return 0;
+        }
+        s->class_w[s->n_class_w++] = w;
+        p = *end ? end + 1 : end;
+    }
+    if (f->class_weight != NULL && s->n_class_w == 0) {
+        cli_error("--class-weight: an empty list");
+        return 0;
+    }
     if (f->fold != NULL) {
         char *end;
         unsigned long long i = strtoull(f->fold, &end, 10), k = 0;
@@ -314,4 +331,6 @@ void cli_train_fit_config(const cli_train_flags *f, const cli_train_setup *s,
     fc->early_stopping.min_delta = f->min_delta;
     fc->early_stopping.restore_best_weights = !f->no_restore_best;
     fc->best_monitor = s->monitor;
+    fc->class_weight = s->n_class_w ? s->class_w : NULL;
+    fc->class_weights = s->n_class_w;
 }
