@@ -322,8 +322,8 @@ static void bd_after_step(breakdown *b, int mode, size_t first)
         const size_t L = m->n_layers;
         ot__loss_batch lb = {w->fused ? w->z[L - 1] : w->a[L - 1], w->y, NULL, batch,
                              m->layers[L - 1].out, NULL};
-        double l = 0, k = 0, t1 = now();
-        ot__loss(m->loss, &lb, 1.0f / (float)batch, w->d[L - 1], &l, &k);
+        double l = 0, t1 = now();
+        ot__loss(m->loss, &lb, 1.0f / (float)batch, w->d[L - 1], &l);
         b->reading += now() - t1;
     }
     if (mode >= 6 && mode <= 8) /* the traffic as the step leaves the caches,
@@ -492,8 +492,8 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     for (;;) {
         size_t first = rows_start(it, batch, d->n);
         ot__rows rows = {d, idx, first, batch};
-        double l = 0, k = 0;
-        ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &l, &k);
+        ot__sums sums = {{0.0}};
+        ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &sums);
         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (size_t ci = 0; ci < chunks; ci++) {

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         size_t P = (size_t)atol(tok), len = (P + 15) / 16 * 16;
         check(ot__ranks_prepare(&r, S, len), "prepare");
         float **g = malloc(S * sizeof *g), *w = calloc(len, sizeof *w);
-        double *loss = calloc(S, sizeof *loss), *metric = calloc(S, sizeof *metric);
+        ot__sums *sums = calloc(S, sizeof *sums);
         double *t_ord = malloc((size_t)reps * sizeof *t_ord);
         double *t_all = malloc((size_t)reps * sizeof *t_all);
         for (size_t s = 0; s < S; s++) {
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < reps; k++) {
             MPI_Barrier(world);
             double t0 = MPI_Wtime();
-            check(ot__ranks_step(&r, g, S, loss, metric, S), "step");
+            check(ot__ranks_step(&r, g, S, sums, S), "step");
             check(ot__ranks_gather_slices(&r, w, 1, len), "gather");
             check(ot__ranks_agree(&r, OT_OK, 0u, NULL), "agree");
             t_ord[k] = MPI_Wtime() - t0;
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
                    per_rank, sent / 1e6, ring / 1e6, 1e6 * a, 1e6 * b, a / b);
         for (size_t s = 0; s < S; s++)
             free(g[s]);
-        free(g), free(w), free(loss), free(metric), free(t_ord), free(t_all);
+        free(g), free(w), free(sums), free(t_ord), free(t_all);
         /* the next size's buffers */
         ot__ranks_close(&r);
         check(ot__ranks_open(&r, &world), "ranks");

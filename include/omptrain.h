@@ -287,6 +287,57 @@ OT_API ot_status ot_loss_parse(const char *name, ot_loss *out);
  *  "mae" for the regression losses. Since 0.1. */
 OT_API const char *ot_loss_metric_name(ot_loss loss);
 
+/**
+ * Metrics reported with the loss (Keras' compile(metrics=[...])), each the
+ * mean over the samples of a per-sample value, computed on the model's
+ * outputs (probabilities where the loss fuses the last activation) and
+ * independent of the loss. A model reports the list set by
+ * ot_model_set_metrics, by default the loss's own metric alone
+ * (ot_loss_metric_name).
+ */
+typedef enum ot_metric {
+    /** Keras' "accuracy", resolved as Keras resolves it: binary accuracy
+     *  with binary cross-entropy or one output, else categorical accuracy. */
+    OT_METRIC_ACCURACY = 0,
+    /** Per output, whether output > 0.5 agrees with target > 0.5; the mean
+     *  over the outputs. */
+    OT_METRIC_BINARY_ACCURACY = 1,
+    /** Whether the largest output (the first of equals) is the true class:
+     *  the label, or the largest entry of a target row. */
+    OT_METRIC_CATEGORICAL_ACCURACY = 2,
+    /** The same as categorical accuracy here (integer labels are read as
+     *  one-hot rows); Keras' name for a sparse-label model. */
+    OT_METRIC_SPARSE_CATEGORICAL_ACCURACY = 3,
+    /** Whether fewer than 5 outputs are larger than the true class's. */
+    OT_METRIC_TOP_K_CATEGORICAL_ACCURACY = 4,
+    /** Mean absolute error over the outputs. */
+    OT_METRIC_MAE = 5,
+    /** Mean squared error over the outputs. */
+    OT_METRIC_MSE = 6,
+    /** Root mean squared error: the square root of the mean squared error
+     *  over all samples (not a mean of roots). */
+    OT_METRIC_RMSE = 7,
+    /** Mean absolute percentage error, 100 |t - y| / max(|t|, 1e-7). */
+    OT_METRIC_MAPE = 8
+} ot_metric;
+
+/** Most metrics a model reports. */
+#define OT_METRICS_MAX 8
+
+/** Keras' name of a metric ("accuracy", "binary_accuracy",
+ *  "categorical_accuracy", "sparse_categorical_accuracy",
+ *  "top_k_categorical_accuracy", "mae", "mse", "rmse", "mape"), the name
+ *  its values carry in a history; NULL if out of range. Since 0.1. */
+OT_API const char *ot_metric_name(ot_metric metric);
+
+/** Parses a Keras metric name into *out: the names of ot_metric_name and
+ *  Keras' aliases "acc", "mean_absolute_error", "mean_squared_error",
+ *  "root_mean_squared_error", "mean_absolute_percentage_error". Since 0.1. */
+OT_API ot_status ot_metric_parse(const char *name, ot_metric *out);
+
+/** Whether a higher value of the metric is better (the accuracies). Since 0.1. */
+OT_API int ot_metric_higher_is_better(ot_metric metric);
+
 /** Optimizers. */
 typedef enum ot_optimizer_kind {
     OT_OPTIMIZER_SGD = 0,
@@ -356,6 +407,25 @@ OT_API ot_status ot_model_compile(ot_model *model, ot_loss loss,
 
 /** The loss a model was compiled with; OT_INVALID_STATE if it was not. Since 0.1. */
 OT_API ot_status ot_model_loss(const ot_model *model, ot_loss *out);
+
+/**
+ * Sets the metrics a compiled model reports, in order (Keras'
+ * compile(metrics=[...])): each fit's history, its callbacks, evaluate
+ * (ot_model_evaluate_metrics) and the monitors of early stopping and
+ * best-model saving (ot_model_monitor_parse). n_metrics 0 restores the
+ * default, the loss's own metric; at most OT_METRICS_MAX, each once.
+ * ot_model_compile restores the default; the list is saved with the model.
+ * OT_INVALID_STATE on a model that is not compiled, or inside an epoch a fit
+ * left unfinished (its partial sums are those of the list it ran with).
+ * Since 0.1.
+ */
+OT_API ot_status ot_model_set_metrics(ot_model *model, const ot_metric *metrics,
+                                      size_t n_metrics);
+
+/** The metrics a compiled model reports: their count (0 when not compiled),
+ *  and the first min(count, cap) of them in out (out may be NULL when cap
+ *  is 0). Since 0.1. */
+OT_API size_t ot_model_metrics(const ot_model *model, ot_metric *out, size_t cap);
 
 /** The optimizer config a model was compiled with (its learning rate as
  *  ot_model_set_learning_rate last set it); OT_INVALID_STATE if it was not
@@ -632,8 +702,10 @@ OT_API ot_status ot_dataset_features(const ot_dataset *dataset, float *out,
 /* ------------------------------------------------------------------------ */
 /* Training                                                                 */
 
-/** Metrics of one finished epoch. `metric` is the loss's metric (accuracy
- *  or mae: ot_loss_metric_name). val_* are NaN when there is no validation. */
+/** Metrics of one finished epoch. `metric` is the model's first metric
+ *  (by default the loss's own, accuracy or mae: ot_loss_metric_name),
+ *  `metrics` all n_metrics of them (ot_model_metrics). val_* are NaN when
+ *  there is no validation. */
 typedef struct ot_epoch_metrics {
     size_t epoch; /**< 1-based, counted over the model's whole training */
     double loss;
@@ -661,6 +733,9 @@ typedef struct ot_epoch_metrics {
                                     file's pread calls, or a source's
                                     callback; 0 from a mapped file, whose
                                     rows are copied by the steps) */
+    size_t n_metrics;          /**< the model's metrics (>= 1) */
+    double metrics[OT_METRICS_MAX];     /**< [0] is `metric` */
+    double val_metrics[OT_METRICS_MAX]; /**< [0] is `val_metric` */
 } ot_epoch_metrics;
 
 /** Progress inside an epoch, after each optimizer step. */
@@ -669,10 +744,12 @@ typedef struct ot_step_metrics {
     size_t step;     /**< 1-based, within the epoch */
     size_t steps;    /**< steps in this epoch */
     double loss;     /**< mean over the epoch's samples so far */
-    double metric;   /**< idem */
+    double metric;   /**< idem: the first metric */
     double seconds;  /**< since the epoch started */
     uint64_t global_step; /**< optimizer steps the model has taken, this one included */
     double learning_rate; /**< this step's (scheduled) */
+    size_t n_metrics;     /**< as in ot_epoch_metrics */
+    double metrics[OT_METRICS_MAX]; /**< [0] is `metric` */
 } ot_step_metrics;
 
 /**
@@ -687,13 +764,29 @@ typedef int (*ot_step_callback)(const ot_step_metrics *metrics, void *user);
 /** What early stopping and best-model saving watch. */
 typedef enum ot_monitor {
     OT_MONITOR_VAL_LOSS = 0, /**< lower is better */
-    OT_MONITOR_VAL_METRIC = 1, /**< higher is better for accuracy, lower for mae */
+    OT_MONITOR_VAL_METRIC = 1, /**< the first metric's validation value:
+                                    higher is better for the accuracies,
+                                    lower for the errors */
     OT_MONITOR_LOSS = 2,
-    OT_MONITOR_METRIC = 3
+    OT_MONITOR_METRIC = 3    /**< the first metric's training value */
 } ot_monitor;
 
-/** Parses "val_loss", "val_accuracy", "val_mae", "loss", "accuracy", "mae". Since 0.1. */
+/** The model's metric k (0-based, in ot_model_metrics' order), on the
+ *  validation data or the training data; k 0 is OT_MONITOR_VAL_METRIC and
+ *  OT_MONITOR_METRIC. A k the model does not have fails the fit. */
+#define OT_MONITOR_VAL_METRIC_AT(k) ((ot_monitor)((k) == 0 ? 1 : 2 + 2 * (int)(k)))
+#define OT_MONITOR_METRIC_AT(k) ((ot_monitor)((k) == 0 ? 3 : 3 + 2 * (int)(k)))
+
+/** Parses "val_loss", "val_accuracy", "val_mae", "loss", "accuracy", "mae",
+ *  the last four being the first metric, whatever its name. Since 0.1. */
 OT_API ot_status ot_monitor_parse(const char *name, ot_monitor *out);
+
+/** Parses "loss", "val_loss", or a metric of the model's list with or
+ *  without "val_" (Keras' names and aliases, as ot_metric_parse reads
+ *  them) into *out; a metric the model does not report is refused, naming
+ *  those it does. Since 0.1. */
+OT_API ot_status ot_model_monitor_parse(const ot_model *model, const char *name,
+                                        ot_monitor *out);
 
 /** Keras' EarlyStopping. */
 typedef struct ot_early_stopping {
@@ -883,8 +976,15 @@ OT_API size_t ot_history_length(const ot_history *history);
 OT_API const ot_epoch_metrics *ot_history_epoch(const ot_history *history,
                                                 size_t i);
 
-/** Name of the history's metric ("accuracy" or "mae"). Since 0.1. */
+/** Name of the history's first metric (by default the loss's own,
+ *  "accuracy" or "mae"). Since 0.1. */
 OT_API const char *ot_history_metric_name(const ot_history *history);
+
+/** The history's metrics (those of the model during the fit): their count,
+ *  and the k-th's name (ot_metric_name), NULL when k is out of range.
+ *  Since 0.1. */
+OT_API size_t ot_history_metrics(const ot_history *history);
+OT_API const char *ot_history_metric(const ot_history *history, size_t k);
 
 /** Epoch (1-based) with the best monitored value of an early stopping, or 0.
  *  Since 0.1. */
@@ -985,12 +1085,23 @@ typedef struct ot_eval_config {
 OT_API ot_eval_config ot_eval_config_default(void);
 
 /**
- * Mean loss and metric (accuracy or mae) of a compiled model over a dataset
- * with labels or targets. `config` may be NULL for the defaults. Since 0.1.
+ * Mean loss and first metric (ot_model_metrics; by default the loss's own,
+ * accuracy or mae) of a compiled model over a dataset with labels or
+ * targets. `config` may be NULL for the defaults; loss or metric may be
+ * NULL. Since 0.1.
  */
 OT_API ot_status ot_model_evaluate(const ot_model *model, const ot_dataset *data,
                                    const ot_eval_config *config, double *loss,
                                    double *metric);
+
+/** As ot_model_evaluate, with every metric of the model: the first
+ *  min(cap, ot_model_metrics) of them in metrics, in the model's order.
+ *  Since 0.1. */
+OT_API ot_status ot_model_evaluate_metrics(const ot_model *model,
+                                           const ot_dataset *data,
+                                           const ot_eval_config *config,
+                                           double *loss, double *metrics,
+                                           size_t cap);
 
 /**
  * Confusion matrix of a classifier over a labelled dataset: `counts` gets
@@ -1141,6 +1252,12 @@ typedef struct ot_search_config {
                                   non-finite loss, say): NaN */
     ot_search_callback on_candidate; /**< NULL */
     void *user;              /**< passed to on_candidate: NULL */
+    /** scikit-learn's scoring: a Keras metric name (ot_metric_parse) that
+     * every fit reports and every split is scored by (the metric, or minus
+     * it where lower is better), whatever the candidates' losses; their
+     * early stopping's OT_MONITOR_*METRIC is it. NULL: each candidate's
+     * loss's own metric (accuracy or mae), the same for all. */
+    const char *scoring;
     /** MPI: the address of an MPI_Comm whose ranks share the search (as
      * ot_fit_config.comm: built with MPI, initialized at least
      * MPI_THREAD_FUNNELED, the search called from MPI's main thread). Every

@@ -2,7 +2,7 @@
  * checkpoint.c - ot_model_save / ot_model_load, to and from a file or a
  * buffer.
  *
- * Format (version 1), every integer and float little-endian:
+ * Format (version 2), every integer and float little-endian:
  *   "OMPTRAIN"  u32 version  u32 0
  *   u64 input_dim  u32 dense_layers  u32 flatten
  *   dense_layers x { u64 units  u32 activation  u32 initializer }
@@ -18,6 +18,10 @@
  *   u32 has_fit  u32 shuffle  u64 batch  u64 shards  u64 epochs  u64 seed
  *   f64 validation_split                   (the last fit's settings)
  *   u32 state_slots  u32 validation folds | validation fold << 16 (0: none)
+ *   u32 metrics  8 x u32 metric (0 past `metrics`)  7 x f64 partial sums of
+ *   metrics 2.. (the partial metric sum above is the first's)
+ *                                          (version 2: version 1 has none,
+ *                                           its metric the loss's own)
  *   u64 n_params
  *   n_params x f32 parameters (layer by layer: weights "oi", then bias)
  *   state_slots x n_params x f32 optimizer state (same order)
@@ -35,87 +39,18 @@
 #include <zlib.h>
 
 #include "fileio.h"
+#include "le_bytes.h"
 #include "model.h"
 
 #define MAGIC "OMPTRAIN"
-#define VERSION 1u
+#define VERSION 2u
 
-typedef struct writer {
-    unsigned char *p;
-} writer;
-
-static void put_u32(writer *w, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        *w->p++ = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(writer *w, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        *w->p++ = (unsigned char)(v >> (8 * i));
-}
-
-static void put_f32(writer *w, float f)
-{
-    uint32_t v;
-    memcpy(&v, &f, 4);
-    put_u32(w, v);
-}
-
-static void put_f64(writer *w, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    put_u64(w, v);
-}
-
-static void put_floats(writer *w, const float *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        put_f32(w, f[i]);
-}
-
-typedef struct reader {
-    const unsigned char *p, *end;
-} reader;
-
-static int has(const reader *r, size_t n) { return (size_t)(r->end - r->p) >= n; }
-
-static uint32_t get_u32(reader *r)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)*r->p++ << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(reader *r)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)*r->p++ << (8 * i);
-    return v;
-}
-
-static float get_f32(reader *r)
-{
-    uint32_t v = get_u32(r);
-    float f;
-    memcpy(&f, &v, 4);
-    return f;
-}
-
-static double get_f64(reader *r)
-{
-    uint64_t v = get_u64(r);
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
-
-/* Bytes of the fixed part after the layer table and the scaling arrays. */
-#define TAIL_FIXED (4 * 4 + 7 * 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 80 + 4 + 4 + 8)
+/* Bytes of the fixed part after the layer table and the scaling arrays:
+ * version 1's, and version 2's metrics. */
+#define TAIL_V1 (4 * 4 + 7 * 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 80 + 4 + 4 + 8)
+#define METRICS_BLOCK (4 + 4 * OT_METRICS_MAX + 8 * (OT_METRICS_MAX - 1))
+#define TAIL_FIXED (TAIL_V1 + METRICS_BLOCK)
+#define TAIL_OF(version) ((version) == 1 ? TAIL_V1 : TAIL_FIXED)
 
 static size_t file_size(const ot_model *m, size_t slots)
 {
@@ -170,8 +105,8 @@ static ot_status serialize(const ot_model *m, unsigned char **out, size_t *out_l
     put_u64(&w, m->compiled ? m->opt.iterations : 0);
     put_u64(&w, m->epochs);
     put_u64(&w, m->steps_in_epoch);
-    put_f64(&w, m->part_loss);
-    put_f64(&w, m->part_metric);
+    put_f64(&w, m->part.v[0]);
+    put_f64(&w, m->part.v[1]);
     put_u64(&w, m->part_seen);
     put_u32(&w, (uint32_t)m->has_fit);
     put_u32(&w, (uint32_t)(m->fit_shuffle != 0));
@@ -182,6 +117,11 @@ static ot_status serialize(const ot_model *m, unsigned char **out, size_t *out_l
     put_f64(&w, m->fit_split);
     put_u32(&w, (uint32_t)slots);
     put_u32(&w, (uint32_t)(m->fit_folds | m->fit_fold << 16));
+    put_u32(&w, m->compiled ? (uint32_t)m->metrics.n : 0);
+    for (size_t k = 0; k < OT_METRICS_MAX; k++)
+        put_u32(&w, m->compiled && k < m->metrics.n ? (uint32_t)m->metrics.m[k] : 0);
+    for (size_t k = 1; k < OT_METRICS_MAX; k++)
+        put_f64(&w, m->part.v[1 + k]);
     put_u64(&w, m->n_params);
     ot__arena_pack(m, m->params, packed);
     put_floats(&w, packed, m->n_params);
@@ -260,11 +200,36 @@ typedef struct head {
     const unsigned char *scaling_at; /* 2 x input_dim f32, when scaling */
     ot_optimizer_config opt;
     uint64_t iterations, epochs, steps_in_epoch, part_seen, n_params;
-    double part_loss, part_metric;
+    ot__sums part;
+    uint32_t n_metrics, metrics[OT_METRICS_MAX];
     uint32_t has_fit, fit_shuffle;
     uint64_t fit_batch, fit_shards, fit_epochs, fit_seed;
     double fit_split;
 } head;
+
+static int sums_finite(const ot__sums *s)
+{
+    for (size_t k = 0; k < OT__SUMS; k++)
+        if (!isfinite(s->v[k]))
+            return 0;
+    return 1;
+}
+
+/* 1 to OT_METRICS_MAX known metrics, each once, the slots after them 0 */
+static int metrics_valid(const head *h)
+{
+    if (h->n_metrics == 0 || h->n_metrics > OT_METRICS_MAX)
+        return 0;
+    for (uint32_t k = 0; k < OT_METRICS_MAX; k++) {
+        if (k >= h->n_metrics ? h->metrics[k] != 0
+                              : ot_metric_name((ot_metric)h->metrics[k]) == NULL)
+            return 0;
+        for (uint32_t j = 0; j < k && k < h->n_metrics; j++)
+            if (h->metrics[j] == h->metrics[k])
+                return 0;
+    }
+    return 1;
+}
 
 /* Reads and checks the header from r (the file's bytes after the magic, up
  * to its checksum, or to the end of the header alone); `len`: the whole
@@ -272,7 +237,7 @@ typedef struct head {
 static ot_status read_head(reader *r, const char *path, size_t len, head *h)
 {
     memset(h, 0, sizeof *h);
-    get_u32(r); /* the version, checked */
+    const uint32_t version = get_u32(r); /* checked: 1 or 2 */
     get_u32(r);
     h->input_dim = get_u64(r);
     h->n_layers = get_u32(r);
@@ -313,7 +278,7 @@ static ot_status read_head(reader *r, const char *path, size_t len, head *h)
         h->scaling_at = r->p;
         r->p += 2 * (size_t)h->input_dim * 4;
     }
-    if (!has(r, TAIL_FIXED))
+    if (!has(r, TAIL_OF(version)))
         return bad(path, "truncated header");
     h->compiled = get_u32(r);
     h->loss = get_u32(r);
@@ -339,8 +304,8 @@ static ot_status read_head(reader *r, const char *path, size_t len, head *h)
     h->iterations = get_u64(r);
     h->epochs = get_u64(r);
     h->steps_in_epoch = get_u64(r);
-    h->part_loss = get_f64(r);
-    h->part_metric = get_f64(r);
+    h->part.v[0] = get_f64(r);
+    h->part.v[1] = get_f64(r);
     h->part_seen = get_u64(r);
     h->has_fit = get_u32(r);
     h->fit_shuffle = get_u32(r);
@@ -351,6 +316,16 @@ static ot_status read_head(reader *r, const char *path, size_t len, head *h)
     h->fit_split = get_f64(r);
     h->slots = get_u32(r);
     h->folds = get_u32(r);
+    if (version == 1) {
+        h->n_metrics = 1;
+        h->metrics[0] = (uint32_t)ot__loss_metric((ot_loss)h->loss);
+    } else {
+        h->n_metrics = get_u32(r);
+        for (size_t k = 0; k < OT_METRICS_MAX; k++)
+            h->metrics[k] = get_u32(r);
+        for (size_t k = 1; k < OT_METRICS_MAX; k++)
+            h->part.v[1 + k] = get_f64(r);
+    }
     h->n_params = get_u64(r);
     if (h->n_params != params)
         return ot__fail(OT_BAD_FORMAT, "%s: %llu parameters stored, the architecture "
@@ -363,7 +338,7 @@ static ot_status read_head(reader *r, const char *path, size_t len, head *h)
     if (h->has_fit > 1 || h->fit_shuffle > 1 || h->fit_batch > ((uint64_t)1 << 32) ||
         h->fit_shards > 65536 || h->fit_epochs > 1000000 ||
         h->steps_in_epoch > ((uint64_t)1 << 32) || h->part_seen > ((uint64_t)1 << 40) ||
-        !isfinite(h->part_loss) || !isfinite(h->part_metric) ||
+        !sums_finite(&h->part) ||
         !(h->fit_split >= 0.0 && h->fit_split < 1.0) ||
         (h->has_fit && (h->fit_batch == 0 || h->fit_shards == 0 || h->fit_epochs == 0)) ||
         ((folds & 0xffff) == 0 ? folds != 0
@@ -371,6 +346,8 @@ static ot_status read_head(reader *r, const char *path, size_t len, head *h)
         return bad(path, "invalid training-state section");
     if (!h->compiled && h->slots != 0)
         return bad(path, "optimizer state without an optimizer");
+    if (h->compiled && !metrics_valid(h))
+        return bad(path, "invalid metrics section");
     return OT_OK;
 }
 
@@ -395,9 +372,9 @@ static ot_status parse(ot_model **out, const char *path,
     reader r = {buf + 8, buf + len - 4};
     uint32_t version = get_u32(&r);
     r.p -= 4;
-    if (version != VERSION) /* read_head reads past it */
+    if (version != 1 && version != VERSION) /* read_head reads past it */
         return ot__fail(OT_BAD_FORMAT, "%s: format version %u, this omptrain "
-                        "reads version %u", path, version, VERSION);
+                        "reads versions 1 and %u", path, version, VERSION);
     reader crc_r = {buf + len - 4, buf + len};
     uint32_t stored = get_u32(&crc_r);
     uint32_t actual = (uint32_t)crc32_z(0L, buf, len - 4);
@@ -440,8 +417,12 @@ static ot_status parse(ot_model **out, const char *path,
     }
     m->epochs = (size_t)h.epochs;
     m->steps_in_epoch = (size_t)h.steps_in_epoch;
-    m->part_loss = h.part_loss;
-    m->part_metric = h.part_metric;
+    m->part = h.part;
+    if (h.compiled) { /* valid: checked by read_head */
+        m->metrics.n = h.n_metrics;
+        for (size_t k = 0; k < h.n_metrics; k++)
+            m->metrics.m[k] = (ot_metric)h.metrics[k];
+    }
     m->part_seen = (size_t)h.part_seen;
     m->has_fit = (int)h.has_fit;
     m->fit_shuffle = (int)h.fit_shuffle;
@@ -528,9 +509,9 @@ static ot_status read_file_head(int fd, const char *path, uint64_t size, head *h
         return bad(path, "not an omptrain model file (bad magic)");
     reader r = {fixed + 8, fixed + first};
     uint32_t version = get_u32(&r);
-    if (version != VERSION)
-        return ot__fail(OT_BAD_FORMAT, "%s: format version %u, this omptrain reads version %u",
-                        path, version, VERSION);
+    if (version != 1 && version != VERSION)
+        return ot__fail(OT_BAD_FORMAT, "%s: format version %u, this omptrain reads "
+                        "versions 1 and %u", path, version, VERSION);
     get_u32(&r);
     uint64_t input_dim = get_u64(&r);
     uint64_t n_layers = get_u32(&r);
@@ -543,7 +524,7 @@ static ot_status read_file_head(int fd, const char *path, uint64_t size, head *h
     if (at + 4 > size - 4 || (st = read_at(fd, path, sc, 4, at)) != OT_OK)
         return st != OT_OK ? st : bad(path, "truncated layer table");
     reader sr = {sc, sc + 4};
-    uint64_t len = at + 4 + (get_u32(&sr) ? 8 * input_dim : 0) + TAIL_FIXED;
+    uint64_t len = at + 4 + (get_u32(&sr) ? 8 * input_dim : 0) + TAIL_OF(version);
     if (len > size - 4)
         return bad(path, "truncated header");
     unsigned char *buf = ot__alloc((size_t)len, 1, "model file header");
@@ -610,12 +591,15 @@ ot_status ot_model_file_summary(const char *path, FILE *out)
         OT_OK)
         return st;
     static const char *const scalings[] = {"none", "standard", "minmax"};
-    if (h.compiled)
-        fprintf(out, "Loss: %s; optimizer: %s, learning rate %g%s\n",
+    if (h.compiled) {
+        fprintf(out, "Loss: %s; optimizer: %s, learning rate %g%s\nMetrics:",
                 ot_loss_name((ot_loss)h.loss), ot_optimizer_name(h.opt.kind),
                 (double)h.opt.learning_rate,
                 h.opt.schedule.kind != OT_SCHEDULE_CONSTANT ? " (scheduled)" : "");
-    else
+        for (uint32_t k = 0; k < h.n_metrics; k++)
+            fprintf(out, "%s %s", k ? "," : "", ot_metric_name((ot_metric)h.metrics[k]));
+        fprintf(out, "\n");
+    } else
         fprintf(out, "Not compiled: no loss or optimizer\n");
     fprintf(out, "Feature scaling: %s\n", scalings[h.scaling]);
     fprintf(out, "Trained: %llu epoch%s", (unsigned long long)h.epochs,

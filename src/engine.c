@@ -42,8 +42,7 @@ void ot__engine_close(ot__engine *e)
             ot__free(e->grads[s]);
     ot__free(e->workers);
     ot__free(e->grads);
-    ot__free(e->shard_loss);
-    ot__free(e->shard_metric);
+    ot__free(e->shard_sums);
     ot__free(e->setup_status);
     ot__free(e->step_status);
     ot__free(e->weights_bad);
@@ -75,8 +74,7 @@ ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards
     e->a_hi = m->arena_len;
     size_t T = (size_t)threads, S = shards;
     e->workers = ot__calloc(T, sizeof *e->workers, "workers");
-    e->shard_loss = ot__calloc(S, sizeof *e->shard_loss, "shard losses");
-    e->shard_metric = ot__calloc(S, sizeof *e->shard_metric, "shard metrics");
+    e->shard_sums = ot__calloc(S, sizeof *e->shard_sums, "shard losses");
     e->setup_status = ot__calloc(T, sizeof *e->setup_status, "thread statuses");
     e->step_status = ot__calloc(T, sizeof *e->step_status, "thread statuses");
     e->msg = ot__calloc(T, sizeof *e->msg, "thread messages");
@@ -84,7 +82,7 @@ ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards
     e->team_slots = ot__calloc(T, sizeof *e->team_slots, "team slots");
     if (training)
         e->grads = ot__calloc(S, sizeof *e->grads, "shard gradients");
-    if (!e->workers || !e->shard_loss || !e->shard_metric ||
+    if (!e->workers || !e->shard_sums ||
         !e->setup_status || !e->step_status || !e->msg || !e->weights_bad || !e->team_slots ||
         (training && !e->grads)) {
         status = OT_OUT_OF_MEMORY;
@@ -251,20 +249,17 @@ int ot__engine_step_verdict(const ot__engine *e)
 {
     int bad = ot__engine_any_failure(e, e->step_status);
     for (size_t s = 0; s < e->shards && !bad; s++)
-        bad = !isfinite(e->shard_loss[s]);
+        bad = !isfinite(e->shard_sums[s].v[0]);
     return bad;
 }
 
-/* Sums of the per-shard loss and metric, in shard order. */
-static void shard_totals(const ot__engine *e, double *loss, double *metric)
+/* Sums of the per-shard loss and metrics, in shard order. */
+static void shard_totals(const ot__engine *e, ot__sums *sums)
 {
-    double l = 0.0, k = 0.0;
-    for (size_t s = 0; s < e->shards; s++) {
-        l += e->shard_loss[s];
-        k += e->shard_metric[s];
-    }
-    *loss = l;
-    *metric = k;
+    *sums = (ot__sums){{0.0}};
+    for (size_t s = 0; s < e->shards; s++)
+        for (size_t k = 0; k < OT__SUMS; k++)
+            sums->v[k] += e->shard_sums[s].v[k];
 }
 
 /* The rows the next job (or round) gathers, and a step's next rows, read
@@ -303,7 +298,7 @@ void ot__engine_hand_over(ot__engine *e, const ot__job *done, int bad)
     if (e->ranks != NULL && done->kind == OT__JOB_FORWARD)
         bad = ot__engine_ranks_forward(e, bad);
     ot__job_result res = {.bad = bad, .comm_seconds = e->comm_seconds};
-    shard_totals(e, &res.loss, &res.metric);
+    shard_totals(e, &res.sums);
     res.busy_seconds = e->busy_seconds;
     res.thread_seconds = e->thread_seconds;
     res.switches = e->ctl.switches;
@@ -336,10 +331,8 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
     size_t lo, hi;
     ot__engine_my_shards(e, tid, &lo, &hi);
     const size_t C = ot_model_output_dim(e->m), n = job->done + ot__engine_job_rows(e, job);
-    for (size_t s = lo; s < hi && job->done == 0; s++) {
-        e->shard_loss[s] = 0.0;
-        e->shard_metric[s] = 0.0;
-    }
+    for (size_t s = lo; s < hi && job->done == 0; s++)
+        e->shard_sums[s] = (ot__sums){{0.0}};
     /* a round: whole batches, each shard's sums in batch order */
     for (size_t b0 = job->done; b0 < n; b0 += e->batch) {
         size_t bn = n - b0 < e->batch ? n - b0 : e->batch;
@@ -351,8 +344,8 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
             ot__rows rw = {job->rows.data, job->rows.idx,
                            job->rows.first + b0 + first, rows};
             ot_status st = ot__worker_eval(
-                &e->workers[tid], &rw, job->with_loss ? &e->shard_loss[s] : NULL,
-                &e->shard_metric[s], job->out ? job->out + (b0 + first) * C : NULL);
+                &e->workers[tid], &rw, job->with_loss ? &e->shard_sums[s] : NULL,
+                job->out ? job->out + (b0 + first) * C : NULL);
             if (st != OT_OK)
                 return st;
         }
@@ -597,7 +590,7 @@ ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards
     ot__job_result res;
     if ((status = ot__engine_run_one(&e, &job, &res)) == OT_OK) {
         ot__arena_pack(m, e.grads[0], grad); /* where a GRADIENT job leaves it */
-        *loss = res.loss / (double)d->n;
+        *loss = res.sums.v[0] / (double)d->n;
     }
     ot__engine_close(&e);
     return status;

@@ -85,7 +85,7 @@ typedef struct ot__job {
                         * (rows 0 when not), for a step cut by units to
                         * gather before its last barrier */
     ot__opt_step opt;  /* STEP: the optimizer's constants of this step */
-    int with_loss;     /* FORWARD: sum the loss and metric */
+    int with_loss;     /* FORWARD: sum the loss and metrics */
     float *out;        /* FORWARD: the outputs, rows x outputs, or NULL */
     unsigned skip;     /* STEP: OT__SKIP_* parts left out; 0 for training;
                         * KERNELS: OT__SKIP_KERNELS, only `each` */
@@ -103,7 +103,8 @@ typedef struct ot__job {
 
 typedef struct ot__job_result {
     int bad;             /* a thread failed, or a step's loss is not finite */
-    double loss, metric; /* sums over the job's rows, in shard order */
+    ot__sums sums;       /* loss and metrics summed over the job's rows,
+                          * in shard order */
     double comm_seconds; /* the master's time in exchanges with the other
                           * ranks since the run began (waits included) */
     /* since the run began: the jobs' time, and its integral of the thread
@@ -131,8 +132,7 @@ typedef struct ot__engine {
     dnnl_engine_t dnnl;
     ot__worker *workers;     /* [threads] */
     float **grads;           /* [shards], arena layout; training only */
-    double *shard_loss;      /* [shards] */
-    double *shard_metric;    /* [shards] */
+    ot__sums *shard_sums;    /* [shards]: loss and metrics */
     ot_status *setup_status; /* [threads] */
     ot_status *step_status;  /* [threads] */
     int *weights_bad;        /* [threads]: a non-finite weight in its part */

@@ -42,18 +42,18 @@ static void mark_failure(ot__engine *e)
 {
     if (ot__engine_any_failure(e, e->step_status))
         for (size_t s = e->s_lo; s < e->s_hi; s++)
-            e->shard_loss[s] = NAN;
+            e->shard_sums[s].v[0] = NAN;
 }
 
 void ot__engine_exchange(ot__engine *e, size_t ns, int gradients)
 {
     double t0 = ot__now();
     mark_failure(e);
-    ot_status st = ot__ranks_step(e->ranks, gradients ? e->grads : NULL, ns, e->shard_loss,
-                                  e->shard_metric, e->shards);
+    ot_status st = ot__ranks_step(e->ranks, gradients ? e->grads : NULL, ns, e->shard_sums,
+                                  e->shards);
     if (st != OT_OK) {
         ot__engine_thread_fail(e, &e->step_status[0], 0, st);
-        e->shard_loss[0] = NAN;
+        e->shard_sums[0].v[0] = NAN;
     }
     e->comm_seconds += ot__now() - t0;
 }
@@ -136,7 +136,7 @@ int ot__engine_ranks_forward(ot__engine *e, int bad)
 {
     double t0 = ot__now();
     mark_failure(e);
-    ot_status st = ot__ranks_sums(e->ranks, e->shard_loss, e->shard_metric, e->shards);
+    ot_status st = ot__ranks_sums(e->ranks, e->shard_sums, e->shards);
     if (st == OT_OK)
         st = ot__engine_first_failure(e, e->step_status);
     ranks_failed(e, ot__ranks_agree(e->ranks, st, 0u, NULL));

@@ -92,7 +92,7 @@ typedef struct fit_state {
     float *backup;              /* parameters and optimizer state at the epoch's start */
     uint64_t backup_iterations;
     double t_epoch, t_train;
-    double loss_sum, metric_sum;
+    ot__sums sums;              /* the epoch's so far */
     size_t seen;
     double comm_now, comm_epoch; /* the run's exchange time: now, at the epoch's start */
     /* the run's time in jobs, its integral of the thread count, the count's
@@ -155,8 +155,7 @@ static void begin_epoch(fit_state *f, size_t epoch, ot__job *job)
         memcpy(f->backup + m->arena_len, m->opt.state,
                m->opt.slots * m->arena_len * sizeof(float));
     f->backup_iterations = m->opt.iterations;
-    f->loss_sum = resumed ? m->part_loss : 0.0;
-    f->metric_sum = resumed ? m->part_metric : 0.0;
+    f->sums = resumed ? m->part : (ot__sums){{0.0}};
     f->seen = resumed ? m->part_seen : 0;
     f->t_epoch = ot__now();
     f->comm_epoch = f->comm_now;
@@ -196,20 +195,21 @@ static void step_done(fit_state *f, const ot__job *done, const ot__job_result *r
         f->stop = 1;
         return;
     }
-    f->loss_sum += res->loss;
-    f->metric_sum += res->metric;
+    for (size_t k = 0; k < OT__SUMS; k++)
+        f->sums.v[k] += res->sums.v[k];
     f->seen += done->rows.rows;
     m->opt.iterations++;
     m->steps_in_epoch = f->step + 1;
-    m->part_loss = f->loss_sum;
-    m->part_metric = f->metric_sum;
+    m->part = f->sums;
     m->part_seen = f->seen;
     if (cfg->on_step) {
         ot_step_metrics sm = {f->epoch, f->step + 1, f->steps,
-                              f->loss_sum / (double)f->seen,
-                              f->metric_sum / (double)f->seen,
+                              f->sums.v[0] / (double)f->seen, 0.0,
                               ot__now() - f->t_epoch, m->opt.iterations,
-                              ot__optimizer_lr(&m->opt.cfg, m->opt.iterations, f->epoch - 1)};
+                              ot__optimizer_lr(&m->opt.cfg, m->opt.iterations, f->epoch - 1),
+                              m->metrics.n, {0.0}};
+        ot__metric_values(m, &f->sums, (double)f->seen, sm.metrics);
+        sm.metric = sm.metrics[0];
         if (cfg->on_step(&sm, cfg->user))
             f->stop = 1;
     }
@@ -228,13 +228,18 @@ static void end_epoch(fit_state *f, const ot__job_result *val)
     ot_model *m = f->m;
     ot_epoch_metrics *e = &f->hist->epochs[f->hist->len++];
     e->epoch = f->epoch;
-    e->loss = f->loss_sum / (double)f->seen;
-    e->metric = f->metric_sum / (double)f->seen;
-    e->val_loss = e->val_metric = NAN;
+    e->loss = f->sums.v[0] / (double)f->seen;
+    e->n_metrics = m->metrics.n;
+    ot__metric_values(m, &f->sums, (double)f->seen, e->metrics);
+    e->val_loss = NAN;
+    for (size_t k = 0; k < OT_METRICS_MAX; k++)
+        e->val_metrics[k] = NAN;
     if (val != NULL) {
-        e->val_loss = val->loss / (double)f->n_val;
-        e->val_metric = val->metric / (double)f->n_val;
+        e->val_loss = val->sums.v[0] / (double)f->n_val;
+        ot__metric_values(m, &val->sums, (double)f->n_val, e->val_metrics);
     }
+    e->metric = e->metrics[0];
+    e->val_metric = e->val_metrics[0];
     e->learning_rate = ot__optimizer_lr(&m->opt.cfg, m->opt.iterations, f->epoch - 1);
     e->seconds = ot__now() - f->t_epoch;
     e->samples_per_second = f->t_train > 0 ? (double)f->n_train / f->t_train : 0.0;
@@ -248,7 +253,7 @@ static void end_epoch(fit_state *f, const ot__job_result *val)
     e->read_seconds -= f->read_s_epoch;
     m->epochs = f->epoch;
     m->steps_in_epoch = 0;
-    m->part_loss = m->part_metric = 0.0;
+    m->part = (ot__sums){{0.0}};
     m->part_seen = 0;
     if (ot__control_epoch(&f->ctl, m, e, f->hist, &f->fail)) {
         f->stop = 1;
@@ -403,7 +408,7 @@ static ot_status run(fit_state *f, int T, size_t S, const ot__engine_options *op
                    m->opt.slots * m->arena_len * sizeof(float));
         m->opt.iterations = f->backup_iterations;
         m->steps_in_epoch = 0;
-        m->part_loss = m->part_metric = 0.0;
+        m->part = (ot__sums){{0.0}};
         m->part_seen = 0;
         if (status == OT_OK)
             status = ot__fail(OT_NON_FINITE, "epoch %zu, step %zu: the update made "
@@ -523,8 +528,7 @@ static ot_status fit(ot_model *m, const ot_dataset *train, const ot__fit_rows *r
     if (status == OT_OK)
         status = fit_scaling(&f);
     if (status == OT_OK)
-        status = ot__history_new(&f.hist, f.last_epoch - f.first_epoch + 1,
-                                 ot_loss_metric_name(m->loss));
+        status = ot__history_new(&f.hist, f.last_epoch - f.first_epoch + 1, &m->metrics);
     if (status == OT_OK) {
         f.backup = ot__alloc((1 + m->opt.slots) * m->arena_len, sizeof(float),
                              "epoch backup");

@@ -64,7 +64,7 @@ ot_status ot__fit_check(const ot_model *m, const ot_dataset *train, const ot_fit
     if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
                         (int)cfg->scaling);
-    return ot__control_check(cfg, cfg->validation_data != NULL ||
+    return ot__control_check(m, cfg, cfg->validation_data != NULL ||
                                       cfg->validation_split > 0.0);
 }
 

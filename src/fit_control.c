@@ -4,9 +4,11 @@
  * checkpoints are saved.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fit_control.h"
+#include "model.h"
 
 ot_status ot_monitor_parse(const char *name, ot_monitor *out)
 {
@@ -26,7 +28,36 @@ ot_status ot_monitor_parse(const char *name, ot_monitor *out)
                     name);
 }
 
-ot_status ot__control_check(const ot_fit_config *cfg, int has_val)
+ot_status ot_model_monitor_parse(const ot_model *m, const char *name, ot_monitor *out)
+{
+    if (m == NULL || name == NULL || out == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "monitor: NULL argument");
+    if (!m->compiled)
+        return ot__fail(OT_INVALID_STATE, "monitor: the model is not compiled");
+    const int val = strncmp(name, "val_", 4) == 0;
+    const char *bare = val ? name + 4 : name;
+    if (strcmp(bare, "loss") == 0) {
+        *out = val ? OT_MONITOR_VAL_LOSS : OT_MONITOR_LOSS;
+        return OT_OK;
+    }
+    ot_metric metric;
+    size_t k = m->metrics.n;
+    if (ot_metric_parse(bare, &metric) == OT_OK)
+        for (k = 0; k < m->metrics.n && m->metrics.m[k] != metric; k++)
+            ;
+    if (k < m->metrics.n) {
+        *out = val ? OT_MONITOR_VAL_METRIC_AT(k) : OT_MONITOR_METRIC_AT(k);
+        return OT_OK;
+    }
+    char list[256] = "loss";
+    for (size_t j = 0; j < m->metrics.n; j++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), ", %s",
+                 ot_metric_name(m->metrics.m[j]));
+    return ot__fail(OT_INVALID_ARGUMENT, "unknown monitor '%s': the model reports %s "
+                    "(each with or without val_)", name, list);
+}
+
+ot_status ot__control_check(const ot_model *m, const ot_fit_config *cfg, int has_val)
 {
     const ot_early_stopping *es = &cfg->early_stopping;
     ot_monitor mons[2] = {es->monitor, cfg->best_monitor};
@@ -34,10 +65,12 @@ ot_status ot__control_check(const ot_fit_config *cfg, int has_val)
     for (int i = 0; i < 2; i++) {
         if (!used[i])
             continue;
-        if ((unsigned)mons[i] > OT_MONITOR_METRIC)
-            return ot__fail(OT_INVALID_ARGUMENT, "fit: monitor %d is unknown",
-                            (int)mons[i]);
-        if (!has_val && (mons[i] == OT_MONITOR_VAL_LOSS || mons[i] == OT_MONITOR_VAL_METRIC))
+        int val = 0;
+        size_t which = (int)mons[i] < 0 ? SIZE_MAX : ot__monitor_metric(mons[i], &val);
+        if (which > m->metrics.n)
+            return ot__fail(OT_INVALID_ARGUMENT, "fit: monitor %d is unknown (the model "
+                            "reports %zu metrics)", (int)mons[i], m->metrics.n);
+        if (!has_val && val)
             return ot__fail(OT_INVALID_ARGUMENT, "fit: %s monitors a validation "
                             "value, and there is no validation data",
                             i == 0 ? "early stopping" : "best-model saving");
@@ -50,24 +83,22 @@ ot_status ot__control_check(const ot_fit_config *cfg, int has_val)
     return OT_OK;
 }
 
-/* The monitored value of an epoch. */
+/* The monitored value of an epoch (checked: a metric the model has). */
 static double monitored(const ot_epoch_metrics *e, ot_monitor mon)
 {
-    switch (mon) {
-    case OT_MONITOR_VAL_LOSS: return e->val_loss;
-    case OT_MONITOR_VAL_METRIC: return e->val_metric;
-    case OT_MONITOR_LOSS: return e->loss;
-    case OT_MONITOR_METRIC: return e->metric;
-    }
-    return NAN;
+    int val;
+    size_t which = ot__monitor_metric(mon, &val);
+    if (which == 0)
+        return val ? e->val_loss : e->loss;
+    return val ? e->val_metrics[which - 1] : e->metrics[which - 1];
 }
 
-/* Lower is better for losses and mae, higher for accuracy. */
+/* Lower is better for the loss and the errors, higher for the accuracies. */
 static int lower_is_better(const ot_model *m, ot_monitor mon)
 {
-    if (mon == OT_MONITOR_VAL_LOSS || mon == OT_MONITOR_LOSS)
-        return 1;
-    return strcmp(ot_loss_metric_name(m->loss), "mae") == 0;
+    int val;
+    size_t which = ot__monitor_metric(mon, &val);
+    return which == 0 || !ot_metric_higher_is_better(m->metrics.m[which - 1]);
 }
 
 static int improves(double v, double best, int lower, double min_delta)

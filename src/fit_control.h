@@ -20,7 +20,7 @@ typedef struct ot__fit_control {
 
 /* Checks the config's monitors, early stopping and checkpoints; has_val:
  * the fit has validation data. */
-ot_status ot__control_check(const ot_fit_config *cfg, int has_val);
+ot_status ot__control_check(const ot_model *m, const ot_fit_config *cfg, int has_val);
 
 ot_status ot__control_open(ot__fit_control *c, const ot_model *m,
                            const ot_fit_config *cfg);

@@ -16,11 +16,10 @@ ot_eval_config ot_eval_config_default(void)
 }
 
 /* Forward passes over rows first..first+n of d: the sums of the loss and
- * metric (when loss is not NULL), the outputs (when out is not NULL). A
+ * metrics (when sums is not NULL), the outputs (when out is not NULL). A
  * streamed d is read ahead by a stage of this call's own. */
 static ot_status forward(const ot_model *model, const ot_dataset *d, size_t first, size_t n,
-                         const ot_eval_config *cfg, double *loss, double *metric,
-                         float *out)
+                         const ot_eval_config *cfg, ot__sums *sums, float *out)
 {
     /* a forward job only reads the model, so that many callers may share
      * it; the engine's handle is not const because training writes */
@@ -62,13 +61,11 @@ static ot_status forward(const ot_model *model, const ot_dataset *d, size_t firs
     ot__engine_add_length(&e, B);
     ot__engine_add_length(&e, n % B);
     ot__job job = {.kind = OT__JOB_FORWARD, .rows = {d, NULL, first, n},
-                   .with_loss = loss != NULL, .out = out};
+                   .with_loss = sums != NULL, .out = out};
     ot__job_result res;
     status = ot__engine_run_one(&e, &job, &res);
-    if (status == OT_OK && loss != NULL) {
-        *loss = res.loss;
-        *metric = res.metric;
-    }
+    if (status == OT_OK && sums != NULL)
+        *sums = res.sums;
     ot__engine_close(&e);
     ot__stages_close(&stages);
     return status;
@@ -77,6 +74,13 @@ static ot_status forward(const ot_model *model, const ot_dataset *d, size_t firs
 ot_status ot_model_evaluate(const ot_model *m, const ot_dataset *d,
                             const ot_eval_config *cfg, double *loss,
                             double *metric)
+{
+    return ot_model_evaluate_metrics(m, d, cfg, loss, metric, metric ? 1 : 0);
+}
+
+ot_status ot_model_evaluate_metrics(const ot_model *m, const ot_dataset *d,
+                                    const ot_eval_config *cfg, double *loss,
+                                    double *metrics, size_t cap)
 {
     ot_status status;
     if (m == NULL || d == NULL)
@@ -87,13 +91,17 @@ ot_status ot_model_evaluate(const ot_model *m, const ot_dataset *d,
                         "(its loss is unknown)");
     if ((status = ot__dataset_check(d, m, "evaluate", 1)) != OT_OK)
         return status;
-    double l = 0.0, k = 0.0;
-    if ((status = forward(m, d, 0, d->n, cfg, &l, &k, NULL)) != OT_OK)
+    if (metrics == NULL && cap > 0)
+        return ot__fail(OT_INVALID_ARGUMENT, "evaluate: NULL metrics for %zu values", cap);
+    ot__sums sums;
+    if ((status = forward(m, d, 0, d->n, cfg, &sums, NULL)) != OT_OK)
         return status;
     if (loss)
-        *loss = l / (double)d->n;
-    if (metric)
-        *metric = k / (double)d->n;
+        *loss = sums.v[0] / (double)d->n;
+    double values[OT_METRICS_MAX];
+    ot__metric_values(m, &sums, (double)d->n, values);
+    for (size_t k = 0; k < cap && k < m->metrics.n; k++)
+        metrics[k] = values[k];
     return OT_OK;
 }
 
@@ -128,7 +136,7 @@ ot_status ot_model_predict(const ot_model *m, const float *x, size_t n, float *o
                         classes);
     /* A view of the caller's rows: no copy, no labels. */
     ot_dataset view = {.n = n, .dim = m->input_dim, .x = (float *)x};
-    return forward(m, &view, 0, n, cfg, NULL, NULL, out);
+    return forward(m, &view, 0, n, cfg, NULL, out);
 }
 
 /* Class of one output row: argmax, or for one output, above one half. */
@@ -154,7 +162,7 @@ static ot_status classes_of(const ot_model *m, const ot_dataset *view,
     ot_status status = OT_OK;
     for (size_t i = 0; i < view->n && status == OT_OK; i += chunk) {
         size_t n = view->n - i < chunk ? view->n - i : chunk;
-        status = forward(m, view, i, n, cfg, NULL, NULL, out);
+        status = forward(m, view, i, n, cfg, NULL, out);
         for (size_t r = 0; r < n && status == OT_OK; r++)
             classes[i + r] = row_class(out + r * C, C);
     }
@@ -188,7 +196,7 @@ ot_status ot_model_predict_dataset(const ot_model *m, const ot_dataset *d, size_
     if (out_count / C < n)
         return ot__fail(OT_INVALID_ARGUMENT, "predict: output holds %zu floats, "
                         "%zu rows x %zu outputs need more", out_count, n, C);
-    status = forward(m, d, first, n, cfg, NULL, NULL, out);
+    status = forward(m, d, first, n, cfg, NULL, out);
     for (size_t r = 0; status == OT_OK && classes != NULL && r < n; r++)
         classes[r] = row_class(out + r * C, C);
     return status;

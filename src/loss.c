@@ -1,5 +1,5 @@
 /*
- * loss.c - Keras 3's losses and metrics, per sample the mean over the
+ * loss.c - Keras 3's losses, per sample the mean over the
  * outputs, with their gradients.
  *
  * The cross-entropies are computed from the logits z, the last layer's
@@ -188,10 +188,10 @@ void ot__softmax_rows(float *x, size_t rows, size_t classes)
  * targets), then their exponentials taken in one loop into diff (or only
  * summed, when no gradient is asked), then each row's loss and gradient. */
 static void categorical(const ot__loss_batch *b, int sparse, float scale,
-                        float *diff, double *loss_sum, double *metric_sum)
+                        float *diff, double *loss_sum)
 {
     const size_t C = b->C;
-    double total = 0.0, hits = 0.0;
+    double total = 0.0;
     float max[BLOCK_ROWS], tsum[BLOCK_ROWS], tz[BLOCK_ROWS], sum[BLOCK_ROWS];
     size_t true_class[BLOCK_ROWS];
     for (size_t r0 = 0; r0 < b->rows; r0 += BLOCK_ROWS) {
@@ -199,8 +199,7 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
         for (size_t i = 0; i < n; i++) {
             const size_t r = r0 + i;
             const float *z = b->out + r * C;
-            size_t best = argmax(z, C);
-            max[i] = z[best];
+            max[i] = z[argmax(z, C)];
             tsum[i] = tz[i] = 0.0f;
             true_class[i] = 0;
             if (sparse) {
@@ -219,7 +218,6 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
                     }
                 }
             }
-            hits += best == true_class[i];
         }
         /* the block's z is read whole above: e may overwrite it from here */
         float *e0 = diff != NULL ? diff + r0 * C : NULL;
@@ -250,7 +248,6 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
         }
     }
     *loss_sum += total;
-    *metric_sum += hits;
 }
 
 /* Binary cross-entropy's terms that need an exponential, for n logits:
@@ -270,12 +267,12 @@ static void binary_terms(const float *restrict v, float *restrict sp,
  * that may end inside a row: each chunk's terms in one loop, then each
  * element's loss, hit and gradient, and each row's mean as it ends. */
 static void binary(const ot__loss_batch *b, float scale, float *diff,
-                   double *loss_sum, double *metric_sum)
+                   double *loss_sum)
 {
     const size_t C = b->C, n = b->rows * C;
     const float inv_c = 1.0f / (float)C, g = scale * inv_c;
-    float sp[CHUNK], s[CHUNK], l = 0.0f, m = 0.0f;
-    double total = 0.0, metric = 0.0;
+    float sp[CHUNK], s[CHUNK], l = 0.0f;
+    double total = 0.0;
     size_t r = 0, j = 0;
     /* class weights with one output: the row's label, 0 or 1, is its class */
     float w = b->class_w && b->rows > 0 ? b->class_w[target(b, 0, 0) > 0.5f] : 1.0f;
@@ -285,51 +282,45 @@ static void binary(const ot__loss_batch *b, float scale, float *diff,
         for (size_t i = 0; i < k; i++) {
             float v = b->out[i0 + i], t = target(b, r, j);
             l += fmaxf(v, 0.0f) - v * t + sp[i];
-            m += (v > 0.0f ? 1.0f : 0.0f) == t;
             if (diff != NULL) /* after v: diff may be out */
                 diff[i0 + i] = g * w * (s[i] - t);
             if (++j == C) {
                 total += (double)(w * (l * inv_c));
                 if (b->class_w && r + 1 < b->rows)
                     w = b->class_w[target(b, r + 1, 0) > 0.5f];
-                metric += (double)(m * inv_c);
-                l = m = 0.0f;
+                l = 0.0f;
                 j = 0;
                 r++;
             }
         }
     }
     *loss_sum += total;
-    *metric_sum += metric;
 }
 
 /* Element-wise losses on outputs: mse, mae, huber. */
 static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
-                        float *diff, double *loss_sum, double *metric_sum)
+                        float *diff, double *loss_sum)
 {
     const size_t C = b->C;
     const float inv_c = 1.0f / (float)C, g = scale * inv_c;
-    double total = 0.0, metric = 0.0;
+    double total = 0.0;
     for (size_t r = 0; r < b->rows; r++) {
         const float *y = b->out + r * C;
         float *d = diff ? diff + r * C : NULL;
-        float l = 0.0f, m = 0.0f;
+        float l = 0.0f;
         for (size_t j = 0; j < C; j++) {
             float t = target(b, r, j), v = y[j], e = v - t, dv;
             switch (loss) {
             case OT_LOSS_MSE:
                 l += e * e;
-                m += fabsf(e);
                 dv = 2.0f * e;
                 break;
             case OT_LOSS_MAE:
                 l += fabsf(e);
-                m += fabsf(e);
                 dv = (float)((e > 0.0f) - (e < 0.0f));
                 break;
             default: /* huber, delta 1 */
                 l += fabsf(e) <= 1.0f ? 0.5f * e * e : fabsf(e) - 0.5f;
-                m += fabsf(e);
                 dv = fminf(fmaxf(e, -1.0f), 1.0f);
                 break;
             }
@@ -337,27 +328,25 @@ static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
                 d[j] = g * dv;
         }
         total += (double)(l * inv_c);
-        metric += (double)(m * inv_c);
     }
     *loss_sum += total;
-    *metric_sum += metric;
 }
 
 void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
-              double *loss_sum, double *metric_sum)
+              double *loss_sum)
 {
     switch (loss) {
     case OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
-        categorical(b, 1, scale, diff, loss_sum, metric_sum);
+        categorical(b, 1, scale, diff, loss_sum);
         break;
     case OT_LOSS_CATEGORICAL_CROSSENTROPY:
-        categorical(b, 0, scale, diff, loss_sum, metric_sum);
+        categorical(b, 0, scale, diff, loss_sum);
         break;
     case OT_LOSS_BINARY_CROSSENTROPY:
-        binary(b, scale, diff, loss_sum, metric_sum);
+        binary(b, scale, diff, loss_sum);
         break;
     default:
-        elementwise(loss, b, scale, diff, loss_sum, metric_sum);
+        elementwise(loss, b, scale, diff, loss_sum);
         break;
     }
 }

@@ -21,12 +21,11 @@ typedef struct ot__loss_batch {
 } ot__loss_batch;
 
 /* Adds the sum over rows of the per-sample loss (mean over the outputs) to
- * *loss_sum and of the per-sample metric (accuracy: 0 or 1; binary accuracy
- * and mae: mean over the outputs) to *metric_sum. When diff is not NULL it
+ * *loss_sum (the metrics are metrics.h's). When diff is not NULL it
  * receives the gradient of scale * sum_r loss_r with respect to `out`
  * (the logits when fused). diff may alias out. */
 void ot__loss(ot_loss loss, const ot__loss_batch *b, float scale, float *diff,
-              double *loss_sum, double *metric_sum);
+              double *loss_sum);
 
 /* The activations that the loss computes, for predict, in place: softmax
  * of each row of logits (rows x classes); the sigmoid of n logits (within

@@ -590,9 +590,10 @@ ot_status ot_model_compile(ot_model *m, ot_loss loss,
     m->opt.state = state;
     m->loss = loss;
     m->fused = ot__loss_fuses(loss, last->act);
+    m->metrics = (ot__metric_list){1, {ot__loss_metric(loss)}};
     m->epochs = 0;
     m->steps_in_epoch = 0;
-    m->part_loss = m->part_metric = 0.0;
+    m->part = (ot__sums){{0.0}};
     m->part_seen = 0;
     m->compiled = 1;
     return OT_OK;

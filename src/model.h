@@ -11,6 +11,7 @@
 #define OT_MODEL_H
 
 #include "common.h"
+#include "metrics.h"
 #include "optimizer.h"
 
 #define OT_MAX_LAYERS 64
@@ -38,6 +39,7 @@ struct ot_model {
     int compiled;
     ot_loss loss;
     int fused;         /* the last activation is computed inside the loss */
+    ot__metric_list metrics; /* reported with the loss (compiled: >= 1) */
     ot__optimizer opt; /* config, step count and state over the arena */
     size_t epochs;     /* epochs trained */
 
@@ -45,7 +47,7 @@ struct ot_model {
      * epoch `epochs + 1` already taken, and the metric sums so far, so that
      * a resumed fit takes up exactly there. */
     size_t steps_in_epoch;
-    double part_loss, part_metric;
+    ot__sums part;
     size_t part_seen;
 
     _Atomic int cancel; /* ot_model_cancel: the fit stops after its step */

@@ -1,6 +1,7 @@
 /*
- * plot.c - the textbook's matplotlib figure as a standalone SVG: two panels,
- * loss and the metric per epoch, training (solid) and validation (dashed).
+ * plot.c - the textbook's matplotlib figure as a standalone SVG: a panel
+ * for the loss and one for each metric per epoch, training (solid) and
+ * validation (dashed).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -37,13 +38,22 @@ static double nice_step(double range, int ticks)
 
 enum { W = 460, H = 340, ML = 64, MR = 16, MT = 40, MB = 48 };
 
-static void panel(svg *s, const ot_history *h, int which, double x0)
+/* Panel `which`'s value of an epoch: 0 the loss, 1 + k metric k; on the
+ * validation data when val. */
+static double value(const ot_epoch_metrics *e, size_t which, int val)
 {
-    const char *name = which == 0 ? "loss" : h->metric;
+    if (which == 0)
+        return val ? e->val_loss : e->loss;
+    return val ? e->val_metrics[which - 1] : e->metrics[which - 1];
+}
+
+static void panel(svg *s, const ot_history *h, size_t which, double x0)
+{
+    const char *name = which == 0 ? "loss" : h->metrics[which - 1];
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < h->len; i++) {
         const ot_epoch_metrics *e = &h->epochs[i];
-        double v[2] = {which ? e->metric : e->loss, which ? e->val_metric : e->val_loss};
+        double v[2] = {value(e, which, 0), value(e, which, 1)};
         for (int k = 0; k < 2; k++)
             if (isfinite(v[k])) {
                 lo = v[k] < lo ? v[k] : lo;
@@ -88,7 +98,7 @@ static void panel(svg *s, const ot_history *h, int which, double x0)
         int any = 0;
         for (size_t i = 0; i < h->len; i++) {
             const ot_epoch_metrics *e = &h->epochs[i];
-            double v = which ? (k ? e->val_metric : e->metric) : (k ? e->val_loss : e->loss);
+            double v = value(e, which, k);
             if (!isfinite(v))
                 continue;
             if (!any)
@@ -102,14 +112,14 @@ static void panel(svg *s, const ot_history *h, int which, double x0)
         out(s, "\"/>\n");
         for (size_t i = 0; i < h->len; i++) {
             const ot_epoch_metrics *e = &h->epochs[i];
-            double v = which ? (k ? e->val_metric : e->metric) : (k ? e->val_loss : e->loss);
+            double v = value(e, which, k);
             if (isfinite(v))
                 out(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
                     PX((double)e->epoch), PY(v), colour[k]);
         }
         /* the legend where the curves are not: top right for a falling
-         * curve (loss, mae), bottom right for a rising one (accuracy) */
-        int rising = which == 1 && strcmp(h->metric, "accuracy") == 0;
+         * curve (loss, errors), bottom right for a rising one (accuracies) */
+        int rising = which > 0 && strstr(name, "accuracy") != NULL;
         double ly = (rising ? H - MB - 44 : MT + 16) + 18 * k;
         out(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                "stroke-width=\"2\"%s/>\n", x0 + W - MR - 120, ly - 4, x0 + W - MR - 96,
@@ -127,7 +137,8 @@ ot_status ot_history_write_svg(const ot_history *h, const char *path)
         return ot__fail(OT_INVALID_ARGUMENT, "plot: NULL argument");
     if (h->len == 0)
         return ot__fail(OT_INVALID_ARGUMENT, "plot: the history has no epochs");
-    svg s = {NULL, 0, 8192 + h->len * 4 * 200};
+    const size_t panels = 1 + h->n_metrics;
+    svg s = {NULL, 0, panels * (4096 + h->len * 2 * 200)};
     s.buf = ot__alloc(s.cap, 1, "SVG plot");
     if (s.buf == NULL)
         return OT_OUT_OF_MEMORY;
@@ -135,9 +146,9 @@ ot_status ot_history_write_svg(const ot_history *h, const char *path)
     out(&s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             "viewBox=\"0 0 %d %d\">\n<rect width=\"100%%\" height=\"100%%\" "
-            "fill=\"white\"/>\n", 2 * W, H, 2 * W, H);
-    panel(&s, h, 0, 0);
-    panel(&s, h, 1, W);
+            "fill=\"white\"/>\n", (int)panels * W, H, (int)panels * W, H);
+    for (size_t p = 0; p < panels; p++)
+        panel(&s, h, p, (double)(p * W));
     out(&s, "</svg>\n");
     ot_status status = ot__write_file_atomic(path, s.buf, s.len);
     ot__free(s.buf);

@@ -37,7 +37,6 @@ struct ot__mpi {
     MPI_Request *req; /* [2 S + 1] */
     int *counts, *displs; /* [size]: this exchange's counts and offsets */
     int *s_counts, *s_displs; /* [size]: the shard blocks */
-    double *sums;     /* [2 S]: losses, then metrics */
 };
 
 int ot__ranks_built(void) { return 1; }
@@ -106,7 +105,6 @@ void ot__ranks_close(ot__ranks *r)
         ot__free(p->displs);
         ot__free(p->s_counts);
         ot__free(p->s_displs);
-        ot__free(p->sums);
         ot__free(p);
     }
     memset(r, 0, sizeof *r);
@@ -188,7 +186,7 @@ ot_status ot__ranks_prepare(ot__ranks *r, size_t S, size_t len)
     if (p == NULL)
         return OT_OK;
     size_t R = (size_t)r->size;
-    if (len / R > (size_t)INT_MAX - 16 || 2 * S > (size_t)INT_MAX)
+    if (len / R > (size_t)INT_MAX - 16 || OT__SUMS * S > (size_t)INT_MAX)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu parameters over %zu ranks: "
                         "a rank's slice is too large for MPI's int counts", len, R);
     p->S = S;
@@ -198,8 +196,7 @@ ot_status ot__ranks_prepare(ot__ranks *r, size_t S, size_t len)
     p->displs = ot__alloc(R, sizeof *p->displs, "MPI offsets");
     p->s_counts = ot__alloc(R, sizeof *p->s_counts, "MPI counts");
     p->s_displs = ot__alloc(R, sizeof *p->s_displs, "MPI offsets");
-    p->sums = ot__alloc(2 * S, sizeof *p->sums, "shard sums");
-    if (!p->req || !p->counts || !p->displs || !p->s_counts || !p->s_displs || !p->sums)
+    if (!p->req || !p->counts || !p->displs || !p->s_counts || !p->s_displs)
         return OT_OUT_OF_MEMORY;
     for (int q = 0; q < r->size; q++) {
         size_t lo, hi;
@@ -210,58 +207,42 @@ ot_status ot__ranks_prepare(ot__ranks *r, size_t S, size_t len)
     return OT_OK;
 }
 
-/* Starts the gathering of every shard's loss and metric into p->sums, as
- * (loss, metric) pairs in shard order: a rank's block is contiguous. */
-static ot_status start_sums(const ot__ranks *r, const double *loss, const double *metric,
-                            MPI_Request *req)
+/* Starts the gathering of every shard's sums in place, in shard order: a
+ * rank's block is contiguous, OT__SUMS doubles a shard. */
+static ot_status start_sums(const ot__ranks *r, ot__sums *sums, MPI_Request *req)
 {
     struct ot__mpi *p = r->mpi;
-    size_t lo = (size_t)p->s_displs[r->rank], n = (size_t)p->s_counts[r->rank];
-    for (size_t s = lo; s < lo + n; s++) {
-        p->sums[2 * s] = loss[s];
-        p->sums[2 * s + 1] = metric[s];
-    }
     for (int q = 0; q < r->size; q++) {
-        p->counts[q] = 2 * p->s_counts[q];
-        p->displs[q] = 2 * p->s_displs[q];
+        p->counts[q] = OT__SUMS * p->s_counts[q];
+        p->displs[q] = OT__SUMS * p->s_displs[q];
     }
-    OT_MPI(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, p->sums, p->counts,
+    OT_MPI(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, sums->v, p->counts,
                            p->displs, MPI_DOUBLE, p->comm, req));
     return OT_OK;
 }
 
-static void finish_sums(const ot__ranks *r, double *loss, double *metric)
-{
-    struct ot__mpi *p = r->mpi;
-    for (size_t s = 0; s < p->S; s++) {
-        loss[s] = p->sums[2 * s];
-        metric[s] = p->sums[2 * s + 1];
-    }
-}
-
-ot_status ot__ranks_sums(const ot__ranks *r, double *loss, double *metric, size_t S)
+ot_status ot__ranks_sums(const ot__ranks *r, ot__sums *sums, size_t S)
 {
     (void)S;
     if (r->mpi == NULL)
         return OT_OK;
     MPI_Request req;
-    ot_status st = start_sums(r, loss, metric, &req);
+    ot_status st = start_sums(r, sums, &req);
     if (st != OT_OK)
         return st;
     OT_MPI(MPI_Wait(&req, MPI_STATUS_IGNORE));
-    finish_sums(r, loss, metric);
     return OT_OK;
 }
 
 ot_status ot__ranks_step(const ot__ranks *r, float *const *grads, size_t ns,
-                         double *loss, double *metric, size_t S)
+                         ot__sums *sums, size_t S)
 {
     struct ot__mpi *p = r->mpi;
     if (p == NULL)
         return OT_OK;
     (void)S;
     int nreq = 0;
-    ot_status st = start_sums(r, loss, metric, &p->req[nreq++]);
+    ot_status st = start_sums(r, sums, &p->req[nreq++]);
     if (st != OT_OK)
         return st;
     size_t my_lo, my_hi;
@@ -285,7 +266,6 @@ ot_status ot__ranks_step(const ot__ranks *r, float *const *grads, size_t ns,
                                  (int)s, p->comm, &p->req[nreq++]));
     }
     OT_MPI(MPI_Waitall(nreq, p->req, MPI_STATUSES_IGNORE));
-    finish_sums(r, loss, metric);
     return OT_OK;
 }
 
@@ -424,15 +404,15 @@ ot_status ot__ranks_prepare(ot__ranks *r, size_t S, size_t len)
 }
 
 ot_status ot__ranks_step(const ot__ranks *r, float *const *grads, size_t ns,
-                         double *loss, double *metric, size_t S)
+                         ot__sums *sums, size_t S)
 {
-    (void)r, (void)grads, (void)ns, (void)loss, (void)metric, (void)S;
+    (void)r, (void)grads, (void)ns, (void)sums, (void)S;
     return OT_OK;
 }
 
-ot_status ot__ranks_sums(const ot__ranks *r, double *loss, double *metric, size_t S)
+ot_status ot__ranks_sums(const ot__ranks *r, ot__sums *sums, size_t S)
 {
-    (void)r, (void)loss, (void)metric, (void)S;
+    (void)r, (void)sums, (void)S;
     return OT_OK;
 }
 

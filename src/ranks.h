@@ -36,6 +36,7 @@
 #define OT_RANKS_H
 
 #include "common.h"
+#include "metrics.h"
 
 struct ot__mpi; /* ranks.c: the communicator and the exchange's buffers */
 
@@ -82,9 +83,9 @@ ot_status ot__ranks_prepare(ot__ranks *r, size_t S, size_t len);
  * of its block) and, unless `grads` is NULL, every shard's gradient over
  * this rank's slice received into grads[s]. */
 ot_status ot__ranks_step(const ot__ranks *r, float *const *grads, size_t ns,
-                         double *loss, double *metric, size_t S);
+                         ot__sums *sums, size_t S);
 /* The losses and metrics of every shard gathered on every rank. */
-ot_status ot__ranks_sums(const ot__ranks *r, double *loss, double *metric, size_t S);
+ot_status ot__ranks_sums(const ot__ranks *r, ot__sums *sums, size_t S);
 /* Every rank's slice of each of the n arrays of `len` floats (the weights,
  * or the optimizer state's slots) gathered on every rank. */
 ot_status ot__ranks_gather_slices(const ot__ranks *r, float *arrays, size_t n, size_t len);

@@ -66,6 +66,15 @@ static int same_but_epochs(const ot_search_candidate *a, const ot_search_candida
            !g->early_stopping.enabled;
 }
 
+/* A candidate's model compiled, reporting the search's scoring metric. */
+static ot_status compile(const ot_search *s, ot_model *m, const ot_search_candidate *c)
+{
+    ot_status st = ot_model_compile(m, c->loss, &c->optimizer);
+    if (st == OT_OK && s->has_scoring)
+        st = ot_model_set_metrics(m, &s->scoring, 1);
+    return st;
+}
+
 /* Candidate i: its fit config is one the search can take, its model is one
  * the data fits. */
 static ot_status check_candidate(ot_search *s, size_t i)
@@ -83,7 +92,9 @@ static ot_status check_candidate(ot_search *s, size_t i)
         return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu: batch_size %zu, epochs "
                         "%zu", i, f->batch_size, f->epochs);
     int sign = strcmp(ot_loss_metric_name(c->loss), "accuracy") == 0 ? 1 : -1;
-    if (i > 0 && sign != s->sign)
+    if (s->has_scoring)
+        sign = ot_metric_higher_is_better(s->scoring) ? 1 : -1;
+    else if (i > 0 && sign != s->sign)
         return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu scores by %s, candidate 0 "
                         "by %s: one metric a search", i, ot_loss_metric_name(c->loss),
                         ot_loss_metric_name(s->cands[0].loss));
@@ -91,7 +102,7 @@ static ot_status check_candidate(ot_search *s, size_t i)
     ot_model *m = NULL;
     ot_status status = ot_model_create(&m, s->data->dim, c->layers, c->n_layers, f->seed);
     if (status == OT_OK)
-        status = ot_model_compile(m, c->loss, &c->optimizer);
+        status = compile(s, m, c);
     if (status == OT_OK)
         status = ot__dataset_check(s->data, m, "search: the data", 1);
     ot_model_destroy(m);
@@ -168,6 +179,12 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
         return ot__fail(OT_INVALID_ARGUMENT, "search: jobs %d and threads %d must be in "
                         "0..1024", cfg->jobs, cfg->threads);
     ot_status status;
+    ot_metric scoring = OT_METRIC_ACCURACY;
+    if (cfg->scoring != NULL && ot_metric_parse(cfg->scoring, &scoring) != OT_OK) {
+        char why[512];
+        ot__error_copy(why, sizeof why);
+        return ot__fail(OT_INVALID_ARGUMENT, "search: scoring: %s", why);
+    }
     if (cfg->validation_split == 0.0 && (status = ot__folds_check(data, cfg->cv)) != OT_OK) {
         char why[512];
         ot__error_copy(why, sizeof why);
@@ -178,6 +195,9 @@ ot_status ot_search_create(ot_search **out, const ot_dataset *data,
         return OT_OUT_OF_MEMORY;
     s->data = data;
     s->cfg = *cfg;
+    s->cfg.scoring = NULL; /* borrowed: parsed here */
+    s->has_scoring = cfg->scoring != NULL;
+    s->scoring = scoring;
     s->n = n;
     s->splits = cfg->validation_split > 0.0 ? 1 : cfg->cv;
     size_t n_layers = 0;
@@ -284,7 +304,7 @@ static void fit_item(ot_search *s, size_t it, ot__fit_outcome *o)
     ot_history *h = NULL;
     ot_status st = ot_model_create(&m, s->data->dim, c->layers, c->n_layers, c->fit.seed);
     if (st == OT_OK)
-        st = ot_model_compile(m, c->loss, &c->optimizer);
+        st = compile(s, m, c);
     if (st == OT_OK)
         st = ot_model_fit(m, s->data, &fc, &h);
     *o = (ot__fit_outcome){.item = it, .status = st};
@@ -456,7 +476,7 @@ ot_status ot_search_refit(const ot_search *s, size_t i, int threads, ot_model **
     ot_model *m = NULL;
     ot_status st = ot_model_create(&m, s->data->dim, c->layers, c->n_layers, c->fit.seed);
     if (st == OT_OK)
-        st = ot_model_compile(m, c->loss, &c->optimizer);
+        st = compile(s, m, c);
     if (st == OT_OK)
         st = ot_model_fit(m, s->data, &fc, history);
     if (st == OT_OK && atomic_load(&w->cancelled))

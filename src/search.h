@@ -16,7 +16,9 @@ struct ot_search {
     size_t n, splits;
     ot_search_candidate *cands;
     ot_layer *layers;
-    int sign;                 /* +1: the metric is accuracy; -1: mae */
+    int sign;                 /* +1: higher is better (accuracies); -1: lower */
+    int has_scoring;          /* cfg.scoring given: every model reports it */
+    ot_metric scoring;
     int jobs, threads;
     size_t *group;            /* each candidate's group: its first candidate */
     size_t *n_train;          /* per split: the rows trained on */

@@ -210,7 +210,7 @@ fail:
 }
 
 ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
-                           float *grad, double *loss, double *metric)
+                           float *grad, ot__sums *sums)
 {
     ot_status status = OT_OK;
     ot__plan *p = find_plan(w, r->rows);
@@ -219,7 +219,8 @@ ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
     ot__loss_batch b;
     OT_TRY(gather_forward(w, p, r, &b));
     b.class_w = w->model->class_w;
-    ot__loss(w->model->loss, &b, scale, w->d[w->model->n_layers - 1], loss, metric);
+    ot__metrics(w->model, &b, sums); /* before the gradient, which may overwrite out */
+    ot__loss(w->model->loss, &b, scale, w->d[w->model->n_layers - 1], &sums->v[0]);
     OT_TRY(backward(w, p, grad));
 fail:
     return status;
@@ -237,8 +238,8 @@ fail:
     return status;
 }
 
-ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, double *loss,
-                          double *metric, float *out)
+ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, ot__sums *sums,
+                          float *out)
 {
     ot_status status = OT_OK;
     ot__plan *p = find_plan(w, r->rows);
@@ -248,8 +249,10 @@ ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, double *loss,
     ot__loss_batch b;
     OT_TRY(gather_forward(w, p, r, &b));
     OT_DNNL(dnnl_stream_wait(w->stream));
-    if (loss != NULL && (b.labels != NULL || b.targets != NULL))
-        ot__loss(m->loss, &b, 0.0f, NULL, loss, metric);
+    if (sums != NULL && (b.labels != NULL || b.targets != NULL)) {
+        ot__metrics(m, &b, sums);
+        ot__loss(m->loss, &b, 0.0f, NULL, &sums->v[0]);
+    }
     if (out != NULL) {
         memcpy(out, b.out, r->rows * b.C * sizeof(float));
         if (w->fused && m->layers[m->n_layers - 1].act == OT_ACTIVATION_SOFTMAX)

@@ -71,9 +71,9 @@ typedef struct ot__rows {
 
 /* One training shard: forward, loss (scaled by `scale` = 1 / global batch)
  * and backward; the gradient goes to `grad` (arena layout). Adds the shard's
- * summed loss and metric. */
+ * summed loss and metrics. */
 ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
-                           float *grad, double *loss, double *metric);
+                           float *grad, ot__sums *sums);
 
 /* The bare primitives of one training shard of `rows` rows on the worker's
  * current buffers: every layer's forward, activation and backward passes,
@@ -81,10 +81,10 @@ ot_status ot__worker_train(ot__worker *w, const ot__rows *r, float scale,
  * kernel-only ceiling. */
 ot_status ot__worker_kernels(ot__worker *w, size_t rows, float *grad);
 
-/* One forward-only shard: adds loss and metric when the data has labels or
- * targets and `loss` is not NULL; writes the outputs (probabilities for a
+/* One forward-only shard: adds loss and metrics when the data has labels
+ * or targets and `sums` is not NULL; writes the outputs (probabilities for a
  * softmax or sigmoid last layer) to `out` when not NULL. */
-ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, double *loss,
-                          double *metric, float *out);
+ot_status ot__worker_eval(ot__worker *w, const ot__rows *r, ot__sums *sums,
+                          float *out);
 
 #endif

@@ -80,13 +80,12 @@ int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot
     for (size_t s = s_lo; s < s_hi; s++) {
         size_t first, rows;
         ot__shard_range(bn, e->shards, s, &first, &rows);
-        e->shard_loss[s] = 0.0;
-        e->shard_metric[s] = 0.0;
+        e->shard_sums[s] = (ot__sums){{0.0}};
         if (rows == 0)
             continue;
         ot__rows rw = {job->rows.data, job->rows.idx, job->rows.first + first, rows};
         ot_status st = ot__worker_train(&e->workers[tid], &rw, scale, e->grads[s],
-                                        &e->shard_loss[s], &e->shard_metric[s]);
+                                        &e->shard_sums[s]);
         if (st != OT_OK) {
             ot__engine_thread_fail(e, &e->step_status[tid], tid, st);
             break;

@@ -182,10 +182,7 @@ static void sync_loss(ot__engine *e, size_t rows)
     ot_status st = ot__ranks_any(e->ranks, &failed);
     if (st == OT_OK && u->n_blocks[L - 1] == 1) {
         int q = owner(e, L - 1, 0);
-        double sums[2] = {e->shard_loss[0], e->shard_metric[0]};
-        st = ot__ranks_bcast(e->ranks, sums, sizeof sums, q);
-        e->shard_loss[0] = sums[0];
-        e->shard_metric[0] = sums[1];
+        st = ot__ranks_bcast(e->ranks, &e->shard_sums[0], sizeof e->shard_sums[0], q);
         if (st == OT_OK && u->by_inputs)
             st = ot__ranks_bcast(e->ranks, u->dout, rows * C * sizeof(float), q);
     }
@@ -194,7 +191,7 @@ static void sync_loss(ot__engine *e, size_t rows)
                              rows * m->layers[L - 1].in * sizeof(float), owner(e, L - 1, j));
     sync_done(e, st, t0);
     if (failed || st != OT_OK)
-        e->shard_loss[0] = NAN; /* every rank's verdict: bad */
+        e->shard_sums[0].v[0] = NAN; /* every rank's verdict: bad */
 }
 
 /* After layer l's backward (l > 0): its blocks' parts of the input
@@ -253,7 +250,7 @@ static int unit_pass(ot__engine *e, int tid, const ot_dataset *d, size_t bn, int
     size_t lo, hi, my_lo, my_hi;
     ot__engine_all_shards(e, tid, &lo, &hi); /* every shard's, on every rank */
     for (size_t s = lo; s < hi; s++)
-        e->shard_loss[s] = e->shard_metric[s] = 0.0;
+        e->shard_sums[s] = (ot__sums){{0.0}};
     ot__engine_my_shards(e, tid, &my_lo, &my_hi); /* the blocks it runs */
     /* with ranks, after each barrier the master makes what the layer's
      * blocks wrote whole on every rank, and a barrier more */
@@ -273,7 +270,7 @@ static int unit_pass(ot__engine *e, int tid, const ot_dataset *d, size_t bn, int
     if (u->n_blocks[L - 1] == 1) {
         /* its block belongs to shard 0's thread, which holds the loss */
         if (st == OT_OK && ot__usplit_owns(u, L - 1, my_lo, my_hi)) {
-            ot__usplit_loss(u, d, bn, scale, &e->shard_loss[0], &e->shard_metric[0]);
+            ot__usplit_loss(u, d, bn, scale, &e->shard_sums[0]);
             st = ot__usplit_backward(ut, u, L - 1, li, my_lo, my_hi, grad);
         }
     } else {
@@ -284,7 +281,7 @@ static int unit_pass(ot__engine *e, int tid, const ot_dataset *d, size_t bn, int
             ot__engine_barrier(e);
         }
         if (tid == 0)
-            ot__usplit_loss(u, d, bn, scale, &e->shard_loss[0], &e->shard_metric[0]);
+            ot__usplit_loss(u, d, bn, scale, &e->shard_sums[0]);
         ot__engine_barrier(e);
         if (st == OT_OK)
             st = ot__usplit_backward(ut, u, L - 1, li, my_lo, my_hi, grad);

@@ -428,7 +428,7 @@ fail:
 }
 
 void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
-                     float scale, double *loss, double *metric)
+                     float scale, ot__sums *sums)
 {
     const ot_model *m = u->model;
     ot__loss_batch b = {
@@ -439,7 +439,8 @@ void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
         .C = m->layers[m->n_layers - 1].out,
         .class_w = m->class_w,
     };
-    ot__loss(m->loss, &b, scale, u->dout, loss, metric);
+    ot__metrics(m, &b, sums); /* before the gradient, which may overwrite out */
+    ot__loss(m->loss, &b, scale, u->dout, &sums->v[0]);
 }
 
 ot_status ot__usplit_backward(ot__uthread *ut, ot__usplit *u, size_t l, int li,

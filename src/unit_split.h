@@ -154,7 +154,7 @@ ot_status ot__usplit_forward(ot__uthread *ut, ot__usplit *u, size_t l, int li,
  * its gradient into the last layer's block (one block) or u->dout; the
  * targets are d's kind: labels or float rows. */
 void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
-                     float scale, double *loss, double *metric);
+                     float scale, ot__sums *sums);
 
 /* The blocks of layer l of shards [s_lo, s_hi), backward: gradients of the
  * weights into `grad` (arena layout), and their parts of the input

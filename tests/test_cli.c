@@ -493,7 +493,7 @@ Test(cli, more_bad_flags_and_files)
 {
     EXPECT_RUN("train --loss hinge", 2, "unknown loss 'hinge'");
     EXPECT_RUN("train --scale zscore", 2, "unknown scaling 'zscore'");
-    EXPECT_RUN("train --monitor val_f1", 2, "unknown monitor 'val_f1'");
+    EXPECT_RUN("train --monitor val_f1", 2, "--monitor: 'val_f1' is not loss, a metric");
     EXPECT_RUN("train --lr-schedule cosine", 2, "unknown schedule 'cosine'");
     EXPECT_RUN("train --layers 10:relu:orthogonal,10:softmax", 2, "unknown initializer 'orthogonal'");
     EXPECT_RUN("train --layers 10:relu,flatten", 2, "flatten must come first");

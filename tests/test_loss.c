@@ -6,6 +6,23 @@
  * with and without a gradient, in place or not.
  */
 #include "gradcheck.h"
+#include "src/metrics.h"
+
+/* The loss and its own metric, as a shard computes them: the metric
+ * (metrics.c) from the outputs first, then the loss and its gradient,
+ * which may overwrite them. The cross-entropies' outputs are logits. */
+static void loss_and_metric(ot_loss loss, const ot__loss_batch *b, float scale,
+                            float *diff, double *loss_sum, double *metric_sum)
+{
+    ot__metric_list list = {1, {ot__loss_metric(loss)}};
+    ot_activation pending = loss == OT_LOSS_BINARY_CROSSENTROPY ? OT_ACTIVATION_SIGMOID
+                            : loss <= OT_LOSS_CATEGORICAL_CROSSENTROPY ? OT_ACTIVATION_SOFTMAX
+                                                                        : OT_ACTIVATION_LINEAR;
+    ot__sums sums = {{0.0}};
+    ot__metrics_over(&list, loss, pending, b, &sums);
+    ot__loss(loss, b, scale, diff, loss_sum);
+    *metric_sum += sums.v[1];
+}
 
 Test(loss, gradient_categorical_soft_targets)
 {
@@ -128,7 +145,7 @@ static void same_without_gradient_and_in_place(ot_loss loss, const ot__loss_batc
 {
     const size_t n = b->rows * b->C;
     double sum2 = 0.0, metric2 = 0.0;
-    ot__loss(loss, b, 0.0f, NULL, &sum2, &metric2);
+    loss_and_metric(loss, b, 0.0f, NULL, &sum2, &metric2);
     cr_expect_eq(sum2, sum, "without a gradient: the same sum");
     cr_expect_eq(metric2, metric);
 
@@ -136,7 +153,7 @@ static void same_without_gradient_and_in_place(ot_loss loss, const ot__loss_batc
     ot__loss_batch in_place = *b;
     in_place.out = scratch;
     double sum3 = 0.0, metric3 = 0.0;
-    ot__loss(loss, &in_place, scale, scratch, &sum3, &metric3);
+    loss_and_metric(loss, &in_place, scale, scratch, &sum3, &metric3);
     cr_expect_eq(sum3, sum, "diff over the outputs: the same sum");
     cr_expect_eq(metric3, metric);
     cr_expect_eq(memcmp(scratch, d, n * sizeof(float)), 0,
@@ -181,7 +198,7 @@ Test(loss, categorical_in_blocks_against_double)
     }
     ot__loss_batch b = {.out = z, .labels = y, .rows = R, .C = C};
     double loss = 0.0, hits = 0.0;
-    ot__loss(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &b, scale, d, &loss, &hits);
+    loss_and_metric(OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &b, scale, d, &loss, &hits);
     cr_expect_leq(fabs(loss - ref_loss), 1e-5 * ref_loss, "loss %.9g, double %.9g", loss, ref_loss);
     cr_expect_eq(hits, ref_hits);
     for (size_t i = 0; i < R * C; i++)
@@ -230,8 +247,8 @@ Test(loss, categorical_without_gradient_any_width)
         }
         ot__loss_batch b = {.out = z, .targets = t, .rows = R, .C = C};
         double with = 0.0, hits = 0.0, without = 0.0, hits2 = 0.0;
-        ot__loss(OT_LOSS_CATEGORICAL_CROSSENTROPY, &b, 1.0f / R, d, &with, &hits);
-        ot__loss(OT_LOSS_CATEGORICAL_CROSSENTROPY, &b, 0.0f, NULL, &without, &hits2);
+        loss_and_metric(OT_LOSS_CATEGORICAL_CROSSENTROPY, &b, 1.0f / R, d, &with, &hits);
+        loss_and_metric(OT_LOSS_CATEGORICAL_CROSSENTROPY, &b, 0.0f, NULL, &without, &hits2);
         cr_expect_eq(without, with, "%zu classes: %.17g without a gradient, %.17g with", C,
                      without, with);
         cr_expect_eq(hits2, hits);
@@ -256,7 +273,7 @@ Test(loss, binary_softplus_within_two_ulp)
             break;
         ot__loss_batch b = {.out = &v, .labels = &label, .rows = 1, .C = 1};
         double loss = 0.0, hits = 0.0;
-        ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &b, 1.0f, NULL, &loss, &hits);
+        loss_and_metric(OT_LOSS_BINARY_CROSSENTROPY, &b, 1.0f, NULL, &loss, &hits);
         int64_t u = ulps((float)loss, (float)log1p(exp((double)v)));
         if (u > worst) {
             worst = u;
@@ -306,7 +323,7 @@ Test(loss, binary_in_chunks_against_double)
     }
     ot__loss_batch b = {.out = z, .targets = t, .rows = R, .C = C};
     double loss = 0.0, metric = 0.0;
-    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &b, scale, d, &loss, &metric);
+    loss_and_metric(OT_LOSS_BINARY_CROSSENTROPY, &b, scale, d, &loss, &metric);
     cr_expect_leq(fabs(loss - ref_loss), 1e-5 * ref_loss, "loss %.9g, double %.9g", loss,
                   ref_loss);
     /* each row's mean over its 3 outputs is rounded to float */
@@ -322,7 +339,7 @@ Test(loss, binary_in_chunks_against_double)
     /* one output, labels 0 or 1: the first R logits */
     ot__loss_batch one = {.out = z, .labels = y, .rows = R, .C = 1};
     double loss4 = 0.0, metric4 = 0.0, ref4 = 0.0, hits4 = 0.0;
-    ot__loss(OT_LOSS_BINARY_CROSSENTROPY, &one, scale, d, &loss4, &metric4);
+    loss_and_metric(OT_LOSS_BINARY_CROSSENTROPY, &one, scale, d, &loss4, &metric4);
     for (size_t r = 0; r < R; r++) {
         double v = z[r], sig = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
         ref4 += fmax(v, 0.0) - v * y[r] + log1p(exp(-fabs(v)));
@@ -385,7 +402,7 @@ Test(loss, class_weights_scale_each_row_by_its_class)
         ot__loss_batch b = {.out = binary ? v : z, .labels = k == 1 ? NULL : binary ? yb : y,
                             .targets = k == 1 ? t : NULL, .rows = R, .C = Ck, .class_w = w};
         double loss = 0.0, metric = 0.0, want = 0.0, want_metric = 0.0;
-        ot__loss(kinds[k], &b, scale, d, &loss, &metric);
+        loss_and_metric(kinds[k], &b, scale, d, &loss, &metric);
         for (size_t r = 0; r < R; r++) {
             ot__loss_batch one = b;
             one.out = b.out + r * Ck;
@@ -394,7 +411,7 @@ Test(loss, class_weights_scale_each_row_by_its_class)
             one.rows = 1;
             one.class_w = NULL;
             double l = 0.0, m = 0.0;
-            ot__loss(kinds[k], &one, scale, dr, &l, &m);
+            loss_and_metric(kinds[k], &one, scale, dr, &l, &m);
             const float wr = w[binary ? (size_t)yb[r] : (size_t)y[r]];
             want += (double)wr * l;
             want_metric += m;
@@ -411,9 +428,9 @@ Test(loss, class_weights_scale_each_row_by_its_class)
         float d1[R * C], d0[R * C];
         double l1 = 0, m1 = 0, l0 = 0, m0 = 0;
         b.class_w = ones;
-        ot__loss(kinds[k], &b, scale, d1, &l1, &m1);
+        loss_and_metric(kinds[k], &b, scale, d1, &l1, &m1);
         b.class_w = NULL;
-        ot__loss(kinds[k], &b, scale, d0, &l0, &m0);
+        loss_and_metric(kinds[k], &b, scale, d0, &l0, &m0);
         cr_expect(l1 == l0 && m1 == m0 && memcmp(d1, d0, R * Ck * sizeof(float)) == 0,
                   "loss %d: weights of 1 change the bits", k);
     }

@@ -161,8 +161,12 @@ typedef struct cli_progress {
     int tty, quiet;
     size_t epochs;
     double last_draw;
-    const char *metric; /* "accuracy" or "mae" */
+    size_t n_metrics;
+    const char *metrics[OT_METRICS_MAX]; /* their names */
 } cli_progress;
+
+/* The progress of a fit of m, printed unless quiet. */
+cli_progress cli_progress_of(const ot_model *m, int quiet, size_t epochs);
 
 int cli_progress_step(const ot_step_metrics *s, void *user);
 int cli_progress_epoch(const ot_epoch_metrics *e, void *user);
@@ -191,7 +195,7 @@ typedef struct cli_opt_flags {
 typedef struct cli_train_flags {
     const char *data, *val_data, *layers, *loss, *save, *history, *plot, *resume,
         *label_columns, *scale, *monitor, *save_best, *checkpoint, *threads, *fold,
-        *cache_dir, *class_weight;
+        *cache_dir, *class_weight, *metrics;
     size_t batch, epochs, shards, patience, checkpoint_every;
     double split, min_delta, max_memory; /* max_memory: GB, 0 the library's */
     int quiet, no_shuffle, early_stopping, no_restore_best, stream;
@@ -199,7 +203,7 @@ typedef struct cli_train_flags {
     cli_opt_flags of;
 } cli_train_flags;
 
-enum { CLI_TRAIN_FLAGS = 47, CLI_MAX_LAYERS = 64, CLI_MAX_CLASS_WEIGHTS = 4096 };
+enum { CLI_TRAIN_FLAGS = 48, CLI_MAX_LAYERS = 64, CLI_MAX_CLASS_WEIGHTS = 4096 };
 
 /* The defaults: the textbook's run. */
 void cli_train_flags_init(cli_train_flags *f);
@@ -212,7 +216,9 @@ typedef struct cli_train_setup {
     ot_loss loss;
     ot_optimizer_config oc;
     ot_scaling scaling;
-    ot_monitor monitor;
+    ot_monitor monitor;        /* cli_train_monitor's, once the model is made */
+    ot_metric metrics[OT_METRICS_MAX]; /* --metrics, n_metrics of them (0: the loss's) */
+    size_t n_metrics;
     int threads, auto_threads; /* threads 0 with auto */
     size_t folds, fold;        /* --validation-fold I/K: fold I of K, else 0 */
     float class_w[CLI_MAX_CLASS_WEIGHTS]; /* --class-weight, n_class_w of them */
@@ -227,6 +233,16 @@ int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup
  * file at path; else 0, the first difference named with both values. */
 int cli_train_model_agrees(const cli_train_flags *f, const cli_train_setup *su,
                            const ot_model *m, const char *path, int (*given)(const char *));
+/* Sets the model's --metrics (when given) and resolves --monitor against
+ * them into su->monitor; 0 on a monitor the model does not report (error
+ * printed). */
+int cli_train_metrics(const cli_train_flags *f, cli_train_setup *su, ot_model *m);
+/* Parses a comma-separated list of Keras metric names for `flag`; 0 on a
+ * bad list (error printed). */
+int cli_parse_metrics(const char *flag, const char *list, ot_metric *out, size_t *n);
+/* Whether a model is a classifier: a cross-entropy, or an accuracy among
+ * its metrics (mse on one-hot digits, the textbook's). */
+int cli_is_classifier(const ot_model *m);
 /* Sets the fit config's fields that the flags give (batch, epochs, split
  * or fold, shuffle, threads, shards, seed, scaling, early stopping). */
 void cli_train_fit_config(const cli_train_flags *f, const cli_train_setup *s,

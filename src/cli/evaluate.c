@@ -27,19 +27,21 @@ static void print_confusion(const size_t *counts, size_t K)
 
 int cli_evaluate(int argc, char **argv)
 {
-    const char *model_path = NULL, *data = "fashion-mnist", *label_columns = "-1";
+    const char *model_path = NULL, *data = "fashion-mnist", *label_columns = "-1",
+               *metrics = NULL;
     ot_eval_config ec = ot_eval_config_default();
-    cli_opt opts[4 + CLI_EVAL_FLAGS] = {
+    cli_opt opts[5 + CLI_EVAL_FLAGS] = {
         {"--model", CLI_STRING, &model_path, "FILE", "model saved by train --save (required)", 0, 0, NULL},
         {"--test-data", CLI_STRING, &data, "SPEC", "test data: fashion-mnist or idx:DIR (their t10k files), csv:FILE", 0, 0, NULL},
         {"--data", CLI_STRING, &data, "SPEC", "the same as --test-data", 0, 0, NULL},
         {"--label-column", CLI_STRING, &label_columns, "N[,N...]", "csv: target column(s), 0-based, negative from the end", 0, 0, NULL},
+        {"--metrics", CLI_STRING, &metrics, "LIST", "the metrics to report instead of the model's (train --metrics' names)", 0, 0, "the model's"},
     };
     double max_memory = 0.0;
     int stream = 0;
     const char *cache_dir = NULL;
-    cli_eval_flags(opts + 4, &ec, &max_memory, &stream, &cache_dir);
-    int rc = cli_parse("evaluate", "Report the loss and metric of a saved model on a test set, and a classifier's confusion matrix.",
+    cli_eval_flags(opts + 5, &ec, &max_memory, &stream, &cache_dir);
+    int rc = cli_parse("evaluate", "Report the loss and metrics of a saved model on a test set, and a classifier's confusion matrix.",
                        opts, sizeof opts / sizeof *opts, argc, argv, NULL);
     if (rc >= 0)
         return rc;
@@ -50,6 +52,10 @@ int cli_evaluate(int argc, char **argv)
         cli_error("evaluate: --model FILE is required");
         return CLI_USAGE;
     }
+    ot_metric chosen[OT_METRICS_MAX];
+    size_t n_chosen = 0;
+    if (metrics != NULL && !cli_parse_metrics("--metrics", metrics, chosen, &n_chosen))
+        return CLI_USAGE;
     ot_model *model = NULL;
     ot_dataset *test = NULL;
     ot_loss loss;
@@ -62,7 +68,12 @@ int cli_evaluate(int argc, char **argv)
         ot_model_destroy(model);
         return CLI_FAILED;
     }
-    int classifier = loss <= OT_LOSS_BINARY_CROSSENTROPY;
+    if (n_chosen > 0 && ot_model_set_metrics(model, chosen, n_chosen) != OT_OK) {
+        cli_fail("--metrics");
+        ot_model_destroy(model);
+        return CLI_FAILED;
+    }
+    int classifier = cli_is_classifier(model);
     cli_data_options dopt = {"t10k", label_columns,
                              loss == OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
                                  loss == OT_LOSS_CATEGORICAL_CROSSENTROPY, 0, stream,
@@ -71,14 +82,18 @@ int cli_evaluate(int argc, char **argv)
         ot_model_destroy(model);
         return rc;
     }
-    double l, metric;
+    double l, values[OT_METRICS_MAX];
+    ot_metric have[OT_METRICS_MAX];
+    size_t n_have = ot_model_metrics(model, have, OT_METRICS_MAX);
     rc = CLI_OK;
-    if (ot_model_evaluate(model, test, &ec, &l, &metric) != OT_OK) {
+    if (ot_model_evaluate_metrics(model, test, &ec, &l, values, OT_METRICS_MAX) != OT_OK) {
         rc = cli_fail("evaluate");
         goto done;
     }
-    printf("%zu samples - loss: %.4f - %s: %.4f\n", ot_dataset_size(test), l,
-           ot_loss_metric_name(loss), metric);
+    printf("%zu samples - loss: %.4f", ot_dataset_size(test), l);
+    for (size_t k = 0; k < n_have; k++)
+        printf(" - %s: %.4f", ot_metric_name(have[k]), values[k]);
+    printf("\n");
     size_t C = ot_model_output_dim(model), K = C == 1 ? 2 : C;
     if (classifier && ot_dataset_classes(test) > 0 && K <= 1000) {
         counts = calloc(K * K, sizeof *counts);

@@ -150,8 +150,7 @@ int cli_predict(int argc, char **argv)
     ot_dataset *d = NULL;
     if (ot_model_load(&model, model_path) != OT_OK)
         return cli_fail("--model");
-    ot_loss loss;
-    int classifier = ot_model_loss(model, &loss) == OT_OK ? loss <= OT_LOSS_BINARY_CROSSENTROPY : 1;
+    int classifier = cli_is_classifier(model);
     cli_data_options dopt = {"t10k", label_columns, 0, ot_model_input_dim(model), stream,
                              cache_dir};
     if ((rc = cli_load_data(data, &dopt, &d)) != CLI_OK)

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -17,6 +18,25 @@ static double now(void)
 }
 
 static size_t last_steps; /* steps of the epoch being drawn */
+
+cli_progress cli_progress_of(const ot_model *m, int quiet, size_t epochs)
+{
+    /* under mpirun rank 0 may write to a pseudo-terminal that is a pipe at
+     * the far end: one line an epoch */
+    cli_progress p = {isatty(STDOUT_FILENO) && cli_ranks() == 1, quiet, epochs, 0.0, 0, {0}};
+    ot_metric have[OT_METRICS_MAX];
+    p.n_metrics = ot_model_metrics(m, have, OT_METRICS_MAX);
+    for (size_t k = 0; k < p.n_metrics; k++)
+        p.metrics[k] = ot_metric_name(have[k]);
+    return p;
+}
+
+/* " - NAME: V" for each metric, NAME prefixed by `prefix` */
+static void metrics(const cli_progress *p, const char *prefix, const double *v)
+{
+    for (size_t k = 0; k < p->n_metrics; k++)
+        printf(" - %s%s: %.4f", prefix, p->metrics[k], v[k]);
+}
 
 static void bar(size_t step, size_t steps)
 {
@@ -43,8 +63,9 @@ int cli_progress_step(const ot_step_metrics *s, void *user)
     double eta = s->seconds / (double)s->step * (double)(s->steps - s->step);
     printf("\r");
     bar(s->step, s->steps);
-    printf(" - ETA: %.0fs - loss: %.4f - %s: %.4f\033[K", eta, s->loss, p->metric,
-           s->metric);
+    printf(" - ETA: %.0fs - loss: %.4f", eta, s->loss);
+    metrics(p, "", s->metrics);
+    printf("\033[K");
     fflush(stdout);
     return 0;
 }
@@ -65,10 +86,12 @@ int cli_progress_epoch(const ot_epoch_metrics *e, void *user)
         printf(" - %.0fs %.0fms/step", e->seconds, 1e3 * per_step);
     else
         printf(" - %.0fs %.0fus/step", e->seconds, 1e6 * per_step);
-    printf(" - loss: %.4f - %s: %.4f", e->loss, p->metric, e->metric);
-    if (!isnan(e->val_loss))
-        printf(" - val_loss: %.4f - val_%s: %.4f", e->val_loss, p->metric,
-               e->val_metric);
+    printf(" - loss: %.4f", e->loss);
+    metrics(p, "", e->metrics);
+    if (!isnan(e->val_loss)) {
+        printf(" - val_loss: %.4f", e->val_loss);
+        metrics(p, "val_", e->val_metrics);
+    }
     printf(" - %.0f samples/s", e->samples_per_second);
     if (e->bytes_read > 0 && e->read_seconds > 0) /* --stream: what reading costs */
         printf(" - read %.0f MB/s, the reader busy %.0f%%", e->bytes_read / 1e6 / e->seconds,

@@ -112,6 +112,50 @@ static size_t survivors(const search_round *rd, size_t keep, size_t *ids)
 }
 
 /* Makes r->vals and the candidates from the grid over the base flags. */
+/* The metric every fit of the search reports and is scored by: --metrics
+ * (one), else the loss's own. */
+static ot_metric search_metric(const cli_train_setup *base)
+{
+    ot_metric m = OT_METRIC_ACCURACY;
+    if (base->n_metrics > 0)
+        return base->metrics[0];
+    ot_metric_parse(ot_loss_metric_name(base->loss), &m);
+    return m;
+}
+
+static const char *scored_by(const cli_train_setup *base)
+{
+    static char text[64];
+    ot_metric m = search_metric(base);
+    snprintf(text, sizeof text, "%s%s", ot_metric_higher_is_better(m) ? "" : "minus the ",
+             ot_metric_name(m));
+    return text;
+}
+
+/* --metrics is the search's scoring: one metric; --monitor the loss or it. */
+static int search_monitor(const cli_train_flags *tf, cli_train_setup *base)
+{
+    if (base->n_metrics > 1) {
+        cli_error("--metrics: a search scores by one metric, '%s' names %zu", tf->metrics,
+                  base->n_metrics);
+        return 0;
+    }
+    const int val = strncmp(tf->monitor, "val_", 4) == 0;
+    const char *bare = val ? tf->monitor + 4 : tf->monitor;
+    ot_metric m;
+    if (strcmp(bare, "loss") == 0) {
+        base->monitor = val ? OT_MONITOR_VAL_LOSS : OT_MONITOR_LOSS;
+        return 1;
+    }
+    if (ot_metric_parse(bare, &m) != OT_OK || m != search_metric(base)) {
+        cli_error("--monitor: '%s': the fits report loss and %s (each with or without val_)",
+                  tf->monitor, ot_metric_name(search_metric(base)));
+        return 0;
+    }
+    base->monitor = val ? OT_MONITOR_VAL_METRIC : OT_MONITOR_METRIC;
+    return 1;
+}
+
 static int make_candidates(search_run *r, const cli_train_flags *base, int random,
                            size_t draws, ot_search_candidate *cands, ot_layer *layers)
 {
@@ -121,7 +165,7 @@ static int make_candidates(search_run *r, const cli_train_flags *base, int rando
         search_grid_values(r->grid, c, random && draws > 0, &rng, v);
         cli_train_flags tf = *base;
         cli_train_setup su;
-        if (!search_grid_apply(r->grid, v, &tf, &su)) {
+        if (!search_grid_apply(r->grid, v, &tf, &su) || !search_monitor(&tf, &su)) {
             char what[512];
             describe(r, c, what, sizeof what);
             cli_error("--grid: candidate %zu (%s) refused", c, what);
@@ -254,7 +298,8 @@ int cli_search(int argc, char **argv)
     ot_search_candidate *round_cands = NULL;
     cli_train_setup base;
     rc = CLI_USAGE;
-    if (!search_grid_parse(&grid, grid_spec, draws > 0) || !cli_train_setup_from(&tf, 0, &base))
+    if (!search_grid_parse(&grid, grid_spec, draws > 0) || !cli_train_setup_from(&tf, 0, &base) ||
+        !search_monitor(&tf, &base))
         goto done;
     for (size_t i = 0; halving && i < grid.n; i++)
         if (strcmp(grid.params[i].name, "epochs") == 0) {
@@ -299,6 +344,7 @@ int cli_search(int argc, char **argv)
     sc.validation_split = tf.split;
     sc.jobs = jobs;
     sc.threads = base.threads;
+    sc.scoring = base.n_metrics ? ot_metric_name(base.metrics[0]) : NULL;
     sc.on_candidate = on_candidate;
     sc.user = &r;
     sc.comm = cli_comm();
@@ -369,9 +415,7 @@ int cli_search(int argc, char **argv)
                        r.n == 1 ? "" : "s", tf.split > 0.0 ? "a hold-out, " : "", splits,
                        splits == 1 ? "" : "s", ot_dataset_size(data), tf.data, ranks, pj,
                        pj == 1 ? "" : "s", pt, pt == 1 ? "" : "s",
-                       strcmp(ot_loss_metric_name(base.loss), "accuracy") == 0
-                           ? "accuracy"
-                           : "minus the mean absolute error");
+                       scored_by(&base));
             if (r.halving)
                 printf("round %zu of %zu: %zu candidate%s, %zu epoch%s each\n", k + 1,
                        r.n_rounds, rd->n, rd->n == 1 ? "" : "s", rd->epochs,

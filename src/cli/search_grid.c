@@ -21,6 +21,7 @@ static const char *const not_in_grid[] = {
     "data", "validation-data", "validation-split", "validation-fold", "label-column",
     "threads", "quiet", "stream", "cache-dir", "max-memory", "class-weight",
     "resume", "checkpoint", "checkpoint-every", "save", "save-best", "history", "plot",
+    "metrics", /* the search's scoring: one for every candidate */
 };
 
 static const cli_opt *train_flag(const cli_opt *opts, const char *name)

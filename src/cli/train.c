@@ -158,6 +158,10 @@ int cli_train(int argc, char **argv)
             goto setup_done;
         }
     }
+    if (!cli_train_metrics(&tf, &su, model)) {
+        rc = CLI_USAGE;
+        goto setup_done;
+    }
     rc = CLI_OK;
 setup_done:
     if ((rc = cli_ranks_agree(rc)) != CLI_OK)
@@ -173,10 +177,7 @@ setup_done:
     fc.checkpoint_path = checkpoint;
     fc.checkpoint_every = tf.checkpoint_every;
     fc.comm = cli_comm();
-    /* under mpirun rank 0 may write to a pseudo-terminal that is a pipe at
-     * the far end: one line an epoch */
-    cli_progress prog = {isatty(STDOUT_FILENO) && cli_ranks() == 1, quiet, tf.epochs, 0.0,
-                         ot_loss_metric_name(loss)};
+    cli_progress prog = cli_progress_of(model, quiet, tf.epochs);
     fc.on_step = on_step;
     fc.on_epoch = cli_progress_epoch;
     fc.user = &prog;

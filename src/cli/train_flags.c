@@ -65,7 +65,8 @@ void cli_train_flags_table(cli_train_flags *f, cli_opt *opts)
         {"--epochs", CLI_SIZE, &f->epochs, "N", "epochs (in all: with --resume, up to this epoch)", 1, 1000000, NULL},
         {"--no-shuffle", CLI_BOOL, &f->no_shuffle, NULL, "keep the training order", 0, 0, NULL},
         {"--early-stopping", CLI_BOOL, &f->early_stopping, NULL, "stop when --monitor stops improving", 0, 0, NULL},
-        {"--monitor", CLI_STRING, &f->monitor, "NAME", "what early stopping and --save-best watch: val_loss, val_accuracy, val_mae, loss, accuracy, mae", 0, 0, NULL},
+        {"--metrics", CLI_STRING, &f->metrics, "LIST", "what is reported with the loss, whatever the loss (Keras' compile(metrics=...)): accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, top_k_categorical_accuracy, mae, mse, rmse, mape, separated by commas; saved with the model", 0, 0, "the loss's: accuracy for the cross-entropies, else mae"},
+        {"--monitor", CLI_STRING, &f->monitor, "NAME", "what early stopping and --save-best watch: loss or one of the metrics, with val_ for its validation value (val_loss, val_accuracy, mae, ...)", 0, 0, NULL},
         {"--patience", CLI_SIZE, &f->patience, "N", "early stopping: epochs without improvement", 0, 1000000, NULL},
         {"--min-delta", CLI_DOUBLE, &f->min_delta, "D", "early stopping: smallest improvement", 0, 1e30, NULL},
         {"--no-restore-best", CLI_BOOL, &f->no_restore_best, NULL, "early stopping: keep the last weights, not the best", 0, 0, NULL},
@@ -211,6 +212,17 @@ int cli_train_model_agrees(const cli_train_flags *f, const cli_train_setup *su,
                   ot_loss_name(su->loss));
         return 0;
     }
+    ot_metric have[OT_METRICS_MAX];
+    size_t n_have = ot_model_metrics(m, have, OT_METRICS_MAX);
+    if (given("--metrics") && (n_have != su->n_metrics ||
+                               memcmp(have, su->metrics, n_have * sizeof *have) != 0)) {
+        char list[256] = "";
+        for (size_t k = 0; k < n_have; k++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? "," : "",
+                     ot_metric_name(have[k]));
+        cli_error("--resume: %s has --metrics %s, the command %s", path, list, f->metrics);
+        return 0;
+    }
     ot_optimizer_config c;
     if (ot_model_optimizer(m, &c) != OT_OK)
         return 1;
@@ -249,6 +261,68 @@ int cli_train_model_agrees(const cli_train_flags *f, const cli_train_setup *su,
     return 1;
 }
 
+int cli_parse_metrics(const char *flag, const char *list, ot_metric *out, size_t *n)
+{
+    *n = 0;
+    for (const char *p = list; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+        if (*n == OT_METRICS_MAX) {
+            cli_error("%s: '%s' names more than %d metrics", flag, list, OT_METRICS_MAX);
+            return 0;
+        }
+        if (len == 0 || len >= sizeof name || ot_metric_parse(name, &out[*n]) != OT_OK) {
+            cli_error("%s: '%.*s' is not a metric (accuracy, binary_accuracy, "
+                      "categorical_accuracy, sparse_categorical_accuracy, "
+                      "top_k_categorical_accuracy, mae, mse, rmse, mape)", flag, (int)len, p);
+            return 0;
+        }
+        for (size_t k = 0; k < *n; k++)
+            if (out[k] == out[*n]) {
+                cli_error("%s: %s is given twice", flag, ot_metric_name(out[k]));
+                return 0;
+            }
+        ++*n;
+        p += len + (p[len] == ',');
+        if (p[-1] == ',' && *p == '\0') {
+            cli_error("%s: '%s' ends with a comma", flag, list);
+            return 0;
+        }
+    }
+    if (*n == 0) {
+        cli_error("%s: an empty list", flag);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_is_classifier(const ot_model *m)
+{
+    ot_loss loss;
+    if (ot_model_loss(m, &loss) != OT_OK || loss <= OT_LOSS_BINARY_CROSSENTROPY)
+        return 1;
+    ot_metric have[OT_METRICS_MAX];
+    size_t n = ot_model_metrics(m, have, OT_METRICS_MAX);
+    for (size_t k = 0; k < n; k++)
+        if (ot_metric_higher_is_better(have[k])) /* the accuracies */
+            return 1;
+    return 0;
+}
+
+int cli_train_metrics(const cli_train_flags *f, cli_train_setup *su, ot_model *m)
+{
+    if (su->n_metrics > 0 && ot_model_set_metrics(m, su->metrics, su->n_metrics) != OT_OK) {
+        cli_error("--metrics: %s", ot_last_error());
+        return 0;
+    }
+    if (ot_model_monitor_parse(m, f->monitor, &su->monitor) != OT_OK) {
+        cli_error("--monitor: %s", ot_last_error());
+        return 0;
+    }
+    return 1;
+}
+
 int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup *s)
 {
     memset(s, 0, sizeof *s);
@@ -264,10 +338,18 @@ int cli_train_setup_from(const cli_train_flags *f, int resuming, cli_train_setup
         return 0;
     if (!cli_check_columns(f->label_columns))
         return 0;
-    if (ot_monitor_parse(f->monitor, &s->monitor) != OT_OK) {
-        cli_error("--monitor: %s", ot_last_error());
+    if (f->metrics != NULL && !cli_parse_metrics("--metrics", f->metrics, s->metrics,
+                                                 &s->n_metrics))
+        return 0;
+    /* --monitor: loss or a metric name here, one of the model's once it is made */
+    const char *mon = strncmp(f->monitor, "val_", 4) == 0 ? f->monitor + 4 : f->monitor;
+    ot_metric metric;
+    if (strcmp(mon, "loss") != 0 && ot_metric_parse(mon, &metric) != OT_OK) {
+        cli_error("--monitor: '%s' is not loss, a metric, or either with val_", f->monitor);
         return 0;
     }
+    if (ot_monitor_parse(f->monitor, &s->monitor) != OT_OK)
+        s->monitor = OT_MONITOR_VAL_LOSS; /* cli_train_metrics resolves it */
     for (const char *p = f->class_weight; p != NULL && *p;) {
         char *end;
         float w = strtof(p, &end);
