@@ -135,17 +135,49 @@ Test(ranks, four_shards_give_one_model_whatever_the_layout)
     }
 }
 
+/* History file `name` (in dir) without its time columns (the last 4). */
+static void history_values(const char *name, char *text, size_t size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t n = th_read(path, (unsigned char *)text, size - 1);
+    text[n] = '\0';
+    char *w = text;
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n'), *cut = end;
+        for (int k = 0; k < 4; k++)
+            while (cut > line && *--cut != ',')
+                ;
+        size_t len = (size_t)(cut - line);
+        memmove(w, line, len);
+        w += len;
+        *w++ = '\n';
+        line = end + 1;
+    }
+    *w = '\0';
+}
+
 Test(ranks, uneven_blocks_and_both_cuts)
 {
-    char a[1536];
+    char a[1536], h1[8192], h2[8192];
     /* 6 shards over 3 ranks or 4 (blocks of 1 and 2); batch 250 on 256
-     * units is cut by rows, its last batch of 100 by units */
-    const char *flags = SMALL " --epochs 2 --shards 6 --batch 250 --layers 256:relu,10:softmax";
-    snprintf(a, sizeof a, "%s --threads 3 --save %s/alone.otm", flags, dir);
+     * units is cut by rows, its last batch of 100 by units; every metric's
+     * sums cross the ranks with the loss's */
+    const char *flags = SMALL " --epochs 2 --shards 6 --batch 250 --layers 256:relu,10:softmax "
+                        "--metrics accuracy,mse,top_k_categorical_accuracy,mape";
+    snprintf(a, sizeof a, "%s --threads 3 --save %s/alone.otm --history %s/alone.csv", flags,
+             dir, dir);
     cr_assert_eq(omptrain(a), 0, "%s", out);
-    snprintf(a, sizeof a, "-np 3 %s %s --threads 1 --save %s/r3.otm", bin(), flags, dir);
+    snprintf(a, sizeof a, "-np 3 %s %s --threads 1 --save %s/r3.otm --history %s/r3.csv", bin(),
+             flags, dir, dir);
     cr_assert_eq(mpirun(a), 0, "%s", out);
     cr_assert(same_file("alone.otm", "r3.otm"));
+    history_values("alone.csv", h1, sizeof h1);
+    history_values("r3.csv", h2, sizeof h2);
+    cr_assert(strstr(h1, "epoch,loss,accuracy,mse,top_k_categorical_accuracy,mape,val_loss,"
+                         "val_accuracy,val_mse,val_top_k_categorical_accuracy,val_mape\n1,") ==
+              h1, "%s", h1);
+    cr_assert_str_eq(h1, h2);
     snprintf(a, sizeof a, "-np 4 %s %s --threads 2 --save %s/r4.otm", bin(), flags, dir);
     cr_assert_eq(mpirun(a), 0, "%s", out);
     cr_assert(same_file("alone.otm", "r4.otm"));
