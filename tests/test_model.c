@@ -291,6 +291,18 @@ Test(model, every_public_function_survives_null_pointers)
     REFUSED(ot_optimizer_parse("adam", NULL));
     REFUSED(ot_monitor_parse(NULL, &any.mo));
     REFUSED(ot_monitor_parse("loss", NULL));
+    ot_metric mt[2] = {OT_METRIC_MAE, OT_METRIC_ACCURACY};
+    REFUSED(ot_metric_parse(NULL, &mt[0]));
+    REFUSED(ot_metric_parse("mae", NULL));
+    REFUSED(ot_model_monitor_parse(NULL, "loss", &any.mo));
+    REFUSED(ot_model_monitor_parse(m, NULL, &any.mo));
+    REFUSED(ot_model_monitor_parse(m, "loss", NULL));
+    REFUSED(ot_model_set_metrics(NULL, mt, 2));
+    REFUSED(ot_model_set_metrics(m, NULL, 2));
+    ALLOWED(ot_model_set_metrics(m, NULL, 0)); /* the default */
+    cr_assert_eq(ot_model_metrics(NULL, mt, 2), 0u);
+    cr_assert_eq(ot_model_metrics(m, NULL, 0), 1u);
+    cr_assert_null(ot_metric_name((ot_metric)-1));
     cr_assert_not_null(ot_status_str(OT_OK));
     cr_assert_not_null(ot_last_error());
     cr_assert_not_null(ot_version());
@@ -412,6 +424,8 @@ Test(model, every_public_function_survives_null_pointers)
     cr_assert_eq(ot_history_length(NULL), 0u);
     cr_assert_null(ot_history_epoch(NULL, 0));
     (void)ot_history_metric_name(NULL);
+    cr_assert_eq(ot_history_metrics(NULL), 0u);
+    cr_assert_null(ot_history_metric(NULL, 0));
     cr_assert_eq(ot_history_best_epoch(NULL), 0u);
     REFUSED(ot_history_write_csv(NULL, path));
     REFUSED(ot_history_write_csv(h, NULL));
@@ -425,6 +439,12 @@ Test(model, every_public_function_survives_null_pointers)
     REFUSED(ot_model_evaluate(m, NULL, NULL, &loss, &metric));
     ALLOWED(ot_model_evaluate(m, d, NULL, NULL, &metric));
     ALLOWED(ot_model_evaluate(m, d, NULL, &loss, NULL));
+    double vals[2];
+    REFUSED(ot_model_evaluate_metrics(NULL, d, NULL, &loss, vals, 2));
+    REFUSED(ot_model_evaluate_metrics(m, NULL, NULL, &loss, vals, 2));
+    REFUSED(ot_model_evaluate_metrics(m, d, NULL, &loss, NULL, 2));
+    ALLOWED(ot_model_evaluate_metrics(m, d, NULL, NULL, vals, 2));
+    ALLOWED(ot_model_evaluate_metrics(m, d, NULL, &loss, NULL, 0));
     REFUSED(ot_model_confusion_matrix(NULL, d, NULL, counts, 2));
     REFUSED(ot_model_confusion_matrix(m, NULL, NULL, counts, 2));
     REFUSED(ot_model_confusion_matrix(m, d, NULL, NULL, 2));
