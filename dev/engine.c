@@ -97,7 +97,7 @@ static void few_steps_driver(void *user, const ot__job *done, const ot__job_resu
     if ((done != NULL && ++t->k == t->steps) || (res != NULL && res->bad))
         return;
     next->kind = OT__JOB_STEP;
-    next->rows = (ot__rows){t->d, NULL, t->k * t->batch, t->batch};
+    next->rows = (ot__rows){t->d, NULL, t->k * t->batch, t->batch, NULL};
     next->opt = ot__optimizer_prepare(&t->m->opt.cfg, t->k + 1, 0);
 }
 
@@ -321,7 +321,7 @@ static void bd_after_step(breakdown *b, int mode, size_t first)
     if (mode == 9) { /* the step's loss again, on its outputs */
         const size_t L = m->n_layers;
         ot__loss_batch lb = {w->fused ? w->z[L - 1] : w->a[L - 1], w->y, NULL, batch,
-                             m->layers[L - 1].out, NULL};
+                             m->layers[L - 1].out, NULL, NULL};
         double l = 0, t1 = now();
         ot__loss(m->loss, &lb, 1.0f / (float)batch, w->d[L - 1], &l);
         b->reading += now() - t1;
@@ -379,7 +379,7 @@ static void bd_job(breakdown *b, int mode, ot__job *next)
     }
     next->kind = OT__JOB_STEP;
     next->rows = (ot__rows){b->d, b->idx, rows_start(b->drawn++, b->batch, ot_dataset_size(b->d)),
-                            b->batch};
+                            b->batch, NULL};
     if (mode == 2)
         next->opt = ot__optimizer_prepare(&b->m->opt.cfg, ++b->it, 0);
     else
@@ -491,7 +491,7 @@ double measure_internal(const char *spec, const ot_dataset *d, size_t batch,
     double t0 = 0;
     for (;;) {
         size_t first = rows_start(it, batch, d->n);
-        ot__rows rows = {d, idx, first, batch};
+        ot__rows rows = {d, idx, first, batch, NULL};
         ot__sums sums = {{0.0}};
         ot__worker_train(&w, &rows, 1.0f / (float)batch, grad, &sums);
         ot__opt_step st = ot__optimizer_prepare(&m->opt.cfg, ++it, 0);
@@ -550,7 +550,7 @@ static void parts_job(parts_run *p, ot__job *next)
     }
     next->kind = OT__JOB_STEP;
     size_t first = rows_start(p->drawn++, p->batch, ot_dataset_size(p->d));
-    next->rows = (ot__rows){p->d, p->idx, first, p->batch};
+    next->rows = (ot__rows){p->d, p->idx, first, p->batch, NULL};
     next->skip = p->part == 2 ? OT__SKIP_REDUCE : p->part == 3 ? OT__SKIP_UPDATE : 0;
     if (p->part == 4)
         next->opt = ot__optimizer_prepare(&p->m->opt.cfg, ++p->it, 0);

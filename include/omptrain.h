@@ -889,6 +889,17 @@ typedef struct ot_fit_config {
      * and 0: none. */
     const float *class_weight;
     size_t class_weights;
+    /** Keras' sample_weight: sample_weights floats (>= 0, finite), one per
+     * sample of the training data, in its order. Each sample's loss and
+     * gradient is times its weight (and its class's, with class_weight), the
+     * batch still divided by its size (Keras' sum over the batch size). A
+     * validation split or fold of the same data keeps its samples' weights,
+     * as Keras splits sample_weight with x and y: the training and
+     * validation losses are reported weighted; validation_data is not
+     * weighted; the metrics never are. Any loss. Borrowed for the fit; not
+     * saved. NULL and 0: none. Since 0.1. */
+    const float *sample_weight;
+    size_t sample_weights;
 } ot_fit_config;
 
 /**

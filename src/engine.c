@@ -342,7 +342,7 @@ static ot_status forward_pass(ot__engine *e, int tid, const ot__job *job)
             if (rows == 0)
                 continue;
             ot__rows rw = {job->rows.data, job->rows.idx,
-                           job->rows.first + b0 + first, rows};
+                           job->rows.first + b0 + first, rows, job->rows.weight};
             ot_status st = ot__worker_eval(
                 &e->workers[tid], &rw, job->with_loss ? &e->shard_sums[s] : NULL,
                 job->out ? job->out + (b0 + first) * C : NULL);

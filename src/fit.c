@@ -75,6 +75,7 @@ typedef struct fit_state {
     const ot_fit_config *cfg;
     const ot_dataset *train, *val;
     uint32_t *train_idx, *train_base, *val_idx;
+    const float *train_w, *val_w; /* sample weights by row, or NULL */
     size_t n_train, n_val, batch, steps, first_epoch, first_step;
     size_t last_epoch;          /* the epoch the fit ends with */
     size_t epoch, step;         /* of the job handed out last */
@@ -114,10 +115,10 @@ static void next_step(fit_state *f, ot__job *job)
 {
     size_t b0 = f->step * f->batch;
     job->kind = OT__JOB_STEP;
-    job->rows = (ot__rows){f->train, f->train_idx, b0, step_rows(f, f->step)};
+    job->rows = (ot__rows){f->train, f->train_idx, b0, step_rows(f, f->step), f->train_w};
     if (f->step + 1 < f->steps)
         job->ahead = (ot__rows){f->train, f->train_idx, b0 + f->batch,
-                                step_rows(f, f->step + 1)};
+                                step_rows(f, f->step + 1), f->train_w};
     job->opt = ot__optimizer_prepare(&f->m->opt.cfg, f->m->opt.iterations + 1,
                                      f->epoch - 1);
 }
@@ -128,7 +129,7 @@ static void epoch_tail(fit_state *f, ot__job *job)
     f->t_train = ot__now() - f->t_epoch;
     if (f->n_val > 0) {
         job->kind = OT__JOB_FORWARD;
-        job->rows = (ot__rows){f->val, f->val_idx, 0, f->n_val};
+        job->rows = (ot__rows){f->val, f->val_idx, 0, f->n_val, f->val_w};
         job->with_loss = 1;
     } else {
         job->kind = OT__JOB_PAUSE;
@@ -314,6 +315,9 @@ static ot_status split(fit_state *f, uint32_t **perm_out)
         return OT_OUT_OF_MEMORY;
     for (size_t i = 0; i < N; i++)
         perm[i] = (uint32_t)i;
+    /* a part of the same data keeps its rows' weights, as Keras splits
+     * sample_weight with x and y */
+    f->train_w = f->val_w = cfg->sample_weight;
     if (f->rows != NULL) {
         memcpy(perm, f->rows->val, n_val * sizeof *perm);
         memcpy(perm + n_val, f->rows->train, f->n_train * sizeof *perm);
@@ -330,6 +334,7 @@ static ot_status split(fit_state *f, uint32_t **perm_out)
         f->n_val = n_val;
     } else if (cfg->validation_data != NULL) {
         f->val = cfg->validation_data;
+        f->val_w = NULL;
         f->val_idx = NULL;
         f->n_val = f->val->n;
     }

@@ -61,6 +61,19 @@ ot_status ot__fit_check(const ot_model *m, const ot_dataset *train, const ot_fit
                 return ot__fail(OT_INVALID_ARGUMENT, "fit: class weight %g of class %zu: "
                                 "weights are finite and >= 0", (double)cfg->class_weight[k], k);
     }
+    if (cfg->sample_weight != NULL || cfg->sample_weights != 0) {
+        if (cfg->sample_weight == NULL)
+            return ot__fail(OT_INVALID_ARGUMENT, "fit: sample_weights %zu and no "
+                            "sample_weight", cfg->sample_weights);
+        if (cfg->sample_weights != train->n)
+            return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu sample weights for %zu training "
+                            "samples", cfg->sample_weights, train->n);
+        for (size_t i = 0; i < train->n; i++)
+            if (!(cfg->sample_weight[i] >= 0.0f) || !isfinite(cfg->sample_weight[i]))
+                return ot__fail(OT_INVALID_ARGUMENT, "fit: sample weight %g of sample %zu: "
+                                "weights are finite and >= 0", (double)cfg->sample_weight[i],
+                                i);
+    }
     if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
                         (int)cfg->scaling);
@@ -88,6 +101,10 @@ ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dat
     uint64_t split_bits;
     memcpy(&split_bits, &cfg->validation_split, sizeof split_bits);
     uint64_t data_hash = dataset_hash(d), val_hash = v ? dataset_hash(v) : 0;
+    uint64_t weights_hash = ot__hash_bytes(cfg->class_weights, cfg->class_weight,
+                                           cfg->class_weight ? cfg->class_weights * 4 : 0);
+    weights_hash = ot__hash_bytes(weights_hash ^ cfg->sample_weights, cfg->sample_weight,
+                                  cfg->sample_weight ? cfg->sample_weights * 4 : 0);
     uint64_t model_hash = ot__hash_bytes(m->arena_len, m->params, m->arena_len * sizeof(float));
     model_hash = ot__hash_bytes(model_hash, m->opt.state,
                                 m->opt.slots * m->arena_len * sizeof(float));
@@ -96,11 +113,13 @@ ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dat
                            "optimizer steps", "parameters", "a hash of the weights and "
                            "optimizer state", "training samples", "a hash of the training "
                            "data", "validation samples", "a hash of the validation data",
-                           "scaling", "initial_epoch"};
+                           "scaling", "initial_epoch", "a hash of the class and sample "
+                           "weights"};
     uint64_t vals[] = {cfg->batch_size, cfg->shards, cfg->epochs, cfg->seed,
                        (uint64_t)cfg->shuffle, split_bits, first_epoch, first_step,
                        m->opt.iterations, m->arena_len, model_hash, d->n, data_hash,
-                       v ? v->n : 0, val_hash, (uint64_t)cfg->scaling, cfg->initial_epoch};
+                       v ? v->n : 0, val_hash, (uint64_t)cfg->scaling, cfg->initial_epoch,
+                       weights_hash};
     ot_status status = ot__ranks_same(r, vals, names, sizeof vals / sizeof *vals);
     if (status != OT_OK || cfg->shards != 0 || m->has_fit)
         return status;

@@ -25,6 +25,12 @@ static inline float target(const ot__loss_batch *b, size_t r, size_t j)
     return (size_t)b->labels[r] == j ? 1.0f : 0.0f;
 }
 
+/* Row r's weight: its class's (or 1) times its sample weight, if any. */
+static inline float weight(const ot__loss_batch *b, size_t r, float class_w)
+{
+    return b->row_w != NULL ? class_w * b->row_w[r] : class_w;
+}
+
 /* index of the first maximum, as numpy's argmax */
 static size_t argmax(const float *v, size_t n)
 {
@@ -231,7 +237,7 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
         for (size_t i = 0; i < n; i++) {
             float lse = max[i] + logf(sum[i]);
             /* sum_j t_j (lse - z_j), times the true class's weight */
-            const float w = b->class_w ? b->class_w[true_class[i]] : 1.0f;
+            const float w = weight(b, r0 + i, b->class_w ? b->class_w[true_class[i]] : 1.0f);
             total += (double)(w * (tsum[i] * lse - tz[i]));
             if (e0 == NULL)
                 continue;
@@ -275,7 +281,9 @@ static void binary(const ot__loss_batch *b, float scale, float *diff,
     double total = 0.0;
     size_t r = 0, j = 0;
     /* class weights with one output: the row's label, 0 or 1, is its class */
-    float w = b->class_w && b->rows > 0 ? b->class_w[target(b, 0, 0) > 0.5f] : 1.0f;
+    float w = b->rows > 0 ? weight(b, 0, b->class_w ? b->class_w[target(b, 0, 0) > 0.5f]
+                                                    : 1.0f)
+                          : 1.0f;
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
         const size_t k = n - i0 < CHUNK ? n - i0 : CHUNK;
         binary_terms(b->out + i0, sp, s, k);
@@ -286,8 +294,9 @@ static void binary(const ot__loss_batch *b, float scale, float *diff,
                 diff[i0 + i] = g * w * (s[i] - t);
             if (++j == C) {
                 total += (double)(w * (l * inv_c));
-                if (b->class_w && r + 1 < b->rows)
-                    w = b->class_w[target(b, r + 1, 0) > 0.5f];
+                if (r + 1 < b->rows)
+                    w = weight(b, r + 1, b->class_w ? b->class_w[target(b, r + 1, 0) > 0.5f]
+                                                    : 1.0f);
                 l = 0.0f;
                 j = 0;
                 r++;
@@ -302,12 +311,12 @@ static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
                         float *diff, double *loss_sum)
 {
     const size_t C = b->C;
-    const float inv_c = 1.0f / (float)C, g = scale * inv_c;
+    const float inv_c = 1.0f / (float)C;
     double total = 0.0;
     for (size_t r = 0; r < b->rows; r++) {
         const float *y = b->out + r * C;
         float *d = diff ? diff + r * C : NULL;
-        float l = 0.0f;
+        float l = 0.0f, w = weight(b, r, 1.0f), g = scale * inv_c * w;
         for (size_t j = 0; j < C; j++) {
             float t = target(b, r, j), v = y[j], e = v - t, dv;
             switch (loss) {
@@ -327,7 +336,7 @@ static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
             if (d != NULL)
                 d[j] = g * dv;
         }
-        total += (double)(l * inv_c);
+        total += (double)(w * (l * inv_c));
     }
     *loss_sum += total;
 }

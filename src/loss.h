@@ -18,6 +18,9 @@ typedef struct ot__loss_batch {
     const float *class_w;  /* training with class weights (Keras' class_weight):
                             * a row's loss and gradient times its true class's
                             * weight (cross-entropies only); NULL: none */
+    const float *row_w;    /* sample weights (Keras' sample_weight), rows of
+                            * them: a row's loss and gradient times its own,
+                            * and times its class's too; NULL: none */
 } ot__loss_batch;
 
 /* Adds the sum over rows of the per-sample loss (mean over the outputs) to

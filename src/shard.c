@@ -31,12 +31,13 @@ ot_status ot__worker_init(ot__worker *w, const ot_model *m,
     OT_DNNL(dnnl_stream_create(&w->stream, engine, dnnl_stream_default_flags));
     w->x = ot__calloc(max_rows * m->input_dim, sizeof(float), "shard inputs");
     w->y = ot__calloc(max_rows, sizeof(int32_t), "shard labels");
+    w->sw = ot__calloc(max_rows, sizeof(float), "shard sample weights");
     if (n_targets > 0)
         w->t = ot__calloc(max_rows * n_targets, sizeof(float), "shard targets");
     w->z = ot__calloc(L, sizeof(float *), "shard buffers");
     w->a = ot__calloc(L, sizeof(float *), "shard buffers");
     w->d = ot__calloc(L, sizeof(float *), "shard buffers");
-    if (!w->x || !w->y || (n_targets > 0 && !w->t) || !w->z || !w->a || !w->d)
+    if (!w->x || !w->y || !w->sw || (n_targets > 0 && !w->t) || !w->z || !w->a || !w->d)
         goto oom;
     for (size_t l = 0; l < L; l++) {
         size_t n = max_rows * m->layers[l].out;
@@ -142,6 +143,7 @@ void ot__worker_destroy(ot__worker *w)
     ot__free(w->d);
     ot__free(w->x);
     ot__free(w->y);
+    ot__free(w->sw);
     ot__free(w->t);
     if (w->stream)
         dnnl_stream_destroy(w->stream);
@@ -182,7 +184,12 @@ static ot_status gather_forward(ot__worker *w, ot__plan *p, const ot__rows *r,
     b->targets = r->data->t ? w->t : NULL;
     b->rows = r->rows;
     b->C = m->layers[L - 1].out;
-    b->class_w = NULL; /* a forward pass's loss is not weighted */
+    b->class_w = NULL; /* a forward pass's loss is not weighted by class */
+    b->row_w = NULL;
+    if (r->weight != NULL) {
+        ot__rows_weights(r, 0, r->rows, w->sw);
+        b->row_w = w->sw;
+    }
     return status;
 }
 

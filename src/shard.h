@@ -32,6 +32,7 @@ typedef struct ot__worker {
     size_t max_rows;
     float *x;   /* max_rows x input_dim: the gathered, scaled shard */
     int32_t *y; /* max_rows labels */
+    float *sw;  /* max_rows sample weights */
     float *t;   /* max_rows x targets, when the data has float targets */
     float **z;  /* per layer, max_rows x units: Dense outputs */
     float **a;  /* per layer: activations (== z when computed in place) */
@@ -62,12 +63,24 @@ ot_status ot__worker_plan(ot__worker *w, size_t rows);
 
 void ot__worker_destroy(ot__worker *w);
 
-/* Rows idx[first..first+rows) of a dataset (rows first.. when idx is NULL). */
+/* Rows idx[first..first+rows) of a dataset (rows first.. when idx is NULL),
+ * and the sample weights their loss takes, by the dataset's row (NULL:
+ * none). */
 typedef struct ot__rows {
     const ot_dataset *data;
     const uint32_t *idx;
     size_t first, rows;
+    const float *weight;
 } ot__rows;
+
+/* out[k] = r->weight of the k-th of rows [r->first + from, + n). */
+static inline void ot__rows_weights(const ot__rows *r, size_t from, size_t n, float *out)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t j = r->first + from + k;
+        out[k] = r->weight[r->idx ? r->idx[j] : j];
+    }
+}
 
 /* One training shard: forward, loss (scaled by `scale` = 1 / global batch)
  * and backward; the gradient goes to `grad` (arena layout). Adds the shard's

@@ -83,7 +83,8 @@ int ot__rows_step(ot__engine *e, int tid, const ot__job *job, float *const *slot
         e->shard_sums[s] = (ot__sums){{0.0}};
         if (rows == 0)
             continue;
-        ot__rows rw = {job->rows.data, job->rows.idx, job->rows.first + first, rows};
+        ot__rows rw = {job->rows.data, job->rows.idx, job->rows.first + first, rows,
+                       job->rows.weight};
         ot_status st = ot__worker_train(&e->workers[tid], &rw, scale, e->grads[s],
                                         &e->shard_sums[s]);
         if (st != OT_OK) {

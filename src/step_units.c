@@ -316,7 +316,7 @@ static int unit_pass(ot__engine *e, int tid, const ot_dataset *d, size_t bn, int
 static int same_rows(const ot__rows *a, const ot__rows *b)
 {
     return a->rows == b->rows && a->data == b->data && a->idx == b->idx &&
-           a->first == b->first;
+           a->first == b->first && a->weight == b->weight;
 }
 
 /* The rows (unless this thread gathered them ahead), the pass, this
@@ -331,7 +331,7 @@ int ot__units_step(ot__engine *e, int tid, const ot__job *job, int li,
     ot__engine_my_shards(e, tid, &lo, &hi);
     const int with_x = ot__usplit_owns(&e->usplit, 0, lo, hi);
     if (!same_rows(gathered, r))
-        ot__usplit_gather(&e->usplit, ut, r->data, r->idx, r->first, r->rows, with_x);
+        ot__usplit_gather(&e->usplit, ut, r, with_x);
     gathered->rows = 0;
     int bad = unit_pass(e, tid, r->data, r->rows, li, 1.0f / (float)r->rows);
     if (!bad && job->kind == OT__JOB_STEP && !(job->skip & (OT__SKIP_REDUCE | OT__SKIP_UPDATE))) {
@@ -353,7 +353,7 @@ int ot__units_step(ot__engine *e, int tid, const ot__job *job, int li,
     const ot__rows *a = &job->ahead;
     if (!bad && job->kind == OT__JOB_STEP && a->rows > 0 &&
         ot__usplit_len(&e->usplit, a->rows) >= 0) {
-        ot__usplit_gather(&e->usplit, ut, a->data, a->idx, a->first, a->rows, with_x);
+        ot__usplit_gather(&e->usplit, ut, a, with_x);
         *gathered = *a;
     }
     ot__engine_barrier(e); /* B */

@@ -78,7 +78,8 @@ ot_status ot__usplit_open(ot__usplit *u, const ot_model *m, size_t shards,
     for (size_t l = 0; l < L; l++)
         u->n_blocks[l] = ot__usplit_blocks(m, l, shards);
     u->by_inputs = L >= 2 && u->n_blocks[L - 1] == 1 && u->n_blocks[L - 2] > 1;
-    if (!(u->y = ot__calloc(R, sizeof(int32_t), "batch labels")))
+    if (!(u->y = ot__calloc(R, sizeof(int32_t), "batch labels")) ||
+        !(u->sw = ot__calloc(R, sizeof(float), "batch sample weights")))
         goto oom;
     if (n_targets > 0 &&
         !(u->t = ot__calloc(R * n_targets, sizeof(float), "batch targets")))
@@ -138,6 +139,7 @@ void ot__usplit_close(ot__usplit *u)
         ot__free(u->blocks[l]);
     }
     ot__free(u->y);
+    ot__free(u->sw);
     ot__free(u->t);
     for (size_t l = 0; l < u->model->n_layers; l++) {
         ot__free(u->in[l]);
@@ -327,16 +329,20 @@ int ot__usplit_len(const ot__usplit *u, size_t rows)
     return -1;
 }
 
-void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
-                       const uint32_t *idx, size_t first, size_t rows, int with_x)
+void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot__rows *r, int with_x)
 {
     const ot_model *m = u->model;
+    const ot_dataset *d = r->data;
     ot__scaling sc = {m->shift, m->mult};
     if (with_x)
-        ot__dataset_gather(d, &sc, idx, first, rows, ut->x, NULL, NULL);
-    if (ut->loss)
-        ot__dataset_gather(d, NULL, idx, first, rows, NULL,
-                           d->y ? u->y : NULL, d->t ? u->t : NULL);
+        ot__dataset_gather(d, &sc, r->idx, r->first, r->rows, ut->x, NULL, NULL);
+    if (!ut->loss)
+        return;
+    ot__dataset_gather(d, NULL, r->idx, r->first, r->rows, NULL, d->y ? u->y : NULL,
+                       d->t ? u->t : NULL);
+    u->weighted = r->weight != NULL;
+    if (u->weighted)
+        ot__rows_weights(r, 0, r->rows, u->sw);
 }
 
 /* d[r][c] = p[0][r * ld + c] + p[1][..] + ... + p[n-1][..], in block order. */
@@ -438,6 +444,7 @@ void ot__usplit_loss(ot__usplit *u, const ot_dataset *d, size_t rows,
         .rows = rows,
         .C = m->layers[m->n_layers - 1].out,
         .class_w = m->class_w,
+        .row_w = u->weighted ? u->sw : NULL,
     };
     ot__metrics(m, &b, sums); /* before the gradient, which may overwrite out */
     ot__loss(m->loss, &b, scale, u->dout, &sums->v[0]);

@@ -86,8 +86,10 @@ typedef struct ot__usplit {
     int transposed; /* ot__dense_transposed's mode */
     int by_inputs; /* the last layer is cut by its inputs (see above) */
     size_t n_blocks[OT_MAX_LAYERS];
-    int32_t *y;    /* the batch's labels or targets, gathered and read by */
-    float *t;      /* the thread of shard 0 only (it computes the loss) */
+    int32_t *y;    /* the batch's labels or targets and sample weights, */
+    float *t, *sw; /* gathered and read by the thread of shard 0 only (it
+                    * computes the loss) */
+    int weighted;  /* the rows gathered last have sample weights in sw */
     float *in[OT_MAX_LAYERS]; /* in[l], l > 0: rows x in_l, layer l-1's outputs */
     float *out, *dout;        /* the last layer's outputs (rows x C) and their
                                * gradient: its block's own buffers when it has
@@ -125,13 +127,12 @@ void ot__uthread_destroy(ot__uthread *ut);
 ot__ublock *ot__usplit_next_block(const ot__usplit *u, size_t s_lo, size_t s_hi, size_t *l,
                                   size_t *j);
 
-/* Gathers a batch of `rows` rows, idx[first..], for this thread: all of
- * their features into ut->x when with_x (it runs a block of layer 0), their
- * labels or targets when it computes the loss. A thread gathers the next
+/* Gathers a batch of rows for this thread: all of their features into
+ * ut->x when with_x (it runs a block of layer 0), their labels or targets
+ * and sample weights when it computes the loss. A thread gathers the next
  * step's rows as soon as it is done with its own step: no other thread
  * reads what it writes. */
-void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot_dataset *d,
-                       const uint32_t *idx, size_t first, size_t rows, int with_x);
+void ot__usplit_gather(ot__usplit *u, ot__uthread *ut, const ot__rows *r, int with_x);
 
 /* The i-th range [*off, *off + *n) of the parameter arena that block b
  * owns (its weights and biases, and, by inputs, its columns of the last

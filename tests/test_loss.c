@@ -435,3 +435,73 @@ Test(loss, class_weights_scale_each_row_by_its_class)
                   "loss %d: weights of 1 change the bits", k);
     }
 }
+
+/* Sample weights, every loss: each row's loss and gradient are its weight
+ * (times its class's, where class weights are given too) times the
+ * unweighted row's; the metric is not weighted; weights of 1 give the
+ * unweighted bits. */
+Test(loss, sample_weights_scale_each_row_by_its_own)
+{
+    enum { R = 29, C = 3 };
+    float z[R * C], t[R * C], d[R * C], dr[C], sw[R], ones[R], cw[C] = {0.5f, 2.0f, 1.5f};
+    int32_t y[R], yb[R];
+    for (size_t i = 0; i < R * C; i++)
+        z[i] = (float)((i * 7919) % 89) / 11.0f - 4.0f;
+    for (size_t r = 0; r < R; r++) {
+        y[r] = (int32_t)((r * 5) % C);
+        yb[r] = (int32_t)(r % 3 == 0);
+        sw[r] = (float)(r % 5) * 0.75f; /* zeros among them */
+        ones[r] = 1.0f;
+        for (size_t j = 0; j < C; j++)
+            t[r * C + j] = (size_t)y[r] == j ? 1.0f : 0.0f;
+    }
+    const float scale = 1.0f / R;
+    const ot_loss kinds[] = {OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                             OT_LOSS_CATEGORICAL_CROSSENTROPY, OT_LOSS_BINARY_CROSSENTROPY,
+                             OT_LOSS_MSE, OT_LOSS_MAE, OT_LOSS_HUBER};
+    for (int k = 0; k < 6; k++) {
+        const int sparse = k == 0, binary = k == 2, ce = k < 3;
+        for (int with_class = 0; with_class < 1 + ce; with_class++) {
+            ot__loss_batch b = {.out = z, .labels = sparse ? y : binary ? yb : NULL,
+                                .targets = sparse || binary ? NULL : t, .rows = R,
+                                .C = binary ? 1 : C, .class_w = with_class ? cw : NULL,
+                                .row_w = sw};
+            const size_t Ck = b.C;
+            double loss = 0.0, metric = 0.0, want = 0.0, want_metric = 0.0;
+            loss_and_metric(kinds[k], &b, scale, d, &loss, &metric);
+            for (size_t r = 0; r < R; r++) {
+                ot__loss_batch one = b;
+                one.out = b.out + r * Ck;
+                one.labels = b.labels ? b.labels + r : NULL;
+                one.targets = b.targets ? b.targets + r * Ck : NULL;
+                one.rows = 1;
+                one.class_w = one.row_w = NULL;
+                double l = 0.0, m = 0.0;
+                loss_and_metric(kinds[k], &one, scale, dr, &l, &m);
+                float wr = sw[r];
+                if (with_class)
+                    wr *= cw[binary ? (size_t)yb[r] : (size_t)y[r]];
+                want += (double)wr * l;
+                want_metric += m;
+                for (size_t j = 0; j < Ck; j++)
+                    cr_expect_leq(fabsf(d[r * Ck + j] - wr * dr[j]),
+                                  1e-7f * (1.0f + fabsf(dr[j])),
+                                  "loss %d row %zu output %zu: %g, weight x unweighted %g", k,
+                                  r, j, (double)d[r * Ck + j], (double)(wr * dr[j]));
+            }
+            cr_expect_leq(fabs(loss - want), 1e-5 * want, "loss %d: %.9g, expected %.9g", k,
+                          loss, want);
+            cr_expect_eq(metric, want_metric, "the metric is not weighted");
+        }
+        ot__loss_batch b = {.out = z, .labels = sparse ? y : binary ? yb : NULL,
+                            .targets = sparse || binary ? NULL : t, .rows = R,
+                            .C = binary ? 1 : C, .row_w = ones};
+        float d1[R * C], d0[R * C];
+        double l1 = 0, m1 = 0, l0 = 0, m0 = 0;
+        loss_and_metric(kinds[k], &b, scale, d1, &l1, &m1);
+        b.row_w = NULL;
+        loss_and_metric(kinds[k], &b, scale, d0, &l0, &m0);
+        cr_expect(l1 == l0 && m1 == m0 && memcmp(d1, d0, R * b.C * sizeof(float)) == 0,
+                  "loss %d: weights of 1 change the bits", k);
+    }
+}

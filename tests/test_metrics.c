@@ -74,7 +74,7 @@ Test(metrics, each_formula_on_a_batch_against_double)
     const ot_activation acts[] = {OT_ACTIVATION_LINEAR, OT_ACTIVATION_SOFTMAX,
                                   OT_ACTIVATION_SIGMOID};
     for (size_t a = 0; a < 3; a++) {
-        ot__loss_batch b = {out, NULL, t, R, C, NULL};
+        ot__loss_batch b = {out, NULL, t, R, C, NULL, NULL};
         double mae = 0, mse = 0, mape = 0, bin = 0;
         for (int r = 0; r < R; r++) {
             double p[C], e_abs = 0, e_sq = 0, e_pct = 0, hits = 0;
@@ -113,7 +113,7 @@ Test(metrics, labels_top_k_and_keras_accuracy)
     /* 7 outputs; row 0's class 5 has 5 larger outputs, row 1's class 1 has 4 */
     const float out[2 * 7] = {6, 5, 4, 3, 2, 1.5f, 1, 0.5f, 3.5f, 7, 6, 5, 4, 3};
     const int32_t y[2] = {5, 1};
-    ot__loss_batch b = {out, y, NULL, 2, 7, NULL};
+    ot__loss_batch b = {out, y, NULL, 2, 7, NULL, NULL};
     ot_activation lin = OT_ACTIVATION_LINEAR;
     cr_expect_eq(metric_sum(OT_METRIC_TOP_K_CATEGORICAL_ACCURACY, OT_LOSS_MSE, lin, &b), 1.0);
     cr_expect_eq(metric_sum(OT_METRIC_CATEGORICAL_ACCURACY, OT_LOSS_MSE, lin, &b), 0.0);
@@ -121,7 +121,7 @@ Test(metrics, labels_top_k_and_keras_accuracy)
      * cross-entropy or one output */
     const float z[2 * 2] = {2.0f, -1.0f, -3.0f, 0.5f};
     const float tb[2 * 2] = {0, 0, 0, 1};
-    ot__loss_batch two = {z, NULL, tb, 2, 2, NULL};
+    ot__loss_batch two = {z, NULL, tb, 2, 2, NULL, NULL};
     ot_activation sig = OT_ACTIVATION_SIGMOID;
     cr_expect_eq(metric_sum(OT_METRIC_ACCURACY, OT_LOSS_BINARY_CROSSENTROPY, sig, &two),
                  metric_sum(OT_METRIC_BINARY_ACCURACY, OT_LOSS_BINARY_CROSSENTROPY, sig, &two));
@@ -130,7 +130,7 @@ Test(metrics, labels_top_k_and_keras_accuracy)
                  metric_sum(OT_METRIC_CATEGORICAL_ACCURACY, OT_LOSS_MSE, lin, &two));
     const float one[3] = {0.7f, 0.2f, 0.6f};
     const int32_t y1[3] = {1, 0, 0};
-    ot__loss_batch single = {one, y1, NULL, 3, 1, NULL};
+    ot__loss_batch single = {one, y1, NULL, 3, 1, NULL, NULL};
     cr_expect_eq(metric_sum(OT_METRIC_ACCURACY, OT_LOSS_MSE, lin, &single), 2.0,
                  "one output: above 0.5 is class 1");
 }

@@ -81,6 +81,8 @@ static ot_dataset *open_idx(int streamed, int gz)
 }
 
 /* The model file a fit of d writes; the history's last val_loss in *val. */
+static const float *fit_weights; /* sample weights of fit_bytes' fits, or NULL */
+
 static unsigned char *fit_bytes(const ot_dataset *d, const ot_layer *layers, size_t L,
                                 size_t batch, ot_scaling scaling, size_t *len, double *val)
 {
@@ -95,6 +97,8 @@ static unsigned char *fit_bytes(const ot_dataset *d, const ot_layer *layers, siz
     fc.shards = 2;
     fc.validation_split = 0.2;
     fc.scaling = scaling;
+    fc.sample_weight = fit_weights;
+    fc.sample_weights = fit_weights ? ot_dataset_size(d) : 0;
     ot_history *h = NULL;
     cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
     *val = ot_history_epoch(h, ot_history_length(h) - 1)->val_loss;
@@ -138,6 +142,34 @@ Test(stream, an_idx_file_read_by_offset_trains_the_bits_of_memory)
         ot_dataset_destroy(str);
     }
     ot_dataset_destroy(mem);
+}
+
+/* Sample weights come from the caller's array by row, streamed or not. */
+Test(stream, sample_weights_weigh_the_streamed_rows_as_in_memory)
+{
+    write_idx(0);
+    static float sw[N];
+    for (size_t i = 0; i < N; i++)
+        sw[i] = (float)(i % 4) * 0.5f;
+    fit_weights = sw;
+    ot_dataset *mem = open_idx(0, 0), *str = open_idx(2, 0);
+    const ot_layer small[] = {OT_DENSE(32, OT_ACTIVATION_RELU),
+                              OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
+    const ot_layer wide[] = {OT_DENSE(512, OT_ACTIVATION_RELU),
+                             OT_DENSE(CLASSES, OT_ACTIVATION_SOFTMAX)};
+    expect_same_fit(mem, str, small, 2, 32, OT_SCALING_NONE);
+    expect_same_fit(mem, str, wide, 2, 4, OT_SCALING_NONE);
+    fit_weights = NULL;
+    size_t la, lb;
+    double va, vb;
+    unsigned char *x = fit_bytes(str, small, 2, 32, OT_SCALING_NONE, &la, &va);
+    fit_weights = sw;
+    unsigned char *y = fit_bytes(str, small, 2, 32, OT_SCALING_NONE, &lb, &vb);
+    cr_assert(la != lb || memcmp(x, y, la) != 0, "the weights changed nothing");
+    ot_buffer_free(x);
+    ot_buffer_free(y);
+    ot_dataset_destroy(mem);
+    ot_dataset_destroy(str);
 }
 
 Test(stream, a_gzip_file_is_read_from_its_copy_in_the_cache)
