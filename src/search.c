@@ -88,6 +88,10 @@ static ot_status check_candidate(ot_search *s, size_t i)
         f->on_epoch || f->on_step || f->comm)
         return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu sets its own validation, "
                         "initial_epoch, paths, callbacks or comm: the search sets them", i);
+    if ((f->sample_weight != NULL || f->sample_weights != 0) &&
+        (f->sample_weight == NULL || f->sample_weights != s->data->n))
+        return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu: %zu sample weights for "
+                        "the data's %zu samples", i, f->sample_weights, s->data->n);
     if (f->batch_size == 0 || f->epochs == 0 || f->epochs > 1000000)
         return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu: batch_size %zu, epochs "
                         "%zu", i, f->batch_size, f->epochs);

@@ -187,6 +187,61 @@ Test(search, a_candidates_score_is_its_fit_on_the_fold)
     ot_dataset_destroy(d);
 }
 
+/* A search's scoring metric and its candidates' sample weights reach every
+ * fit: a split's score is minus the mse of the fit alone with those
+ * weights on that fold. */
+Test(search, scoring_and_sample_weights_reach_every_fit)
+{
+    ot_dataset *d = th_blobs(240, 6, 3, 5);
+    float sw[240];
+    for (size_t i = 0; i < 240; i++)
+        sw[i] = 0.25f + (float)(i % 7) * 0.5f;
+    ot_search_candidate c[2] = {candidate(8, 2, 0.01f), candidate(16, 1, 0.01f)};
+    for (int i = 0; i < 2; i++) {
+        c[i].fit.sample_weight = sw;
+        c[i].fit.sample_weights = 240;
+    }
+    ot_search_config sc = ot_search_config_default();
+    sc.jobs = 2;
+    sc.threads = 1;
+    sc.scoring = "mean_squared_error";
+    ot_search *s = NULL;
+    cr_assert_eq(ot_search_create(&s, d, c, 2, &sc), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_search_run(s), OT_OK, "%s", ot_last_error());
+    const ot_metric mse = OT_METRIC_MSE;
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 3; k++) {
+            ot_model *m = NULL;
+            ot_history *h = NULL;
+            cr_assert_eq(ot_model_create(&m, 6, layers, 2, c[i].fit.seed), OT_OK);
+            cr_assert_eq(ot_model_compile(m, c[i].loss, &c[i].optimizer), OT_OK);
+            cr_assert_eq(ot_model_set_metrics(m, &mse, 1), OT_OK);
+            ot_fit_config fc = c[i].fit;
+            fc.threads = 2;
+            fc.validation_folds = 3;
+            fc.validation_fold = k;
+            cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+            ot_search_result r;
+            cr_assert_eq(ot_search_result_get(s, i, &r), OT_OK);
+            double alone = -ot_history_epoch(h, fc.epochs - 1)->val_metric;
+            cr_assert(r.scores[k] == alone && alone < 0.0, "candidate %zu, split %zu: %.17g, "
+                      "alone %.17g", i, k, r.scores[k], alone);
+            ot_history_destroy(h);
+            ot_model_destroy(m);
+        }
+    ot_search_destroy(s);
+    c[1].fit.sample_weights = 239;
+    cr_assert_eq(ot_search_create(&s, d, c, 2, &sc), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "candidate 1: 239 sample weights for the data's 240") !=
+              NULL, "%s", ot_last_error());
+    c[1].fit.sample_weights = 240;
+    sc.scoring = "f1";
+    cr_assert_eq(ot_search_create(&s, d, c, 2, &sc), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "scoring: unknown metric 'f1'") != NULL, "%s",
+              ot_last_error());
+    ot_dataset_destroy(d);
+}
+
 Test(search, the_scores_do_not_depend_on_jobs_or_threads)
 {
     ot_dataset *d = th_blobs(240, 6, 3, 5);
