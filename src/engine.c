@@ -586,7 +586,7 @@ ot_status ot__engine_gradient_of(ot_model *m, const ot_dataset *d, size_t shards
         ot__engine_close(&e);
         return status;
     }
-    ot__job job = {.kind = OT__JOB_GRADIENT, .rows = {d, NULL, 0, d->n}};
+    ot__job job = {.kind = OT__JOB_GRADIENT, .rows = {d, NULL, 0, d->n, NULL}};
     ot__job_result res;
     if ((status = ot__engine_run_one(&e, &job, &res)) == OT_OK) {
         ot__arena_pack(m, e.grads[0], grad); /* where a GRADIENT job leaves it */

@@ -60,7 +60,7 @@ static ot_status forward(const ot_model *model, const ot_dataset *d, size_t firs
     ot__engine_add_data(&e, d);
     ot__engine_add_length(&e, B);
     ot__engine_add_length(&e, n % B);
-    ot__job job = {.kind = OT__JOB_FORWARD, .rows = {d, NULL, first, n},
+    ot__job job = {.kind = OT__JOB_FORWARD, .rows = {d, NULL, first, n, NULL},
                    .with_loss = sums != NULL, .out = out};
     ot__job_result res;
     status = ot__engine_run_one(&e, &job, &res);
