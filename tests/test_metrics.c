@@ -511,6 +511,11 @@ Test(metrics, a_search_scores_by_its_metric)
              "--epochs 1 --jobs 1 --out %s/s", dir);
     cr_assert_eq(run(a), 0, "%s", out);
     cr_assert(strstr(out, "scored by accuracy") != NULL, "%s", out);
+    static char svg[1 << 16];
+    snprintf(a, sizeof a, "%s/s/scores.svg", dir);
+    size_t len = th_read(a, (unsigned char *)svg, sizeof svg - 1);
+    svg[len] = '\0';
+    cr_assert(strstr(svg, "mean test score (accuracy)") != NULL, "the plot names its score");
     snprintf(a, sizeof a, "%s/s/best.otm", dir);
     ot_model *m = NULL;
     cr_assert_eq(ot_model_load(&m, a), OT_OK, "%s", ot_last_error());

@@ -289,6 +289,7 @@ int cli_search(int argc, char **argv)
     }
     search_grid grid;
     search_run r = {.grid = &grid, .quiet = tf.quiet};
+    char scored[64] = "";
     ot_search_candidate *cands = NULL;
     ot_layer *layers = NULL;
     ot_dataset *data = NULL;
@@ -345,6 +346,8 @@ int cli_search(int argc, char **argv)
     sc.jobs = jobs;
     sc.threads = base.threads;
     sc.scoring = base.n_metrics ? ot_metric_name(base.metrics[0]) : NULL;
+    snprintf(scored, sizeof scored, "%s", scored_by(&base));
+    r.scored_by = scored;
     sc.on_candidate = on_candidate;
     sc.user = &r;
     sc.comm = cli_comm();

@@ -68,6 +68,7 @@ typedef struct search_run {
     size_t n_rounds, round; /* the round running */
     size_t done;            /* of its candidates */
     int quiet, halving;
+    const char *scored_by;  /* what a score is: "accuracy", "minus the mae" */
 } search_run;
 
 /* The folder's files (search_files.c). Candidate c's parameters as

@@ -104,9 +104,9 @@ int search_write_svg(const search_run *r, const char *path, size_t splits)
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
             "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
             W, H);
-    char title[128];
-    snprintf(title, sizeof title, "mean test score and its std over %zu split%s", splits,
-             splits == 1 ? "" : "s");
+    char title[192];
+    snprintf(title, sizeof title, "mean test score (%s) and its std over %zu split%s",
+             r->scored_by ? r->scored_by : "the metric", splits, splits == 1 ? "" : "s");
     axes(f, 60, lo, hi, title, "candidate (the rows of cv_results.csv)");
     for (size_t i = 0; i < n; i++) {
         const ot_search_result *res = &rows[i].res;
