@@ -48,8 +48,20 @@ trap 'rm -rf "$tmp"' EXIT
 printf 'a,b,y\n0.1,0.2,0.3\n0.4,0.5,0.6\n0.7,0.8,0.9\n1.0,1.1,1.2\n' > "$tmp/reg.csv"
 "$bin" train --data "csv:$tmp/reg.csv" --loss mse --layers 3:tanh,1:linear --scale standard \
     --optimizer rmsprop --centered --momentum 0.5 --epochs 2 --batch 2 --validation-split 0 \
-    --quiet --save "$out/checkpoint/regression-rmsprop"
+    --metrics mse,mae,rmse,mape --quiet --save "$out/checkpoint/regression-rmsprop"
 "$bin" train --data xor --layers flatten,3:selu,2:softmax --optimizer adam --amsgrad \
     --lr-schedule exponential --epochs 2 --batch 2 --validation-split 0 --quiet \
     --save "$out/checkpoint/flatten-adam"
+# the same xor model as a version 1 file: no metrics block (4 + 8 x 4 + 7 x 8
+# bytes before n_params; 2 layers, no scaling), its checksum made anew
+python3 - "$out/checkpoint" <<'PY'
+import struct, sys, zlib
+d = sys.argv[1]
+b = bytearray(open(f'{d}/xor-sgd', 'rb').read())
+at = 32 + 2 * 16 + 4 + 188 - 8
+del b[at:at + 92]
+b[8:12] = struct.pack('<I', 1)
+b[-4:] = struct.pack('<I', zlib.crc32(bytes(b[:-4])))
+open(f'{d}/xor-sgd-v1', 'wb').write(b)
+PY
 ls -l "$out"/*
