@@ -16,29 +16,10 @@
 
 #include "loss.h"
 
-static inline float target(const ot__loss_batch *b, size_t r, size_t j)
-{
-    if (b->targets != NULL)
-        return b->targets[r * b->C + j];
-    if (b->C == 1)
-        return (float)b->labels[r];
-    return (size_t)b->labels[r] == j ? 1.0f : 0.0f;
-}
-
 /* Row r's weight: its class's (or 1) times its sample weight, if any. */
 static inline float weight(const ot__loss_batch *b, size_t r, float class_w)
 {
     return b->row_w != NULL ? class_w * b->row_w[r] : class_w;
-}
-
-/* index of the first maximum, as numpy's argmax */
-static size_t argmax(const float *v, size_t n)
-{
-    size_t best = 0;
-    for (size_t j = 1; j < n; j++)
-        if (v[j] > v[best])
-            best = j;
-    return best;
 }
 
 /* Rows of logits are cut into blocks of this many rows: their
@@ -177,7 +158,7 @@ void ot__softmax_rows(float *x, size_t rows, size_t classes)
         float *x0 = x + r0 * classes;
         for (size_t i = 0; i < n; i++) {
             const float *z = x0 + i * classes;
-            max[i] = z[argmax(z, classes)];
+            max[i] = z[ot__argmax(z, classes)];
         }
         shifted_exps(x0, x0, n, classes, max);
         for (size_t i = 0; i < n; i++) {
@@ -205,7 +186,7 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
         for (size_t i = 0; i < n; i++) {
             const size_t r = r0 + i;
             const float *z = b->out + r * C;
-            max[i] = z[argmax(z, C)];
+            max[i] = z[ot__argmax(z, C)];
             tsum[i] = tz[i] = 0.0f;
             true_class[i] = 0;
             if (sparse) {
@@ -213,9 +194,9 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
                 tsum[i] = 1.0f;
                 tz[i] = z[true_class[i]];
             } else {
-                float tbest = target(b, r, 0);
+                float tbest = ot__loss_target(b, r, 0);
                 for (size_t j = 0; j < C; j++) {
-                    float t = target(b, r, j);
+                    float t = ot__loss_target(b, r, j);
                     tsum[i] += t;
                     tz[i] += t * z[j];
                     if (t > tbest) {
@@ -249,7 +230,7 @@ static void categorical(const ot__loss_batch *b, int sparse, float scale,
                 d[true_class[i]] -= ws;
             } else {
                 for (size_t j = 0; j < C; j++)
-                    d[j] = d[j] * k - ws * target(b, r0 + i, j);
+                    d[j] = d[j] * k - ws * ot__loss_target(b, r0 + i, j);
             }
         }
     }
@@ -269,6 +250,13 @@ static void binary_terms(const float *restrict v, float *restrict sp,
     }
 }
 
+/* Row r's weight in binary cross-entropy: with class weights, one output's
+ * label, 0 or 1, is the row's class. */
+static float binary_weight(const ot__loss_batch *b, size_t r)
+{
+    return weight(b, r, b->class_w ? b->class_w[ot__loss_target(b, r, 0) > 0.5f] : 1.0f);
+}
+
 /* Binary cross-entropy on logits over rows x C elements, taken in chunks
  * that may end inside a row: each chunk's terms in one loop, then each
  * element's loss, hit and gradient, and each row's mean as it ends. */
@@ -280,23 +268,19 @@ static void binary(const ot__loss_batch *b, float scale, float *diff,
     float sp[CHUNK], s[CHUNK], l = 0.0f;
     double total = 0.0;
     size_t r = 0, j = 0;
-    /* class weights with one output: the row's label, 0 or 1, is its class */
-    float w = b->rows > 0 ? weight(b, 0, b->class_w ? b->class_w[target(b, 0, 0) > 0.5f]
-                                                    : 1.0f)
-                          : 1.0f;
+    float w = b->rows > 0 ? binary_weight(b, 0) : 1.0f;
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
         const size_t k = n - i0 < CHUNK ? n - i0 : CHUNK;
         binary_terms(b->out + i0, sp, s, k);
         for (size_t i = 0; i < k; i++) {
-            float v = b->out[i0 + i], t = target(b, r, j);
+            float v = b->out[i0 + i], t = ot__loss_target(b, r, j);
             l += fmaxf(v, 0.0f) - v * t + sp[i];
             if (diff != NULL) /* after v: diff may be out */
                 diff[i0 + i] = g * w * (s[i] - t);
             if (++j == C) {
                 total += (double)(w * (l * inv_c));
                 if (r + 1 < b->rows)
-                    w = weight(b, r + 1, b->class_w ? b->class_w[target(b, r + 1, 0) > 0.5f]
-                                                    : 1.0f);
+                    w = binary_weight(b, r + 1);
                 l = 0.0f;
                 j = 0;
                 r++;
@@ -318,7 +302,7 @@ static void elementwise(ot_loss loss, const ot__loss_batch *b, float scale,
         float *d = diff ? diff + r * C : NULL;
         float l = 0.0f, w = weight(b, r, 1.0f), g = scale * inv_c * w;
         for (size_t j = 0; j < C; j++) {
-            float t = target(b, r, j), v = y[j], e = v - t, dv;
+            float t = ot__loss_target(b, r, j), v = y[j], e = v - t, dv;
             switch (loss) {
             case OT_LOSS_MSE:
                 l += e * e;

@@ -23,6 +23,27 @@ typedef struct ot__loss_batch {
                             * and times its class's too; NULL: none */
 } ot__loss_batch;
 
+/* Row r's target for output j: its float target, else its label read as
+ * one-hot (many outputs) or as the value itself (one output). */
+static inline float ot__loss_target(const ot__loss_batch *b, size_t r, size_t j)
+{
+    if (b->targets != NULL)
+        return b->targets[r * b->C + j];
+    if (b->C == 1)
+        return (float)b->labels[r];
+    return (size_t)b->labels[r] == j ? 1.0f : 0.0f;
+}
+
+/* The index of the first maximum of v[0..n), as numpy's argmax. */
+static inline size_t ot__argmax(const float *v, size_t n)
+{
+    size_t best = 0;
+    for (size_t j = 1; j < n; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
 /* Adds the sum over rows of the per-sample loss (mean over the outputs) to
  * *loss_sum (the metrics are metrics.h's). When diff is not NULL it
  * receives the gradient of scale * sum_r loss_r with respect to `out`

@@ -135,31 +135,12 @@ static ot_metric resolve(ot_metric metric, ot_loss loss, size_t C)
                                                          : OT_METRIC_CATEGORICAL_ACCURACY;
 }
 
-static inline float target(const ot__loss_batch *b, size_t r, size_t j)
-{
-    if (b->targets != NULL)
-        return b->targets[r * b->C + j];
-    if (b->C == 1)
-        return (float)b->labels[r];
-    return (size_t)b->labels[r] == j ? 1.0f : 0.0f;
-}
-
-/* index of the first maximum, as numpy's argmax */
-static size_t argmax(const float *v, size_t n)
-{
-    size_t best = 0;
-    for (size_t j = 1; j < n; j++)
-        if (v[j] > v[best])
-            best = j;
-    return best;
-}
-
 /* the true class of row r: its label, or its target row's first maximum */
 static size_t true_class(const ot__loss_batch *b, size_t r)
 {
     if (b->targets == NULL)
         return b->C == 1 ? 0 : (size_t)b->labels[r];
-    return argmax(b->targets + r * b->C, b->C);
+    return ot__argmax(b->targets + r * b->C, b->C);
 }
 
 /* A row's outputs as probabilities: the softmax of logits from the row's
@@ -174,7 +155,7 @@ static void row_start(row_probs *p, const float *z, size_t C)
 {
     if (p->pending != OT_ACTIVATION_SOFTMAX)
         return;
-    p->max = z[argmax(z, C)];
+    p->max = z[ot__argmax(z, C)];
     p->sum = 0.0f;
     for (size_t j = 0; j < C; j++)
         p->sum += expf(z[j] - p->max);
@@ -197,7 +178,7 @@ static double classes(const ot__loss_batch *b, int top_k)
         const float *z = b->out + r * b->C;
         size_t c = true_class(b, r), above = 0;
         if (!top_k) {
-            hits += argmax(z, b->C) == c;
+            hits += ot__argmax(z, b->C) == c;
             continue;
         }
         for (size_t j = 0; j < b->C; j++)
@@ -219,7 +200,7 @@ static double per_output(ot_metric metric, ot_activation pending, const ot__loss
         float m = 0.0f;
         row_start(&p, z, C);
         for (size_t j = 0; j < C; j++) {
-            float t = target(b, r, j);
+            float t = ot__loss_target(b, r, j);
             if (metric == OT_METRIC_BINARY_ACCURACY) {
                 /* a logit above 0 is a probability above 0.5 */
                 float v = pending == OT_ACTIVATION_SIGMOID ? z[j] : prob(&p, z[j]) - 0.5f;
