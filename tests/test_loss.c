@@ -375,6 +375,50 @@ Test(loss, binary_in_chunks_against_double)
     cr_expect(isnan(edge[8]), "a NaN stays a NaN");
 }
 
+/* Each row of b weighs wr[r] (its class's and its own weights together):
+ * its loss and gradient are wr[r] times the unweighted row's, the metric
+ * is not weighted. */
+static void expect_rows_weighted(int k, ot_loss kind, const ot__loss_batch *b,
+                                 const float *wr, float scale)
+{
+    enum { MAX = 64 * 4 };
+    float d[MAX], dr[4];
+    const size_t R = b->rows, C = b->C;
+    cr_assert(R * C <= MAX && C <= 4);
+    double loss = 0.0, metric = 0.0, want = 0.0, want_metric = 0.0;
+    loss_and_metric(kind, b, scale, d, &loss, &metric);
+    for (size_t r = 0; r < R; r++) {
+        ot__loss_batch one = *b;
+        one.out = b->out + r * C;
+        one.labels = b->labels ? b->labels + r : NULL;
+        one.targets = b->targets ? b->targets + r * C : NULL;
+        one.rows = 1;
+        one.class_w = one.row_w = NULL;
+        double l = 0.0, m = 0.0;
+        loss_and_metric(kind, &one, scale, dr, &l, &m);
+        want += (double)wr[r] * l;
+        want_metric += m;
+        for (size_t j = 0; j < C; j++)
+            cr_expect_leq(fabsf(d[r * C + j] - wr[r] * dr[j]), 1e-7f * (1.0f + fabsf(dr[j])),
+                          "case %d row %zu output %zu: %g, weight x unweighted %g", k, r, j,
+                          (double)d[r * C + j], (double)(wr[r] * dr[j]));
+    }
+    cr_expect_leq(fabs(loss - want), 1e-5 * want, "case %d: %.9g, expected %.9g", k, loss, want);
+    cr_expect_eq(metric, want_metric, "the metric is not weighted");
+}
+
+/* Weights of 1 (class or sample) give the unweighted bits. */
+static void expect_ones_change_nothing(int k, ot_loss kind, ot__loss_batch b, float scale)
+{
+    float d1[64 * 4], d0[64 * 4];
+    double l1 = 0, m1 = 0, l0 = 0, m0 = 0;
+    loss_and_metric(kind, &b, scale, d1, &l1, &m1);
+    b.class_w = b.row_w = NULL;
+    loss_and_metric(kind, &b, scale, d0, &l0, &m0);
+    cr_expect(l1 == l0 && m1 == m0 && memcmp(d1, d0, b.rows * b.C * sizeof(float)) == 0,
+              "case %d: weights of 1 change the bits", k);
+}
+
 /* Class weights (Keras' class_weight): each row's loss and gradient are its
  * true class's weight times the unweighted row's; the metric is not
  * weighted; weights of 1 give the unweighted bits. For the sparse and the
@@ -382,7 +426,8 @@ Test(loss, binary_in_chunks_against_double)
 Test(loss, class_weights_scale_each_row_by_its_class)
 {
     enum { R = 37, C = 4 };
-    float z[R * C], t[R * C], v[R], d[R * C], dr[C], w[C] = {0.5f, 2.0f, 0.0f, 3.25f};
+    float z[R * C], t[R * C], v[R], wr[R], w[C] = {0.5f, 2.0f, 0.0f, 3.25f};
+    const float ones[C] = {1.0f, 1.0f, 1.0f, 1.0f};
     int32_t y[R], yb[R];
     for (size_t i = 0; i < R * C; i++)
         z[i] = (float)((i * 7919) % 97) / 13.0f - 3.0f;
@@ -393,46 +438,18 @@ Test(loss, class_weights_scale_each_row_by_its_class)
         for (size_t j = 0; j < C; j++)
             t[r * C + j] = (size_t)y[r] == j ? 1.0f : 0.0f;
     }
-    const float scale = 1.0f / R;
     const ot_loss kinds[3] = {OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                               OT_LOSS_CATEGORICAL_CROSSENTROPY, OT_LOSS_BINARY_CROSSENTROPY};
     for (int k = 0; k < 3; k++) {
         const int binary = k == 2;
-        const size_t Ck = binary ? 1 : C;
         ot__loss_batch b = {.out = binary ? v : z, .labels = k == 1 ? NULL : binary ? yb : y,
-                            .targets = k == 1 ? t : NULL, .rows = R, .C = Ck, .class_w = w};
-        double loss = 0.0, metric = 0.0, want = 0.0, want_metric = 0.0;
-        loss_and_metric(kinds[k], &b, scale, d, &loss, &metric);
-        for (size_t r = 0; r < R; r++) {
-            ot__loss_batch one = b;
-            one.out = b.out + r * Ck;
-            one.labels = b.labels ? b.labels + r : NULL;
-            one.targets = b.targets ? b.targets + r * Ck : NULL;
-            one.rows = 1;
-            one.class_w = NULL;
-            double l = 0.0, m = 0.0;
-            loss_and_metric(kinds[k], &one, scale, dr, &l, &m);
-            const float wr = w[binary ? (size_t)yb[r] : (size_t)y[r]];
-            want += (double)wr * l;
-            want_metric += m;
-            for (size_t j = 0; j < Ck; j++)
-                cr_expect_leq(fabsf(d[r * Ck + j] - wr * dr[j]), 1e-7f * (1.0f + fabsf(dr[j])),
-                              "loss %d row %zu output %zu: %g, weight x unweighted %g", k, r, j,
-                              (double)d[r * Ck + j], (double)(wr * dr[j]));
-        }
-        cr_expect_leq(fabs(loss - want), 1e-5 * want, "loss %d: %.9g, expected %.9g", k, loss,
-                      want);
-        cr_expect_eq(metric, want_metric, "the metric is not weighted");
-        /* weights of 1: the unweighted bits */
-        const float ones[C] = {1.0f, 1.0f, 1.0f, 1.0f};
-        float d1[R * C], d0[R * C];
-        double l1 = 0, m1 = 0, l0 = 0, m0 = 0;
+                            .targets = k == 1 ? t : NULL, .rows = R, .C = binary ? 1 : C,
+                            .class_w = w};
+        for (size_t r = 0; r < R; r++)
+            wr[r] = w[binary ? (size_t)yb[r] : (size_t)y[r]];
+        expect_rows_weighted(k, kinds[k], &b, wr, 1.0f / R);
         b.class_w = ones;
-        loss_and_metric(kinds[k], &b, scale, d1, &l1, &m1);
-        b.class_w = NULL;
-        loss_and_metric(kinds[k], &b, scale, d0, &l0, &m0);
-        cr_expect(l1 == l0 && m1 == m0 && memcmp(d1, d0, R * Ck * sizeof(float)) == 0,
-                  "loss %d: weights of 1 change the bits", k);
+        expect_ones_change_nothing(k, kinds[k], b, 1.0f / R);
     }
 }
 
@@ -443,7 +460,7 @@ Test(loss, class_weights_scale_each_row_by_its_class)
 Test(loss, sample_weights_scale_each_row_by_its_own)
 {
     enum { R = 29, C = 3 };
-    float z[R * C], t[R * C], d[R * C], dr[C], sw[R], ones[R], cw[C] = {0.5f, 2.0f, 1.5f};
+    float z[R * C], t[R * C], sw[R], wr[R], ones[R], cw[C] = {0.5f, 2.0f, 1.5f};
     int32_t y[R], yb[R];
     for (size_t i = 0; i < R * C; i++)
         z[i] = (float)((i * 7919) % 89) / 11.0f - 4.0f;
@@ -455,53 +472,22 @@ Test(loss, sample_weights_scale_each_row_by_its_own)
         for (size_t j = 0; j < C; j++)
             t[r * C + j] = (size_t)y[r] == j ? 1.0f : 0.0f;
     }
-    const float scale = 1.0f / R;
     const ot_loss kinds[] = {OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                              OT_LOSS_CATEGORICAL_CROSSENTROPY, OT_LOSS_BINARY_CROSSENTROPY,
                              OT_LOSS_MSE, OT_LOSS_MAE, OT_LOSS_HUBER};
     for (int k = 0; k < 6; k++) {
         const int sparse = k == 0, binary = k == 2, ce = k < 3;
-        for (int with_class = 0; with_class < 1 + ce; with_class++) {
-            ot__loss_batch b = {.out = z, .labels = sparse ? y : binary ? yb : NULL,
-                                .targets = sparse || binary ? NULL : t, .rows = R,
-                                .C = binary ? 1 : C, .class_w = with_class ? cw : NULL,
-                                .row_w = sw};
-            const size_t Ck = b.C;
-            double loss = 0.0, metric = 0.0, want = 0.0, want_metric = 0.0;
-            loss_and_metric(kinds[k], &b, scale, d, &loss, &metric);
-            for (size_t r = 0; r < R; r++) {
-                ot__loss_batch one = b;
-                one.out = b.out + r * Ck;
-                one.labels = b.labels ? b.labels + r : NULL;
-                one.targets = b.targets ? b.targets + r * Ck : NULL;
-                one.rows = 1;
-                one.class_w = one.row_w = NULL;
-                double l = 0.0, m = 0.0;
-                loss_and_metric(kinds[k], &one, scale, dr, &l, &m);
-                float wr = sw[r];
-                if (with_class)
-                    wr *= cw[binary ? (size_t)yb[r] : (size_t)y[r]];
-                want += (double)wr * l;
-                want_metric += m;
-                for (size_t j = 0; j < Ck; j++)
-                    cr_expect_leq(fabsf(d[r * Ck + j] - wr * dr[j]),
-                                  1e-7f * (1.0f + fabsf(dr[j])),
-                                  "loss %d row %zu output %zu: %g, weight x unweighted %g", k,
-                                  r, j, (double)d[r * Ck + j], (double)(wr * dr[j]));
-            }
-            cr_expect_leq(fabs(loss - want), 1e-5 * want, "loss %d: %.9g, expected %.9g", k,
-                          loss, want);
-            cr_expect_eq(metric, want_metric, "the metric is not weighted");
-        }
         ot__loss_batch b = {.out = z, .labels = sparse ? y : binary ? yb : NULL,
                             .targets = sparse || binary ? NULL : t, .rows = R,
-                            .C = binary ? 1 : C, .row_w = ones};
-        float d1[R * C], d0[R * C];
-        double l1 = 0, m1 = 0, l0 = 0, m0 = 0;
-        loss_and_metric(kinds[k], &b, scale, d1, &l1, &m1);
-        b.row_w = NULL;
-        loss_and_metric(kinds[k], &b, scale, d0, &l0, &m0);
-        cr_expect(l1 == l0 && m1 == m0 && memcmp(d1, d0, R * b.C * sizeof(float)) == 0,
-                  "loss %d: weights of 1 change the bits", k);
+                            .C = binary ? 1 : C, .row_w = sw};
+        for (int with_class = 0; with_class < 1 + ce; with_class++) {
+            b.class_w = with_class ? cw : NULL;
+            for (size_t r = 0; r < R; r++)
+                wr[r] = sw[r] * (with_class ? cw[binary ? (size_t)yb[r] : (size_t)y[r]] : 1.0f);
+            expect_rows_weighted(2 * k + with_class, kinds[k], &b, wr, 1.0f / R);
+        }
+        b.class_w = NULL;
+        b.row_w = ones;
+        expect_ones_change_nothing(k, kinds[k], b, 1.0f / R);
     }
 }
