@@ -2,7 +2,8 @@
  * regression.c - a regression with the public API: learn y = sin(2 pi x)
  * and y' = x^2 (two targets) from 1,000 noisy samples with a 1-32-32-2
  * tanh network, mean squared error, Adam and early stopping on a held-out
- * fifth; then report the mean absolute error on fresh points.
+ * fifth, reporting mae and rmse as metrics (Keras' metrics=['mae', 'rmse']);
+ * then the mean absolute error on fresh points.
  *
  * cc regression.c $(pkg-config --cflags --libs omptrain) -lm
  */
@@ -43,6 +44,8 @@ int main(void)
     ot_optimizer_config adam = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
     adam.learning_rate = 0.01f;
     CHECK(ot_model_compile(model, OT_LOSS_MSE, &adam));
+    const ot_metric metrics[] = {OT_METRIC_MAE, OT_METRIC_RMSE};
+    CHECK(ot_model_set_metrics(model, metrics, 2));
 
     ot_fit_config fit = ot_fit_config_default();
     fit.epochs = 300;
@@ -50,8 +53,10 @@ int main(void)
     fit.early_stopping.enabled = 1; /* val_loss, best weights kept */
     fit.early_stopping.patience = 20;
     CHECK(ot_model_fit(model, data, &fit, &history));
-    printf("trained %zu epochs, best %zu\n", ot_history_length(history),
-           ot_history_best_epoch(history));
+    const ot_epoch_metrics *best = ot_history_epoch(history, ot_history_best_epoch(history) - 1);
+    printf("trained %zu epochs, best %zu: val_%s %.4f, val_%s %.4f\n",
+           ot_history_length(history), best->epoch, ot_history_metric(history, 0),
+           best->val_metrics[0], ot_history_metric(history, 1), best->val_metrics[1]);
 
     float grid[101], pred[202];
     for (int i = 0; i <= 100; i++)
