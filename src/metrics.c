@@ -53,7 +53,7 @@ ot_status ot_metric_parse(const char *name, ot_metric *out)
 
 int ot_metric_higher_is_better(ot_metric metric)
 {
-    return metric <= OT_METRIC_TOP_K_CATEGORICAL_ACCURACY;
+    return (unsigned)metric <= OT_METRIC_TOP_K_CATEGORICAL_ACCURACY;
 }
 
 ot_metric ot__loss_metric(ot_loss loss)
@@ -67,16 +67,10 @@ ot_status ot_model_set_metrics(ot_model *m, const ot_metric *metrics, size_t n)
         return ot__fail(OT_INVALID_ARGUMENT, "set_metrics: NULL argument");
     if (!m->compiled)
         return ot__fail(OT_INVALID_STATE, "set_metrics: the model is not compiled");
-    int same = n == m->metrics.n;
-    for (size_t i = 0; same && i < n; i++)
-        same = metrics[i] == m->metrics.m[i];
-    if (m->steps_in_epoch > 0 && !same)
-        return ot__fail(OT_INVALID_STATE, "set_metrics: epoch %zu is unfinished "
-                        "(%zu steps taken); its sums are of the metrics it "
-                        "started with", m->epochs + 1, m->steps_in_epoch);
     if (n > OT_METRICS_MAX)
         return ot__fail(OT_INVALID_ARGUMENT, "set_metrics: %zu metrics, at most %d",
                         n, OT_METRICS_MAX);
+    ot__metric_list list = {1, {ot__loss_metric(m->loss)}};
     for (size_t i = 0; i < n; i++) {
         if (ot_metric_name(metrics[i]) == NULL)
             return ot__fail(OT_INVALID_ARGUMENT, "set_metrics: metric %zu is %d, "
@@ -85,11 +79,17 @@ ot_status ot_model_set_metrics(ot_model *m, const ot_metric *metrics, size_t n)
             if (metrics[j] == metrics[i])
                 return ot__fail(OT_INVALID_ARGUMENT, "set_metrics: %s is given "
                                 "twice", ot_metric_name(metrics[i]));
+        list.m[i] = metrics[i];
     }
-    m->metrics.n = n > 0 ? n : 1;
-    m->metrics.m[0] = ot__loss_metric(m->loss);
-    for (size_t i = 0; i < n; i++)
-        m->metrics.m[i] = metrics[i];
+    list.n = n > 0 ? n : 1;
+    int same = list.n == m->metrics.n;
+    for (size_t i = 0; same && i < list.n; i++)
+        same = list.m[i] == m->metrics.m[i];
+    if (m->steps_in_epoch > 0 && !same)
+        return ot__fail(OT_INVALID_STATE, "set_metrics: epoch %zu is unfinished "
+                        "(%zu steps taken); its sums are of the metrics it "
+                        "started with", m->epochs + 1, m->steps_in_epoch);
+    m->metrics = list;
     return OT_OK;
 }
 
