@@ -105,6 +105,10 @@ ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dat
                                            cfg->class_weight ? cfg->class_weights * 4 : 0);
     weights_hash = ot__hash_bytes(weights_hash ^ cfg->sample_weights, cfg->sample_weight,
                                   cfg->sample_weight ? cfg->sample_weights * 4 : 0);
+    uint64_t metrics = 0; /* the list, 4 bits a metric, its count on top */
+    for (size_t k = 0; k < m->metrics.n; k++)
+        metrics |= (uint64_t)m->metrics.m[k] << (4 * k);
+    metrics |= (uint64_t)m->metrics.n << 60;
     uint64_t model_hash = ot__hash_bytes(m->arena_len, m->params, m->arena_len * sizeof(float));
     model_hash = ot__hash_bytes(model_hash, m->opt.state,
                                 m->opt.slots * m->arena_len * sizeof(float));
@@ -114,12 +118,12 @@ ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dat
                            "optimizer state", "training samples", "a hash of the training "
                            "data", "validation samples", "a hash of the validation data",
                            "scaling", "initial_epoch", "a hash of the class and sample "
-                           "weights"};
+                           "weights", "the metrics (4 bits each)"};
     uint64_t vals[] = {cfg->batch_size, cfg->shards, cfg->epochs, cfg->seed,
                        (uint64_t)cfg->shuffle, split_bits, first_epoch, first_step,
                        m->opt.iterations, m->arena_len, model_hash, d->n, data_hash,
                        v ? v->n : 0, val_hash, (uint64_t)cfg->scaling, cfg->initial_epoch,
-                       weights_hash};
+                       weights_hash, metrics};
     ot_status status = ot__ranks_same(r, vals, names, sizeof vals / sizeof *vals);
     if (status != OT_OK || cfg->shards != 0 || m->has_fit)
         return status;

@@ -253,6 +253,11 @@ Test(ranks, a_rank_with_other_settings_stops_every_rank)
     cr_assert_eq(mpirun(a), 1, "%s", out);
     cr_assert(strstr(out, "rank 1 has seed 2 where rank 0 has 1") != NULL, "%s", out);
     cr_assert_eq(count(out, "every rank must run the same fit"), 1u, "%s", out);
+    /* other metrics would add other sums in the same places */
+    snprintf(a, sizeof a, "-np 1 %s %s --threads 1 --metrics accuracy,mse : -np 1 %s %s "
+             "--threads 1 --metrics accuracy,mae", bin(), SMALL, bin(), SMALL);
+    cr_assert_eq(mpirun(a), 1, "%s", out);
+    cr_assert(strstr(out, "rank 1 has the metrics (4 bits each)") != NULL, "%s", out);
 }
 
 Test(ranks, a_killed_rank_ends_the_job)
