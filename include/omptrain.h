@@ -900,6 +900,11 @@ typedef struct ot_fit_config {
      * saved. NULL and 0: none. Since 0.1. */
     const float *sample_weight;
     size_t sample_weights;
+    /** Keras' validation_data=(x, y, sample_weight): one weight per sample
+     * of validation_data, its validation loss then weighted as evaluate
+     * weighs it. NULL and 0: none. Since 0.1. */
+    const float *validation_sample_weight;
+    size_t validation_sample_weights;
 } ot_fit_config;
 
 /**
@@ -1090,6 +1095,13 @@ typedef struct ot_eval_config {
     ot_elastic elastic; /**< as in ot_fit_config: elastic when threads is 0;
                              the count may change between rounds of 4096
                              rows */
+    /** evaluate: Keras' sample_weight, sample_weights floats (>= 0,
+     * finite), one per sample of the data: the loss is the sum of each
+     * sample's loss times its weight over the samples (Keras' evaluate);
+     * the metrics are not weighted. Prediction ignores them. NULL and 0:
+     * none. Since 0.1. */
+    const float *sample_weight;
+    size_t sample_weights;
 } ot_eval_config;
 
 /** Keras' evaluate defaults (batch 32). Since 0.1. */

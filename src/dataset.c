@@ -586,3 +586,20 @@ ot_status ot__dataset_check(const ot_dataset *d, const ot_model *m, const char *
                                 what, (int)d->y[i], i, limit);
     return OT_OK;
 }
+
+ot_status ot__check_sample_weights(const float *w, size_t count, size_t n, const char *what)
+{
+    if (w == NULL && count == 0)
+        return OT_OK;
+    if (w == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: sample_weights %zu and no sample_weight",
+                        what, count);
+    if (count != n)
+        return ot__fail(OT_INVALID_ARGUMENT, "%s: %zu sample weights for %zu samples", what,
+                        count, n);
+    for (size_t i = 0; i < n; i++)
+        if (!(w[i] >= 0.0f) || !isfinite(w[i]))
+            return ot__fail(OT_INVALID_ARGUMENT, "%s: sample weight %g of sample %zu: weights "
+                            "are finite and >= 0", what, (double)w[i], i);
+    return OT_OK;
+}

@@ -75,6 +75,11 @@ ot_status ot__dataset_fit_scaling(const ot_dataset *d, const uint32_t *idx, size
 ot_status ot__dataset_read_rows(const ot_dataset *d, const uint32_t *idx, size_t first,
                                 size_t n, float *out);
 
+/* Whether w[0..count) are sample weights of n samples (none: w NULL and
+ * count 0): one a sample, each finite and >= 0; what: the message's
+ * start. */
+ot_status ot__check_sample_weights(const float *w, size_t count, size_t n, const char *what);
+
 /* Whether d fits model m: its features, and (need_targets) labels or
  * targets that the model's loss and outputs take; what: the data's name
  * in the message. */

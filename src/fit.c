@@ -334,7 +334,7 @@ static ot_status split(fit_state *f, uint32_t **perm_out)
         f->n_val = n_val;
     } else if (cfg->validation_data != NULL) {
         f->val = cfg->validation_data;
-        f->val_w = NULL;
+        f->val_w = cfg->validation_sample_weight;
         f->val_idx = NULL;
         f->n_val = f->val->n;
     }

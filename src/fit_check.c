@@ -61,19 +61,19 @@ ot_status ot__fit_check(const ot_model *m, const ot_dataset *train, const ot_fit
                 return ot__fail(OT_INVALID_ARGUMENT, "fit: class weight %g of class %zu: "
                                 "weights are finite and >= 0", (double)cfg->class_weight[k], k);
     }
-    if (cfg->sample_weight != NULL || cfg->sample_weights != 0) {
-        if (cfg->sample_weight == NULL)
-            return ot__fail(OT_INVALID_ARGUMENT, "fit: sample_weights %zu and no "
-                            "sample_weight", cfg->sample_weights);
-        if (cfg->sample_weights != train->n)
-            return ot__fail(OT_INVALID_ARGUMENT, "fit: %zu sample weights for %zu training "
-                            "samples", cfg->sample_weights, train->n);
-        for (size_t i = 0; i < train->n; i++)
-            if (!(cfg->sample_weight[i] >= 0.0f) || !isfinite(cfg->sample_weight[i]))
-                return ot__fail(OT_INVALID_ARGUMENT, "fit: sample weight %g of sample %zu: "
-                                "weights are finite and >= 0", (double)cfg->sample_weight[i],
-                                i);
-    }
+    if ((status = ot__check_sample_weights(cfg->sample_weight, cfg->sample_weights, train->n,
+                                           "fit: training")) != OT_OK)
+        return status;
+    if ((cfg->validation_sample_weight || cfg->validation_sample_weights) &&
+        cfg->validation_data == NULL)
+        return ot__fail(OT_INVALID_ARGUMENT, "fit: validation sample weights and no "
+                        "validation_data (a split keeps its rows' sample_weight)");
+    if (cfg->validation_data != NULL &&
+        (status = ot__check_sample_weights(cfg->validation_sample_weight,
+                                           cfg->validation_sample_weights,
+                                           cfg->validation_data->n, "fit: validation")) !=
+            OT_OK)
+        return status;
     if ((unsigned)cfg->scaling > OT_SCALING_MINMAX)
         return ot__fail(OT_INVALID_ARGUMENT, "fit: scaling %d is unknown",
                         (int)cfg->scaling);
@@ -105,6 +105,10 @@ ot_status ot__fit_same(const ot_model *m, const ot_fit_config *cfg, const ot_dat
                                            cfg->class_weight ? cfg->class_weights * 4 : 0);
     weights_hash = ot__hash_bytes(weights_hash ^ cfg->sample_weights, cfg->sample_weight,
                                   cfg->sample_weight ? cfg->sample_weights * 4 : 0);
+    weights_hash = ot__hash_bytes(weights_hash ^ cfg->validation_sample_weights,
+                                  cfg->validation_sample_weight,
+                                  cfg->validation_sample_weight
+                                      ? cfg->validation_sample_weights * 4 : 0);
     uint64_t metrics = 0; /* the list, 4 bits a metric, its count on top */
     for (size_t k = 0; k < m->metrics.n; k++)
         metrics |= (uint64_t)m->metrics.m[k] << (4 * k);

@@ -11,7 +11,7 @@
 
 ot_eval_config ot_eval_config_default(void)
 {
-    ot_eval_config c = {32, 0, 0, OT_ELASTIC_AUTO};
+    ot_eval_config c = {32, 0, 0, OT_ELASTIC_AUTO, NULL, 0};
     return c;
 }
 
@@ -60,7 +60,8 @@ static ot_status forward(const ot_model *model, const ot_dataset *d, size_t firs
     ot__engine_add_data(&e, d);
     ot__engine_add_length(&e, B);
     ot__engine_add_length(&e, n % B);
-    ot__job job = {.kind = OT__JOB_FORWARD, .rows = {d, NULL, first, n, NULL},
+    ot__job job = {.kind = OT__JOB_FORWARD, .rows = {d, NULL, first, n,
+                                                         sums ? c.sample_weight : NULL},
                    .with_loss = sums != NULL, .out = out};
     ot__job_result res;
     status = ot__engine_run_one(&e, &job, &res);
@@ -93,6 +94,10 @@ ot_status ot_model_evaluate_metrics(const ot_model *m, const ot_dataset *d,
         return status;
     if (metrics == NULL && cap > 0)
         return ot__fail(OT_INVALID_ARGUMENT, "evaluate: NULL metrics for %zu values", cap);
+    if (cfg != NULL && (status = ot__check_sample_weights(cfg->sample_weight,
+                                                          cfg->sample_weights, d->n,
+                                                          "evaluate")) != OT_OK)
+        return status;
     ot__sums sums;
     if ((status = forward(m, d, 0, d->n, cfg, &sums, NULL)) != OT_OK)
         return status;

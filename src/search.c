@@ -84,6 +84,7 @@ static ot_status check_candidate(ot_search *s, size_t i)
     if (c->layers == NULL || c->n_layers == 0)
         return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu has no layers", i);
     if (f->validation_split != 0.0 || f->validation_data || f->validation_folds ||
+        f->validation_sample_weight || f->validation_sample_weights ||
         f->initial_epoch != SIZE_MAX || f->best_model_path || f->checkpoint_path ||
         f->on_epoch || f->on_step || f->comm)
         return ot__fail(OT_INVALID_ARGUMENT, "search: candidate %zu sets its own validation, "

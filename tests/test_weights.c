@@ -206,9 +206,9 @@ Test(weights, bad_sample_weights_are_refused_by_name)
     ot_fit_config fc = ot_fit_config_default();
     fc.epochs = 1;
     const struct { const float *w; size_t n; float bad_value; const char *says; } cases[] = {
-        {sw, 49, 1.0f, "49 sample weights for 50 training samples"},
-        {NULL, 50, 1.0f, "sample_weights 50 and no sample_weight"},
-        {sw, 0, 1.0f, "0 sample weights for 50 training samples"},
+        {sw, 49, 1.0f, "fit: training: 49 sample weights for 50 samples"},
+        {NULL, 50, 1.0f, "fit: training: sample_weights 50 and no sample_weight"},
+        {sw, 0, 1.0f, "0 sample weights for 50 samples"},
         {sw, 50, -0.5f, "sample weight -0.5 of sample 7"},
         {sw, 50, NAN, "sample weight nan of sample 7"},
         {sw, 50, INFINITY, "sample weight inf of sample 7"},
@@ -224,4 +224,90 @@ Test(weights, bad_sample_weights_are_refused_by_name)
     cr_assert_eq(ot_model_epochs_trained(m), 0u);
     ot_model_destroy(m);
     ot_dataset_destroy(d);
+}
+
+/* Keras' evaluate(x, y, sample_weight=w) and validation_data=(x, y, w): the
+ * loss is the sum of each sample's loss times its weight over the samples,
+ * the metrics are not weighted; a fit's weighted validation loss is what
+ * evaluate gives for its model. */
+Test(weights, evaluate_and_validation_data_weigh_as_keras)
+{
+    enum { NV = 45 };
+    ot_dataset *d = th_blobs(150, 5, 3, 2), *v = th_blobs(NV, 5, 3, 8);
+    const ot_layer l[] = {OT_DENSE(12, OT_ACTIVATION_RELU), OT_DENSE(3, OT_ACTIVATION_SOFTMAX)};
+    ot_model *m = NULL;
+    cr_assert_eq(ot_model_create(&m, 5, l, 2, 3), OT_OK);
+    ot_optimizer_config oc = ot_optimizer_config_default(OT_OPTIMIZER_ADAM);
+    cr_assert_eq(ot_model_compile(m, OT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, &oc), OT_OK);
+    float vw[NV];
+    for (size_t i = 0; i < NV; i++)
+        vw[i] = (float)(i % 3) * 0.5f;
+    ot_fit_config fc = ot_fit_config_default();
+    fc.epochs = 2;
+    fc.threads = 2;
+    fc.shards = 2;
+    fc.validation_data = v;
+    fc.validation_sample_weight = vw;
+    fc.validation_sample_weights = NV;
+    ot_history *h = NULL;
+    cr_assert_eq(ot_model_fit(m, d, &fc, &h), OT_OK, "%s", ot_last_error());
+    const ot_epoch_metrics *e = ot_history_epoch(h, 1);
+
+    ot_eval_config ec = ot_eval_config_default();
+    ec.shards = 2;
+    double plain, weighted, acc_plain, acc_weighted;
+    cr_assert_eq(ot_model_evaluate(m, v, &ec, &plain, &acc_plain), OT_OK);
+    ec.sample_weight = vw;
+    ec.sample_weights = NV;
+    cr_assert_eq(ot_model_evaluate(m, v, &ec, &weighted, &acc_weighted), OT_OK);
+    cr_assert_float_eq(weighted, e->val_loss, 1e-12, "evaluate %.17g, fit %.17g", weighted,
+                       e->val_loss);
+    cr_assert_eq(acc_weighted, acc_plain, "the metrics are not weighted");
+    cr_assert_eq(acc_weighted, e->val_metric);
+    /* against each sample's own loss */
+    float x[5];
+    int32_t y[NV];
+    cr_assert_eq(ot_dataset_labels(v, y, NV), OT_OK);
+    float *all = malloc(NV * 5 * sizeof *all);
+    cr_assert_eq(ot_dataset_features(v, all, NV * 5), OT_OK);
+    double want = 0.0;
+    for (size_t i = 0; i < NV; i++) {
+        ot_dataset *one = NULL;
+        memcpy(x, all + i * 5, sizeof x);
+        cr_assert_eq(ot_dataset_create(&one, 1, 5, x, &y[i]), OT_OK);
+        double li;
+        cr_assert_eq(ot_model_evaluate(m, one, NULL, &li, NULL), OT_OK);
+        want += (double)vw[i] * li;
+        ot_dataset_destroy(one);
+    }
+    want /= NV;
+    cr_assert_float_eq(weighted, want, 1e-6 * want, "weighted %.9g, by sample %.9g", weighted,
+                       want);
+    cr_assert(fabs(weighted - plain) > 1e-3 * plain, "the weights did nothing");
+    free(all);
+
+    /* refused by name */
+    ec.sample_weights = NV - 1;
+    cr_assert_eq(ot_model_evaluate(m, v, &ec, &weighted, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "evaluate: 44 sample weights for 45 samples") != NULL,
+              "%s", ot_last_error());
+    fc.validation_sample_weights = NV + 1;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "fit: validation: 46 sample weights for 45 samples") !=
+              NULL, "%s", ot_last_error());
+    fc.validation_sample_weights = NV;
+    vw[3] = NAN;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "sample weight nan of sample 3") != NULL, "%s",
+              ot_last_error());
+    vw[3] = 1.0f;
+    fc.validation_data = NULL;
+    fc.validation_split = 0.2;
+    cr_assert_eq(ot_model_fit(m, d, &fc, NULL), OT_INVALID_ARGUMENT);
+    cr_assert(strstr(ot_last_error(), "validation sample weights and no validation_data") !=
+              NULL, "%s", ot_last_error());
+    ot_history_destroy(h);
+    ot_model_destroy(m);
+    ot_dataset_destroy(d);
+    ot_dataset_destroy(v);
 }
