@@ -215,10 +215,11 @@ static int sums_finite(const ot__sums *s)
     return 1;
 }
 
-/* 1 to OT_METRICS_MAX known metrics, each once, the slots after them 0 */
+/* A compiled model's: 1 to OT_METRICS_MAX known metrics, each once, the
+ * slots after them 0; a model not compiled has none */
 static int metrics_valid(const head *h)
 {
-    if (h->n_metrics == 0 || h->n_metrics > OT_METRICS_MAX)
+    if (h->compiled ? h->n_metrics == 0 || h->n_metrics > OT_METRICS_MAX : h->n_metrics != 0)
         return 0;
     for (uint32_t k = 0; k < OT_METRICS_MAX; k++) {
         if (k >= h->n_metrics ? h->metrics[k] != 0
@@ -317,8 +318,8 @@ static ot_status read_head(reader *r, const char *path, size_t len, head *h)
     h->slots = get_u32(r);
     h->folds = get_u32(r);
     if (version == 1) {
-        h->n_metrics = 1;
-        h->metrics[0] = (uint32_t)ot__loss_metric((ot_loss)h->loss);
+        h->n_metrics = h->compiled != 0;
+        h->metrics[0] = h->compiled ? (uint32_t)ot__loss_metric((ot_loss)h->loss) : 0;
     } else {
         h->n_metrics = get_u32(r);
         for (size_t k = 0; k < OT_METRICS_MAX; k++)
@@ -346,7 +347,7 @@ static ot_status read_head(reader *r, const char *path, size_t len, head *h)
         return bad(path, "invalid training-state section");
     if (!h->compiled && h->slots != 0)
         return bad(path, "optimizer state without an optimizer");
-    if (h->compiled && !metrics_valid(h))
+    if (!metrics_valid(h))
         return bad(path, "invalid metrics section");
     return OT_OK;
 }

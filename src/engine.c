@@ -74,7 +74,7 @@ ot_status ot__engine_open(ot__engine *e, ot_model *m, int threads, size_t shards
     e->a_hi = m->arena_len;
     size_t T = (size_t)threads, S = shards;
     e->workers = ot__calloc(T, sizeof *e->workers, "workers");
-    e->shard_sums = ot__calloc(S, sizeof *e->shard_sums, "shard losses");
+    e->shard_sums = ot__calloc(S, sizeof *e->shard_sums, "shard sums");
     e->setup_status = ot__calloc(T, sizeof *e->setup_status, "thread statuses");
     e->step_status = ot__calloc(T, sizeof *e->step_status, "thread statuses");
     e->msg = ot__calloc(T, sizeof *e->msg, "thread messages");

@@ -420,6 +420,24 @@ Test(metrics, a_version_1_file_loads_with_the_loss_metric)
     b[block + 8] = OT_METRIC_MAE; /* twice */
     fix_crc(b, len);
     cr_assert_eq(ot_model_load_from_buffer(&bad, b, len), OT_BAD_FORMAT);
+    /* a model not compiled has no metrics: a block that says it has is refused */
+    ot_layer l[] = {OT_DENSE(16, OT_ACTIVATION_RELU), OT_DENSE(4, OT_ACTIVATION_SIGMOID)};
+    ot_model *raw = NULL;
+    void *rb = NULL;
+    size_t rlen = 0;
+    cr_assert_eq(ot_model_create(&raw, 8, l, 2, 1), OT_OK);
+    cr_assert_eq(ot_model_save_to_buffer(raw, &rb, &rlen), OT_OK);
+    unsigned char *r = rb;
+    cr_assert_eq(r[block], 0);
+    cr_assert_eq(ot_model_load_from_buffer(&bad, r, rlen), OT_OK, "%s", ot_last_error());
+    cr_assert_eq(ot_model_metrics(bad, got, OT_METRICS_MAX), 0u);
+    ot_model_destroy(bad);
+    r[block] = 1;
+    fix_crc(r, rlen);
+    cr_assert_eq(ot_model_load_from_buffer(&bad, r, rlen), OT_BAD_FORMAT);
+    cr_assert(strstr(ot_last_error(), "invalid metrics section") != NULL, "%s", ot_last_error());
+    ot_buffer_free(rb);
+    ot_model_destroy(raw);
     free(v1);
     ot_buffer_free(buf);
     ot_model_destroy(old);
